@@ -1,0 +1,277 @@
+// Canonical JSON (RFC 8785, JCS) for log records that may contain anything a
+// JavaScript program can hand a logger. The encoder never throws: a value JSON
+// cannot carry is coerced to a stable stand-in and the record is marked with
+// `_sealog.coerced` (DESIGN: "a record that cannot be encoded is still logged,
+// marked"). JCS key order is UTF-16 code-unit order, which is what the default
+// Array#sort comparator does; strings and numbers use ECMAScript
+// JSON.stringify, exactly as RFC 8785 §3.2.2 prescribes.
+
+/** Nesting depth beyond which values are replaced by "[MaxDepth]". */
+export const DEFAULT_MAX_DEPTH = 64;
+/** Longest string (UTF-16 code units) kept whole; longer ones are cut and marked. */
+export const DEFAULT_MAX_STRING_LENGTH = 64 * 1024;
+/** Largest encoded entry in bytes; a larger record keeps only its small top-level fields. */
+export const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;
+/** Reserved top-level key for sealog's own annotations. */
+export const META_KEY = '_sealog';
+
+export interface EncodeLimits {
+  maxDepth?: number;
+  maxStringLength?: number;
+  maxEntryBytes?: number;
+}
+
+/** Why a value was changed on the way in. Closed set, documented in docs/format.md. */
+export type Coercion =
+  | 'bigint'
+  | 'circular'
+  | 'depth'
+  | 'entry-too-large'
+  | 'function'
+  | 'getter-threw'
+  | 'lone-surrogate'
+  | 'non-finite'
+  | 'not-an-object'
+  | 'reserved-key'
+  | 'string-too-long'
+  | 'symbol';
+
+export interface Encoded {
+  /** The canonical JSON text; its UTF-8 bytes are the ledger entry. */
+  json: string;
+  /** Coercions applied, sorted; empty when the record was already plain JSON. */
+  coerced: Coercion[];
+}
+
+const TOP_FIELD_KEEP_BYTES = 1024;
+
+class Encoder {
+  readonly coerced = new Set<Coercion>();
+  readonly #ancestors: object[] = [];
+  readonly #maxDepth: number;
+  readonly #maxString: number;
+
+  constructor(limits: EncodeLimits) {
+    this.#maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.#maxString = limits.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
+  }
+
+  string(s: string): string {
+    let v = s;
+    if (v.length > this.#maxString) {
+      this.coerced.add('string-too-long');
+      v = `${v.slice(0, this.#maxString)}…[truncated ${v.length - this.#maxString} chars]`;
+    }
+    if (!v.isWellFormed()) {
+      this.coerced.add('lone-surrogate');
+      v = v.toWellFormed();
+    }
+    return JSON.stringify(v);
+  }
+
+  /** Serialises `value`; returns undefined for "omit" (undefined in objects). */
+  value(value: unknown, depth: number): string | undefined {
+    switch (typeof value) {
+      case 'string':
+        return this.string(value);
+      case 'number':
+        if (Number.isFinite(value)) return JSON.stringify(value);
+        this.coerced.add('non-finite');
+        return 'null';
+      case 'boolean':
+        return value ? 'true' : 'false';
+      case 'bigint':
+        this.coerced.add('bigint');
+        return JSON.stringify(value.toString());
+      case 'undefined':
+        return undefined;
+      case 'function':
+        this.coerced.add('function');
+        return this.string(`[Function: ${value.name || 'anonymous'}]`);
+      case 'symbol':
+        this.coerced.add('symbol');
+        return this.string(value.toString());
+      default:
+        return value === null ? 'null' : this.object(value as object, depth);
+    }
+  }
+
+  object(obj: object, depth: number): string {
+    if (this.#ancestors.includes(obj)) {
+      this.coerced.add('circular');
+      return '"[Circular]"';
+    }
+    if (depth >= this.#maxDepth) {
+      this.coerced.add('depth');
+      return '"[MaxDepth]"';
+    }
+    this.#ancestors.push(obj);
+    try {
+      return this.#objectBody(obj, depth);
+    } catch {
+      // Proxies, throwing toJSON or getters: keep the record, mark the value.
+      this.coerced.add('getter-threw');
+      return '"[Unserializable]"';
+    } finally {
+      this.#ancestors.pop();
+    }
+  }
+
+  #objectBody(obj: object, depth: number): string {
+    if (obj instanceof Error) return this.members(errorFields(obj), depth);
+    if (ArrayBuffer.isView(obj)) {
+      const bytes = Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength);
+      return this.members({ type: 'Buffer', base64: bytes.toString('base64') }, depth);
+    }
+    if (Array.isArray(obj)) return this.array(obj, depth);
+    if (obj instanceof Map) return this.members(Object.fromEntries([...obj].map(([k, v]) => [String(k), v])), depth);
+    if (obj instanceof Set) return this.array([...obj], depth);
+    const toJSON = (obj as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') {
+      // As JSON.stringify: toJSON is applied once, its result serialised as is
+      // (Dates become ISO strings, an invalid Date becomes null).
+      const replaced: unknown = toJSON.call(obj);
+      if (typeof replaced !== 'object' || replaced === null) return this.value(replaced, depth) ?? 'null';
+      if (replaced !== obj) return this.object(replaced, depth);
+    }
+    return this.members(obj as Record<string, unknown>, depth);
+  }
+
+  array(arr: readonly unknown[], depth: number): string {
+    const parts: string[] = [];
+    for (let i = 0; i < arr.length; i++) parts.push(this.#member(arr, i, depth) ?? 'null');
+    return `[${parts.join(',')}]`;
+  }
+
+  members(obj: Record<string, unknown>, depth: number): string {
+    const out: string[] = [];
+    for (const [k, v] of this.pairs(obj, depth)) out.push(`${k}:${v}`);
+    return `{${out.join(',')}}`;
+  }
+
+  /** Sorted [encodedKey, encodedValue] pairs of an object's own enumerable string keys. */
+  pairs(obj: Record<string, unknown>, depth: number): [string, string][] {
+    const keys = Object.keys(obj).sort();
+    const out: [string, string][] = [];
+    for (const k of keys) {
+      const v = this.#member(obj, k, depth);
+      if (v !== undefined) out.push([this.string(k), v]);
+    }
+    return out;
+  }
+
+  #member(container: object, key: string | number, depth: number): string | undefined {
+    let v: unknown;
+    try {
+      v = (container as Record<string | number, unknown>)[key];
+    } catch {
+      this.coerced.add('getter-threw');
+      return '"[Throws]"';
+    }
+    return this.value(v, depth + 1);
+  }
+}
+
+/** The fields of an Error worth keeping: type, message, stack, code, cause, own enumerable props. */
+function errorFields(err: Error): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  for (const k of Object.keys(err)) out[k] = (err as unknown as Record<string, unknown>)[k];
+  out.type = err.constructor?.name || err.name || 'Error';
+  out.message = err.message;
+  if (err.stack !== undefined) out.stack = err.stack;
+  if ('cause' in err && err.cause !== undefined) out.cause = err.cause;
+  if (err instanceof AggregateError) out.errors = err.errors;
+  return out;
+}
+
+/**
+ * Encodes one log record as canonical JSON. Never throws. A non-object record is
+ * wrapped as `{ "msg": value }`; any coercion is listed in `_sealog.coerced`.
+ */
+export function encodeRecord(record: unknown, limits: EncodeLimits = {}): Encoded {
+  const enc = new Encoder(limits);
+  let obj: Record<string, unknown>;
+  if (typeof record === 'object' && record !== null && !Array.isArray(record) && !ArrayBuffer.isView(record)) {
+    obj = record as Record<string, unknown>;
+  } else {
+    enc.coerced.add('not-an-object');
+    obj = { msg: record };
+  }
+  let pairs: [string, string][];
+  try {
+    pairs = enc.pairs(topLevel(obj, enc), 0);
+  } catch {
+    enc.coerced.add('getter-threw');
+    pairs = [];
+  }
+  const maxBytes = limits.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+  let json = assemble(pairs, enc.coerced, undefined);
+  const size = Buffer.byteLength(json, 'utf8');
+  if (size > maxBytes) {
+    // Keep what identifies the event (time, level, msg, ids) and say what was dropped.
+    enc.coerced.add('entry-too-large');
+    const kept = pairs.filter(([, v]) => Buffer.byteLength(v, 'utf8') <= TOP_FIELD_KEEP_BYTES);
+    const dropped = pairs.filter((p) => !kept.includes(p)).map(([k]) => JSON.parse(k) as string);
+    json = assemble(kept, enc.coerced, { originalBytes: size, dropped });
+    while (Buffer.byteLength(json, 'utf8') > maxBytes && kept.length > 0) {
+      dropped.push(JSON.parse(kept.pop()![0]) as string);
+      json = assemble(kept, enc.coerced, { originalBytes: size, dropped });
+    }
+  }
+  return { json, coerced: [...enc.coerced].sort() };
+}
+
+function topLevel(obj: Record<string, unknown>, enc: Encoder): Record<string, unknown> {
+  if (!Object.hasOwn(obj, META_KEY)) return obj;
+  // `_sealog` is ours; a caller's field of that name is kept under `__sealog`.
+  enc.coerced.add('reserved-key');
+  const copy: Record<string, unknown> = Object.create(null);
+  for (const k of Object.keys(obj)) copy[k === META_KEY ? `_${META_KEY}` : k] = obj[k];
+  return copy;
+}
+
+function assemble(
+  pairs: [string, string][],
+  coerced: Set<Coercion>,
+  extra: { originalBytes: number; dropped: string[] } | undefined,
+): string {
+  const members = pairs.map(([k, v]) => `${k}:${v}`);
+  if (coerced.size > 0) {
+    const meta: Record<string, unknown> = { coerced: [...coerced].sort() };
+    if (extra) Object.assign(meta, { dropped: [...extra.dropped].sort(), originalBytes: extra.originalBytes });
+    const metaJson = canonicalJson(meta);
+    const metaKey = JSON.stringify(META_KEY);
+    // Insert at its sorted position so the whole entry stays canonical.
+    let at = pairs.findIndex(([k]) => JSON.parse(k) > META_KEY);
+    if (at < 0) at = pairs.length;
+    members.splice(at, 0, `${metaKey}:${metaJson}`);
+  }
+  return `{${members.join(',')}}`;
+}
+
+/**
+ * Strict RFC 8785 serialisation of a value that is already plain JSON
+ * (objects, arrays, strings, finite numbers, booleans, null). Throws TypeError
+ * on anything else; use {@link encodeRecord} for untrusted log records.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value === 'boolean') return JSON.stringify(value);
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) throw new TypeError('canonical JSON strings must be well-formed UTF-16');
+    return JSON.stringify(value);
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError('canonical JSON numbers must be finite');
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const parts = Object.keys(obj)
+      .sort()
+      .filter((k) => obj[k] !== undefined)
+      .map((k) => `${canonicalJson(k)}:${canonicalJson(obj[k])}`);
+    return `{${parts.join(',')}}`;
+  }
+  throw new TypeError(`canonical JSON cannot encode a ${typeof value}`);
+}

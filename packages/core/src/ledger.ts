@@ -1,0 +1,285 @@
+import { type EncodeLimits, encodeRecord } from './encode.js';
+import { SealogError } from './errors.js';
+import { type Durability, SqliteStore } from './store/sqlite.js';
+import type { CommitResult, PendingEntry, Store } from './store/types.js';
+
+/** Records per transaction before a commit is forced. */
+export const DEFAULT_BATCH_SIZE = 1000;
+/** Longest a record waits in memory before its batch is committed. */
+export const DEFAULT_BATCH_DELAY_MS = 25;
+/** Records held in memory while the store is failing, before new ones are refused (and counted). */
+export const DEFAULT_MAX_PENDING = 1_000_000;
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 5000;
+
+export interface LedgerOptions extends EncodeLimits {
+  /** Path of the SQLite ledger file (created if absent; its directory must exist). */
+  path: string;
+  durability?: Durability;
+  batchSize?: number;
+  batchDelayMs?: number;
+  busyTimeoutMs?: number;
+  maxPending?: number;
+  /** Called with every commit (for checkpointing). Must not throw. */
+  onCommit?: (result: CommitResult) => void;
+  /** Store failures and refused records are reported here; the default writes one line to stderr. */
+  onError?: (err: SealogError) => void;
+}
+
+interface Waiter {
+  upTo: number; // resolves once this many queued-ever records are committed
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Counters a transport reports so nothing is ever lost silently. */
+export interface LedgerStats {
+  committed: number;
+  pending: number;
+  /** Records refused because maxPending was reached while the store was failing. */
+  refused: number;
+  failedCommits: number;
+}
+
+function positiveInt(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isSafeInteger(v) || v <= 0) {
+    throw new SealogError('E_CONFIG', `${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function nonNegative(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new SealogError('E_CONFIG', `${name} must be a number ≥ 0, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** Event time of a record: pino's `time` (ms), winston's `timestamp` (ISO), else now. */
+export function recordTime(record: unknown, now: number): number {
+  if (typeof record !== 'object' || record === null) return now;
+  const r = record as { time?: unknown; timestamp?: unknown };
+  if (typeof r.time === 'number' && Number.isFinite(r.time)) return Math.trunc(r.time);
+  const t = r.time ?? r.timestamp;
+  if (typeof t === 'string' || t instanceof Date) {
+    const ms = new Date(t).getTime();
+    if (Number.isFinite(ms)) return ms;
+  }
+  return now;
+}
+
+/**
+ * The write side of a ledger: encodes records, batches them into atomic
+ * commits bounded by size and time, and resolves `append` only once the record
+ * is durable (Tessera's rule: an acknowledgement means committed).
+ */
+export class Ledger {
+  readonly store: Store;
+  readonly #opts: Required<Pick<LedgerOptions, 'batchSize' | 'batchDelayMs' | 'maxPending'>> & LedgerOptions;
+  #queue: PendingEntry[] = [];
+  #enqueued = 0; // records accepted ever
+  #committed = 0; // of those, committed
+  #refused = 0;
+  #failedCommits = 0;
+  #waiters: Waiter[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #retryMs = 0;
+  #committing = false;
+  #closed = false;
+  #closing = false;
+  #lastError: unknown;
+
+  constructor(store: Store, options: Omit<LedgerOptions, 'path'> & { path?: string }) {
+    this.store = store;
+    this.#opts = {
+      ...options,
+      batchSize: positiveInt('batchSize', options.batchSize, DEFAULT_BATCH_SIZE),
+      batchDelayMs: nonNegative('batchDelayMs', options.batchDelayMs, DEFAULT_BATCH_DELAY_MS),
+      maxPending: positiveInt('maxPending', options.maxPending, DEFAULT_MAX_PENDING),
+      path: options.path ?? '',
+    };
+  }
+
+  /** Opens (creating if needed) the SQLite ledger at `options.path`. Validates options first. */
+  static open(options: LedgerOptions): Ledger {
+    if (typeof options?.path !== 'string' || options.path === '') {
+      throw new SealogError('E_CONFIG', 'path is required: the file the ledger is written to');
+    }
+    positiveInt('batchSize', options.batchSize, DEFAULT_BATCH_SIZE);
+    nonNegative('batchDelayMs', options.batchDelayMs, DEFAULT_BATCH_DELAY_MS);
+    positiveInt('maxPending', options.maxPending, DEFAULT_MAX_PENDING);
+    const storeOpts: { durability?: Durability; busyTimeoutMs?: number } = {};
+    if (options.durability !== undefined) storeOpts.durability = options.durability;
+    if (options.busyTimeoutMs !== undefined) {
+      storeOpts.busyTimeoutMs = nonNegative('busyTimeoutMs', options.busyTimeoutMs, 0);
+    }
+    return new Ledger(new SqliteStore(options.path, storeOpts), options);
+  }
+
+  get stats(): LedgerStats {
+    return {
+      committed: this.#committed,
+      pending: this.#queue.length,
+      refused: this.#refused,
+      failedCommits: this.#failedCommits,
+    };
+  }
+
+  /**
+   * Queues a record without waiting. Never throws for bad record content (it is
+   * encoded and marked). Throws E_CLOSED after close().
+   */
+  write(record: unknown): void {
+    if (this.#closed || this.#closing) throw new SealogError('E_CLOSED', 'the ledger is closed; open a new one to keep writing');
+    if (this.#queue.length >= this.#opts.maxPending) {
+      this.#refused++;
+      this.#report(
+        new SealogError(
+          'E_IO',
+          `ledger ${this.#opts.path}: ${this.#refused} record(s) refused, ${this.#queue.length} pending while the store fails`,
+          { cause: this.#lastError },
+        ),
+      );
+      return;
+    }
+    const now = Date.now();
+    const { json } = encodeRecord(record, this.#opts);
+    this.#queue.push({ entry: Buffer.from(json, 'utf8'), ts: recordTime(record, now) });
+    this.#enqueued++;
+    this.#schedule();
+  }
+
+  /** Queues a record; resolves once it is committed. */
+  append(record: unknown): Promise<void> {
+    try {
+      this.write(record);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#waitFor(this.#enqueued);
+  }
+
+  /** Commits everything queued so far; resolves when it is durable. */
+  flush(): Promise<void> {
+    const p = this.#waitFor(this.#enqueued);
+    this.#commitNow();
+    return p;
+  }
+
+  /** Commits everything, then closes the store. Rejects if pending records could not be committed. */
+  async close(): Promise<void> {
+    if (this.#closed || this.#closing) return;
+    this.#closing = true;
+    try {
+      await this.flush();
+    } finally {
+      this.#closed = true;
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      await this.store.close();
+    }
+  }
+
+  #waitFor(upTo: number): Promise<void> {
+    if (this.#committed >= upTo) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#waiters.push({ upTo, resolve, reject }));
+  }
+
+  #schedule(): void {
+    if (this.#queue.length >= this.#opts.batchSize && this.#retryMs === 0) {
+      // A full batch commits now, inside the caller's write: that is the backpressure.
+      this.#commitNow();
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#commitNow();
+      }, this.#retryMs || this.#opts.batchDelayMs);
+    }
+  }
+
+  #commitNow(): void {
+    if (this.#committing || this.#queue.length === 0) {
+      this.#settle();
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#queue.splice(0, this.#opts.batchSize);
+    this.#committing = true;
+    let result: CommitResult | Promise<CommitResult>;
+    try {
+      result = this.store.append(batch);
+    } catch (err) {
+      this.#failed(batch, err);
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (r) => this.#done(batch.length, r),
+        (err) => this.#failed(batch, err),
+      );
+    } else {
+      this.#done(batch.length, result);
+    }
+  }
+
+  #done(n: number, result: CommitResult): void {
+    this.#committing = false;
+    this.#committed += n;
+    this.#retryMs = 0;
+    try {
+      this.#opts.onCommit?.(result);
+    } catch (err) {
+      this.#report(new SealogError('E_IO', 'the onCommit hook threw; checkpointing may be behind', { cause: err }));
+    }
+    if (this.#queue.length > 0) {
+      if (this.#queue.length >= this.#opts.batchSize || this.#waiters.length > 0) this.#commitNow();
+      else this.#schedule();
+    }
+    this.#settle();
+  }
+
+  #failed(batch: PendingEntry[], err: unknown): void {
+    this.#committing = false;
+    this.#failedCommits++;
+    this.#lastError = err;
+    // Nothing is dropped: the batch goes back to the front and is retried with backoff.
+    this.#queue = batch.concat(this.#queue);
+    this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs ? this.#retryMs * 2 : RETRY_MIN_MS);
+    const e = err instanceof SealogError ? err : new SealogError('E_IO', String(err), { cause: err });
+    this.#report(e);
+    if (this.#closing) {
+      // close() is waiting: fail it with the count instead of retrying forever.
+      const lost = this.#queue.length;
+      for (const w of this.#waiters.splice(0)) {
+        w.reject(new SealogError('E_IO', `${lost} record(s) could not be committed: ${e.message}`, { cause: err }));
+      }
+      return;
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#commitNow();
+    }, this.#retryMs);
+  }
+
+  #settle(): void {
+    if (this.#waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.#waiters) (this.#committed >= w.upTo ? w.resolve : () => still.push(w))();
+    this.#waiters = still;
+  }
+
+  #report(err: SealogError): void {
+    if (this.#opts.onError) {
+      try {
+        this.#opts.onError(err);
+        return;
+      } catch {
+        // fall through to stderr
+      }
+    }
+    process.stderr.write(`sealog: ${err.code}: ${err.message}\n`);
+  }
+}

@@ -1,0 +1,71 @@
+import type Database from 'better-sqlite3';
+
+// The on-disk schema of a sealog ledger. Versioned: a reader refuses a file
+// whose version it does not know (E_NOT_LEDGER) rather than misreading it.
+// docs/format.md is the normative description; keep the two in step.
+
+/** Current schema version, stored in `sealog_schema`. */
+export const SCHEMA_VERSION = 1;
+/** Value of sealog_meta.format that marks a file as a sealog ledger. */
+export const FORMAT_ID = 'sealog-ledger';
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS sealog_meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sealog_schema (
+  version    INTEGER PRIMARY KEY,
+  applied_at INTEGER NOT NULL
+);
+-- One row per record. seq is the 0-based Merkle leaf index. entry holds the
+-- exact canonical JSON bytes that were hashed. chain = SHA-256(prev chain ‖ leaf).
+-- ts (ms since epoch) is an unauthenticated index copy of the record's time.
+CREATE TABLE IF NOT EXISTS records (
+  seq   INTEGER PRIMARY KEY,
+  ts    INTEGER NOT NULL,
+  entry BLOB NOT NULL,
+  chain BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_ts ON records (ts);
+-- Single row: the writer state after the last committed record, so any writer
+-- (this process or another) resumes in O(log n) without rereading records.
+CREATE TABLE IF NOT EXISTS ledger_state (
+  id         INTEGER PRIMARY KEY CHECK (id = 0),
+  size       INTEGER NOT NULL,
+  chain_head BLOB NOT NULL,
+  compact    BLOB NOT NULL
+);
+-- Signed checkpoints (C2SP signed notes over tlog-checkpoint bodies).
+CREATE TABLE IF NOT EXISTS checkpoints (
+  id         INTEGER PRIMARY KEY,
+  size       INTEGER NOT NULL,
+  note       TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS checkpoints_size ON checkpoints (size);
+-- Append-only guards. They stop accidents, not attackers: the hashes do that.
+CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
+  BEGIN SELECT RAISE(ABORT, 'sealog: records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS records_no_delete BEFORE DELETE ON records
+  BEGIN SELECT RAISE(ABORT, 'sealog: records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+  BEGIN SELECT RAISE(ABORT, 'sealog: checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+  BEGIN SELECT RAISE(ABORT, 'sealog: checkpoints are append-only'); END;
+`;
+
+/** Creates the schema if absent. Runs inside BEGIN IMMEDIATE so concurrent creators serialise. */
+export function createSchema(db: Database.Database, now: number): void {
+  db.transaction(() => {
+    db.exec(DDL);
+    db.prepare('INSERT OR IGNORE INTO sealog_meta (key, value) VALUES (?, ?)').run('format', FORMAT_ID);
+    db.prepare('INSERT OR IGNORE INTO sealog_schema (version, applied_at) VALUES (?, ?)').run(SCHEMA_VERSION, now);
+    db.prepare(
+      "INSERT OR IGNORE INTO ledger_state (id, size, chain_head, compact) VALUES (0, 0, zeroblob(32), x'')",
+    ).run();
+  }).immediate();
+}
+
+/** Names of the tables a sealog ledger must have. */
+export const REQUIRED_TABLES = ['sealog_meta', 'sealog_schema', 'records', 'ledger_state', 'checkpoints'] as const;

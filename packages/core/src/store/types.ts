@@ -1,0 +1,36 @@
+/** One encoded record waiting to be appended. */
+export interface PendingEntry {
+  /** Canonical JSON bytes: exactly what is hashed and stored. */
+  readonly entry: Buffer;
+  /** Event time, ms since the epoch (index only, not authenticated). */
+  readonly ts: number;
+}
+
+/** The ledger head after a commit: enough to sign a checkpoint. */
+export interface LedgerHead {
+  /** Number of records; the next record gets seq = size. */
+  readonly size: number;
+  /** RFC 6962 root over all `size` leaves. */
+  readonly root: Buffer;
+  /** chain[size - 1], or 32 zero bytes when empty. */
+  readonly chainHead: Buffer;
+}
+
+export interface CommitResult extends LedgerHead {
+  /** seq of the first record of the committed batch. */
+  readonly firstSeq: number;
+}
+
+/**
+ * Durable, sequenced storage of entries. `append` is atomic: either the whole
+ * batch is committed with consecutive seqs and a continuous chain, or nothing
+ * is. Implementations: SQLite (embedded default); others follow the same contract.
+ */
+export interface Store {
+  append(batch: readonly PendingEntry[]): CommitResult | Promise<CommitResult>;
+  /** Head as last committed by any writer of this store. */
+  head(): LedgerHead | Promise<LedgerHead>;
+  /** Stores a signed checkpoint note for `size` (only after those records are committed). */
+  addCheckpoint(size: number, note: string, createdAt: number): void | Promise<void>;
+  close(): void | Promise<void>;
+}
