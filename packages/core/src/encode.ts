@@ -124,7 +124,8 @@ class Encoder {
       return this.members({ type: 'Buffer', base64: bytes.toString('base64') }, depth);
     }
     if (Array.isArray(obj)) return this.array(obj, depth);
-    if (obj instanceof Map) return this.members(Object.fromEntries([...obj].map(([k, v]) => [String(k), v])), depth);
+    if (obj instanceof Map)
+      return this.members(Object.fromEntries([...obj].map(([k, v]) => [String(k), v])), depth);
     if (obj instanceof Set) return this.array([...obj], depth);
     const toJSON = (obj as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') {
@@ -191,7 +192,12 @@ function errorFields(err: Error): Record<string, unknown> {
 export function encodeRecord(record: unknown, limits: EncodeLimits = {}): Encoded {
   const enc = new Encoder(limits);
   let obj: Record<string, unknown>;
-  if (typeof record === 'object' && record !== null && !Array.isArray(record) && !ArrayBuffer.isView(record)) {
+  if (
+    typeof record === 'object' &&
+    record !== null &&
+    !Array.isArray(record) &&
+    !ArrayBuffer.isView(record)
+  ) {
     obj = record as Record<string, unknown>;
   } else {
     enc.coerced.add('not-an-object');
@@ -238,7 +244,8 @@ function assemble(
   const members = pairs.map(([k, v]) => `${k}:${v}`);
   if (coerced.size > 0) {
     const meta: Record<string, unknown> = { coerced: [...coerced].sort() };
-    if (extra) Object.assign(meta, { dropped: [...extra.dropped].sort(), originalBytes: extra.originalBytes });
+    if (extra)
+      Object.assign(meta, { dropped: [...extra.dropped].sort(), originalBytes: extra.originalBytes });
     const metaJson = canonicalJson(meta);
     const metaKey = JSON.stringify(META_KEY);
     // Insert at its sorted position so the whole entry stays canonical.

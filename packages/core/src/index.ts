@@ -1,4 +1,4 @@
-export { canonicalJson, type Coercion, type EncodeLimits, type Encoded, encodeRecord } from './encode.js';
+export { type Coercion, canonicalJson, type Encoded, type EncodeLimits, encodeRecord } from './encode.js';
 export { isSealogError, SealogError, type SealogErrorCode } from './errors.js';
 export { chainHash, EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash, ZERO_HASH } from './hash.js';
 export {
@@ -19,6 +19,15 @@ export {
   verifyConsistency,
   verifyInclusion,
 } from './merkle.js';
+export {
+  openSink,
+  type RecordTransform,
+  type Sealer,
+  Sink,
+  type SinkHooks,
+  type SinkOptions,
+  validateSinkOptions,
+} from './sink.js';
 export { LedgerReader, type StoredCheckpoint, type StoredRecord } from './store/reader.js';
 export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DURABILITY, type Durability, SqliteStore } from './store/sqlite.js';
 export type { CommitResult, LedgerHead, PendingEntry, Store } from './store/types.js';

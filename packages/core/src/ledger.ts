@@ -132,7 +132,8 @@ export class Ledger {
    * encoded and marked). Throws E_CLOSED after close().
    */
   write(record: unknown): void {
-    if (this.#closed || this.#closing) throw new SealogError('E_CLOSED', 'the ledger is closed; open a new one to keep writing');
+    if (this.#closed || this.#closing)
+      throw new SealogError('E_CLOSED', 'the ledger is closed; open a new one to keep writing');
     if (this.#queue.length >= this.#opts.maxPending) {
       this.#refused++;
       this.#report(
@@ -232,7 +233,9 @@ export class Ledger {
     try {
       this.#opts.onCommit?.(result);
     } catch (err) {
-      this.#report(new SealogError('E_IO', 'the onCommit hook threw; checkpointing may be behind', { cause: err }));
+      this.#report(
+        new SealogError('E_IO', 'the onCommit hook threw; checkpointing may be behind', { cause: err }),
+      );
     }
     if (this.#queue.length > 0) {
       if (this.#queue.length >= this.#opts.batchSize || this.#waiters.length > 0) this.#commitNow();
@@ -254,7 +257,9 @@ export class Ledger {
       // close() is waiting: fail it with the count instead of retrying forever.
       const lost = this.#queue.length;
       for (const w of this.#waiters.splice(0)) {
-        w.reject(new SealogError('E_IO', `${lost} record(s) could not be committed: ${e.message}`, { cause: err }));
+        w.reject(
+          new SealogError('E_IO', `${lost} record(s) could not be committed: ${e.message}`, { cause: err }),
+        );
       }
       return;
     }

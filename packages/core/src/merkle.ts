@@ -15,9 +15,12 @@ export class CompactRange {
   constructor(size = 0, nodes: Buffer[] = []) {
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid tree size ${size}`);
     if (nodes.length !== popcount(size)) {
-      throw new RangeError(`a compact range of size ${size} needs ${popcount(size)} nodes, got ${nodes.length}`);
+      throw new RangeError(
+        `a compact range of size ${size} needs ${popcount(size)} nodes, got ${nodes.length}`,
+      );
     }
-    for (const n of nodes) if (n.length !== HASH_SIZE) throw new RangeError('compact range node is not 32 bytes');
+    for (const n of nodes)
+      if (n.length !== HASH_SIZE) throw new RangeError('compact range node is not 32 bytes');
     this.#size = size;
     this.#nodes = nodes.slice();
   }
@@ -64,7 +67,8 @@ export class CompactRange {
       throw new RangeError(`compact range for size ${size} must be ${popcount(size) * HASH_SIZE} bytes`);
     }
     const nodes: Buffer[] = [];
-    for (let o = 0; o < bytes.length; o += HASH_SIZE) nodes.push(Buffer.from(bytes.subarray(o, o + HASH_SIZE)));
+    for (let o = 0; o < bytes.length; o += HASH_SIZE)
+      nodes.push(Buffer.from(bytes.subarray(o, o + HASH_SIZE)));
     return new CompactRange(size, nodes);
   }
 }
@@ -206,7 +210,8 @@ export function verifyConsistency(
   proof: readonly Uint8Array[],
 ): boolean {
   if (!isHash(firstRoot) || !isHash(secondRoot) || !Array.isArray(proof)) return false;
-  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0 || first > second) return false;
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0 || first > second)
+    return false;
   if (!proof.every(isHash)) return false;
   if (first === second) return proof.length === 0 && equalBytes(firstRoot, secondRoot);
   if (first === 0) return proof.length === 0 && equalBytes(firstRoot, EMPTY_ROOT);

@@ -22,9 +22,13 @@ export function ioError(path: string, action: string, err: unknown): SealogError
     );
   }
   if (code === 'SQLITE_FULL') {
-    return new SealogError('E_IO', `disk full while trying to ${action} ${path}; free space, records are kept and retried`, {
-      cause: err,
-    });
+    return new SealogError(
+      'E_IO',
+      `disk full while trying to ${action} ${path}; free space, records are kept and retried`,
+      {
+        cause: err,
+      },
+    );
   }
   const detail = err instanceof Error ? err.message : String(err);
   return new SealogError('E_IO', `could not ${action} ${path}: ${detail}`, { cause: err });
@@ -36,7 +40,8 @@ export function checkWritableLocation(path: string): void {
   if (!existsSync(dir)) {
     throw new SealogError('E_IO', `directory ${dir} for ledger ${path} does not exist; create it first`);
   }
-  if (!statSync(dir).isDirectory()) throw new SealogError('E_IO', `${dir} is not a directory (ledger path ${path})`);
+  if (!statSync(dir).isDirectory())
+    throw new SealogError('E_IO', `${dir} is not a directory (ledger path ${path})`);
   try {
     accessSync(dir, constants.W_OK);
   } catch (err) {
@@ -49,7 +54,9 @@ export function checkWritableLocation(path: string): void {
     try {
       accessSync(path, constants.R_OK | constants.W_OK);
     } catch (err) {
-      throw new SealogError('E_IO', `ledger ${path} is not readable and writable by this process`, { cause: err });
+      throw new SealogError('E_IO', `ledger ${path} is not readable and writable by this process`, {
+        cause: err,
+      });
     }
   }
 }
@@ -61,7 +68,9 @@ export function checkWritableLocation(path: string): void {
 export function assertLedger(db: Database.Database, path: string): void {
   let tables: Set<string>;
   try {
-    const rows = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: unknown }[];
+    const rows = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+      name: unknown;
+    }[];
     tables = new Set(rows.map((r) => String(r.name)));
   } catch (err) {
     throw ioError(path, 'read the schema of', err);
@@ -76,13 +85,17 @@ export function assertLedger(db: Database.Database, path: string): void {
   let format: unknown;
   let version: unknown;
   try {
-    format = (db.prepare("SELECT value FROM sealog_meta WHERE key = 'format'").get() as { value?: unknown })?.value;
+    format = (db.prepare("SELECT value FROM sealog_meta WHERE key = 'format'").get() as { value?: unknown })
+      ?.value;
     version = (db.prepare('SELECT max(version) AS v FROM sealog_schema').get() as { v?: unknown })?.v;
   } catch (err) {
     throw ioError(path, 'read the metadata of', err);
   }
   if (format !== FORMAT_ID) {
-    throw new SealogError('E_NOT_LEDGER', `${path} is not marked as a sealog ledger (format ${String(format)})`);
+    throw new SealogError(
+      'E_NOT_LEDGER',
+      `${path} is not marked as a sealog ledger (format ${String(format)})`,
+    );
   }
   if (typeof version !== 'number' || version > SCHEMA_VERSION) {
     throw new SealogError(

@@ -43,7 +43,9 @@ export class LedgerReader {
 
   /** Records with seq in [from, to), ascending, read in pages so memory stays flat. */
   *records(from = 0, to = Number.MAX_SAFE_INTEGER, pageSize = DEFAULT_PAGE): Generator<StoredRecord> {
-    const stmt = this.#db.prepare('SELECT seq, ts, entry, chain FROM records WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?');
+    const stmt = this.#db.prepare(
+      'SELECT seq, ts, entry, chain FROM records WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?',
+    );
     let next = from;
     for (;;) {
       const rows = stmt.all(next, to, pageSize) as unknown[];

@@ -60,7 +60,10 @@ export function createSchema(db: Database.Database, now: number): void {
   db.transaction(() => {
     db.exec(DDL);
     db.prepare('INSERT OR IGNORE INTO sealog_meta (key, value) VALUES (?, ?)').run('format', FORMAT_ID);
-    db.prepare('INSERT OR IGNORE INTO sealog_schema (version, applied_at) VALUES (?, ?)').run(SCHEMA_VERSION, now);
+    db.prepare('INSERT OR IGNORE INTO sealog_schema (version, applied_at) VALUES (?, ?)').run(
+      SCHEMA_VERSION,
+      now,
+    );
     db.prepare(
       "INSERT OR IGNORE INTO ledger_state (id, size, chain_head, compact) VALUES (0, 0, zeroblob(32), x'')",
     ).run();
@@ -68,4 +71,10 @@ export function createSchema(db: Database.Database, now: number): void {
 }
 
 /** Names of the tables a sealog ledger must have. */
-export const REQUIRED_TABLES = ['sealog_meta', 'sealog_schema', 'records', 'ledger_state', 'checkpoints'] as const;
+export const REQUIRED_TABLES = [
+  'sealog_meta',
+  'sealog_schema',
+  'records',
+  'ledger_state',
+  'checkpoints',
+] as const;

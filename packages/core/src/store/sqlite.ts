@@ -46,7 +46,10 @@ export class SqliteStore implements Store {
     checkWritableLocation(path);
     const durability = options.durability ?? DEFAULT_DURABILITY;
     if (durability !== 'process' && durability !== 'power') {
-      throw new SealogError('E_CONFIG', `durability must be "process" or "power", got ${JSON.stringify(durability)}`);
+      throw new SealogError(
+        'E_CONFIG',
+        `durability must be "process" or "power", got ${JSON.stringify(durability)}`,
+      );
     }
     try {
       this.#db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
@@ -57,15 +60,21 @@ export class SqliteStore implements Store {
       const db = this.#db;
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${durability === 'power' ? 'FULL' : 'NORMAL'}`);
-      const hasTables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as {
-        n: number;
-      }).n;
+      const hasTables = (
+        db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as {
+          n: number;
+        }
+      ).n;
       if (hasTables === 0) createSchema(db, Date.now());
       assertLedger(db, path);
       this.#readState = db.prepare('SELECT size, chain_head, compact FROM ledger_state WHERE id = 0');
       this.#insert = db.prepare('INSERT INTO records (seq, ts, entry, chain) VALUES (?, ?, ?, ?)');
-      this.#writeState = db.prepare('UPDATE ledger_state SET size = ?, chain_head = ?, compact = ? WHERE id = 0');
-      this.#insertCheckpoint = db.prepare('INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?)');
+      this.#writeState = db.prepare(
+        'UPDATE ledger_state SET size = ?, chain_head = ?, compact = ? WHERE id = 0',
+      );
+      this.#insertCheckpoint = db.prepare(
+        'INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?)',
+      );
       const state = this.#loadState(true);
       this.#range = state.range;
       this.#chainHead = state.chainHead;

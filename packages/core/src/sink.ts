@@ -1,0 +1,165 @@
+import { SealogError } from './errors.js';
+import { Ledger, type LedgerOptions, type LedgerStats } from './ledger.js';
+import type { CommitResult } from './store/types.js';
+
+/**
+ * What a transport hands sealog: plain JSON only, because pino transport
+ * options cross a worker-thread boundary (structured clone). Validated in
+ * full by {@link openSink} before anything is opened.
+ */
+export interface SinkOptions {
+  /** Ledger file path. Required. */
+  path: string;
+  durability?: LedgerOptions['durability'];
+  batchSize?: number;
+  batchDelayMs?: number;
+  busyTimeoutMs?: number;
+  maxPending?: number;
+  maxEntryBytes?: number;
+  maxStringLength?: number;
+  maxDepth?: number;
+}
+
+/** A per-record transform applied before encoding (the privacy pipeline). */
+export interface RecordTransform {
+  apply(record: Record<string, unknown>): Record<string, unknown>;
+}
+
+/** Seals the ledger: told of every commit, asked for a final seal on close. */
+export interface Sealer {
+  onCommit(result: CommitResult): void;
+  close(): Promise<void> | void;
+}
+
+const LEDGER_KEYS = [
+  'path',
+  'durability',
+  'batchSize',
+  'batchDelayMs',
+  'busyTimeoutMs',
+  'maxPending',
+  'maxEntryBytes',
+  'maxStringLength',
+  'maxDepth',
+] as const;
+
+/** Options keys the sink understands; anything else is a config error (typos must not pass silently). */
+export const SINK_OPTION_KEYS: readonly string[] = [...LEDGER_KEYS];
+
+export interface SinkHooks {
+  onError?: (err: SealogError) => void;
+}
+
+/** Checks options are plain JSON with known keys; throws E_CONFIG naming the field. */
+export function validateSinkOptions(options: unknown): SinkOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new SealogError('E_CONFIG', 'sealog options must be an object like { path: "./audit.db" }');
+  }
+  for (const key of Object.keys(options)) {
+    if (!SINK_OPTION_KEYS.includes(key)) {
+      throw new SealogError(
+        'E_CONFIG',
+        `unknown sealog option "${key}"; known options: ${SINK_OPTION_KEYS.join(', ')}`,
+      );
+    }
+  }
+  const o = options as SinkOptions;
+  if (typeof o.path !== 'string' || o.path === '') {
+    throw new SealogError(
+      'E_CONFIG',
+      'option "path" is required: the ledger file to write, e.g. "./audit.db"',
+    );
+  }
+  return o;
+}
+
+/**
+ * One record path: transform (privacy) → encode → ledger (batched commit) → sealer
+ * (checkpoints). Transports are thin adapters over this.
+ */
+export class Sink {
+  readonly ledger: Ledger;
+  readonly #transforms: RecordTransform[];
+  readonly #sealers: Sealer[];
+  readonly #onError: (err: SealogError) => void;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    ledger: Ledger,
+    transforms: RecordTransform[],
+    sealers: Sealer[],
+    onError: (err: SealogError) => void,
+  ) {
+    this.ledger = ledger;
+    this.#transforms = transforms;
+    this.#sealers = sealers;
+    this.#onError = onError;
+  }
+
+  get stats(): LedgerStats {
+    return this.ledger.stats;
+  }
+
+  /** Processes and queues one record. Never throws for record content. */
+  write(record: Record<string, unknown>): void {
+    let r = record;
+    for (const t of this.#transforms) {
+      try {
+        r = t.apply(r);
+      } catch (err) {
+        // A transform that fails must not let raw values through: keep only a marker.
+        this.#onError(
+          new SealogError('E_PRIVACY', 'a privacy transform failed; the record was reduced to a marker', {
+            cause: err,
+          }),
+        );
+        r = { _sealog: { suppressed: 'transform-failed' } };
+        break;
+      }
+    }
+    this.ledger.write(r);
+  }
+
+  flush(): Promise<void> {
+    return this.ledger.flush();
+  }
+
+  /** Commits everything, lets sealers write their final checkpoint, then closes. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      try {
+        await this.ledger.flush();
+        for (const s of this.#sealers) await s.close();
+      } finally {
+        await this.ledger.close();
+      }
+    })();
+    return this.#closing;
+  }
+
+  /** Used by sealers wired after construction. */
+  notifyCommit(result: CommitResult): void {
+    for (const s of this.#sealers) {
+      try {
+        s.onCommit(result);
+      } catch (err) {
+        this.#onError(new SealogError('E_IO', 'checkpointing failed after a commit', { cause: err }));
+      }
+    }
+  }
+}
+
+/** Validates options, opens the ledger and wires the pipeline. Throws E_CONFIG/E_IO/E_NOT_LEDGER at startup. */
+export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise<Sink> {
+  const o = validateSinkOptions(options);
+  const onError =
+    hooks.onError ?? ((err: SealogError) => process.stderr.write(`sealog: ${err.code}: ${err.message}\n`));
+  let sink: Sink | undefined;
+  const ledgerOpts: LedgerOptions = { path: o.path, onError, onCommit: (r) => sink?.notifyCommit(r) };
+  for (const k of LEDGER_KEYS) if (o[k] !== undefined) Object.assign(ledgerOpts, { [k]: o[k] });
+  const ledger = Ledger.open(ledgerOpts);
+  const transforms: RecordTransform[] = [];
+  const sealers: Sealer[] = [];
+  sink = new Sink(ledger, transforms, sealers, onError);
+  return sink;
+}
