@@ -1,0 +1,5 @@
+import type { Command } from '../command.js';
+import { tail } from './tail.js';
+
+/** Every `sealog` subcommand, in the order `sealog --help` lists them. One line per command. */
+export const commands: Command[] = [tail];

@@ -1,0 +1,77 @@
+// Human-readable rendering of ledger entries for `tail`. Entries come from a
+// file an attacker (or a log injector) may control: every string shown is
+// escaped so control characters, ANSI escapes and newlines cannot forge lines
+// or repaint the terminal.
+
+const PINO_LEVELS: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+const HIDDEN = new Set(['time', 'timestamp', 'level', 'msg', 'message']);
+
+/** Escapes C0/C1 controls, DEL and lone surrogates as visible \x / \u sequences. */
+export function escapeTerminal(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+  return s.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    (c) => {
+      if (c === '\n') return '\\n';
+      if (c === '\r') return '\\r';
+      if (c === '\t') return '\\t';
+      const code = c.charCodeAt(0);
+      return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
+    },
+  );
+}
+
+/** Level label for pino numbers and winston strings. */
+export function levelLabel(level: unknown): string {
+  if (typeof level === 'number') return PINO_LEVELS[level] ?? String(level);
+  if (typeof level === 'string') return escapeTerminal(level.toUpperCase().slice(0, 12));
+  return '-';
+}
+
+function timeLabel(rec: Record<string, unknown>, ts: number): string {
+  const t = rec.time ?? rec.timestamp;
+  const d = typeof t === 'number' || typeof t === 'string' ? new Date(t) : new Date(ts);
+  return Number.isFinite(d.getTime()) ? d.toISOString() : escapeTerminal(String(t));
+}
+
+/** Parses an entry defensively: undefined unless it is a JSON object. */
+export function parseEntry(entry: Buffer): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(entry.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One readable line: `#seq time LEVEL message key=value ...`. */
+export function formatLine(seq: number, ts: number, entry: Buffer): string {
+  const rec = parseEntry(entry);
+  if (!rec) return `#${seq} [unparsable entry] ${escapeTerminal(entry.toString('utf8').slice(0, 400))}`;
+  const msg = rec.msg ?? rec.message;
+  const parts = [`#${seq}`, timeLabel(rec, ts), levelLabel(rec.level).padEnd(5)];
+  if (msg !== undefined) parts.push(escapeTerminal(typeof msg === 'string' ? msg : JSON.stringify(msg)));
+  for (const [k, v] of Object.entries(rec)) {
+    if (HIDDEN.has(k)) continue;
+    parts.push(`${escapeTerminal(k)}=${escapeTerminal(typeof v === 'string' ? v : JSON.stringify(v))}`);
+  }
+  return parts.join(' ');
+}
+
+/** One JSON line for `--json`: the stored entry when it is a JSON object on one line, else a marked wrapper. */
+export function formatJson(seq: number, entry: Buffer): string {
+  const text = entry.toString('utf8');
+  if (parseEntry(entry) && !/[\n\r\u2028\u2029]/.test(text)) return text;
+  return JSON.stringify({ _sealog: { unparsable: true, seq }, raw: text });
+}
