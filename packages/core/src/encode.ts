@@ -150,6 +150,16 @@ class Encoder {
     return `{${out.join(',')}}`;
   }
 
+  /** Top-level members, with the record itself on the ancestor stack so self-references are caught. */
+  topPairs(record: object, obj: Record<string, unknown>): [string, string][] {
+    this.#ancestors.push(record);
+    try {
+      return this.pairs(obj, 0);
+    } finally {
+      this.#ancestors.pop();
+    }
+  }
+
   /** Sorted [encodedKey, encodedValue] pairs of an object's own enumerable string keys. */
   pairs(obj: Record<string, unknown>, depth: number): [string, string][] {
     const keys = Object.keys(obj).sort();
@@ -205,7 +215,7 @@ export function encodeRecord(record: unknown, limits: EncodeLimits = {}): Encode
   }
   let pairs: [string, string][];
   try {
-    pairs = enc.pairs(topLevel(obj, enc), 0);
+    pairs = enc.topPairs(obj, topLevel(obj, enc));
   } catch {
     enc.coerced.add('getter-threw');
     pairs = [];

@@ -1,3 +1,10 @@
+export {
+  type Checkpoint,
+  formatCheckpoint,
+  MAX_CHECKPOINT_BYTES,
+  parseCheckpoint,
+} from './checkpoint/body.js';
+export { type OpenedCheckpoint, openCheckpoint, signCheckpoint } from './checkpoint/signed.js';
 export { type Coercion, canonicalJson, type Encoded, type EncodeLimits, encodeRecord } from './encode.js';
 export { isSealogError, SealogError, type SealogErrorCode } from './errors.js';
 export { chainHash, EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash, ZERO_HASH } from './hash.js';
@@ -19,6 +26,36 @@ export {
   verifyConsistency,
   verifyInclusion,
 } from './merkle.js';
+export { cosignatureMessage, cosignerAt, decodeTimestampedSignature } from './note/cosignature.js';
+export {
+  Cosigner,
+  computeKeyId,
+  Ed25519Signer,
+  type GeneratedKey,
+  generateKey,
+  makeVerifierKey,
+  type NoteSigner,
+  parseSignerKey,
+  parseVerifierKey,
+  SIG_TYPE_COSIGNATURE,
+  SIG_TYPE_ED25519,
+  type SignatureType,
+  TIME_COSIGNER_SUFFIX,
+  type VerifierKey,
+} from './note/keys.js';
+export {
+  cosign,
+  MAX_NOTE_BYTES,
+  MAX_NOTE_SIGNATURES,
+  type NoteSignature,
+  type ParsedNote,
+  parseNote,
+  signNote,
+  type VerifiedNote,
+  type VerifiedSignature,
+  verifyCosignature,
+  verifyNote,
+} from './note/note.js';
 export {
   openSink,
   type RecordTransform,
