@@ -57,6 +57,22 @@ export {
   verifyNote,
 } from './note/note.js';
 export {
+  createPrivacyPipeline,
+  type GeneralizeRule,
+  type KeySource,
+  loadKeyring,
+  loadPseudonymKey,
+  type PrivacyConfig,
+  type PrivacyContext,
+  type PrivacyPipeline,
+  PseudonymKey,
+  PseudonymKeyring,
+  pseudonymOf,
+  type ScrubKind,
+  scrubText,
+  validatePrivacyConfig,
+} from './privacy/index.js';
+export {
   openSink,
   type RecordTransform,
   type Sealer,
@@ -65,6 +81,7 @@ export {
   type SinkOptions,
   validateSinkOptions,
 } from './sink.js';
+export { queryRecords, type RecordQuery } from './store/query.js';
 export { LedgerReader, type StoredCheckpoint, type StoredRecord } from './store/reader.js';
 export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DURABILITY, type Durability, SqliteStore } from './store/sqlite.js';
 export type { CommitResult, LedgerHead, PendingEntry, Store } from './store/types.js';

@@ -1,5 +1,6 @@
 import { SealogError } from './errors.js';
 import { Ledger, type LedgerOptions, type LedgerStats } from './ledger.js';
+import { createPrivacyPipeline, type PrivacyConfig, validatePrivacyConfig } from './privacy/index.js';
 import type { CommitResult } from './store/types.js';
 
 /**
@@ -18,6 +19,8 @@ export interface SinkOptions {
   maxEntryBytes?: number;
   maxStringLength?: number;
   maxDepth?: number;
+  /** Privacy transforms applied to every record before it is encoded (docs/privacy.md). */
+  privacy?: PrivacyConfig;
 }
 
 /** A per-record transform applied before encoding (the privacy pipeline). */
@@ -44,7 +47,7 @@ const LEDGER_KEYS = [
 ] as const;
 
 /** Options keys the sink understands; anything else is a config error (typos must not pass silently). */
-export const SINK_OPTION_KEYS: readonly string[] = [...LEDGER_KEYS];
+export const SINK_OPTION_KEYS: readonly string[] = [...LEDGER_KEYS, 'privacy'];
 
 export interface SinkHooks {
   onError?: (err: SealogError) => void;
@@ -70,6 +73,7 @@ export function validateSinkOptions(options: unknown): SinkOptions {
       'option "path" is required: the ledger file to write, e.g. "./audit.db"',
     );
   }
+  if (o.privacy !== undefined) return { ...o, privacy: validatePrivacyConfig(o.privacy) };
   return o;
 }
 
@@ -159,6 +163,15 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
   for (const k of LEDGER_KEYS) if (o[k] !== undefined) Object.assign(ledgerOpts, { [k]: o[k] });
   const ledger = Ledger.open(ledgerOpts);
   const transforms: RecordTransform[] = [];
+  if (o.privacy) {
+    try {
+      // Keys are loaded here, at startup: a missing key must fail before the first record.
+      transforms.push(createPrivacyPipeline(o.privacy, { ledger }));
+    } catch (err) {
+      await ledger.close();
+      throw err;
+    }
+  }
   const sealers: Sealer[] = [];
   sink = new Sink(ledger, transforms, sealers, onError);
   return sink;

@@ -1,0 +1,83 @@
+// The privacy pipeline: redact → pseudonymize → generalize → scrub → noise,
+// compiled once at startup. Each step walks only its configured paths and
+// copies only the containers it changes (see rewrite.ts), so `apply` never
+// mutates the caller's record and costs little on the hot path.
+
+import type { RecordTransform } from '../sink.js';
+import type { PrivacyConfig } from './config.js';
+import { generalizeBuckets, generalizeIp, generalizePrefix, generalizeTime } from './generalize.js';
+import { type KeyLoadContext, loadKeyring, type PseudonymKeyring } from './keys.js';
+import { createNoise } from './noise-link.js';
+import { parsePath } from './path.js';
+import { pseudonymizeValue } from './pseudonymize.js';
+import { Cow, compileTrie, type LeafAction, type PathTrie, REMOVE, rewrite } from './rewrite.js';
+import { scrubValue } from './scrub.js';
+
+/** What the pipeline needs from its host: where keys come from, plus anything the noise step needs. */
+export interface PrivacyContext extends KeyLoadContext {
+  /** Passed through to the dp noise step (e.g. the ledger for budgets). */
+  [extra: string]: unknown;
+}
+
+/** A compiled privacy pipeline; `keyring` is present when pseudonymization is configured. */
+export interface PrivacyPipeline extends RecordTransform {
+  readonly keyring: PseudonymKeyring | undefined;
+}
+
+function trie(paths: readonly string[], field: string, action: (i: number) => LeafAction): PathTrie {
+  return compileTrie(paths.map((p, i) => ({ segments: parsePath(p, `${field}[${i}]`), action: action(i) })));
+}
+
+/**
+ * Compiles a validated config (see validatePrivacyConfig) and loads its keys.
+ * @throws SealogError E_KEY if a key cannot be loaded, E_CONFIG from the noise step.
+ */
+export function createPrivacyPipeline(config: PrivacyConfig, ctx: PrivacyContext = {}): PrivacyPipeline {
+  const steps: PathTrie[] = [];
+  const { redact, pseudonymize, generalize, scrub } = config;
+  if (redact && redact.paths.length > 0) {
+    const value = redact.remove ? REMOVE : redact.censor;
+    steps.push(trie(redact.paths, 'privacy.redact.paths', () => () => value));
+  }
+  const keyring = pseudonymize ? loadKeyring(pseudonymize.keys, pseudonymize.current, ctx) : undefined;
+  if (pseudonymize && keyring && pseudonymize.paths.length > 0) {
+    const psn = pseudonymizeValue(keyring.current, pseudonymize.digestBytes);
+    steps.push(trie(pseudonymize.paths, 'privacy.pseudonymize.paths', () => psn));
+  }
+  if (generalize && generalize.length > 0) {
+    steps.push(
+      compileTrie(
+        generalize.map((r, i) => ({
+          segments: parsePath(r.path, `privacy.generalize[${i}].path`),
+          action:
+            'ip' in r
+              ? generalizeIp(r.ip)
+              : 'time' in r
+                ? generalizeTime(r.time)
+                : 'buckets' in r
+                  ? generalizeBuckets(r.buckets)
+                  : generalizePrefix(r.prefix),
+        })),
+      ),
+    );
+  }
+  if (scrub && scrub.paths.length > 0) {
+    const action = scrubValue({
+      kinds: scrub.kinds,
+      replace: scrub.replace,
+      key: keyring?.current,
+      digestBytes: pseudonymize?.digestBytes,
+    });
+    steps.push(trie(scrub.paths, 'privacy.scrub.paths', () => action));
+  }
+  const noise = config.noise !== undefined ? createNoise(config.noise, ctx) : undefined;
+  return {
+    keyring,
+    apply(record: Record<string, unknown>): Record<string, unknown> {
+      const cow = new Cow();
+      let r: object = record;
+      for (const step of steps) r = rewrite(r, step, cow);
+      return noise ? noise.apply(r as Record<string, unknown>) : (r as Record<string, unknown>);
+    },
+  };
+}
