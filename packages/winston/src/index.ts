@@ -1,1 +1,1 @@
-export {};
+export { SealogTransport, type SealogTransportOptions } from './transport.js';
