@@ -75,3 +75,30 @@ export function formatJson(seq: number, entry: Buffer): string {
   if (parseEntry(entry) && !/[\n\r\u2028\u2029]/.test(text)) return text;
   return JSON.stringify({ _sealog: { unparsable: true, seq }, raw: text });
 }
+
+/** CSV header for `--csv`. */
+export const CSV_HEADER = 'seq,time,level,msg,fields';
+
+// Spreadsheet apps execute cells starting with these (CSV injection): prefix a quote.
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+function csvCell(s: string): string {
+  const safe = FORMULA_START.test(s) ? `'${s}` : s;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+/** One CSV row (RFC 4180 quoting, formula-injection safe): seq, time, level, msg, remaining fields as JSON. */
+export function formatCsv(seq: number, ts: number, entry: Buffer): string {
+  const rec = parseEntry(entry);
+  if (!rec) return [String(seq), '', '', '[unparsable entry]', csvCell(entry.toString('utf8'))].join(',');
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rec)) if (!HIDDEN.has(k)) rest[k] = v;
+  const msg = rec.msg ?? rec.message;
+  return [
+    String(seq),
+    csvCell(timeLabel(rec, ts)),
+    csvCell(levelLabel(rec.level)),
+    csvCell(msg === undefined ? '' : typeof msg === 'string' ? msg : JSON.stringify(msg)),
+    csvCell(Object.keys(rest).length ? JSON.stringify(rest) : ''),
+  ].join(',');
+}

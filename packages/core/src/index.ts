@@ -4,6 +4,15 @@ export {
   MAX_CHECKPOINT_BYTES,
   parseCheckpoint,
 } from './checkpoint/body.js';
+export { ANCHOR_NOTE_SEPARATOR, appendAnchor, splitAnchorNotes } from './checkpoint/anchor.js';
+export { type CheckpointOptions, validateCheckpointOptions } from './checkpoint/config.js';
+export {
+  Checkpointer,
+  type CheckpointerOptions,
+  DEFAULT_CHECKPOINT_EVERY_MS,
+  DEFAULT_CHECKPOINT_EVERY_RECORDS,
+  DEFAULT_CHECKPOINT_HEARTBEAT_MS,
+} from './checkpoint/sealer.js';
 export { type OpenedCheckpoint, openCheckpoint, signCheckpoint } from './checkpoint/signed.js';
 export { type Coercion, canonicalJson, type Encoded, type EncodeLimits, encodeRecord } from './encode.js';
 export { isSealogError, SealogError, type SealogErrorCode } from './errors.js';
@@ -27,6 +36,7 @@ export {
   verifyInclusion,
 } from './merkle.js';
 export { cosignatureMessage, cosignerAt, decodeTimestampedSignature } from './note/cosignature.js';
+export { loadSignerKeyFile, writeKeyFile } from './note/keyfile.js';
 export {
   Cosigner,
   computeKeyId,

@@ -1,0 +1,39 @@
+import { parseArgs } from 'node:util';
+import { LedgerReader, queryRecords } from '@sealog/core';
+import { type Command, EXIT_OK, intOption, UsageError } from '../command.js';
+import { buildQuery, FILTER_OPTIONS, FILTER_USAGE } from '../filters.js';
+import { OUTPUT_OPTIONS, OUTPUT_USAGE, printer } from '../output.js';
+
+const usage = `usage: sealog query <ledger> [filters] [--limit N] [--json | --csv]
+
+Prints every matching record, oldest first. A time range (--since/--from/--to)
+uses the time index, so it does not scan the whole ledger. Read-only.
+
+      --limit N       stop after N matches
+
+${FILTER_USAGE}
+${OUTPUT_USAGE}`;
+
+export const query: Command = {
+  name: 'query',
+  summary: 'print every record matching filters (time, level, fields, text, seq)',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { limit: { type: 'string' }, ...FILTER_OPTIONS, ...OUTPUT_OPTIONS },
+    });
+    if (positionals.length !== 1) throw new UsageError('expected exactly one ledger file');
+    const limit = values.limit === undefined ? Number.POSITIVE_INFINITY : intOption('limit', values.limit, 0);
+    const q = buildQuery(values);
+    const reader = new LedgerReader(positionals[0]!);
+    try {
+      const print = printer(values, io.out);
+      for (const r of queryRecords(reader, q, 'asc', limit)) print(r);
+      return EXIT_OK;
+    } finally {
+      reader.close();
+    }
+  },
+};

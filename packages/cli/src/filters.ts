@@ -1,0 +1,139 @@
+import type { RecordQuery, StoredRecord } from '@sealog/core';
+import { UsageError } from './command.js';
+import { parseEntry } from './format.js';
+
+/** parseArgs option specs shared by `tail` and `query`. */
+export const FILTER_OPTIONS = {
+  level: { type: 'string' },
+  since: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  where: { type: 'string', multiple: true },
+  grep: { type: 'string' },
+  seq: { type: 'string' },
+} as const;
+
+export interface FilterValues {
+  level?: string | undefined;
+  since?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  where?: string[] | undefined;
+  grep?: string | undefined;
+  seq?: string | undefined;
+}
+
+export const FILTER_USAGE = `filters (combine freely):
+      --level L       L and more severe (pino: trace debug info warn error fatal;
+                      winston/syslog names too; or a pino number)
+      --since D       newer than D ago: 30s, 15m, 1h, 7d
+      --from T        at or after ISO time T;  --to T  before ISO time T
+      --where K=V     field K (dotted path) equals V;  K~=V  contains V (repeatable)
+      --grep S        the stored entry text contains S
+      --seq A..B      seq from A to B inclusive (A.. or ..B for open ends)
+`;
+
+// Severity on pino's scale, for pino, winston (npm) and syslog level names.
+const SEVERITY: Record<string, number> = {
+  trace: 10,
+  silly: 10,
+  debug: 20,
+  verbose: 20,
+  http: 25,
+  info: 30,
+  notice: 35,
+  warn: 40,
+  warning: 40,
+  error: 50,
+  crit: 60,
+  alert: 60,
+  emerg: 60,
+  fatal: 60,
+};
+
+/** Severity of a stored level value (pino number or level name), or undefined if unknown. */
+export function severity(level: unknown): number | undefined {
+  if (typeof level === 'number' && Number.isFinite(level)) return level;
+  if (typeof level === 'string') return SEVERITY[level.toLowerCase()];
+  return undefined;
+}
+
+const DURATION = /^(\d{1,9})(ms|s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+function parseTime(name: string, v: string): number {
+  const t = Date.parse(v);
+  if (!Number.isFinite(t))
+    throw new UsageError(`--${name} must be an ISO time like 2026-01-31T12:00:00Z, got "${v}"`);
+  return t;
+}
+
+function parseSeq(v: string): { from: number; to: number } {
+  const m = /^(\d{0,15})\.\.(\d{0,15})$/.exec(v);
+  if (!m || (m[1] === '' && m[2] === ''))
+    throw new UsageError(`--seq must look like A..B, A.. or ..B, got "${v}"`);
+  const from = m[1] === '' ? 0 : Number(m[1]);
+  const to = m[2] === '' ? Number.MAX_SAFE_INTEGER : Number(m[2]) + 1;
+  if (to <= from) throw new UsageError(`--seq ${v} is empty`);
+  return { from, to };
+}
+
+function get(obj: Record<string, unknown>, path: string[]): unknown {
+  let v: unknown = obj;
+  for (const k of path) {
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, k)) return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+const asText = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+
+/** Builds a RecordQuery from filter options; throws UsageError naming the bad option. */
+export function buildQuery(values: FilterValues, now = Date.now()): RecordQuery {
+  const q: RecordQuery = {};
+  const tests: ((rec: Record<string, unknown>) => boolean)[] = [];
+  if (values.seq !== undefined) {
+    const { from, to } = parseSeq(values.seq);
+    q.seqFrom = from;
+    q.seqTo = to;
+  }
+  if (values.since !== undefined) {
+    const m = DURATION.exec(values.since);
+    if (!m) throw new UsageError(`--since must be a duration like 30s, 15m, 1h or 7d, got "${values.since}"`);
+    q.tsFrom = now - Number(m[1]) * UNIT_MS[m[2]!]!;
+  }
+  if (values.from !== undefined) q.tsFrom = Math.max(q.tsFrom ?? -Infinity, parseTime('from', values.from));
+  if (values.to !== undefined) q.tsTo = parseTime('to', values.to);
+  if (values.level !== undefined) {
+    const min = /^\d+$/.test(values.level) ? Number(values.level) : SEVERITY[values.level.toLowerCase()];
+    if (min === undefined) throw new UsageError(`--level: unknown level "${values.level}"`);
+    tests.push((r) => (severity(r.level) ?? -1) >= min);
+  }
+  for (const w of values.where ?? []) {
+    const m = /^([^=~]+)(~?=)(.*)$/s.exec(w);
+    if (!m) throw new UsageError(`--where must be K=V or K~=V, got "${w}"`);
+    const path = m[1]!.split('.');
+    const want = m[3]!;
+    tests.push(
+      m[2] === '=' ? (r) => asText(get(r, path)) === want : (r) => asText(get(r, path)).includes(want),
+    );
+  }
+  const grep = values.grep;
+  const { tsFrom, tsTo } = q;
+  const needsEntry = tests.length > 0 || tsFrom !== undefined || tsTo !== undefined;
+  if (grep === undefined && !needsEntry) return q;
+  q.match = (rec: StoredRecord) => {
+    if (grep !== undefined && !rec.entry.includes(grep)) return false;
+    if (!needsEntry) return true;
+    const r = parseEntry(rec.entry);
+    if (!r) return false;
+    // ts narrows the scan but is not authenticated: re-check the entry's own time.
+    const t = typeof r.time === 'number' ? r.time : Date.parse(String(r.time ?? r.timestamp ?? ''));
+    const time = Number.isFinite(t) ? t : rec.ts;
+    if (tsFrom !== undefined && time < tsFrom) return false;
+    if (tsTo !== undefined && time >= tsTo) return false;
+    return tests.every((test) => test(r));
+  };
+  return q;
+}
