@@ -1,10 +1,10 @@
+export { ANCHOR_NOTE_SEPARATOR, appendAnchor, splitAnchorNotes } from './checkpoint/anchor.js';
 export {
   type Checkpoint,
   formatCheckpoint,
   MAX_CHECKPOINT_BYTES,
   parseCheckpoint,
 } from './checkpoint/body.js';
-export { ANCHOR_NOTE_SEPARATOR, appendAnchor, splitAnchorNotes } from './checkpoint/anchor.js';
 export { type CheckpointOptions, validateCheckpointOptions } from './checkpoint/config.js';
 export {
   Checkpointer,

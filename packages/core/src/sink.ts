@@ -1,3 +1,9 @@
+import {
+  type CheckpointOptions,
+  createCheckpointer,
+  loadCheckpointKey,
+  validateCheckpointOptions,
+} from './checkpoint/config.js';
 import { SealogError } from './errors.js';
 import { Ledger, type LedgerOptions, type LedgerStats } from './ledger.js';
 import { createPrivacyPipeline, type PrivacyConfig, validatePrivacyConfig } from './privacy/index.js';
@@ -21,6 +27,8 @@ export interface SinkOptions {
   maxDepth?: number;
   /** Privacy transforms applied to every record before it is encoded (docs/privacy.md). */
   privacy?: PrivacyConfig;
+  /** Signed checkpoints (docs/checkpoints.md); absent = no sealing. */
+  checkpoint?: CheckpointOptions;
 }
 
 /** A per-record transform applied before encoding (the privacy pipeline). */
@@ -47,7 +55,7 @@ const LEDGER_KEYS = [
 ] as const;
 
 /** Options keys the sink understands; anything else is a config error (typos must not pass silently). */
-export const SINK_OPTION_KEYS: readonly string[] = [...LEDGER_KEYS, 'privacy'];
+export const SINK_OPTION_KEYS: readonly string[] = [...LEDGER_KEYS, 'privacy', 'checkpoint'];
 
 export interface SinkHooks {
   onError?: (err: SealogError) => void;
@@ -73,6 +81,7 @@ export function validateSinkOptions(options: unknown): SinkOptions {
       'option "path" is required: the ledger file to write, e.g. "./audit.db"',
     );
   }
+  if (o.checkpoint !== undefined) validateCheckpointOptions(o.checkpoint);
   if (o.privacy !== undefined) return { ...o, privacy: validatePrivacyConfig(o.privacy) };
   return o;
 }
@@ -158,6 +167,8 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
   const o = validateSinkOptions(options);
   const onError =
     hooks.onError ?? ((err: SealogError) => process.stderr.write(`sealog: ${err.code}: ${err.message}\n`));
+  // The key is loaded before the ledger opens, so a bad key fails startup without creating a file.
+  const signer = o.checkpoint ? loadCheckpointKey(o.checkpoint) : undefined;
   let sink: Sink | undefined;
   const ledgerOpts: LedgerOptions = { path: o.path, onError, onCommit: (r) => sink?.notifyCommit(r) };
   for (const k of LEDGER_KEYS) if (o[k] !== undefined) Object.assign(ledgerOpts, { [k]: o[k] });
@@ -173,6 +184,14 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
     }
   }
   const sealers: Sealer[] = [];
+  if (o.checkpoint && signer) {
+    try {
+      sealers.push(createCheckpointer(o.checkpoint, signer, ledger.store, onError));
+    } catch (err) {
+      await ledger.close();
+      throw err;
+    }
+  }
   sink = new Sink(ledger, transforms, sealers, onError);
   return sink;
 }

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../../../test/helpers/tmp.js';
+import { Ed25519Signer } from '../note/keys.js';
+import { appendAnchor, splitAnchorNotes } from './anchor.js';
+import { openCheckpoint, signCheckpoint } from './signed.js';
+
+const SIGNER = new Ed25519Signer('test.example/log', new Uint8Array(32).fill(7));
+const note = (size: number) =>
+  signCheckpoint({ origin: SIGNER.name, size, root: new Uint8Array(32).fill(size) }, SIGNER, 1000 + size);
+
+describe('anchor file', () => {
+  it('appends notes separated by one empty line and splits them back', () => {
+    const path = join(tempDir(), 'anchor.txt');
+    const notes = [note(1), note(2), note(3)];
+    for (const n of notes) appendAnchor(path, n);
+    const text = readFileSync(path, 'utf8');
+    expect(text).toBe(notes.map((n) => `${n}\n`).join(''));
+    const split = splitAnchorNotes(text);
+    expect(split).toEqual(notes);
+    expect(split.map((n) => openCheckpoint(n, [SIGNER.verifierKey]).checkpoint.size)).toEqual([1, 2, 3]);
+  });
+
+  it('returns a truncated last note as is, so the verifier can report it', () => {
+    const text = `${note(1)}\n${note(2).slice(0, 50)}`;
+    const split = splitAnchorNotes(text);
+    expect(split).toHaveLength(2);
+    expect(split[0]).toBe(note(1));
+    expect(() => openCheckpoint(split[1] ?? '', [SIGNER.verifierKey])).toThrow(/malformed/);
+  });
+
+  it('property: splitting any text never throws and loses no signature line', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', '', '— k AAAA', '\n', 'x y'), { maxLength: 30 }), (lines) => {
+        const text = lines.join('\n');
+        const parts = splitAnchorNotes(text);
+        const sigLines = (s: string) => s.split('\n').filter((l) => l.startsWith('— ')).length;
+        expect(parts.reduce((n, p) => n + sigLines(p), 0)).toBe(sigLines(text));
+      }),
+    );
+  });
+});

@@ -1,0 +1,94 @@
+import { SealogError } from '../errors.js';
+import { loadSignerKeyFile } from '../note/keyfile.js';
+import type { Ed25519Signer } from '../note/keys.js';
+import type { Store } from '../store/types.js';
+import { Checkpointer } from './sealer.js';
+
+/**
+ * The sink's `checkpoint` option: plain JSON, so it crosses pino's worker
+ * boundary. Defaults: DEFAULT_CHECKPOINT_EVERY_RECORDS / _EVERY_MS / _HEARTBEAT_MS.
+ */
+export interface CheckpointOptions {
+  /** Private key file from `sealog keygen` (mode 0600). Required. */
+  keyFile: string;
+  /** Origin line; must equal the key's name. Defaults to it. */
+  origin?: string;
+  everyRecords?: number;
+  everyMs?: number;
+  heartbeatMs?: number;
+  /** Also append every signed note to this file (put it on other storage). */
+  anchorFile?: string;
+}
+
+const KEYS = ['keyFile', 'origin', 'everyRecords', 'everyMs', 'heartbeatMs', 'anchorFile'] as const;
+
+/**
+ * Checks the shape of the `checkpoint` option without touching the disk.
+ * @throws SealogError E_CONFIG naming the field.
+ */
+export function validateCheckpointOptions(value: unknown): CheckpointOptions {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SealogError(
+      'E_CONFIG',
+      'option "checkpoint" must be an object like { keyFile: "./audit.key" }',
+    );
+  }
+  for (const key of Object.keys(value)) {
+    if (!(KEYS as readonly string[]).includes(key)) {
+      throw new SealogError('E_CONFIG', `unknown option "checkpoint.${key}"; known: ${KEYS.join(', ')}`);
+    }
+  }
+  const o = value as Record<string, unknown>;
+  if (typeof o.keyFile !== 'string' || o.keyFile === '') {
+    throw new SealogError(
+      'E_CONFIG',
+      'option "checkpoint.keyFile" is required: the key file written by `sealog keygen`',
+    );
+  }
+  for (const k of ['origin', 'anchorFile'] as const) {
+    if (o[k] !== undefined && (typeof o[k] !== 'string' || o[k] === '')) {
+      throw new SealogError('E_CONFIG', `option "checkpoint.${k}" must be a non-empty string`);
+    }
+  }
+  for (const k of ['everyRecords', 'everyMs', 'heartbeatMs'] as const) {
+    const v = o[k];
+    // Intervals feed setTimeout, which turns anything above 2^31-1 ms into 1 ms.
+    const max = k === 'everyRecords' ? Number.MAX_SAFE_INTEGER : 2 ** 31 - 1;
+    if (v !== undefined && (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0 || v > max)) {
+      throw new SealogError(
+        'E_CONFIG',
+        `option "checkpoint.${k}" must be an integer from 1 to ${max}, got ${JSON.stringify(v)}`,
+      );
+    }
+  }
+  return value as CheckpointOptions;
+}
+
+/**
+ * Loads the key named in `options` (checking mode, format and — if `origin`
+ * is set — its name). Done before the ledger opens so a bad key fails startup.
+ * @throws SealogError E_KEY / E_IO.
+ */
+export function loadCheckpointKey(options: CheckpointOptions): Ed25519Signer {
+  const signer = loadSignerKeyFile(
+    options.keyFile,
+    options.origin !== undefined ? { expectName: options.origin } : {},
+  );
+  return signer;
+}
+
+/** Builds the sealer for an opened store. @throws SealogError E_CONFIG / E_KEY. */
+export function createCheckpointer(
+  options: CheckpointOptions,
+  signer: Ed25519Signer,
+  store: Store,
+  onError: (err: SealogError) => void,
+): Checkpointer {
+  const o: ConstructorParameters<typeof Checkpointer>[0] = { store, signer, onError };
+  if (options.origin !== undefined) o.origin = options.origin;
+  if (options.everyRecords !== undefined) o.everyRecords = options.everyRecords;
+  if (options.everyMs !== undefined) o.everyMs = options.everyMs;
+  if (options.heartbeatMs !== undefined) o.heartbeatMs = options.heartbeatMs;
+  if (options.anchorFile !== undefined) o.anchorFile = options.anchorFile;
+  return new Checkpointer(o);
+}

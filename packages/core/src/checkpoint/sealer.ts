@@ -1,0 +1,179 @@
+import { SealogError } from '../errors.js';
+import type { Ed25519Signer } from '../note/keys.js';
+import type { Sealer } from '../sink.js';
+import type { CommitResult, Store } from '../store/types.js';
+import { appendAnchor } from './anchor.js';
+import { signCheckpoint } from './signed.js';
+
+/** Sign a checkpoint at least every this many records. */
+export const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1000;
+/** …and no later than this long after the first unsealed commit. */
+export const DEFAULT_CHECKPOINT_EVERY_MS = 60_000;
+/** When idle, re-sign the same size this often, so "nothing appended until T" stays provable. */
+export const DEFAULT_CHECKPOINT_HEARTBEAT_MS = 300_000;
+
+export interface CheckpointerOptions {
+  store: Store;
+  signer: Ed25519Signer;
+  /** Origin line; must equal the key name. Defaults to the key name. */
+  origin?: string;
+  everyRecords?: number;
+  everyMs?: number;
+  heartbeatMs?: number;
+  /** File each signed note is also appended to (see anchor.ts for the format). */
+  anchorFile?: string;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+  onError?: (err: SealogError) => void;
+  /** Called after each checkpoint is stored (and anchored). */
+  onCheckpoint?: (size: number, note: string) => void;
+}
+
+/**
+ * Writer-side checkpointer: signs the committed head every `everyRecords`
+ * records or `everyMs` after the first unsealed commit (whichever first), as an
+ * idle heartbeat every `heartbeatMs`, and on close. Seals are serialized and run
+ * off the commit path; each signs `store.head()`, which only ever reports
+ * committed records (of any writer), so a checkpoint never covers uncommitted
+ * rows. Timers are unref()'d: they never keep a process alive.
+ */
+export class Checkpointer implements Sealer {
+  readonly #o: Required<Omit<CheckpointerOptions, 'anchorFile' | 'onCheckpoint'>> &
+    Pick<CheckpointerOptions, 'anchorFile' | 'onCheckpoint'>;
+  #sealedSize = -1;
+  #lastSealAt: number;
+  #unsealedSince: number | undefined;
+  #latestSize = -1;
+  #timer: NodeJS.Timeout | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+  #queued = false;
+
+  /** @throws SealogError E_KEY if the origin differs from the key name, E_CONFIG for bad intervals. */
+  constructor(options: CheckpointerOptions) {
+    const origin = options.origin ?? options.signer.name;
+    if (origin !== options.signer.name) {
+      throw new SealogError(
+        'E_KEY',
+        `checkpoint.origin ${JSON.stringify(origin)} differs from the key name ${JSON.stringify(options.signer.name)}; the origin line must be the key name`,
+      );
+    }
+    this.#o = {
+      store: options.store,
+      signer: options.signer,
+      origin,
+      everyRecords: positive(
+        'checkpoint.everyRecords',
+        options.everyRecords,
+        DEFAULT_CHECKPOINT_EVERY_RECORDS,
+      ),
+      everyMs: positive('checkpoint.everyMs', options.everyMs, DEFAULT_CHECKPOINT_EVERY_MS, MAX_TIMER_MS),
+      heartbeatMs: positive(
+        'checkpoint.heartbeatMs',
+        options.heartbeatMs,
+        DEFAULT_CHECKPOINT_HEARTBEAT_MS,
+        MAX_TIMER_MS,
+      ),
+      anchorFile: options.anchorFile,
+      onCheckpoint: options.onCheckpoint,
+      now: options.now ?? Date.now,
+      onError: options.onError ?? ((err) => process.stderr.write(`sealog: ${err.code}: ${err.message}\n`)),
+    };
+    this.#lastSealAt = this.#o.now();
+    this.#arm();
+  }
+
+  /** Called after each commit; never throws, never blocks on signing or fsync. */
+  onCommit(result: CommitResult): void {
+    if (this.#closed) return;
+    this.#latestSize = Math.max(this.#latestSize, result.size);
+    this.#unsealedSince ??= this.#o.now();
+    const base = Math.max(this.#sealedSize, 0);
+    if (this.#latestSize - base >= this.#o.everyRecords) {
+      this.#enqueue();
+    } else {
+      this.#arm();
+    }
+  }
+
+  /** Waits for pending seals, then seals the final committed head. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return this.#queue;
+    this.#closed = true;
+    this.#clear();
+    this.#queue = this.#queue.then(() => this.#seal());
+    return this.#queue;
+  }
+
+  /** Pending seals finished; for tests and the CLI. */
+  idle(): Promise<void> {
+    return this.#queue;
+  }
+
+  #enqueue(): void {
+    this.#clear();
+    if (this.#queued) return; // the queued seal reads the head when it runs, so it covers this too
+    this.#queued = true;
+    this.#queue = this.#queue
+      .then(() => this.#seal())
+      .then(() => {
+        if (!this.#closed) this.#arm();
+      });
+  }
+
+  async #seal(): Promise<void> {
+    this.#queued = false;
+    try {
+      const head = await this.#o.store.head();
+      const nowMs = this.#o.now();
+      const note = signCheckpoint(
+        { origin: this.#o.origin, size: head.size, root: head.root },
+        this.#o.signer,
+        Math.floor(nowMs / 1000),
+      );
+      await this.#o.store.addCheckpoint(head.size, note, nowMs);
+      if (this.#o.anchorFile !== undefined) appendAnchor(this.#o.anchorFile, note);
+      this.#sealedSize = head.size;
+      this.#lastSealAt = nowMs;
+      if (this.#latestSize <= head.size) this.#unsealedSince = undefined;
+      this.#o.onCheckpoint?.(head.size, note);
+    } catch (err) {
+      this.#o.onError(
+        err instanceof SealogError
+          ? err
+          : new SealogError('E_IO', 'signing a checkpoint failed', { cause: err }),
+      );
+    }
+  }
+
+  /** One timer: the count/time deadline while records are unsealed, else the heartbeat. */
+  #arm(): void {
+    this.#clear();
+    if (this.#closed) return;
+    const due =
+      this.#unsealedSince !== undefined
+        ? this.#unsealedSince + this.#o.everyMs
+        : this.#lastSealAt + this.#o.heartbeatMs;
+    this.#timer = setTimeout(() => this.#enqueue(), Math.max(0, due - this.#o.now()));
+    this.#timer.unref();
+  }
+
+  #clear(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+// setTimeout silently turns delays above 2^31-1 ms (~24.8 days) into 1 ms.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function positive(name: string, v: unknown, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0 || v > max) {
+    throw new SealogError(
+      'E_CONFIG',
+      `${name} must be an integer from 1 to ${max}, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+}
