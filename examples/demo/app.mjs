@@ -1,0 +1,92 @@
+// The README demo. An app that already logs with pino gets an audit ledger by
+// adding one transport target; then `sealog tail` shows what was sealed.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { main as sealog } from '@sealog/cli';
+import pino from 'pino';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const data = join(here, '.data');
+const ledgerPath = join(data, 'audit.db');
+rmSync(data, { recursive: true, force: true });
+mkdirSync(data, { recursive: true });
+
+// A pseudonymization key: in production a secret file or env var, rotated by key id.
+const psnKey = join(data, 'psn-2026.key');
+writeFileSync(psnKey, randomBytes(32).toString('base64'), { mode: 0o600 });
+
+const transport = pino.transport({
+  targets: [
+    // What the app had before: its own log file (raw, as always: sealog does not touch other targets).
+    { target: 'pino/file', options: { destination: join(data, 'app.log') } },
+    // The one entry sealog adds.
+    {
+      target: '@sealog/pino',
+      options: {
+        path: ledgerPath,
+        privacy: {
+          redact: { paths: ['req.headers.authorization', 'user.password'] },
+          pseudonymize: {
+            paths: ['user.email', 'user.id'],
+            keys: [{ id: 'k2026', file: psnKey }],
+            current: 'k2026',
+          },
+          generalize: [{ path: 'client.ip', ip: { v4Prefix: 24, v6Prefix: 48 } }],
+          scrub: { paths: ['msg'], kinds: ['email', 'ip', 'card', 'token', 'jwt'], replace: 'tag' },
+        },
+      },
+    },
+  ],
+});
+transport.on('error', (err) => {
+  console.error('sealog transport failed:', err.message);
+  process.exitCode = 1;
+});
+const logger = pino(transport);
+
+const users = [
+  { id: 'u-1001', email: 'alice@example.com', role: 'admin' },
+  { id: 'u-1002', email: 'bob@example.org', role: 'analyst' },
+];
+logger.info({ user: users[0], client: { ip: '203.0.113.57' }, action: 'login' }, 'user logged in');
+logger.info(
+  {
+    user: { ...users[1], password: 'hunter2' },
+    client: { ip: '2001:db8:85a3::8a2e:370:7334' },
+    action: 'login',
+  },
+  'user logged in',
+);
+logger.warn(
+  { user: users[1], action: 'export', resource: 'invoices', rows: 1200 },
+  'bulk export of invoices',
+);
+logger.info(
+  {
+    user: users[0],
+    action: 'role.change',
+    target: 'u-1002',
+    req: { headers: { authorization: 'Bearer abc.def' } },
+  },
+  'role changed by alice@example.com from 198.51.100.4',
+);
+logger.error(
+  { user: users[1], action: 'payment.refund', amount: 129.5 },
+  'refund to card 4111 1111 1111 1111 failed',
+);
+
+// Shutdown: end the transport and wait for its worker to commit, checkpoint and close.
+// pino unrefs the worker thread, so hold the event loop open while waiting.
+const keepAlive = setInterval(() => {}, 1000);
+await new Promise((resolve) => transport.once('close', resolve).end());
+clearInterval(keepAlive);
+
+console.log(`\n--- sealog tail ${ledgerPath} (what the ledger holds) ---`);
+const code = await sealog(['tail', ledgerPath, '-n', '10'], {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  signal: new AbortController().signal,
+});
+if (!existsSync(ledgerPath) || code !== 0) process.exitCode = 1;
