@@ -37,6 +37,9 @@ export class SealogTransport extends TransportStream {
   #openFailed: SealogError | undefined;
   #buffer: Record<string, unknown>[] = [];
   #refusedBeforeOpen = 0;
+  // winston's exception/rejection handlers call process.exit() once transports
+  // emit `logged`; the SQLite commit is synchronous, so the exit hook saves the open batch.
+  readonly #onExit = () => this.#commitOnExit();
 
   constructor(options: SealogTransportOptions) {
     const winstonOpts: TransportStream.TransportStreamOptions = {};
@@ -53,6 +56,7 @@ export class SealogTransport extends TransportStream {
     }
     validateSinkOptions(sinkOpts);
     super(winstonOpts);
+    process.on('exit', this.#onExit);
     this.#opening = openSink(sinkOpts, { onError: (err) => this.#report(err) }).then(
       (sink) => {
         this.#sink = sink;
@@ -102,15 +106,28 @@ export class SealogTransport extends TransportStream {
 
   /** Runs on end(), before `finish`: winston's logger waits for that `finish`, so its own `finish` means committed. */
   override _final(callback: (err?: Error | null) => void): void {
-    this.#opening
+    // One macrotask first: the `logged` events queued by setImmediate in log() fire before `finish`.
+    new Promise<void>((res) => setImmediate(res))
+      .then(() => this.#opening)
       .then((sink) => sink?.close())
       .catch((err: unknown) => this.#report(asSealogError(err)))
       .finally(() => {
+        process.off('exit', this.#onExit);
         const refused = this.stats.refused;
         if (refused > 0) this.#report(new SealogError('E_IO', `${refused} record(s) could not be written`));
         this.emit('closed');
         callback();
       });
+  }
+
+  #commitOnExit(): void {
+    // With the synchronous SQLite store, flush() commits every queued batch before it returns.
+    this.#sink?.flush().catch(() => undefined);
+    const lost = this.#buffer.length;
+    if (lost > 0)
+      this.#report(
+        new SealogError('E_IO', `${lost} record(s) lost: the process exited before the ledger opened`),
+      );
   }
 
   #write(sink: Sink, record: Record<string, unknown>): void {
