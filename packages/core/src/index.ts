@@ -6,6 +6,7 @@ export {
   parseCheckpoint,
 } from './checkpoint/body.js';
 export { type CheckpointOptions, validateCheckpointOptions } from './checkpoint/config.js';
+export { type Seal, sealHead } from './checkpoint/seal.js';
 export {
   Checkpointer,
   type CheckpointerOptions,

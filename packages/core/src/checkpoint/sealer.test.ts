@@ -142,3 +142,30 @@ describe('Checkpointer timers (fake clock)', () => {
     expect(() => new Checkpointer({ store, signer, origin: 'x' })).toThrow(/differs from the key name/);
   });
 });
+
+describe('Checkpointer failures', () => {
+  it('reports a failing store via onError and retries later instead of spinning', async () => {
+    vi.useFakeTimers({
+      toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'Date'],
+      now: 1_700_000_000_000,
+    });
+    const signer = new Ed25519Signer(ORIGIN, new Uint8Array(32).fill(9));
+    let attempts = 0;
+    const store = {
+      head: () => ({ size: 1, root: Buffer.alloc(32), chainHead: Buffer.alloc(32) }),
+      addCheckpoint: () => {
+        attempts++;
+        throw new Error('disk full');
+      },
+    } as never;
+    const errors: string[] = [];
+    const cp = new Checkpointer({ store, signer, everyMs: 1000, onError: (e) => errors.push(e.code) });
+    cp.onCommit({ firstSeq: 0, size: 1, root: Buffer.alloc(32), chainHead: Buffer.alloc(32) });
+    await vi.advanceTimersByTimeAsync(10_500);
+    // first try at 1 s, then one retry per second (min(everyMs, 5 s)): about 10, never thousands
+    expect(attempts).toBeGreaterThanOrEqual(5);
+    expect(attempts).toBeLessThanOrEqual(11);
+    expect(errors.every((c) => c === 'E_IO')).toBe(true);
+    await cp.close();
+  });
+});

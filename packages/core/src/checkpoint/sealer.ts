@@ -2,8 +2,7 @@ import { SealogError } from '../errors.js';
 import type { Ed25519Signer } from '../note/keys.js';
 import type { Sealer } from '../sink.js';
 import type { CommitResult, Store } from '../store/types.js';
-import { appendAnchor } from './anchor.js';
-import { signCheckpoint } from './signed.js';
+import { sealHead } from './seal.js';
 
 /** Sign a checkpoint at least every this many records. */
 export const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1000;
@@ -48,6 +47,8 @@ export class Checkpointer implements Sealer {
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
   #queued = false;
+  /** After a failed seal, no retry before this time (no hot loop on a full disk). */
+  #retryAt = 0;
 
   /** @throws SealogError E_KEY if the origin differs from the key name, E_CONFIG for bad intervals. */
   constructor(options: CheckpointerOptions) {
@@ -124,20 +125,15 @@ export class Checkpointer implements Sealer {
   async #seal(): Promise<void> {
     this.#queued = false;
     try {
-      const head = await this.#o.store.head();
-      const nowMs = this.#o.now();
-      const note = signCheckpoint(
-        { origin: this.#o.origin, size: head.size, root: head.root },
-        this.#o.signer,
-        Math.floor(nowMs / 1000),
-      );
-      await this.#o.store.addCheckpoint(head.size, note, nowMs);
-      if (this.#o.anchorFile !== undefined) appendAnchor(this.#o.anchorFile, note);
-      this.#sealedSize = head.size;
-      this.#lastSealAt = nowMs;
-      if (this.#latestSize <= head.size) this.#unsealedSince = undefined;
-      this.#o.onCheckpoint?.(head.size, note);
+      const opts: Parameters<typeof sealHead>[2] = { origin: this.#o.origin, nowMs: this.#o.now() };
+      if (this.#o.anchorFile !== undefined) opts.anchorFile = this.#o.anchorFile;
+      const { size, note, createdAtMs } = await sealHead(this.#o.store, this.#o.signer, opts);
+      this.#sealedSize = size;
+      this.#lastSealAt = createdAtMs;
+      if (this.#latestSize <= size) this.#unsealedSince = undefined;
+      this.#o.onCheckpoint?.(size, note);
     } catch (err) {
+      this.#retryAt = this.#o.now() + Math.min(this.#o.everyMs, RETRY_AFTER_FAILURE_MS);
       this.#o.onError(
         err instanceof SealogError
           ? err
@@ -154,7 +150,8 @@ export class Checkpointer implements Sealer {
       this.#unsealedSince !== undefined
         ? this.#unsealedSince + this.#o.everyMs
         : this.#lastSealAt + this.#o.heartbeatMs;
-    this.#timer = setTimeout(() => this.#enqueue(), Math.max(0, due - this.#o.now()));
+    const at = Math.max(due, this.#retryAt);
+    this.#timer = setTimeout(() => this.#enqueue(), Math.max(0, at - this.#o.now()));
     this.#timer.unref();
   }
 
@@ -163,6 +160,8 @@ export class Checkpointer implements Sealer {
     this.#timer = undefined;
   }
 }
+
+const RETRY_AFTER_FAILURE_MS = 5000;
 
 // setTimeout silently turns delays above 2^31-1 ms (~24.8 days) into 1 ms.
 const MAX_TIMER_MS = 2 ** 31 - 1;
