@@ -29,7 +29,8 @@ const DOMAIN = table(`${ALNUM}.-`);
 const WORD = table(`${ALNUM}_`);
 const HEXIP = table('0123456789abcdefABCDEF:.');
 const B64URL = table(`${ALNUM}_-`);
-const TOKEN = table(`${ALNUM}_+/=-`);
+// No '=': it separates key=value; base64 padding is taken separately after the run.
+const TOKEN = table(`${ALNUM}_+/-`);
 const BEARER_TOKEN = table(`${ALNUM}._~+/=-`);
 
 const inT = (t: Uint8Array, c: number) => c < 128 && t[c] === 1;
@@ -220,7 +221,8 @@ export function findTokens(s: string, out: Span[]): void {
       i++;
       continue;
     }
-    const e = runEnd(s, i, TOKEN);
+    let e = runEnd(s, i, TOKEN);
+    if (s[e] === '=') e += s[e + 1] === '=' ? 2 : 1;
     if (e - i >= 20 && isSecretLike(s.slice(i, e))) out.push({ start: i, end: e, kind: 'token' });
     i = e;
   }
@@ -241,7 +243,11 @@ const FINDERS: Record<ScrubKind, ((s: string, out: Span[]) => void)[]> = {
 };
 const PRIORITY: Record<ScrubKind, number> = { jwt: 0, email: 1, card: 2, token: 3, ip: 4 };
 
-/** All non-overlapping matches of `kinds`, in text order; on overlap the earliest, then longest, wins. */
+/**
+ * All matches of `kinds`, in text order. Overlapping matches are merged into
+ * one span (kind of the earliest, then longest): everything any finder matched
+ * is replaced, even if that over-scrubs (an IP glued to a card number).
+ */
 export function scan(s: string, kinds: readonly ScrubKind[]): Span[] {
   const spans: Span[] = [];
   for (const k of kinds) for (const f of FINDERS[k]) f(s, spans);
@@ -250,8 +256,11 @@ export function scan(s: string, kinds: readonly ScrubKind[]): Span[] {
   const kept: Span[] = [];
   let end = -1;
   for (const sp of spans) {
-    if (sp.start >= end) {
-      kept.push(sp);
+    const last = kept[kept.length - 1];
+    if (last && sp.start < end) {
+      if (sp.end > end) last.end = end = sp.end;
+    } else {
+      kept.push({ ...sp });
       end = sp.end;
     }
   }
