@@ -1,0 +1,136 @@
+// Scenario 5: the cost of each stage of the write path, µs per record, so the
+// next optimisation is obvious. JSON.stringify is printed as the yardstick.
+import { join } from 'node:path';
+import {
+  CompactRange,
+  chainHash,
+  createPrivacyPipeline,
+  encodeRecord,
+  leafHash,
+  loadSignerKeyFile,
+  SqliteStore,
+  signCheckpoint,
+  validatePrivacyConfig,
+  ZERO_HASH,
+} from '@sealog/core';
+import {
+  AUDIT_MSG,
+  auditRecord,
+  machine,
+  makeKeys,
+  privacyConfig,
+  scale,
+  table,
+  usPer,
+  workDir,
+} from './lib.mjs';
+
+const N = scale(200_000, 5_000);
+const dir = workDir();
+const keys = makeKeys(dir);
+const records = Array.from({ length: N }, (_, i) => ({
+  level: 30,
+  time: 1_700_000_000_000 + i,
+  msg: AUDIT_MSG,
+  ...auditRecord(i),
+}));
+
+const rows = [];
+const stage = (name, us) => rows.push({ stage: name, 'µs/record': us, 'records/s': 1e6 / us });
+
+stage(
+  'JSON.stringify (yardstick)',
+  usPer(N, (n) => {
+    for (let i = 0; i < n; i++) JSON.stringify(records[i]);
+  }),
+);
+stage(
+  'canonical encoding (RFC 8785)',
+  usPer(N, (n) => {
+    for (let i = 0; i < n; i++) encodeRecord(records[i]);
+  }),
+);
+
+const full = privacyConfig(keys.psnKey);
+const only = (k) =>
+  createPrivacyPipeline(
+    validatePrivacyConfig({ ...(k === 'noise' ? { pseudonymize: full.pseudonymize } : {}), [k]: full[k] }),
+  );
+for (const k of ['redact', 'pseudonymize', 'generalize', 'scrub', 'noise']) {
+  let pipe;
+  try {
+    pipe = only(k);
+  } catch (err) {
+    rows.push({ stage: `privacy: ${k}`, 'µs/record': `n/a (${err.code ?? err.message})` });
+    continue;
+  }
+  stage(
+    `privacy: ${k}${k === 'noise' ? ' (+ pseudonymize unit)' : ''}`,
+    usPer(N, (n) => {
+      for (let i = 0; i < n; i++) pipe.apply(records[i]);
+    }),
+  );
+}
+try {
+  const pipe = createPrivacyPipeline(validatePrivacyConfig(full));
+  stage(
+    'privacy: full realistic config',
+    usPer(N, (n) => {
+      for (let i = 0; i < n; i++) pipe.apply(records[i]);
+    }),
+  );
+} catch (err) {
+  rows.push({ stage: 'privacy: full realistic config', 'µs/record': `n/a (${err.code ?? err.message})` });
+}
+
+const entries = records.map((r) => Buffer.from(encodeRecord(r).json));
+const leaves = new Array(N);
+stage(
+  'leaf hash SHA-256(0x00‖entry)',
+  usPer(N, (n) => {
+    for (let i = 0; i < n; i++) leaves[i] = leafHash(entries[i]);
+  }),
+);
+stage(
+  'chain hash',
+  usPer(N, (n) => {
+    let c = ZERO_HASH;
+    for (let i = 0; i < n; i++) c = chainHash(c, leaves[i]);
+  }),
+);
+stage(
+  'Merkle append (compact range)',
+  usPer(N, (n) => {
+    const r = new CompactRange();
+    for (let i = 0; i < n; i++) r.append(leaves[i]);
+  }),
+);
+
+for (const durability of ['process', 'power']) {
+  const store = new SqliteStore(join(dir, `stages-${durability}.db`), { durability });
+  const batch = 1000;
+  stage(
+    `SQLite commit (batch ${batch}, durability ${durability}; includes hashing)`,
+    usPer(N, (n) => {
+      for (let i = 0; i < n; i += batch)
+        store.append(entries.slice(i, Math.min(n, i + batch)).map((entry, j) => ({ entry, ts: i + j })));
+    }),
+  );
+  store.close();
+}
+
+const signer = loadSignerKeyFile(keys.keyFile);
+const head = { origin: signer.name, size: N, root: leaves[0] };
+const S = scale(2000, 100);
+const us = usPer(S, (n) => {
+  for (let i = 0; i < n; i++) signCheckpoint(head, signer, 1_700_000_000 + i);
+});
+rows.push({
+  stage: 'checkpoint signing (note + cosignature)',
+  'µs/record': us / 1000,
+  'records/s': 1e9 / us,
+  note: `${us.toFixed(0)} µs per checkpoint, amortised over 1000 records`,
+});
+
+console.log(`machine: ${machine()}`);
+table(`Cost of each stage, ${N} records of ~${entries[0].length} bytes`, rows);

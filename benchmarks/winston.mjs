@@ -1,0 +1,52 @@
+// Scenario 3: winston throughput and event-loop blocking (p99 delay from
+// perf_hooks.monitorEventLoopDelay) with SealogTransport vs winston's File
+// transport. Targets: ≥ 1.0× File's throughput, p99 delay no worse than File's.
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { SealogTransport } from '@sealog/winston';
+import winston from 'winston';
+import { AUDIT_MSG, auditRecord, machine, makeKeys, scale, sealogOptions, table, workDir } from './lib.mjs';
+
+const N = scale(200_000, 3_000);
+const CHUNK = 500; // records per event-loop turn, as a busy server would log them
+const dir = workDir();
+const keys = makeKeys(dir);
+
+async function run(name, transport) {
+  const logger = winston.createLogger({
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    transports: [transport],
+  });
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < N; i += CHUNK) {
+    for (let j = i; j < Math.min(N, i + CHUNK); j++) logger.info(AUDIT_MSG, auditRecord(j));
+    await new Promise((r) => setImmediate(r));
+  }
+  await new Promise((resolve) => {
+    logger.on('finish', resolve);
+    logger.end();
+  });
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  h.disable();
+  return {
+    name,
+    'records/s': N / s,
+    'p99 loop delay ms': h.percentile(99) / 1e6,
+    'max loop delay ms': h.max / 1e6,
+  };
+}
+
+const file = await run('winston File', new winston.transports.File({ filename: join(dir, 'app.log') }));
+const sealog = await run(
+  'SealogTransport (full pipeline)',
+  new SealogTransport(sealogOptions(dir, join(dir, 'audit.db'), keys)),
+);
+sealog['throughput ratio'] = sealog['records/s'] / file['records/s'];
+sealog['p99 ratio'] = sealog['p99 loop delay ms'] / file['p99 loop delay ms'];
+console.log(`machine: ${machine()}`);
+table(
+  `winston: ${N} records in chunks of ${CHUNK} per loop turn (targets: throughput ratio ≥ 1.0, p99 ratio ≤ 1.0)`,
+  [file, sealog],
+);
