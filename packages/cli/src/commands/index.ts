@@ -1,8 +1,9 @@
 import type { Command } from '../command.js';
 import { checkpoint } from './checkpoint.js';
 import { keygen } from './keygen.js';
+import { pseudonym } from './pseudonym.js';
 import { query } from './query.js';
 import { tail } from './tail.js';
 
 /** Every `sealog` subcommand, in the order `sealog --help` lists them. One line per command. */
-export const commands: Command[] = [tail, query, keygen, checkpoint];
+export const commands: Command[] = [tail, query, keygen, checkpoint, pseudonym];
