@@ -1,0 +1,74 @@
+import { openCheckpoint } from '../checkpoint/signed.js';
+import { isSealogError } from '../errors.js';
+import { toHex } from '../note/encoding.js';
+import { SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
+import { parseNote } from '../note/note.js';
+import type { FindingKind } from './types.js';
+
+// The one place the verifier touches signed notes: it maps the note API's
+// errors onto distinct finding kinds. The notes come from the ledger file or
+// from files the operator supplied; either way they are hostile input, and
+// parseNote/openCheckpoint never throw anything but SealogError on them.
+
+/** A checkpoint note that opened: signature verified by a trusted log key. */
+export interface OpenedNote {
+  ok: true;
+  origin: string;
+  size: number;
+  root: Buffer;
+  /** Names of the trusted log (0x01) keys whose signatures verified. */
+  signers: string[];
+  time?: number;
+}
+
+/** A checkpoint note that did not open, and why. */
+export interface FailedNote {
+  ok: false;
+  kind: Extract<FindingKind, 'malformed-checkpoint' | 'bad-signature' | 'unknown-key'>;
+  message: string;
+}
+
+/**
+ * Parses and verifies one checkpoint note with the trusted keys. Distinguishes
+ * a malformed note, a note signed only by keys we were not given
+ * (unknown-key), and a signature by a trusted key that fails (bad-signature).
+ * Origin is checked by the caller, which knows which origin to expect.
+ * Never throws.
+ */
+export function checkNote(note: string, keys: readonly VerifierKey[]): OpenedNote | FailedNote {
+  let signatures: { name: string; keyId: Uint8Array }[];
+  try {
+    signatures = parseNote(note).signatures;
+  } catch (err) {
+    return { ok: false, kind: 'malformed-checkpoint', message: errorText(err) };
+  }
+  const logKeys = new Set(keys.filter((k) => k.type === SIG_TYPE_ED25519).map((k) => label(k.name, k.keyId)));
+  if (!signatures.some((s) => logKeys.has(label(s.name, s.keyId)))) {
+    const by = [...new Set(signatures.map((s) => label(s.name, s.keyId)))].slice(0, 5).join(', ');
+    return { ok: false, kind: 'unknown-key', message: `signed only by keys not given with --key (${by})` };
+  }
+  try {
+    const opened = openCheckpoint(note, keys);
+    const cp = opened.checkpoint;
+    const result: OpenedNote = {
+      ok: true,
+      origin: cp.origin,
+      size: cp.size,
+      root: Buffer.from(cp.root),
+      signers: opened.verified.filter((v) => v.type === SIG_TYPE_ED25519).map((v) => v.name),
+    };
+    if (opened.time !== undefined) result.time = opened.time;
+    return result;
+  } catch (err) {
+    const kind = isSealogError(err) && err.code === 'E_TAMPER' ? 'bad-signature' : 'malformed-checkpoint';
+    return { ok: false, kind, message: errorText(err) };
+  }
+}
+
+function label(name: string, keyId: Uint8Array): string {
+  return `${name}+${toHex(keyId)}`;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

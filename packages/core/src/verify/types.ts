@@ -1,0 +1,98 @@
+// The verifier's report: a documented, versioned JSON shape (docs/verify.md).
+// `sealog verify --json` prints exactly this object.
+
+/**
+ * What a finding is about. Closed set; docs/verify.md says how each is decided.
+ * - modified: a row's entry (or its stored chain) is not what was chained.
+ * - deleted: rows are missing (a gap in seq), or a checkpoint known from outside is missing.
+ * - inserted: a row that the chain does not lead through (or a duplicate seq).
+ * - reordered: a row chained at another position than the one it is stored at.
+ * - truncated: a checkpoint (stored or trusted) covers more records than the file holds.
+ * - unsealed: records after the last valid checkpoint (a failure only with `strict`).
+ * - bad-signature: a signature by a trusted key does not verify.
+ * - unknown-key: a checkpoint carries no signature by any trusted key.
+ * - wrong-origin: a checkpoint names another log than this one.
+ * - malformed-checkpoint: a checkpoint row or note cannot be parsed.
+ * - checkpoint-mismatch: a signed root/size disagrees with the recomputed tree.
+ * - state-mismatch: `ledger_state` disagrees with the rows.
+ * - malformed-row: a record row has a bad type, length or seq.
+ */
+export type FindingKind =
+  | 'modified'
+  | 'deleted'
+  | 'inserted'
+  | 'reordered'
+  | 'truncated'
+  | 'unsealed'
+  | 'bad-signature'
+  | 'unknown-key'
+  | 'wrong-origin'
+  | 'malformed-checkpoint'
+  | 'checkpoint-mismatch'
+  | 'state-mismatch'
+  | 'malformed-row';
+
+/** One problem, located by record seq and/or checkpoint row id where it has one. */
+export interface Finding {
+  kind: FindingKind;
+  /** First record seq concerned (rows are named by seq, which is the leaf index). */
+  seq?: number;
+  /** `checkpoints.id` of the checkpoint concerned. */
+  checkpointId?: number;
+  message: string;
+}
+
+/** The outcome for one checkpoint (stored in the ledger, or trusted from outside). */
+export interface CheckpointResult {
+  /** `checkpoints.id`, absent for trusted checkpoints given from outside. */
+  id?: number;
+  source: 'ledger' | 'trusted';
+  /** True when the signature, origin and root all check out. */
+  valid: boolean;
+  origin?: string;
+  size?: number;
+  /** Signed root, lowercase hex. */
+  root?: string;
+  /** Signed time (POSIX seconds) from a verified cosignature/v1 line, if a cosigner key was given. */
+  time?: number;
+}
+
+/** Version of the report shape below; bumped on incompatible change. */
+export const REPORT_VERSION = 1;
+
+export interface VerifyReport {
+  version: typeof REPORT_VERSION;
+  /** True when nothing was found that fails verification (see `strict`). */
+  ok: boolean;
+  /** Number of record rows read. */
+  size: number;
+  /** Recomputed Merkle root over all rows read, lowercase hex. */
+  root: string;
+  /** Origin the checkpoints were checked against, if known. */
+  origin?: string;
+  findings: Finding[];
+  /** Findings left out after {@link MAX_FINDINGS}; they exist but are not listed. */
+  omittedFindings: number;
+  checkpoints: CheckpointResult[];
+  /** Records not covered by any valid checkpoint. */
+  unsealed: number;
+}
+
+export interface VerifyOptions {
+  /** Verifier keys (`name+id+base64`), several for key rotation; 0x04 cosigner keys add signed time. */
+  keys: readonly string[];
+  /** Signed checkpoint notes or anchor-file contents obtained from outside the ledger. */
+  trusted?: readonly string[];
+  /** Treat unsealed records as a failure. Default false. */
+  strict?: boolean;
+  /** Expected checkpoint origin. Default: the origin of the first checkpoint that verifies. */
+  origin?: string;
+}
+
+/** Most findings listed in a report; more are counted in `omittedFindings`. */
+export const MAX_FINDINGS = 1000;
+
+/** Kinds that fail verification regardless of `strict` (all but `unsealed`). */
+export function isFailure(kind: FindingKind, strict: boolean): boolean {
+  return kind !== 'unsealed' || strict;
+}

@@ -1,0 +1,227 @@
+import type Database from 'better-sqlite3';
+import { splitAnchorNotes } from '../checkpoint/anchor.js';
+import { isSealogError, SealogError } from '../errors.js';
+import { parseVerifierKey, type VerifierKey } from '../note/keys.js';
+import { MAX_NOTE_BYTES } from '../note/note.js';
+import { ioError, openReadOnly } from '../store/open.js';
+import { checkNote, type OpenedNote } from './checkpoint.js';
+import { classify } from './classify.js';
+import { scanRecords } from './scan.js';
+import { checkState } from './state.js';
+import {
+  type CheckpointResult,
+  type Finding,
+  isFailure,
+  MAX_FINDINGS,
+  REPORT_VERSION,
+  type VerifyOptions,
+  type VerifyReport,
+} from './types.js';
+
+interface Sealed {
+  result: CheckpointResult;
+  opened: OpenedNote | undefined;
+  /** checkpoints.size column, when it is a safe integer. */
+  column?: number;
+}
+
+/** Collects findings, keeping the first MAX_FINDINGS. */
+class Findings {
+  readonly list: Finding[] = [];
+  omitted = 0;
+  failed = false;
+  readonly #strict: boolean;
+
+  constructor(strict: boolean) {
+    this.#strict = strict;
+  }
+
+  add = (f: Finding): void => {
+    if (isFailure(f.kind, this.#strict)) this.failed = true;
+    if (this.list.length < MAX_FINDINGS) this.list.push(f);
+    else this.omitted++;
+  };
+}
+
+/** Parses the verifier keys up front: a bad key is the caller's mistake (E_KEY, exit 2), not a finding. */
+function parseKeys(keys: readonly string[]): VerifierKey[] {
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw new SealogError(
+      'E_CONFIG',
+      'give at least one verifier key (--key name+id+base64, printed by `sealog keygen`)',
+    );
+  }
+  return keys.map((k) => parseVerifierKey(k));
+}
+
+function readCheckpointRows(db: Database.Database, keys: VerifierKey[], f: Findings): Sealed[] {
+  // Bounded read: a huge note is not loaded, only measured. id is the rowid
+  // unless the table was recreated; anything else is reported, not trusted.
+  const rows = db
+    .prepare(
+      `SELECT id, size, iif(length(CAST(note AS BLOB)) <= ${MAX_NOTE_BYTES}, note, NULL) FROM checkpoints ORDER BY id`,
+    )
+    .raw(true)
+    .iterate() as Iterable<unknown[]>;
+  const out: Sealed[] = [];
+  for (const [id, size, note] of rows) {
+    const cid = typeof id === 'number' && Number.isSafeInteger(id) ? id : undefined;
+    const result: CheckpointResult = { source: 'ledger', valid: false };
+    if (cid !== undefined) result.id = cid;
+    const sealed: Sealed = { result, opened: undefined };
+    if (typeof size === 'number' && Number.isSafeInteger(size)) sealed.column = size;
+    out.push(sealed);
+    const text = typeof note === 'string' ? note : Buffer.isBuffer(note) ? note.toString('utf8') : undefined;
+    const where = `checkpoint ${cid ?? String(id)}`;
+    if (text === undefined) {
+      f.add({
+        kind: 'malformed-checkpoint',
+        checkpointId: cid,
+        message: `${where}: note is missing, not text, or larger than ${MAX_NOTE_BYTES} bytes`,
+      });
+      continue;
+    }
+    const opened = checkNote(text, keys);
+    if (!opened.ok) {
+      f.add({ kind: opened.kind, checkpointId: cid, message: `${where}: ${opened.message}` });
+      continue;
+    }
+    sealed.opened = opened;
+  }
+  return out;
+}
+
+function readTrusted(trusted: readonly string[], keys: VerifierKey[], f: Findings): Sealed[] {
+  const out: Sealed[] = [];
+  let n = 0;
+  for (const input of trusted) {
+    for (const note of splitAnchorNotes(String(input))) {
+      n++;
+      const result: CheckpointResult = { source: 'trusted', valid: false };
+      const opened = checkNote(note, keys);
+      if (!opened.ok) f.add({ kind: opened.kind, message: `trusted checkpoint #${n}: ${opened.message}` });
+      out.push({ result, opened: opened.ok ? opened : undefined });
+    }
+  }
+  return out;
+}
+
+/**
+ * Verifies a ledger file in one streaming pass: every leaf, chain link and
+ * Merkle root is recomputed from the stored entry bytes; every stored
+ * checkpoint's signature, origin and root is checked, and so is every trusted
+ * checkpoint given from outside; `ledger_state` is compared with the rows.
+ * Read-only, never blocks writers, reads one consistent snapshot.
+ * Findings (not exceptions) report tampering; see docs/verify.md.
+ * @throws SealogError E_KEY / E_CONFIG for bad keys or options; E_IO or
+ *   E_NOT_LEDGER when the file cannot be read as a ledger (missing, not
+ *   SQLite, damaged, wrong schema). Never anything else.
+ */
+export function verifyLedger(path: string, options: VerifyOptions): VerifyReport {
+  const keys = parseKeys(options.keys);
+  const f = new Findings(options.strict === true);
+  const db = openReadOnly(path);
+  try {
+    db.exec('BEGIN'); // one snapshot for records, checkpoints and state
+    return run(db, keys, options, f);
+  } catch (err) {
+    if (isSealogError(err)) throw err;
+    throw ioError(path, 'verify', err);
+  } finally {
+    db.close();
+  }
+}
+
+function run(db: Database.Database, keys: VerifierKey[], options: VerifyOptions, f: Findings): VerifyReport {
+  const stored = readCheckpointRows(db, keys, f);
+  const trusted = readTrusted(options.trusted ?? [], keys, f);
+  const all = [...stored, ...trusted];
+  const wanted = new Set<number>();
+  for (const s of all) if (s.opened) wanted.add(s.opened.size);
+  const breaksAndGaps: Finding[] = [];
+  const scan = scanRecords(db, wanted, f.add);
+  const state = checkState(db, scan);
+  for (const x of classify(scan, state.size)) breaksAndGaps.push(x);
+  for (const x of breaksAndGaps) f.add(x);
+  for (const x of state.findings) f.add(x);
+
+  let origin = options.origin;
+  let sealedSize = 0;
+  for (const s of all) {
+    const o = s.opened;
+    if (!o) continue;
+    const id = s.result.id;
+    const where = s.result.source === 'ledger' ? `checkpoint ${id}` : `trusted checkpoint (size ${o.size})`;
+    Object.assign(s.result, { origin: o.origin, size: o.size, root: o.root.toString('hex') });
+    if (o.time !== undefined) s.result.time = o.time;
+    origin ??= o.origin;
+    let good = true;
+    const add = (x: Omit<Finding, 'checkpointId'>) => {
+      good = false;
+      f.add(id === undefined ? x : { ...x, checkpointId: id });
+    };
+    if (o.origin !== origin || !o.signers.includes(o.origin)) {
+      add({
+        kind: 'wrong-origin',
+        message: `${where}: origin ${JSON.stringify(o.origin)} is not this log's (${JSON.stringify(origin)}, signed by ${o.signers.join(', ')})`,
+      });
+    }
+    if (s.column !== undefined && s.column !== o.size) {
+      add({
+        kind: 'checkpoint-mismatch',
+        message: `${where}: size column says ${s.column} but the signed size is ${o.size}`,
+      });
+    } else if (s.result.source === 'ledger' && s.column === undefined) {
+      add({ kind: 'malformed-checkpoint', message: `${where}: size column is not an integer` });
+    }
+    const root = scan.roots.get(o.size);
+    if (o.size > scan.rows) {
+      add({
+        kind: 'truncated',
+        message: `${where}: signs ${o.size} records but the file holds ${scan.rows}; records ${scan.rows}..${o.size - 1} were cut off`,
+      });
+    } else if (!root?.equals(o.root)) {
+      const what = s.result.source === 'trusted' ? 'history was rewritten: ' : '';
+      add({
+        kind: 'checkpoint-mismatch',
+        message: `${where}: ${what}signed root for size ${o.size} does not match the records`,
+      });
+    }
+    s.result.valid = good;
+    if (good) sealedSize = Math.max(sealedSize, o.size);
+  }
+  // A checkpoint the outside world holds must also be in the ledger (it is stored there first).
+  const storedBodies = new Set(stored.filter((s) => s.result.valid).map((s) => bodyKey(s.opened!)));
+  for (const t of trusted) {
+    if (t.result.valid && !storedBodies.has(bodyKey(t.opened!))) {
+      f.add({
+        kind: 'deleted',
+        message: `trusted checkpoint (size ${t.opened!.size}) is not in the ledger: a stored checkpoint was deleted`,
+      });
+    }
+  }
+  const unsealed = Math.max(0, scan.rows - sealedSize);
+  if (unsealed > 0) {
+    f.add({
+      kind: 'unsealed',
+      seq: scan.rows - unsealed,
+      message: `${unsealed} record(s) from row ${scan.rows - unsealed} on are after the last valid checkpoint: chained but not signed`,
+    });
+  }
+  const report: VerifyReport = {
+    version: REPORT_VERSION,
+    ok: !f.failed,
+    size: scan.rows,
+    root: scan.root.toString('hex'),
+    findings: f.list,
+    omittedFindings: f.omitted,
+    checkpoints: all.map((s) => s.result),
+    unsealed,
+  };
+  if (origin !== undefined) report.origin = origin;
+  return report;
+}
+
+function bodyKey(o: OpenedNote): string {
+  return `${o.origin}\n${o.size}\n${o.root.toString('hex')}`;
+}
