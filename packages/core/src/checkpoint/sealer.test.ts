@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -167,5 +168,29 @@ describe('Checkpointer failures', () => {
     expect(attempts).toBeLessThanOrEqual(11);
     expect(errors.every((c) => c === 'E_IO')).toBe(true);
     await cp.close();
+  });
+});
+
+describe('Checkpointer timers never keep a process alive', () => {
+  it('a process that leaves a sink open with checkpointing still exits by itself', () => {
+    const dir = tempDir();
+    const key = keyFile(dir);
+    const dist = join(import.meta.dirname, '../../dist/index.js');
+    const script = `
+      const { openSink } = await import(${JSON.stringify(dist)});
+      const sink = await openSink({ path: ${JSON.stringify(join(dir, 'a.db'))},
+        checkpoint: { keyFile: ${JSON.stringify(key.path)}, everyMs: 600000, heartbeatMs: 600000 } });
+      sink.write({ a: 1 });
+      await sink.flush();
+      // no close(): only the unref'd checkpoint timers remain
+    `;
+    // A ref'd 10-minute timer would hold the child until the 30 s kill below.
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      timeout: 30_000,
+      encoding: 'utf8',
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });
