@@ -1,0 +1,111 @@
+// The published shape: publint and are-the-types-wrong on the packed tarballs,
+// then the tarballs installed into a scratch app outside the workspace and used
+// from both an ESM and a CommonJS consumer. Needs `npx turbo run build` first.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, readVerified, tempDir } from './transport-helpers.js';
+
+const PACKAGES = ['core', 'pino', 'winston'] as const;
+const BIN = join(ROOT, 'node_modules/.bin');
+const SLOW = 180_000;
+
+function run(cmd: string, args: string[], cwd: string) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 150_000 });
+  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+}
+
+const packs = tempDir();
+const tarball = (p: string) => join(packs, `sealog-${p}-0.1.0.tgz`);
+
+beforeAll(() => {
+  for (const p of PACKAGES) {
+    // pnpm pack rewrites workspace:* to the real version; npm pack would ship "workspace:*".
+    const r = run('npx', ['-y', 'pnpm@10', 'pack', '--pack-destination', packs], join(ROOT, 'packages', p));
+    expect(r.status, r.out).toBe(0);
+  }
+  expect(readdirSync(packs).sort()).toEqual(PACKAGES.map((p) => `sealog-${p}-0.1.0.tgz`));
+}, SLOW);
+
+describe('package hygiene', () => {
+  it.each(PACKAGES)(
+    'publint --strict passes for @sealog/%s',
+    (p) => {
+      const r = run(join(BIN, 'publint'), ['--strict'], join(ROOT, 'packages', p));
+      expect(r.status, r.out).toBe(0);
+      expect(r.out).toContain('All good');
+    },
+    SLOW,
+  );
+
+  // ESM-only on purpose: engines is >=20.19, where require(esm) works (the CJS consumer below proves
+  // it), so attw's "CJS resolves to ESM" notice is the one rule ignored.
+  it.each(PACKAGES)(
+    'attw finds no type problems in the @sealog/%s tarball',
+    (p) => {
+      const r = run(join(BIN, 'attw'), [tarball(p), '--ignore-rules', 'cjs-resolves-to-esm'], ROOT);
+      expect(r.status, r.out).toBe(0);
+    },
+    SLOW,
+  );
+
+  it(
+    'the tarballs install into a scratch app and log from ESM and CommonJS consumers',
+    () => {
+      const app = tempDir();
+      const dep = (p: string) => `file:${tarball(p)}`;
+      writeFileSync(
+        join(app, 'package.json'),
+        JSON.stringify({
+          name: 'scratch',
+          private: true,
+          version: '1.0.0',
+          dependencies: {
+            '@sealog/core': dep('core'),
+            '@sealog/pino': dep('pino'),
+            '@sealog/winston': dep('winston'),
+            pino: '^10.4.0',
+            winston: '^3.19.0',
+          },
+          // The packed @sealog/pino depends on @sealog/core@0.1.0, which is only in our tarball.
+          pnpm: { onlyBuiltDependencies: ['better-sqlite3'], overrides: { '@sealog/core': dep('core') } },
+        }),
+      );
+      // Offline from the local store first; the registry is the fallback, bounded by the timeout.
+      let r = run('npx', ['-y', 'pnpm@10', 'install', '--offline'], app);
+      if (r.status !== 0) r = run('npx', ['-y', 'pnpm@10', 'install', '--prefer-offline'], app);
+      expect(r.status, r.out).toBe(0);
+
+      const consumer = (mod: 'esm' | 'cjs') => `${
+        mod === 'esm'
+          ? "import pino from 'pino';\nimport winston from 'winston';\nimport { SealogTransport } from '@sealog/winston';"
+          : "const pino = require('pino');\nconst winston = require('winston');\nconst { SealogTransport } = require('@sealog/winston');"
+      }
+const dir = process.argv[2];
+const transport = pino.transport({ target: '@sealog/pino', options: { path: dir + '/pino.db' } });
+pino(transport).info({ via: '${mod}' }, 'from pino');
+const logger = winston.createLogger({ transports: [new SealogTransport({ path: dir + '/winston.db' })] });
+logger.info('from winston', { via: '${mod}' });
+logger.end();
+`;
+      writeFileSync(join(app, 'esm.mjs'), consumer('esm'));
+      writeFileSync(join(app, 'cjs.cjs'), consumer('cjs'));
+      for (const [file, via] of [
+        ['esm.mjs', 'esm'],
+        ['cjs.cjs', 'cjs'],
+      ] as const) {
+        const out = tempDir();
+        const c = run(process.execPath, [file, out], app);
+        expect(c.status, c.out).toBe(0);
+        expect(readVerified(join(out, 'pino.db'))).toEqual([
+          expect.objectContaining({ msg: 'from pino', via }),
+        ]);
+        expect(readVerified(join(out, 'winston.db'))).toEqual([
+          expect.objectContaining({ message: 'from winston', via }),
+        ]);
+      }
+    },
+    SLOW,
+  );
+});
