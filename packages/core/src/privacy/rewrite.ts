@@ -77,15 +77,20 @@ export class Cow {
 
 function shallowCopy(obj: object): object {
   if (Array.isArray(obj)) return obj.slice();
+  const proto = Object.getPrototypeOf(obj);
+  // Plain objects: spread is ~10x faster than copying descriptors and keeps
+  // exactly what the encoder writes (own enumerable keys; an own "__proto__"
+  // key is defined, not set). The copy is writable even if the input is frozen.
+  if (proto === Object.prototype || proto === null) return { ...obj };
   // Keep the prototype and every own property (an Error's non-enumerable
   // message and stack included) so the encoder sees the same kind of value.
-  // Frozen inputs are common (shared constants): the copy is always writable.
+  // Errors and class instances keep their prototype and every own property.
   const descriptors = Object.getOwnPropertyDescriptors(obj);
   for (const d of Object.values(descriptors)) {
     d.configurable = true;
     if ('value' in d) d.writable = true;
   }
-  return Object.defineProperties(Object.create(Object.getPrototypeOf(obj)), descriptors);
+  return Object.defineProperties(Object.create(proto), descriptors);
 }
 
 /**
