@@ -65,7 +65,7 @@ export function privacyConfig(psnKey, { noise = true } = {}) {
 }
 
 /** Full sealog options for a ledger at `path`. */
-export function sealogOptions(dir, path, keys, extra = {}) {
+export function sealogOptions(path, keys, extra = {}) {
   return {
     path,
     privacy: privacyConfig(keys.psnKey),

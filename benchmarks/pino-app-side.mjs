@@ -24,7 +24,7 @@ const file = await run('pino/file', 'pino/file', { destination: join(dir, 'app.l
 const sealog = await run(
   '@sealog/pino (full pipeline)',
   '@sealog/pino',
-  sealogOptions(dir, join(dir, 'audit.db'), keys),
+  sealogOptions(join(dir, 'audit.db'), keys),
 );
 sealog['ratio (main thread)'] = sealog['main-thread µs/call'] / file['main-thread µs/call'];
 sealog['ratio (end-to-end)'] = sealog['end-to-end µs/record'] / file['end-to-end µs/record'];

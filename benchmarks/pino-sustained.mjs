@@ -36,7 +36,7 @@ if (which === 'file') {
   const out = join(dir, 'audit.db');
   console.log(
     JSON.stringify(
-      await run('@sealog/pino (full pipeline)', '@sealog/pino', sealogOptions(dir, out, keys), out),
+      await run('@sealog/pino (full pipeline)', '@sealog/pino', sealogOptions(out, keys), out),
     ),
   );
 } else {

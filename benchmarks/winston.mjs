@@ -41,7 +41,7 @@ async function run(name, transport) {
 const file = await run('winston File', new winston.transports.File({ filename: join(dir, 'app.log') }));
 const sealog = await run(
   'SealogTransport (full pipeline)',
-  new SealogTransport(sealogOptions(dir, join(dir, 'audit.db'), keys)),
+  new SealogTransport(sealogOptions(join(dir, 'audit.db'), keys)),
 );
 sealog['throughput ratio'] = sealog['records/s'] / file['records/s'];
 sealog['p99 ratio'] = sealog['p99 loop delay ms'] / file['p99 loop delay ms'];

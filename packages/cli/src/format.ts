@@ -15,7 +15,6 @@ const HIDDEN = new Set(['time', 'timestamp', 'level', 'msg', 'message']);
 
 /** Escapes C0/C1 controls, DEL and lone surrogates as visible \x / \u sequences. */
 export function escapeTerminal(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
   return s.replace(
     /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
     (c) => {

@@ -44,6 +44,10 @@ export interface Encoded {
 }
 
 const TOP_FIELD_KEEP_BYTES = 1024;
+// Process-wide cache of encoded well-formed keys; bounded so hostile key churn cannot grow it.
+const KEY_CACHE = new Map<string, string>();
+const KEY_CACHE_MAX = 4096;
+const KEY_CACHE_MAX_LENGTH = 256;
 
 class Encoder {
   readonly coerced = new Set<Coercion>();
@@ -54,6 +58,18 @@ class Encoder {
   constructor(limits: EncodeLimits) {
     this.#maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.#maxString = limits.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
+  }
+
+  /** Encoded object keys. Records repeat the same few keys, so this saves most key work. */
+  key(k: string): string {
+    let e = KEY_CACHE.get(k);
+    if (e === undefined) {
+      e = this.string(k);
+      // Only keys that needed no coercion are cached, so a cache hit never hides a mark.
+      if (k.length <= KEY_CACHE_MAX_LENGTH && KEY_CACHE.size < KEY_CACHE_MAX && k.isWellFormed())
+        KEY_CACHE.set(k, e);
+    }
+    return e;
   }
 
   string(s: string): string {
@@ -118,12 +134,20 @@ class Encoder {
   }
 
   #objectBody(obj: object, depth: number): string {
+    const proto = Object.getPrototypeOf(obj);
+    // Fast path: records parsed from JSON (pino's worker) are plain objects and arrays.
+    if (
+      (proto === Object.prototype || proto === null) &&
+      typeof (obj as { toJSON?: unknown }).toJSON !== 'function'
+    ) {
+      return this.members(obj as Record<string, unknown>, depth);
+    }
+    if (Array.isArray(obj)) return this.array(obj, depth);
     if (obj instanceof Error) return this.members(errorFields(obj), depth);
     if (ArrayBuffer.isView(obj)) {
       const bytes = Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength);
       return this.members({ type: 'Buffer', base64: bytes.toString('base64') }, depth);
     }
-    if (Array.isArray(obj)) return this.array(obj, depth);
     if (obj instanceof Map)
       return this.members(Object.fromEntries([...obj].map(([k, v]) => [String(k), v])), depth);
     if (obj instanceof Set) return this.array([...obj], depth);
@@ -139,15 +163,23 @@ class Encoder {
   }
 
   array(arr: readonly unknown[], depth: number): string {
-    const parts: string[] = [];
-    for (let i = 0; i < arr.length; i++) parts.push(this.#member(arr, i, depth) ?? 'null');
-    return `[${parts.join(',')}]`;
+    let out = '[';
+    for (let i = 0; i < arr.length; i++)
+      out += (i === 0 ? '' : ',') + (this.#member(arr, i, depth) ?? 'null');
+    return `${out}]`;
   }
 
   members(obj: Record<string, unknown>, depth: number): string {
-    const out: string[] = [];
-    for (const [k, v] of this.pairs(obj, depth)) out.push(`${k}:${v}`);
-    return `{${out.join(',')}}`;
+    const keys = Object.keys(obj).sort();
+    let out = '{';
+    let first = true;
+    for (const k of keys) {
+      const v = this.#member(obj, k, depth);
+      if (v === undefined) continue;
+      out += `${first ? '' : ','}${this.key(k)}:${v}`;
+      first = false;
+    }
+    return `${out}}`;
   }
 
   /** Top-level members, with the record itself on the ancestor stack so self-references are caught. */
@@ -166,7 +198,7 @@ class Encoder {
     const out: [string, string][] = [];
     for (const k of keys) {
       const v = this.#member(obj, k, depth);
-      if (v !== undefined) out.push([this.string(k), v]);
+      if (v !== undefined) out.push([this.key(k), v]);
     }
     return out;
   }
@@ -222,7 +254,8 @@ export function encodeRecord(record: unknown, limits: EncodeLimits = {}): Encode
   }
   const maxBytes = limits.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
   let json = assemble(pairs, enc.coerced, undefined);
-  const size = Buffer.byteLength(json, 'utf8');
+  // UTF-8 needs at most 3 bytes per UTF-16 unit: short entries skip the byte count.
+  const size = json.length * 3 <= maxBytes ? json.length : Buffer.byteLength(json, 'utf8');
   if (size > maxBytes) {
     // Keep what identifies the event (time, level, msg, ids) and say what was dropped.
     enc.coerced.add('entry-too-large');
