@@ -63,7 +63,7 @@ describe('verifyLedger names each tampering', () => {
     const f = fresh();
     tamper(f.path, (db) => {
       const e = Buffer.from(entryOf(37));
-      e[5] ^= 0x01;
+      e[5] = (e[5] ?? 0) ^ 0x01;
       db.prepare('UPDATE records SET entry = ? WHERE seq = 37').run(e);
     });
     const r = verify(f);

@@ -1,0 +1,119 @@
+import { SealogError } from '../errors.js';
+import { leafHash } from '../hash.js';
+import { inclusionProof, type LeafSource, verifyInclusion } from '../merkle.js';
+import { encodeBase64 } from '../note/encoding.js';
+import { parseVerifierKey } from '../note/keys.js';
+import { openReadOnly } from '../store/open.js';
+import { encodeHashes, INCLUSION_TYPE, type InclusionBundle, parseBundle } from './bundle.js';
+import { checkProofNote, type ProofFailure, type ProvenCheckpoint } from './check.js';
+import { assertMatches, readLeaves, storedNotes } from './leaves.js';
+
+/**
+ * Builds an inclusion bundle from parts (no ledger needed): the proof of leaf
+ * `seq` in the tree of `checkpoint`'s size, leaf hashes from `leaf`.
+ * @throws RangeError if seq is not below treeSize.
+ */
+export function makeInclusionBundle(
+  entry: Uint8Array,
+  seq: number,
+  treeSize: number,
+  leaf: LeafSource,
+  checkpoint: string,
+): InclusionBundle {
+  return {
+    type: INCLUSION_TYPE,
+    seq,
+    entry: encodeBase64(entry),
+    treeSize,
+    proof: encodeHashes(inclusionProof(leaf, seq, treeSize)),
+    checkpoint,
+  };
+}
+
+/**
+ * Proves that record `seq` is in the ledger at `path`, against the largest
+ * (latest) stored checkpoint that covers it. Reads and hashes the records up
+ * to that checkpoint once; refuses if they do not reproduce its root.
+ * @throws SealogError E_CONFIG (seq not covered by any checkpoint yet: seal first),
+ *   E_TAMPER (records do not match the checkpoint), E_IO / E_NOT_LEDGER (file).
+ */
+export function proveInclusion(path: string, seq: number): InclusionBundle {
+  if (!Number.isSafeInteger(seq) || seq < 0)
+    throw new SealogError('E_CONFIG', `seq must be an integer ≥ 0, got ${String(seq)}`);
+  const db = openReadOnly(path);
+  try {
+    db.exec('BEGIN');
+    const covering = storedNotes(db).filter((c) => c.size > seq);
+    const cp = covering.reduce<(typeof covering)[number] | undefined>(
+      (best, c) => (!best || c.size >= best.size ? c : best),
+      undefined,
+    );
+    if (!cp) {
+      throw new SealogError(
+        'E_CONFIG',
+        `no stored checkpoint covers record ${seq} yet; run \`sealog checkpoint\` first`,
+      );
+    }
+    const leaves = readLeaves(db, cp.size);
+    assertMatches(leaves, cp);
+    const entry = db.prepare('SELECT entry FROM records WHERE seq = ?').get(seq) as { entry: Buffer };
+    return makeInclusionBundle(entry.entry, seq, cp.size, leaves.leaf, cp.note);
+  } finally {
+    db.close();
+  }
+}
+
+/** An inclusion proof that verified. */
+export interface InclusionSuccess {
+  ok: true;
+  seq: number;
+  /** The exact entry bytes proven. */
+  entry: Buffer;
+  checkpoint: ProvenCheckpoint;
+}
+
+/**
+ * Verifies an inclusion bundle offline: the checkpoint note must carry a valid
+ * signature by one of `keys` with origin = key name (and = `origin` if given),
+ * its size must be the bundle's tree size, and the RFC 9162 §2.1.3.2 path
+ * must lead from SHA-256(0x00 ‖ entry) at index seq to the signed root.
+ * Never throws on the bundle (a malformed one is `problem: 'malformed'`).
+ * @throws SealogError E_KEY only for a malformed verifier key.
+ */
+export function verifyInclusionProof(
+  bundle: unknown,
+  keys: readonly string[],
+  options: { origin?: string } = {},
+): InclusionSuccess | ProofFailure {
+  const vkeys = keys.map((k) => parseVerifierKey(k));
+  let parts: ReturnType<typeof parseBundle>;
+  try {
+    parts = parseBundle(bundle);
+  } catch (err) {
+    return { ok: false, problem: 'malformed', message: (err as Error).message };
+  }
+  if (!('inclusion' in parts))
+    return {
+      ok: false,
+      problem: 'malformed',
+      message: 'this is a consistency proof, not an inclusion proof',
+    };
+  const p = parts.inclusion;
+  const cp = checkProofNote(p.checkpoint, vkeys, options.origin, 'checkpoint');
+  if ('ok' in cp) return cp;
+  if (cp.size !== p.treeSize) {
+    return {
+      ok: false,
+      problem: 'mismatch',
+      message: `proof is for tree size ${p.treeSize} but the checkpoint signs ${cp.size}`,
+    };
+  }
+  if (!verifyInclusion(leafHash(p.entry), p.seq, p.treeSize, p.proof, cp.rootBytes)) {
+    return {
+      ok: false,
+      problem: 'mismatch',
+      message: `the proof does not lead from record ${p.seq} to the signed root`,
+    };
+  }
+  return { ok: true, seq: p.seq, entry: p.entry, checkpoint: cp };
+}
