@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { LedgerReader } from '../packages/core/src/index.js';
+import { generateKey, LedgerReader } from '../packages/core/src/index.js';
 import { PINO_TARGET, ROOT, readVerified, tempDir } from './transport-helpers.js';
 
 const pinoRequire = createRequire(join(ROOT, 'packages/pino/package.json'));
@@ -154,6 +154,36 @@ export default (options) => createTransport(options, { map: (r) => ({ ...r, tena
     await new Promise<void>((res, rej) => logger.flush((err) => (err ? rej(err) : res())));
     await end(transport);
     expect(readVerified(path)).toHaveLength(21);
+  });
+
+  it('close commits everything and writes the final checkpoint covering it', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'audit.db');
+    const keyFile = join(dir, 'audit.key');
+    writeFileSync(keyFile, `${generateKey('audit.example/pino').privateKey}\n`, { mode: 0o600 });
+    // No periodic checkpoint can fire during the test: only the one written on close.
+    const checkpoint = { keyFile, everyRecords: 1_000_000, everyMs: 3_600_000, heartbeatMs: 3_600_000 };
+    const transport = pino.transport({ target: PINO_TARGET, options: { path, checkpoint } });
+    const logger = pino(transport);
+    for (let i = 0; i < 250; i++) logger.info({ i }, 'sealed');
+    await end(transport);
+    expect(readVerified(path)).toHaveLength(250);
+    const reader = new LedgerReader(path);
+    const cps = reader.checkpoints();
+    reader.close();
+    expect(cps.at(-1)?.size).toBe(250);
+    expect(cps.at(-1)?.note).toContain('audit.example/pino\n250\n');
+  });
+
+  it('fails at startup with E_KEY when the checkpoint key file is missing', async () => {
+    const dir = tempDir();
+    const checkpoint = { keyFile: join(dir, 'nope.key') };
+    const transport = pino.transport({
+      target: PINO_TARGET,
+      options: { path: join(dir, 'a.db'), checkpoint },
+    });
+    const err = await new Promise<Error>((res) => transport.once('error', res));
+    expect(err.message).toMatch(/^sealog E_KEY: /);
   });
 
   it('100k records: each present exactly once, in order, chain valid', async () => {

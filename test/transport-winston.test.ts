@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import winston from 'winston';
 import type TransportStream from 'winston-transport';
-import { isSealogError, type SealogError } from '../packages/core/src/index.js';
+import { generateKey, isSealogError, LedgerReader, type SealogError } from '../packages/core/src/index.js';
 import { SealogTransport } from '../packages/winston/src/index.js';
 import { readVerified, runNode, tempDir, WINSTON_DIST, WINSTON_MAIN } from './transport-helpers.js';
 
@@ -145,6 +145,21 @@ describe('@sealog/winston with real loggers', () => {
     expect(r.every((rec, i) => rec.i === i)).toBe(true);
     expect(sealog.stats).toMatchObject({ committed: 20_000, pending: 0, refused: 0 });
     expect(readFileSync(join(dir, 'app.log'), 'utf8').trim().split('\n')).toHaveLength(20_000);
+  });
+
+  it('the logger finish event comes after the final checkpoint covering every record', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'audit.db');
+    const keyFile = join(dir, 'audit.key');
+    writeFileSync(keyFile, `${generateKey('audit.example/winston').privateKey}\n`, { mode: 0o600 });
+    const checkpoint = { keyFile, everyRecords: 1_000_000, everyMs: 3_600_000, heartbeatMs: 3_600_000 };
+    const logger = winston.createLogger({ transports: [new SealogTransport({ path, checkpoint })] });
+    for (let i = 0; i < 300; i++) logger.info('x', { i });
+    await finished(logger);
+    const reader = new LedgerReader(path);
+    const sizes = reader.checkpoints().map((c) => c.size);
+    reader.close();
+    expect(sizes.at(-1)).toBe(300);
   });
 
   it('logger.close() commits everything before the transport emits closed', async () => {
