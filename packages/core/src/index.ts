@@ -1,3 +1,20 @@
+export { type ExportOptions, type ExportResult, exportBundle } from './bundle/export.js';
+export { BUNDLE_FILE, readBundleFile, writeBundle } from './bundle/files.js';
+export {
+  BUNDLE_TYPE,
+  type Bundle,
+  type BundleAnchor,
+  type BundleEntry,
+  type BundleManifest,
+  MAX_BUNDLE_ENTRIES,
+} from './bundle/types.js';
+export {
+  type AnchorResult,
+  type BundleReport,
+  type CheckpointInfo,
+  type EntryResult,
+  verifyBundle,
+} from './bundle/verify.js';
 export { ANCHOR_NOTE_SEPARATOR, appendAnchor, splitAnchorNotes } from './checkpoint/anchor.js';
 export {
   type Checkpoint,

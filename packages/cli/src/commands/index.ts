@@ -1,9 +1,11 @@
 import type { Command } from '../command.js';
 import { checkpoint } from './checkpoint.js';
+import { exportCommand } from './export.js';
 import { keygen } from './keygen.js';
 import { pseudonym } from './pseudonym.js';
 import { query } from './query.js';
 import { tail } from './tail.js';
+import { verifyBundleCommand } from './verify-bundle.js';
 
 /** Every `sealog` subcommand, in the order `sealog --help` lists them. One line per command. */
-export const commands: Command[] = [tail, query, keygen, checkpoint, pseudonym];
+export const commands: Command[] = [tail, query, keygen, checkpoint, pseudonym, exportCommand, verifyBundleCommand];

@@ -1,0 +1,233 @@
+import { basename } from 'node:path';
+import { splitAnchorNotes } from '../checkpoint/anchor.js';
+import { type OpenedCheckpoint, openCheckpoint } from '../checkpoint/signed.js';
+import { SealogError } from '../errors.js';
+import { HASH_SIZE, leafHash } from '../hash.js';
+import { bytesEqual, encodeBase64, toHex } from '../note/encoding.js';
+import { parseVerifierKey, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
+import { queryRecords, type RecordQuery } from '../store/query.js';
+import type { LedgerReader } from '../store/reader.js';
+import { toRanges } from './parse.js';
+import { renderReadme } from './readme.js';
+import { ProofTree } from './tree.js';
+import {
+  BUNDLE_TYPE,
+  type Bundle,
+  type BundleAnchor,
+  type BundleManifest,
+  MAX_BUNDLE_ENTRIES,
+} from './types.js';
+
+/** What to export and how to describe it. */
+export interface ExportOptions {
+  /** Which records (seq/time bounds and filters); see queryRecords. */
+  query: RecordQuery;
+  /** Verifier keys (vkeys): the log key, and its time cosigner key to carry the signed time. */
+  keys: readonly string[];
+  /** Text of an anchor file, to carry the anchor checkpoints that cover the range. */
+  anchorText?: string;
+  /** The selection as the user wrote it, for the manifest and README, e.g. ["--seq 0..9"]. */
+  selection?: readonly string[];
+  /** Export time (ms since epoch); defaults to now. */
+  nowMs?: number;
+}
+
+/** A bundle plus what the exporter should tell its user. */
+export interface ExportResult {
+  bundle: Bundle;
+  warnings: string[];
+}
+
+/**
+ * Builds an evidence bundle from a ledger: the selected records (exact stored
+ * bytes), an RFC 9162 inclusion proof for each against the newest stored
+ * checkpoint that verifies under `keys` and covers them, that note, the keys,
+ * and the anchor checkpoints that cover the range with consistency proofs.
+ * Leaf hashes of [0, checkpoint size) are computed once and every proof comes
+ * from one in-memory tree (O(n) hashing, O(log n) per proof, ~64 bytes per
+ * ledger row of memory). The ledger's leaves must reproduce the checkpoint
+ * root, so a damaged ledger never yields a bundle that looks fine.
+ * @throws SealogError E_CONFIG (no records match, too many, no covering
+ *   checkpoint — run `sealog checkpoint`), E_KEY (bad keys), E_TAMPER (the
+ *   ledger does not match its checkpoint or an anchor), E_FORMAT (a row is unreadable).
+ */
+export function exportBundle(reader: LedgerReader, options: ExportOptions): ExportResult {
+  const warnings: string[] = [];
+  const keys = options.keys.map((k) => parseVerifierKey(k));
+  if (!keys.some((k) => k.type === SIG_TYPE_ED25519)) {
+    throw new SealogError(
+      'E_KEY',
+      'give the log verifier key with --key (the first line `sealog keygen` printed)',
+    );
+  }
+  const selected: { seq: number; entry: Uint8Array }[] = [];
+  for (const r of queryRecords(reader, options.query)) {
+    if (selected.length >= MAX_BUNDLE_ENTRIES) {
+      throw new SealogError(
+        'E_CONFIG',
+        `more than ${MAX_BUNDLE_ENTRIES} records selected; export a narrower range`,
+      );
+    }
+    selected.push({ seq: r.seq, entry: r.entry });
+  }
+  if (selected.length === 0)
+    throw new SealogError('E_CONFIG', 'no records match the selection; nothing to export');
+  const firstSeq = selected[0]!.seq;
+  const lastSeq = selected[selected.length - 1]!.seq;
+  const ledgerSize = reader.size();
+  const opened = newestCovering(reader, keys, lastSeq, ledgerSize);
+  const cp = opened.checkpoint;
+
+  const tree = new ProofTree(leavesOf(reader, cp.size));
+  if (!bytesEqual(tree.root(), cp.root)) {
+    throw new SealogError(
+      'E_TAMPER',
+      `the ledger's records do not match its signed checkpoint at size ${cp.size}; run \`sealog verify\` before exporting`,
+    );
+  }
+  const entries = selected.map(({ seq, entry }) => {
+    const leaf = leafHash(entry);
+    if (!bytesEqual(leaf, tree.leaf(seq))) {
+      throw new SealogError('E_TAMPER', `record ${seq} changed while exporting; run \`sealog verify\``);
+    }
+    return {
+      seq,
+      leaf: toHex(leaf),
+      entry: encodeBase64(entry),
+      proof: tree.inclusionProof(seq).map(encodeBase64),
+    };
+  });
+  const anchors =
+    options.anchorText === undefined
+      ? []
+      : anchorsFor(options.anchorText, keys, opened, lastSeq, tree, warnings);
+
+  const seqs = selected.map((s) => s.seq);
+  const manifest: BundleManifest = {
+    origin: cp.origin,
+    ledger: basename(reader.path),
+    exportedAt: new Date(options.nowMs ?? Date.now()).toISOString(),
+    selection: [...(options.selection ?? [])],
+    entryCount: selected.length,
+    firstSeq,
+    lastSeq,
+    seqs: toRanges(seqs),
+    withheld: lastSeq - firstSeq + 1 - selected.length,
+    checkpoint: {
+      size: cp.size,
+      root: encodeBase64(cp.root),
+      signedTime: opened.time === undefined ? null : new Date(opened.time * 1000).toISOString(),
+    },
+    ledgerSize,
+  };
+  if (opened.time === undefined) {
+    warnings.push(
+      `no time cosigner key given: the bundle carries no verifiable signed time (add --key with ${cp.origin}/time)`,
+    );
+  }
+  const bundle: Bundle = {
+    type: BUNDLE_TYPE,
+    manifest,
+    checkpoint: opened.note,
+    keys: keys.map((k) => k.vkey),
+    entries,
+    anchors,
+    readme: '',
+  };
+  bundle.readme = renderReadme(bundle, anchors.length);
+  return { bundle, warnings };
+}
+
+type Opened = OpenedCheckpoint & { note: string };
+
+/** Newest stored checkpoint that verifies under `keys` and covers seq `lastSeq`. */
+function newestCovering(
+  reader: LedgerReader,
+  keys: VerifierKey[],
+  lastSeq: number,
+  ledgerSize: number,
+): Opened {
+  const stored = reader.checkpoints();
+  let unverified = 0;
+  for (let i = stored.length - 1; i >= 0; i--) {
+    const row = stored[i]!;
+    let opened: OpenedCheckpoint;
+    try {
+      opened = openCheckpoint(row.note, keys);
+    } catch {
+      unverified++;
+      continue;
+    }
+    if (opened.checkpoint.size > ledgerSize) continue; // a checkpoint past the end: verify will report it
+    if (opened.checkpoint.size <= lastSeq) break; // older ones are smaller still
+    return { ...opened, note: row.note };
+  }
+  const why =
+    unverified > 0 ? ` (${unverified} stored checkpoint(s) did not verify with the given keys)` : '';
+  throw new SealogError(
+    'E_CONFIG',
+    `no signed checkpoint covers record ${lastSeq}${why}; run \`sealog checkpoint <ledger> --key <keyfile>\` to seal the ledger, then export again`,
+  );
+}
+
+/** Leaf hashes of records [0, size) concatenated; rows must be gap-free. */
+function leavesOf(reader: LedgerReader, size: number): Uint8Array {
+  const leaves = new Uint8Array(size * HASH_SIZE);
+  let expected = 0;
+  for (const r of reader.records(0, size)) {
+    if (r.seq !== expected) {
+      throw new SealogError('E_TAMPER', `the ledger has no record ${expected}; run \`sealog verify\``);
+    }
+    leaves.set(leafHash(r.entry), expected * HASH_SIZE);
+    expected++;
+  }
+  if (expected !== size)
+    throw new SealogError('E_TAMPER', `the ledger has no record ${expected}; run \`sealog verify\``);
+  return leaves;
+}
+
+/**
+ * Anchor checkpoints that cover the range: the earliest covering one (the
+ * records existed by then) and the newest (nothing since rewrote them), each
+ * with a consistency proof to the bundle checkpoint.
+ */
+function anchorsFor(
+  text: string,
+  keys: VerifierKey[],
+  bundle: Opened,
+  lastSeq: number,
+  tree: ProofTree,
+  warnings: string[],
+): BundleAnchor[] {
+  const covering: { note: string; size: number; root: Uint8Array }[] = [];
+  let skipped = 0;
+  for (const note of splitAnchorNotes(text)) {
+    let cp: OpenedCheckpoint;
+    try {
+      cp = openCheckpoint(note, keys, { origin: bundle.checkpoint.origin });
+    } catch {
+      skipped++;
+      continue;
+    }
+    const { size, root } = cp.checkpoint;
+    if (size <= lastSeq || size > tree.size) continue;
+    if (!bytesEqual(tree.rootAt(size), root)) {
+      throw new SealogError(
+        'E_TAMPER',
+        `the anchor checkpoint at size ${size} does not match the ledger: its history was rewritten; run \`sealog verify --anchor\``,
+      );
+    }
+    covering.push({ note, size, root });
+  }
+  if (skipped > 0)
+    warnings.push(`${skipped} anchor note(s) skipped: not verifiable with the given keys or another origin`);
+  if (covering.length === 0) {
+    warnings.push('the anchor file has no checkpoint that covers the exported range');
+    return [];
+  }
+  covering.sort((a, b) => a.size - b.size);
+  const picked = [covering[0]!, covering[covering.length - 1]!].filter(
+    (c, i, all) => i === 0 || c.size !== all[0]!.size,
+  );
+  return picked.map((c) => ({ note: c.note, proof: tree.consistencyProof(c.size).map(encodeBase64) }));
+}

@@ -1,0 +1,85 @@
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { SealogError } from '../errors.js';
+import { type Bundle, MAX_BUNDLE_BYTES } from './types.js';
+
+// Two forms on disk. `x.json`: the bundle alone, one file to mail or drop on
+// the browser verifier. A directory: the same bundle.json plus readable copies
+// of its parts for people (README.txt, manifest.json, checkpoint.txt,
+// keys.txt, entries.jsonl). Only bundle.json is ever verified.
+
+/** The file inside a bundle directory that holds the bundle. */
+export const BUNDLE_FILE = 'bundle.json';
+
+/**
+ * Writes `bundle` to `out`: a single JSON file when `out` ends in `.json`,
+ * else a new (or empty) directory. Never overwrites an existing file.
+ * @throws SealogError E_IO naming the path (exists, not empty, not writable).
+ */
+export function writeBundle(bundle: Bundle, out: string): string[] {
+  const json = `${JSON.stringify(bundle, null, 1)}\n`;
+  try {
+    if (out.endsWith('.json')) {
+      writeFileSync(out, json, { flag: 'wx' });
+      return [out];
+    }
+    mkdirSync(out, { recursive: true });
+    if (readdirSync(out).length > 0)
+      throw new SealogError('E_IO', `${out} is not empty; choose a new directory`);
+    // Entries are canonical JSON (RFC 8785 escapes control characters), so each is one line.
+    const entries = bundle.entries.map((e) => Buffer.from(e.entry, 'base64').toString('utf8')).join('\n');
+    const files: [string, string][] = [
+      [BUNDLE_FILE, json],
+      ['manifest.json', `${JSON.stringify(bundle.manifest, null, 2)}\n`],
+      ['README.txt', bundle.readme],
+      ['checkpoint.txt', bundle.checkpoint],
+      ['keys.txt', `${bundle.keys.join('\n')}\n`],
+      ['entries.jsonl', `${entries}\n`],
+    ];
+    for (const [name, text] of files) writeFileSync(join(out, name), text, { flag: 'wx' });
+    return files.map(([name]) => join(out, name));
+  } catch (err) {
+    if (err instanceof SealogError) throw err;
+    throw new SealogError('E_IO', `cannot write the bundle to ${out}`, { cause: err });
+  }
+}
+
+/**
+ * Reads a bundle's bytes from a `.json` file or a bundle directory, refusing
+ * files over {@link MAX_BUNDLE_BYTES} before reading them.
+ * @throws SealogError E_IO (missing, unreadable, too large).
+ */
+export function readBundleFile(path: string): Uint8Array {
+  let file = path;
+  try {
+    if (statSync(path).isDirectory()) file = join(path, BUNDLE_FILE);
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size > MAX_BUNDLE_BYTES)
+        throw new SealogError('E_IO', `${file} is larger than 512 MiB; not a bundle`);
+      const buf = Buffer.alloc(size);
+      let off = 0;
+      while (off < size) {
+        const n = readSync(fd, buf, off, size - off, off);
+        if (n === 0) break;
+        off += n;
+      }
+      return buf.subarray(0, off);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    if (err instanceof SealogError) throw err;
+    throw new SealogError('E_IO', `cannot read the bundle ${file}`, { cause: err });
+  }
+}

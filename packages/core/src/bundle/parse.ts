@@ -1,0 +1,105 @@
+import { HASH_SIZE } from '../hash.js';
+import { decodeBase64 } from '../note/encoding.js';
+import {
+  BUNDLE_TYPE,
+  MAX_BUNDLE_ANCHORS,
+  MAX_BUNDLE_BYTES,
+  MAX_BUNDLE_ENTRIES,
+  MAX_BUNDLE_KEYS,
+  MAX_PROOF_HASHES,
+} from './types.js';
+
+// Every byte of a bundle may have been written by the party the evidence is
+// about, or changed in transit. Parsing never throws: the top level either has
+// the v1 shape (arrays of bounded length, strings where strings belong) or the
+// bundle is "unreadable"; anything wrong inside one entry or anchor is left to
+// the verifier, which fails that item and keeps checking the others.
+
+/** The top level of a bundle after shape checks; items are still unchecked. */
+export interface BundleShape {
+  manifest: Record<string, unknown>;
+  checkpoint: string;
+  keys: string[];
+  entries: unknown[];
+  anchors: unknown[];
+  readme: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks the top-level shape of a bundle given as JSON text, bytes or an
+ * already-parsed value. Returns the shape or a reason it is unreadable.
+ * Never throws.
+ */
+export function parseBundleShape(input: unknown): { shape: BundleShape } | { error: string } {
+  let value = input;
+  if (input instanceof Uint8Array) {
+    if (input.length > MAX_BUNDLE_BYTES) return { error: 'bundle file is larger than 512 MiB' };
+    try {
+      value = new TextDecoder('utf-8', { fatal: true }).decode(input);
+    } catch {
+      return { error: 'bundle file is not UTF-8 text' };
+    }
+  }
+  if (typeof value === 'string') {
+    if (value.length > MAX_BUNDLE_BYTES) return { error: 'bundle file is larger than 512 MiB' };
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return { error: 'bundle file is not JSON (expected a sealog evidence bundle, bundle.json)' };
+    }
+  }
+  if (!isObject(value)) return { error: 'bundle is not a JSON object' };
+  if (value.type !== BUNDLE_TYPE) {
+    const t = typeof value.type === 'string' ? JSON.stringify(value.type.slice(0, 60)) : 'missing';
+    return { error: `not a sealog evidence bundle: type is ${t}, expected "${BUNDLE_TYPE}"` };
+  }
+  const { manifest, checkpoint, keys, entries, anchors, readme } = value;
+  if (!isObject(manifest)) return { error: 'bundle has no manifest object' };
+  if (typeof checkpoint !== 'string') return { error: 'bundle has no checkpoint note' };
+  if (!Array.isArray(keys) || keys.length > MAX_BUNDLE_KEYS || !keys.every((k) => typeof k === 'string')) {
+    return { error: `bundle keys must be a list of at most ${MAX_BUNDLE_KEYS} strings` };
+  }
+  if (!Array.isArray(entries) || entries.length > MAX_BUNDLE_ENTRIES) {
+    return { error: `bundle entries must be a list of at most ${MAX_BUNDLE_ENTRIES} records` };
+  }
+  if (!Array.isArray(anchors) || anchors.length > MAX_BUNDLE_ANCHORS) {
+    return { error: `bundle anchors must be a list of at most ${MAX_BUNDLE_ANCHORS} checkpoints` };
+  }
+  return {
+    shape: {
+      manifest,
+      checkpoint,
+      keys: keys as string[],
+      entries,
+      anchors,
+      readme: typeof readme === 'string' ? readme : '',
+    },
+  };
+}
+
+/** A list of base64 hashes as bytes, or undefined if it is not exactly that (bounded). */
+export function decodeHashList(v: unknown): Uint8Array[] | undefined {
+  if (!Array.isArray(v) || v.length > MAX_PROOF_HASHES) return undefined;
+  const out: Uint8Array[] = [];
+  for (const h of v) {
+    if (typeof h !== 'string') return undefined;
+    const bytes = decodeBase64(h, HASH_SIZE);
+    if (!bytes || bytes.length !== HASH_SIZE) return undefined;
+    out.push(bytes);
+  }
+  return out;
+}
+
+/** Inclusive ranges [[a, b], ...] of an ascending list of distinct integers. */
+export function toRanges(seqs: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const s of seqs) {
+    const last = out[out.length - 1];
+    if (last && s === last[1] + 1) last[1] = s;
+    else out.push([s, s]);
+  }
+  return out;
+}

@@ -1,0 +1,76 @@
+// The evidence bundle, version 1 (docs/evidence.md): one JSON document that
+// carries everything a recipient needs to check exported records offline.
+// Hashes and entry bytes are standard base64 (RFC 4648 §4), as in checkpoints.
+
+/**
+ * `type` member of every evidence bundle, named like the single-proof bundles
+ * of proof/bundle.ts (`sealog/inclusion-proof/v1`); the version is part of it.
+ */
+export const BUNDLE_TYPE = 'sealog/evidence-bundle/v1';
+
+/** Most entries in one bundle: bounds the verifier's work on a hostile file. */
+export const MAX_BUNDLE_ENTRIES = 1_000_000;
+/** Largest bundle file accepted (bytes of JSON). */
+export const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
+/** Largest single entry (bytes); the encoder caps entries at 1 MiB, this leaves room. */
+export const MAX_ENTRY_BYTES = 2 * 1024 * 1024;
+/** Longest proof: a tree of 2^53 leaves has paths of at most 53 hashes. */
+export const MAX_PROOF_HASHES = 64;
+/** Most verifier keys and anchor checkpoints carried. */
+export const MAX_BUNDLE_KEYS = 16;
+export const MAX_BUNDLE_ANCHORS = 64;
+
+/** One exported record: its exact stored bytes and its RFC 9162 inclusion proof. */
+export interface BundleEntry {
+  /** Leaf index in the ledger (0-based). */
+  seq: number;
+  /** Hex SHA-256(0x00 ‖ entry): a diagnostic only (lets a verifier say "entry changed"); never trusted. */
+  leaf: string;
+  /** The exact stored entry bytes (canonical JSON), base64. */
+  entry: string;
+  /** PATH(seq, D[checkpoint size]) of RFC 9162 §2.1.3.1, leaf side first, base64 hashes. */
+  proof: string[];
+}
+
+/** An anchor-file checkpoint and its RFC 9162 §2.1.4 consistency proof to the bundle checkpoint. */
+export interface BundleAnchor {
+  /** The signed checkpoint note, exact text. */
+  note: string;
+  /** PROOF(anchor size, D[bundle checkpoint size]), base64 hashes. */
+  proof: string[];
+}
+
+/** What was exported, summarised for people and machines. Derived data: the verifier re-checks it. */
+export interface BundleManifest {
+  origin: string;
+  /** File name of the ledger exported (no directory). */
+  ledger: string;
+  /** ISO 8601 time of the export (the exporter's clock; not signed). */
+  exportedAt: string;
+  /** The selection as the exporter asked for it, e.g. ["--from 2026-01-01T00:00:00Z", "--level warn"]. */
+  selection: string[];
+  entryCount: number;
+  firstSeq: number;
+  lastSeq: number;
+  /** Seq numbers present, as inclusive ranges [[a, b], ...], ascending. */
+  seqs: [number, number][];
+  /** Rows between firstSeq and lastSeq that are NOT in the bundle. */
+  withheld: number;
+  checkpoint: { size: number; root: string; signedTime: string | null };
+  /** Records in the ledger at export time; those at seq ≥ checkpoint.size are not covered. */
+  ledgerSize: number;
+}
+
+/** A complete evidence bundle (schema version 1). */
+export interface Bundle {
+  type: typeof BUNDLE_TYPE;
+  manifest: BundleManifest;
+  /** The signed checkpoint note every proof leads to, exact text. */
+  checkpoint: string;
+  /** Verifier keys (signed-note vkeys) of the log and its time cosigner. */
+  keys: string[];
+  entries: BundleEntry[];
+  anchors: BundleAnchor[];
+  /** The recipient README (also written as README.txt). */
+  readme: string;
+}

@@ -1,0 +1,301 @@
+import { parseCheckpoint } from '../checkpoint/body.js';
+import { type OpenedCheckpoint, openCheckpoint } from '../checkpoint/signed.js';
+import { leafHash } from '../hash.js';
+import { verifyConsistency, verifyInclusion } from '../merkle.js';
+import { decodeBase64, encodeBase64, toHex } from '../note/encoding.js';
+import { parseVerifierKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
+import { parseNote } from '../note/note.js';
+import { checkNote } from '../verify/checkpoint.js';
+import { decodeHashList, parseBundleShape, toRanges } from './parse.js';
+import { MAX_ENTRY_BYTES } from './types.js';
+
+// verifyBundle is the one judgement both `sealog verify-bundle` and the
+// browser page (packages/web-verifier) run, so it imports nothing from Node:
+// hashes come from hash.ts (swapped for @noble/hashes in the browser build)
+// and everything else from the note/merkle modules the ledger verifier uses.
+
+/** The verdict on one exported record. */
+export interface EntryResult {
+  /** Seq as the bundle states it (null if missing or not an integer). */
+  seq: number | null;
+  ok: boolean;
+  /** "included in the checkpoint" or what is wrong. */
+  message: string;
+  /** The entry as text (display only; at most 4096 characters). */
+  text: string;
+}
+
+/** The verdict on one anchor-file checkpoint carried by the bundle. */
+export interface AnchorResult {
+  ok: boolean;
+  size: number | null;
+  /** Its signed time (POSIX seconds), when verified. */
+  time?: number;
+  message: string;
+}
+
+/** The signed checkpoint every proof leads to, once its signature verified. */
+export interface CheckpointInfo {
+  origin: string;
+  size: number;
+  /** Base64 root hash, as in the note. */
+  root: string;
+  /** Log keys whose signatures verified: name and hex key ID. */
+  signers: { name: string; keyId: string }[];
+  /** Signed time (POSIX seconds) from a verified cosignature/v1 line. */
+  time?: number;
+  /** Name and key ID of the cosigner that signed the time. */
+  timeSigner?: { name: string; keyId: string };
+}
+
+/** Everything a recipient is told about a bundle. */
+export interface BundleReport {
+  /** ok: every check passed; failed: something did not verify; unreadable: not a v1 bundle. */
+  status: 'ok' | 'failed' | 'unreadable';
+  /** Where the trusted keys came from: given by the verifier, or taken from the bundle (self-consistency only). */
+  keySource: 'given' | 'bundle';
+  checkpoint?: CheckpointInfo;
+  entries: EntryResult[];
+  anchors: AnchorResult[];
+  /** Seq numbers present (inclusive ranges) and rows withheld between the first and last. */
+  seqs: [number, number][];
+  withheld: number;
+  /** The bundle's own description (origin, ledger, exportedAt, selection...): not signed. */
+  manifest?: Record<string, unknown>;
+  /** Every reason for `failed` / `unreadable`. Empty when ok. */
+  problems: string[];
+  /** What the verdict does not cover, and warnings that do not fail it. */
+  notes: string[];
+}
+
+const MAX_TEXT = 4096;
+
+/**
+ * Verifies an evidence bundle (docs/evidence.md): the checkpoint note's
+ * signature under the trusted keys (or, without keys, the bundle's own keys —
+ * which proves only self-consistency, and the report says so), its signed
+ * time, every entry's RFC 9162 inclusion proof against the checkpoint root,
+ * every anchor checkpoint's signature and consistency proof, and that the
+ * manifest agrees with the contents. Input is hostile: JSON text, bytes or a
+ * parsed value. Never throws.
+ */
+export function verifyBundle(input: unknown, options: { keys?: readonly string[] } = {}): BundleReport {
+  const given = options.keys !== undefined && options.keys.length > 0;
+  const report: BundleReport = {
+    status: 'failed',
+    keySource: given ? 'given' : 'bundle',
+    entries: [],
+    anchors: [],
+    seqs: [],
+    withheld: 0,
+    problems: [],
+    notes: [],
+  };
+  const parsed = parseBundleShape(input);
+  if ('error' in parsed) {
+    report.status = 'unreadable';
+    report.problems.push(parsed.error);
+    return report;
+  }
+  const { shape } = parsed;
+  report.manifest = shape.manifest;
+
+  const keys = trustedKeys(given ? options.keys! : shape.keys, report);
+  if (!given) {
+    report.notes.push(
+      'The verifier key was taken from the bundle itself: a pass proves only that the bundle is self-consistent, ' +
+        "not that the log's owner signed it. Get the log's verifier key from its owner through another channel and verify with it.",
+    );
+  }
+  const opened = openBundleCheckpoint(shape.checkpoint, keys, report);
+  const root = opened?.checkpoint.root;
+  const size = opened?.checkpoint.size ?? -1;
+
+  const seqs: number[] = [];
+  for (const item of shape.entries) {
+    const result = checkEntry(item, size, root);
+    report.entries.push(result);
+    if (result.seq !== null) {
+      if (seqs.length > 0 && result.seq <= seqs[seqs.length - 1]!) {
+        result.ok = false;
+        result.message = 'seq is not above the previous record (records duplicated or out of order)';
+      } else seqs.push(result.seq);
+    }
+    if (!result.ok) report.problems.push(`record ${result.seq ?? '?'}: ${result.message}`);
+  }
+  if (shape.entries.length === 0) report.problems.push('the bundle contains no records');
+  report.seqs = toRanges(seqs);
+  report.withheld = seqs.length > 0 ? seqs[seqs.length - 1]! - seqs[0]! + 1 - seqs.length : 0;
+
+  for (const item of shape.anchors) {
+    const result = checkAnchor(item, keys, opened);
+    report.anchors.push(result);
+    if (!result.ok) report.problems.push(`anchor checkpoint: ${result.message}`);
+  }
+  checkManifest(shape.manifest, report, shape.entries.length);
+
+  if (report.withheld > 0) {
+    report.notes.push(
+      `${report.withheld} row(s) between seq ${seqs[0]} and ${seqs[seqs.length - 1]} were withheld by the exporter; ` +
+        'the included rows verify on their own, the withheld ones are not shown.',
+    );
+  }
+  if (opened) {
+    report.notes.push(
+      `Records appended after the checkpoint (seq ≥ ${size}) are not covered, and nothing here shows records ` +
+        'outside the exported range.',
+    );
+  }
+  report.status = report.problems.length === 0 ? 'ok' : 'failed';
+  return report;
+}
+
+function trustedKeys(vkeys: readonly unknown[], report: BundleReport): VerifierKey[] {
+  const keys: VerifierKey[] = [];
+  for (const v of vkeys) {
+    try {
+      keys.push(parseVerifierKey(v as string));
+    } catch (err) {
+      report.problems.push(`verifier key: ${errorText(err)}`);
+    }
+  }
+  if (!keys.some((k) => k.type === SIG_TYPE_ED25519))
+    report.problems.push('no usable log verifier key (type 0x01)');
+  return keys;
+}
+
+function openBundleCheckpoint(
+  note: string,
+  keys: VerifierKey[],
+  report: BundleReport,
+): OpenedCheckpoint | undefined {
+  // The verdict comes from the ledger verifier's checkNote, so a bundle and
+  // `sealog verify` say the same thing about the same note.
+  const checked = checkNote(note, keys);
+  if (!checked.ok) {
+    report.problems.push(`checkpoint signature: ${checked.message}`);
+    return undefined;
+  }
+  // sealog's rule (docs/checkpoints.md): origin = log key name, so another log's key cannot vouch for this one.
+  if (!checked.signers.includes(checked.origin)) {
+    report.problems.push(
+      `checkpoint signature: origin ${JSON.stringify(checked.origin)} is not the name of the key that signed it (${checked.signers.join(', ')})`,
+    );
+    return undefined;
+  }
+  // Opens again for what a person wants to see (key IDs, the time cosigner); cannot fail after checkNote.
+  let opened: OpenedCheckpoint;
+  try {
+    opened = openCheckpoint(note, keys);
+  } catch (err) {
+    report.problems.push(`checkpoint signature: ${errorText(err)}`);
+    return undefined;
+  }
+  const cp = opened.checkpoint;
+  const info: CheckpointInfo = {
+    origin: cp.origin,
+    size: cp.size,
+    root: encodeBase64(cp.root),
+    signers: opened.verified
+      .filter((v) => v.type === SIG_TYPE_ED25519)
+      .map((v) => ({ name: v.name, keyId: toHex(v.keyId) })),
+  };
+  const timed = opened.verified.find((v) => v.type === SIG_TYPE_COSIGNATURE && v.time === opened.time);
+  if (opened.time !== undefined && timed) {
+    info.time = opened.time;
+    info.timeSigner = { name: timed.name, keyId: toHex(timed.keyId) };
+  } else {
+    report.notes.push(
+      `The checkpoint's signed time was not checked: no cosignature by a given time key. Pass the time cosigner key (${cp.origin}/time) too.`,
+    );
+  }
+  report.checkpoint = info;
+  return opened;
+}
+
+function checkEntry(item: unknown, size: number, root: Uint8Array | undefined): EntryResult {
+  const result: EntryResult = { seq: null, ok: false, message: '', text: '' };
+  if (typeof item !== 'object' || item === null) return { ...result, message: 'not an object' };
+  const { seq, leaf, entry, proof } = item as Record<string, unknown>;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
+    return { ...result, message: 'seq is not a non-negative integer' };
+  }
+  result.seq = seq;
+  const bytes = typeof entry === 'string' ? decodeBase64(entry, MAX_ENTRY_BYTES) : undefined;
+  if (!bytes) return { ...result, message: 'entry is not standard base64 (of at most 2 MiB)' };
+  result.text = new TextDecoder('utf-8', { fatal: false })
+    .decode(bytes.subarray(0, MAX_TEXT * 4))
+    .slice(0, MAX_TEXT);
+  const path = decodeHashList(proof);
+  if (!path) return { ...result, message: 'proof is not a list of base64 SHA-256 hashes' };
+  if (!root) return { ...result, message: 'not checked: the checkpoint did not verify' };
+  if (seq >= size) return { ...result, message: `seq is not below the checkpoint size ${size}` };
+  const hash = leafHash(bytes);
+  if (verifyInclusion(hash, seq, size, path, root))
+    return { ...result, ok: true, message: 'included in the checkpoint' };
+  // The stated leaf hash is not trusted; it only tells which of the two was edited.
+  const entryChanged = typeof leaf === 'string' && leaf !== toHex(hash);
+  return {
+    ...result,
+    message: entryChanged
+      ? 'entry bytes were changed (they no longer hash to the exported leaf) and are not in the checkpoint'
+      : 'inclusion proof does not lead to the checkpoint root (proof changed, or entry and proof do not belong to this checkpoint)',
+  };
+}
+
+function checkAnchor(item: unknown, keys: VerifierKey[], bundle: OpenedCheckpoint | undefined): AnchorResult {
+  const fail = (message: string, size: number | null = null): AnchorResult => ({ ok: false, size, message });
+  if (typeof item !== 'object' || item === null) return fail('not an object');
+  const { note, proof } = item as Record<string, unknown>;
+  if (typeof note !== 'string') return fail('note is not text');
+  let size: number | null = null;
+  try {
+    size = parseCheckpoint(parseNote(note).text).size; // for the message only; opened below
+  } catch {}
+  let opened: OpenedCheckpoint;
+  try {
+    opened = openCheckpoint(note, keys);
+  } catch (err) {
+    return fail(`signature: ${errorText(err)}`, size);
+  }
+  const cp = opened.checkpoint;
+  const path = decodeHashList(proof);
+  if (!path) return fail('consistency proof is not a list of base64 SHA-256 hashes', cp.size);
+  if (!bundle) return fail('not checked: the bundle checkpoint did not verify', cp.size);
+  const b = bundle.checkpoint;
+  if (cp.origin !== b.origin)
+    return fail(`is for origin ${JSON.stringify(cp.origin)}, not ${JSON.stringify(b.origin)}`, cp.size);
+  if (cp.size > b.size) return fail(`size ${cp.size} is above the bundle checkpoint's ${b.size}`, cp.size);
+  if (!verifyConsistency(cp.size, b.size, cp.root, b.root, path)) {
+    return fail(
+      `the log at size ${cp.size} is not consistent with the bundle checkpoint (history was rewritten, or the proof was changed)`,
+      cp.size,
+    );
+  }
+  const result: AnchorResult = { ok: true, size: cp.size, message: `consistent with the bundle checkpoint` };
+  if (opened.time !== undefined) result.time = opened.time;
+  return result;
+}
+
+/** The manifest is a summary for people; it must not claim anything the contents do not show. */
+function checkManifest(m: Record<string, unknown>, report: BundleReport, entryCount: number): void {
+  const cp = report.checkpoint;
+  const lies: string[] = [];
+  if (cp && m.origin !== cp.origin)
+    lies.push(`origin ${JSON.stringify(m.origin)} ≠ checkpoint origin ${JSON.stringify(cp.origin)}`);
+  const mcp = m.checkpoint as Record<string, unknown> | undefined;
+  if (cp && (typeof mcp !== 'object' || mcp === null || mcp.size !== cp.size || mcp.root !== cp.root)) {
+    lies.push('checkpoint size/root differ from the signed checkpoint');
+  }
+  if (m.entryCount !== entryCount)
+    lies.push(`entryCount ${JSON.stringify(m.entryCount)} ≠ ${entryCount} records`);
+  if (JSON.stringify(m.seqs) !== JSON.stringify(report.seqs))
+    lies.push('seqs differ from the records present');
+  if (m.withheld !== report.withheld)
+    lies.push(`withheld ${JSON.stringify(m.withheld)} ≠ ${report.withheld}`);
+  if (lies.length > 0) report.problems.push(`manifest disagrees with the bundle: ${lies.join('; ')}`);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
