@@ -1,34 +1,41 @@
 // Every example app runs as a child process exactly as a user would run it;
 // its ledger must then hold the records and verify.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generateKey } from '../packages/core/src/index.js';
 import { ROOT, readVerified, runNode, tempDir } from './transport-helpers.js';
 
 const CLI = join(ROOT, 'packages/cli/dist/bin.js');
-// `sealog verify` is being built alongside; until it lands the chain check in readVerified stands alone.
-const HAS_VERIFY = existsSync(join(ROOT, 'packages/cli/src/commands/verify.ts'));
 
-function verified(path: string): Record<string, unknown>[] {
+/** A temp dir holding audit.key, as `sealog keygen` would write it; returns the verifier keys too. */
+function keyedDir(name: string): { dir: string; vkeys: string[] } {
+  const dir = tempDir();
+  const key = generateKey(`example.test/${name}`);
+  writeFileSync(join(dir, 'audit.key'), `${key.privateKey}\n`, { mode: 0o600 });
+  return { dir, vkeys: [key.verifierKey, key.cosignerVerifierKey] };
+}
+
+/**
+ * Our own chain recomputation, then `sealog verify --strict`: every record is
+ * intact and the final checkpoint written on close covers all of them.
+ */
+function verified(dir: string, vkeys: string[]): Record<string, unknown>[] {
+  const path = join(dir, 'audit.db');
   const records = readVerified(path);
-  if (HAS_VERIFY) {
-    const r = spawnSync(process.execPath, [CLI, 'verify', path], { encoding: 'utf8' });
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-  }
+  const args = [CLI, 'verify', path, '--strict', ...vkeys.flatMap((k) => ['--key', k])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  expect(r.status, r.stdout + r.stderr).toBe(0);
   return records;
 }
 
-async function runExample(name: string, ...extra: string[]) {
-  const dir = tempDir();
-  const res = await runNode(
-    join(ROOT, 'examples', name, 'app.mjs'),
-    [dir, ...extra],
-    undefined,
-    join(ROOT, 'examples', name),
-  );
+async function runExample(name: string) {
+  const { dir, vkeys } = keyedDir(name);
+  const cwd = join(ROOT, 'examples', name);
+  const res = await runNode(join(cwd, 'app.mjs'), [dir], undefined, cwd);
   expect(res.code, res.stderr).toBe(0);
-  return { dir, res, records: verified(join(dir, 'audit.db')) };
+  return { dir, res, records: verified(dir, vkeys) };
 }
 
 describe('examples', () => {
@@ -47,7 +54,7 @@ describe('examples', () => {
   });
 
   it('pino-http: requests are sealed and SIGTERM with the documented handler loses nothing', async () => {
-    const dir = tempDir();
+    const { dir, vkeys } = keyedDir('pino-http');
     const app = join(ROOT, 'examples/pino-http/app.mjs');
     let requests: Promise<void> | undefined;
     const res = await runNode(app, [dir, '0'], (chunk, child) => {
@@ -60,7 +67,7 @@ describe('examples', () => {
     });
     await requests;
     expect(res.code, res.stderr).toBe(0);
-    const records = verified(join(dir, 'audit.db'));
+    const records = verified(dir, vkeys);
     expect(records.map((r) => r.msg)).toEqual([
       'listening',
       'request completed',

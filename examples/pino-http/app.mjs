@@ -1,12 +1,17 @@
 // A minimal node:http server that logs every request with pino into sealog.
-// Usage: node app.mjs [dir] [port]  (prints "listening <port>"; stop it with SIGTERM or Ctrl-C)
+// Usage: node app.mjs [dir] [port]  (needs dir/audit.key from `sealog keygen`; prints "listening <port>"; stop it with SIGTERM or Ctrl-C)
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import pino from 'pino';
 
 const dir = process.argv[2] ?? '.';
 const port = Number(process.argv[3] ?? 0);
-const logger = pino(pino.transport({ target: '@sealog/pino', options: { path: join(dir, 'audit.db') } }));
+const logger = pino(
+  pino.transport({
+    target: '@sealog/pino',
+    options: { path: join(dir, 'audit.db'), checkpoint: { keyFile: join(dir, 'audit.key') } },
+  }),
+);
 
 let nextId = 0;
 const server = createServer((req, res) => {

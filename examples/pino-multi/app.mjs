@@ -1,5 +1,5 @@
 // pino with several targets: a JSON file, pretty output, and the sealog ledger.
-// Usage: node app.mjs [dir]  (writes dir/app.log, dir/pretty.log, dir/audit.db)
+// Usage: node app.mjs [dir]  (needs dir/audit.key from `sealog keygen`; writes dir/app.log, dir/pretty.log, dir/audit.db)
 import { join } from 'node:path';
 import pino from 'pino';
 
@@ -9,7 +9,11 @@ const transport = pino.transport({
     { target: 'pino/file', options: { destination: join(dir, 'app.log') }, level: 'debug' },
     { target: 'pino-pretty', options: { destination: join(dir, 'pretty.log'), colorize: false } },
     // Audit ledger: only info and above are sealed.
-    { target: '@sealog/pino', options: { path: join(dir, 'audit.db') }, level: 'info' },
+    {
+      target: '@sealog/pino',
+      options: { path: join(dir, 'audit.db'), checkpoint: { keyFile: join(dir, 'audit.key') } },
+      level: 'info',
+    },
   ],
 });
 const logger = pino({ level: 'debug' }, transport);

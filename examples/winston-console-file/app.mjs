@@ -1,5 +1,5 @@
 // winston with Console and File transports; sealog is one more entry in the list.
-// Usage: node app.mjs [dir]  (writes dir/app.log and dir/audit.db)
+// Usage: node app.mjs [dir]  (needs dir/audit.key from `sealog keygen`; writes dir/app.log and dir/audit.db)
 import { join } from 'node:path';
 import { SealogTransport } from '@sealog/winston';
 import winston from 'winston';
@@ -11,7 +11,7 @@ const logger = winston.createLogger({
   transports: [
     new winston.transports.Console({ format: winston.format.simple() }),
     new winston.transports.File({ filename: join(dir, 'app.log') }),
-    new SealogTransport({ path: join(dir, 'audit.db') }),
+    new SealogTransport({ path: join(dir, 'audit.db'), checkpoint: { keyFile: join(dir, 'audit.key') } }),
   ],
 });
 

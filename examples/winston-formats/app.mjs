@@ -1,5 +1,5 @@
 // winston with the usual formats: timestamp, errors with stacks, splat and JSON.
-// Usage: node app.mjs [dir]  (writes dir/audit.db)
+// Usage: node app.mjs [dir]  (needs dir/audit.key from `sealog keygen`; writes dir/audit.db)
 import { join } from 'node:path';
 import { SealogTransport } from '@sealog/winston';
 import winston from 'winston';
@@ -12,7 +12,7 @@ const logger = winston.createLogger({
   defaultMeta: { service: 'billing' },
   transports: [
     new winston.transports.Console({ format: format.combine(format.colorize(), format.simple()) }),
-    new SealogTransport({ path: join(dir, 'audit.db') }),
+    new SealogTransport({ path: join(dir, 'audit.db'), checkpoint: { keyFile: join(dir, 'audit.key') } }),
   ],
 });
 
