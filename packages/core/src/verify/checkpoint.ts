@@ -1,7 +1,12 @@
 import { openCheckpoint } from '../checkpoint/signed.js';
 import { isSealogError } from '../errors.js';
 import { toHex } from '../note/encoding.js';
-import { SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
+import {
+  SIG_TYPE_COSIGNATURE,
+  SIG_TYPE_ED25519,
+  TIME_COSIGNER_SUFFIX,
+  type VerifierKey,
+} from '../note/keys.js';
 import { parseNote } from '../note/note.js';
 import type { FindingKind } from './types.js';
 
@@ -50,6 +55,17 @@ export function checkNote(note: string, keys: readonly VerifierKey[]): OpenedNot
   try {
     const opened = openCheckpoint(note, keys);
     const cp = opened.checkpoint;
+    // Given this log's time cosigner key, its line is required: otherwise an
+    // edited or dropped cosignature would silently lose the signed time.
+    const timeName = `${cp.origin}${TIME_COSIGNER_SUFFIX}`;
+    const wantsTime = keys.some((k) => k.type === SIG_TYPE_COSIGNATURE && k.name === timeName);
+    if (wantsTime && !opened.verified.some((v) => v.type === SIG_TYPE_COSIGNATURE && v.name === timeName)) {
+      return {
+        ok: false,
+        kind: 'bad-signature',
+        message: `no valid cosignature (signed time) by the given ${timeName} key`,
+      };
+    }
     const result: OpenedNote = {
       ok: true,
       origin: cp.origin,

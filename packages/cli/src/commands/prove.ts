@@ -1,0 +1,68 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { proveConsistency, proveInclusion, SealogError } from '@sealog/core';
+import { type Command, EXIT_OK, intOption, UsageError } from '../command.js';
+
+const usage = `usage: sealog prove <ledger> --seq N [--out <file>]
+       sealog prove <ledger> --from-size M --to-size N [--out <file>]
+
+Writes a self-contained proof (JSON, docs/verify.md) that anyone can check
+offline with \`sealog verify-proof\` and the verifier key, without the ledger:
+
+  --seq N                 inclusion: record N, its exact bytes and the latest
+                          signed checkpoint covering it
+  --from-size M --to-size N
+                          consistency: the checkpoint at N extends the one at M
+                          (both must be stored checkpoints of those sizes)
+  --out <file>            write the proof there instead of stdout
+`;
+
+export const prove: Command = {
+  name: 'prove',
+  summary: 'write an inclusion or consistency proof for offline checking',
+  usage,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        seq: { type: 'string' },
+        'from-size': { type: 'string' },
+        'to-size': { type: 'string' },
+        out: { type: 'string' },
+      },
+    });
+    if (positionals.length !== 1) throw new UsageError('expected exactly one ledger file');
+    const path = positionals[0]!;
+    const consistency = values['from-size'] !== undefined || values['to-size'] !== undefined;
+    if (consistency === (values.seq !== undefined)) {
+      throw new UsageError('give either --seq N, or --from-size M and --to-size N');
+    }
+    let bundle: unknown;
+    if (consistency) {
+      if (values['from-size'] === undefined || values['to-size'] === undefined) {
+        throw new UsageError('--from-size and --to-size go together');
+      }
+      bundle = proveConsistency(
+        path,
+        intOption('from-size', values['from-size'], 0),
+        intOption('to-size', values['to-size'], 0),
+      );
+    } else {
+      bundle = proveInclusion(path, intOption('seq', values.seq, 0));
+    }
+    const text = `${JSON.stringify(bundle, null, 2)}\n`;
+    if (values.out === undefined) io.out(text);
+    else {
+      try {
+        writeFileSync(values.out, text);
+      } catch (err) {
+        throw new SealogError('E_IO', `cannot write ${values.out}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      io.err(`wrote ${values.out}\n`);
+    }
+    return EXIT_OK;
+  },
+};
