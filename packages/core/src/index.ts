@@ -101,6 +101,25 @@ export {
   validatePrivacyConfig,
 } from './privacy/index.js';
 export {
+  CONSISTENCY_TYPE,
+  type ConsistencyBundle,
+  INCLUSION_TYPE,
+  type InclusionBundle,
+} from './proof/bundle.js';
+export type { ProofFailure, ProofProblem, ProvenCheckpoint } from './proof/check.js';
+export {
+  type ConsistencySuccess,
+  makeConsistencyBundle,
+  proveConsistency,
+  verifyConsistencyProof,
+} from './proof/consistency.js';
+export {
+  type InclusionSuccess,
+  makeInclusionBundle,
+  proveInclusion,
+  verifyInclusionProof,
+} from './proof/inclusion.js';
+export {
   openSink,
   type RecordTransform,
   type Sealer,
@@ -113,3 +132,13 @@ export { queryRecords, type RecordQuery } from './store/query.js';
 export { LedgerReader, type StoredCheckpoint, type StoredRecord } from './store/reader.js';
 export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DURABILITY, type Durability, SqliteStore } from './store/sqlite.js';
 export type { CommitResult, LedgerHead, PendingEntry, Store } from './store/types.js';
+export {
+  type CheckpointResult,
+  type Finding,
+  type FindingKind,
+  MAX_FINDINGS,
+  REPORT_VERSION,
+  type VerifyOptions,
+  type VerifyReport,
+} from './verify/types.js';
+export { verifyLedger } from './verify/verify.js';

@@ -2,10 +2,24 @@ import type { Command } from '../command.js';
 import { checkpoint } from './checkpoint.js';
 import { exportCommand } from './export.js';
 import { keygen } from './keygen.js';
+import { prove } from './prove.js';
 import { pseudonym } from './pseudonym.js';
 import { query } from './query.js';
 import { tail } from './tail.js';
+import { verify } from './verify.js';
 import { verifyBundleCommand } from './verify-bundle.js';
+import { verifyProof } from './verify-proof.js';
 
 /** Every `sealog` subcommand, in the order `sealog --help` lists them. One line per command. */
-export const commands: Command[] = [tail, query, keygen, checkpoint, pseudonym, exportCommand, verifyBundleCommand];
+export const commands: Command[] = [
+  tail,
+  query,
+  keygen,
+  checkpoint,
+  verify,
+  prove,
+  verifyProof,
+  pseudonym,
+  exportCommand,
+  verifyBundleCommand,
+];
