@@ -1,0 +1,117 @@
+import type { BundleReport } from '../../core/src/bundle/verify.js';
+
+// Everything shown comes from the bundle, which the party under audit may have
+// written: it is only ever put in the page with textContent, never as HTML.
+
+/** Most record rows drawn; the verdict and counts always cover all of them. */
+const MAX_ROWS = 2000;
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text?: string,
+  attrs: Record<string, string> = {},
+): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+const iso = (seconds: number): string => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+
+function row(table: HTMLElement, label: string, value: string, id?: string): void {
+  const tr = el('tr');
+  tr.append(el('th', label), el('td', value, id ? { id } : {}));
+  table.append(tr);
+}
+
+function verdictText(r: BundleReport): string {
+  if (r.status === 'unreadable')
+    return 'UNREADABLE — this is not a sealog evidence bundle this page can check';
+  if (r.status === 'failed') return `FAILED — ${r.problems.length} problem(s); do not rely on this bundle`;
+  return r.keySource === 'bundle'
+    ? 'VERIFIED (self-consistent only) — paste the key you got from the log owner to verify who signed'
+    : 'VERIFIED — every record is in the signed checkpoint';
+}
+
+/** Draws a report into `root`, replacing what was there. */
+export function renderReport(root: HTMLElement, r: BundleReport, fileName: string): void {
+  root.replaceChildren();
+  const status = r.status === 'ok' && r.keySource === 'bundle' ? 'self' : r.status;
+  root.append(
+    el('div', verdictText(r), { id: 'verdict', class: `verdict ${status}`, 'data-status': status }),
+  );
+  root.append(el('p', `File: ${fileName}`, { class: 'muted' }));
+
+  if (r.problems.length > 0) {
+    const ul = el('ul', undefined, { id: 'problems', class: 'problems' });
+    for (const p of r.problems.slice(0, 200)) ul.append(el('li', p));
+    if (r.problems.length > 200) ul.append(el('li', `… ${r.problems.length - 200} more`));
+    root.append(el('h2', 'Problems'), ul);
+  }
+
+  const cp = r.checkpoint;
+  if (cp) {
+    const t = el('table', undefined, { id: 'checkpoint', class: 'kv' });
+    row(t, 'Origin (log)', cp.origin, 'cp-origin');
+    row(t, 'Tree size', String(cp.size), 'cp-size');
+    row(t, 'Root hash', cp.root, 'cp-root');
+    for (const s of cp.signers) row(t, 'Signed by', `${s.name}  (key ID ${s.keyId})`, 'cp-signer');
+    row(
+      t,
+      'Signed time',
+      cp.time !== undefined
+        ? `${iso(cp.time)}  (cosigned by ${cp.timeSigner?.name} ${cp.timeSigner?.keyId})`
+        : 'not verified',
+      'cp-time',
+    );
+    root.append(el('h2', 'Signed checkpoint'), t);
+  }
+
+  const m = r.manifest;
+  if (m) {
+    const t = el('table', undefined, { id: 'manifest', class: 'kv' });
+    const str = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+    row(t, 'Ledger file', str(m.ledger));
+    row(t, 'Exported at', str(m.exportedAt));
+    row(t, 'Selection', Array.isArray(m.selection) ? m.selection.map(str).join(' ') || '(all)' : '');
+    const ranges = r.seqs.slice(0, 30).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`));
+    row(t, 'Records (seq)', `${ranges.join(', ')}${r.seqs.length > 30 ? ', …' : ''}`);
+    row(
+      t,
+      'Rows withheld',
+      r.withheld > 0 ? `${r.withheld} (between the first and last record)` : 'none',
+      'withheld',
+    );
+    for (const a of r.anchors)
+      row(t, 'Anchor checkpoint', `size ${a.size ?? '?'}: ${a.ok ? 'OK' : 'FAILED'} — ${a.message}`);
+    root.append(el('h2', 'Export (as the exporter describes it; checked against the contents)'), t);
+  }
+
+  if (r.notes.length > 0) {
+    const ul = el('ul', undefined, { id: 'notes', class: 'notes' });
+    for (const n of r.notes) ul.append(el('li', n));
+    root.append(el('h2', 'What this does not prove'), ul);
+  }
+
+  if (r.entries.length > 0) {
+    const passed = r.entries.filter((e) => e.ok).length;
+    root.append(el('h2', `Records: ${passed} of ${r.entries.length} verified`, { id: 'records-summary' }));
+    const t = el('table', undefined, { id: 'records', class: 'records' });
+    const head = el('tr');
+    head.append(el('th', 'seq'), el('th', 'result'), el('th', 'record (exact stored JSON)'));
+    t.append(head);
+    for (const e of r.entries.slice(0, MAX_ROWS)) {
+      const tr = el('tr', undefined, { class: e.ok ? 'pass' : 'fail', 'data-seq': String(e.seq ?? '') });
+      tr.append(
+        el('td', String(e.seq ?? '?')),
+        el('td', e.ok ? 'PASS' : `FAIL: ${e.message}`),
+        el('td', e.text),
+      );
+      t.append(tr);
+    }
+    root.append(t);
+    if (r.entries.length > MAX_ROWS)
+      root.append(el('p', `… ${r.entries.length - MAX_ROWS} more records not drawn.`));
+  }
+}
