@@ -1,0 +1,75 @@
+// sealog verify throughput: one streaming pass over a ledger, against the
+// floor of just reading the same rows out of SQLite (better-sqlite3, paged,
+// no hashing). Issue 8 target: ≥ 1M records/s. Measures; asserts nothing.
+import { join } from 'node:path';
+import {
+  canonicalJson,
+  generateKey,
+  parseSignerKey,
+  SqliteStore,
+  signCheckpoint,
+  verifyLedger,
+} from '@sealog/core';
+import Database from 'better-sqlite3';
+import { AUDIT_MSG, auditRecord, scale, workDir } from './lib.mjs';
+
+const N = scale(1_000_000, 20_000);
+const BATCH = 10_000;
+const SEAL_EVERY = scale(100_000, 5_000);
+
+const dir = workDir();
+const path = join(dir, 'verify.db');
+const key = generateKey('bench.example/log');
+const signer = parseSignerKey(key.privateKey);
+const store = new SqliteStore(path);
+for (let i = 0; i < N; i += BATCH) {
+  const batch = [];
+  for (let k = i; k < Math.min(N, i + BATCH); k++) {
+    batch.push({
+      entry: Buffer.from(canonicalJson({ ...auditRecord(k), level: 30, msg: AUDIT_MSG, time: 1.7e12 + k })),
+      ts: k,
+    });
+  }
+  const head = store.append(batch);
+  if (head.size % SEAL_EVERY === 0 || head.size === N) {
+    store.addCheckpoint(
+      head.size,
+      signCheckpoint({ origin: signer.name, size: head.size, root: head.root }, signer, 1),
+      0,
+    );
+  }
+}
+store.close();
+
+function time(label, fn) {
+  const t0 = process.hrtime.bigint();
+  const n = fn();
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  console.log(`${label.padEnd(34)} ${String(Math.round(n / s)).padStart(10)} records/s  (${s.toFixed(2)} s)`);
+  return n / s;
+}
+
+const floor = time('read rows only (better-sqlite3)', () => {
+  const db = new Database(path, { readonly: true });
+  const st = db
+    .prepare('SELECT seq, entry, chain FROM records WHERE seq > ? ORDER BY seq LIMIT 8192')
+    .raw(true);
+  let n = 0;
+  let last = -1;
+  for (;;) {
+    const rows = st.all(last);
+    n += rows.length;
+    if (rows.length < 8192) break;
+    last = rows[rows.length - 1][0];
+  }
+  db.close();
+  return n;
+});
+const verify = time('sealog verify (verifyLedger)', () => {
+  const r = verifyLedger(path, { keys: [key.verifierKey], strict: true });
+  if (!r.ok) throw new Error(`benchmark ledger did not verify: ${JSON.stringify(r.findings[0])}`);
+  return r.size;
+});
+console.log(
+  `verify / read-only ratio: ${(verify / floor).toFixed(2)}  (${N} records, ${Math.ceil(N / SEAL_EVERY)} checkpoints)`,
+);
