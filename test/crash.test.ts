@@ -14,14 +14,18 @@ function runAndKill(path: string, killAfterMs: number, batchSize: number): Promi
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const acked: number[] = [];
+    let killScheduled = false;
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       const lines = buf.split('\n');
       buf = lines.pop()!;
       for (const l of lines) if (l.startsWith('ack ')) acked.push(Number(l.slice(4)));
-      // Kill only once the writer is demonstrably mid-stream.
-      if (acked.length === 1) setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      // Kill only once the writer is demonstrably mid-stream (one chunk may carry several acks).
+      if (acked.length > 0 && !killScheduled) {
+        killScheduled = true;
+        setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      }
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
