@@ -75,7 +75,12 @@ export async function sealedLedger(
 }
 
 /** Exports a bundle from the ledger (core API), with the anchor file. */
-export function exportFrom(l: SealedLedger, query: RecordQuery = {}, keys = l.vkeys): Bundle {
+export function exportFrom(
+  l: SealedLedger,
+  query: RecordQuery = {},
+  keys = l.vkeys,
+  selection: string[] = [],
+): Bundle {
   const reader = new LedgerReader(l.path);
   try {
     return exportBundle(reader, {
@@ -83,6 +88,7 @@ export function exportFrom(l: SealedLedger, query: RecordQuery = {}, keys = l.vk
       keys,
       anchorText: readFileSync(l.anchor, 'utf8'),
       nowMs: 1_760_001_000_000,
+      selection,
     }).bundle;
   } finally {
     reader.close();
