@@ -146,6 +146,16 @@ describe('Ledger', () => {
     expect(checkChain(path).size).toBe(1);
   });
 
+  it('close is idempotent: concurrent calls settle together, after the commit', async () => {
+    const path = join(tempDir(), 'a.db');
+    const ledger = Ledger.open({ path, batchDelayMs: 10_000 });
+    ledger.write(rec(0));
+    const [a, b] = [ledger.close(), ledger.close()];
+    expect(a).toBe(b);
+    await b;
+    expect(checkChain(path).size).toBe(1);
+  });
+
   it('rejects writes after close with E_CLOSED', async () => {
     const ledger = Ledger.open({ path: join(tempDir(), 'a.db') });
     await ledger.close();

@@ -89,6 +89,7 @@ export class Ledger {
   #committing = false;
   #closed = false;
   #closing = false;
+  #closePromise: Promise<void> | undefined;
   #lastError: unknown;
 
   constructor(store: Store, options: Omit<LedgerOptions, 'path'> & { path?: string }) {
@@ -169,18 +170,20 @@ export class Ledger {
     return p;
   }
 
-  /** Commits everything, then closes the store. Rejects if pending records could not be committed. */
-  async close(): Promise<void> {
-    if (this.#closed || this.#closing) return;
-    this.#closing = true;
-    try {
-      await this.flush();
-    } finally {
-      this.#closed = true;
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      await this.store.close();
-    }
+  /** Commits everything, then closes the store. Rejects if pending records could not be committed. Idempotent. */
+  close(): Promise<void> {
+    this.#closePromise ??= (async () => {
+      this.#closing = true;
+      try {
+        await this.flush();
+      } finally {
+        this.#closed = true;
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        await this.store.close();
+      }
+    })();
+    return this.#closePromise;
   }
 
   #waitFor(upTo: number): Promise<void> {
