@@ -56,8 +56,8 @@ the bundle is consistent with itself.
    bundle.json on the page. It shows pass/fail per record, the checkpoint, who
    signed it and when, and an overall verdict.
 
-2. On the command line (Node.js 20+):
-     npx sealog verify-bundle bundle.json --key '<trusted verifier key>' --key '<its /time key>'
+2. On the command line (Node.js 20+, with the @sealog/cli package installed):
+     sealog verify-bundle bundle.json --key '<trusted verifier key>' --key '<its /time key>'
    Exit code 0 = verified, 1 = verification failed, 2 = unreadable.
 
 What a pass proves and what it does not
