@@ -31,7 +31,7 @@ if (existsSync(path)) {
   process.exit(0);
 }
 const howTo =
-  'install Debian\'s chromium package (as root: apt-get update && apt-get install -y --no-install-recommends chromium), ' +
+  "install Debian's chromium package (as root: apt-get update && apt-get install -y --no-install-recommends chromium), " +
   'or set SEALOG_CHROMIUM to a Chromium binary';
 if (process.env.SEALOG_CHROMIUM) fail(`SEALOG_CHROMIUM=${path} does not exist; ${howTo}`);
 if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
