@@ -1,0 +1,171 @@
+// Shared by the fault-matrix tests: a seeded PRNG, a signing key on disk, the
+// fault writer child, and the two independent after-the-fact checks (the
+// verifier's report and the per-writer record count).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { generateKey, LedgerReader, type VerifyReport, writeKeyFile } from '../../packages/core/src/index.js';
+
+export const FAULT_WRITER = join(import.meta.dirname, 'fixtures', 'fault-writer.mjs');
+export const CLI_BIN = join(import.meta.dirname, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
+
+/** `SEALOG_SLOW=1` runs the long variants (docs/reliability.md). */
+export const SLOW = process.env.SEALOG_SLOW === '1';
+
+/** mulberry32: small seeded PRNG so a failing seed can be replayed. */
+export function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface KeyFiles {
+  keyFile: string;
+  anchorFile: string;
+  vkey: string;
+  origin: string;
+}
+
+/** A fresh checkpoint key (0600 file, as `sealog keygen` writes) and an anchor path in `dir`. */
+export function makeKey(dir: string, origin = 'faults.example/log'): KeyFiles {
+  const key = generateKey(origin);
+  const keyFile = join(dir, 'audit.key');
+  writeKeyFile(keyFile, key.privateKey);
+  return { keyFile, anchorFile: join(dir, 'anchor.txt'), vkey: key.verifierKey, origin };
+}
+
+export interface WriterOptions {
+  path: string;
+  id?: string;
+  count: number;
+  seed?: number;
+  maxBatch?: number;
+  durability?: 'process' | 'power';
+  keyFile?: string;
+  anchorFile?: string;
+  everyRecords?: number;
+  everyMs?: number;
+  walAutocheckpoint?: number;
+  timeStart?: number;
+  timeStep?: number;
+  pad?: number;
+  hold?: boolean;
+}
+
+export interface Ack {
+  /** Records acknowledged so far (flush resolved). */
+  n: number;
+  /** WAL size in bytes when that flush resolved. */
+  wal: number;
+}
+
+export interface Writer {
+  child: ChildProcess;
+  acks: Ack[];
+  /** Resolves when the child exits (with its signal, stdout tail and stderr). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  /** Resolves once the child printed a line starting with `prefix`. */
+  printed(prefix: string): Promise<void>;
+}
+
+/** Starts the fault writer; `onAck` runs for every acknowledgement line, in order. */
+export function startWriter(o: WriterOptions, onAck?: (ack: Ack, w: Writer) => void): Writer {
+  const child = spawn(process.execPath, [FAULT_WRITER, JSON.stringify(o)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const acks: Ack[] = [];
+  const waiting: { prefix: string; resolve: () => void }[] = [];
+  const lines: string[] = [];
+  let stderr = '';
+  let buf = '';
+  const w: Writer = {
+    child,
+    acks,
+    exited: new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+    }),
+    printed(prefix) {
+      if (lines.some((l) => l.startsWith(prefix))) return Promise.resolve();
+      return new Promise((resolve) => waiting.push({ prefix, resolve }));
+    },
+  };
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    for (const l of parts) {
+      lines.push(l);
+      if (l.startsWith('ack ')) {
+        const [, n, wal] = l.split(' ');
+        const ack = { n: Number(n), wal: Number(wal) };
+        acks.push(ack);
+        onAck?.(ack, w);
+      }
+      for (const x of waiting.filter((x) => l.startsWith(x.prefix))) {
+        waiting.splice(waiting.indexOf(x), 1);
+        x.resolve();
+      }
+    }
+  });
+  return w;
+}
+
+/** Acknowledged count: the last ack line (acks are cumulative). */
+export function acked(w: Writer): number {
+  return w.acks.at(-1)?.n ?? 0;
+}
+
+/**
+ * Reads every record and returns, per writer id, the `n` values in seq order.
+ * Callers check these are exactly 0..k-1: no gap, no duplicate, no reorder.
+ */
+export function recordsByWriter(path: string): Map<string, number[]> {
+  const reader = new LedgerReader(path);
+  try {
+    const out = new Map<string, number[]>();
+    for (const r of reader.records()) {
+      const e = JSON.parse(r.entry.toString('utf8')) as { w: string; n: number };
+      const list = out.get(e.w) ?? [];
+      if (list.length === 0) out.set(e.w, list);
+      list.push(e.n);
+    }
+    return out;
+  } finally {
+    reader.close();
+  }
+}
+
+/** 0..k-1, for comparing with {@link recordsByWriter}. */
+export function upTo(k: number): number[] {
+  return Array.from({ length: k }, (_, i) => i);
+}
+
+/** Kinds of the report's findings, for "only an unsealed tail" assertions. */
+export function findingKinds(r: VerifyReport): string[] {
+  return r.findings.map((f) => f.kind);
+}
+
+/** Runs the built `sealog` binary; resolves with exit code and output. */
+export function runBin(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
