@@ -65,9 +65,9 @@ export function formatReport(path: string, r: VerifyReport): string {
   let out = `${escapeTerminal(path)}: ${r.size} records, root ${r.root}\n`;
   const count = (source: string) => {
     const cps = r.checkpoints.filter((c) => c.source === source);
-    return `${cps.length} (${cps.filter((c) => c.valid).length} valid)`;
+    return `${cps.length} ${source === 'ledger' ? 'stored' : 'given'} (${cps.filter((c) => c.valid).length} valid)`;
   };
-  out += `checkpoints: ${count('ledger')} stored, ${count('trusted')} given${r.origin ? `; origin ${escapeTerminal(r.origin)}` : ''}\n`;
+  out += `checkpoints: ${count('ledger')}, ${count('trusted')}${r.origin ? `; origin ${escapeTerminal(r.origin)}` : ''}\n`;
   if (r.findings.length > 0) out += '\nfindings:\n';
   for (const f of r.findings) out += line(f);
   if (r.omittedFindings > 0) out += `  … and ${r.omittedFindings} more\n`;

@@ -201,7 +201,8 @@ export function classify(scan: ScanResult, stateSize: number | undefined): Findi
       message: `row ${seq}: does not link to the row before it (too many breaks to say more)`,
     });
   }
-  return findings;
+  // In file order, so the report reads top to bottom (sort is stable).
+  return findings.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
 }
 
 function newRun(startIndex: number, startSeq: number): Run {

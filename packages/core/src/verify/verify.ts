@@ -175,10 +175,12 @@ function run(db: Database.Database, keys: VerifierKey[], options: VerifyOptions,
       add({ kind: 'malformed-checkpoint', message: `${where}: size column is not an integer` });
     }
     const root = scan.roots.get(o.size);
-    if (o.size > scan.rows) {
+    const extent = scan.lastSeq + 1; // rows up to the highest seq, gaps included
+    if (o.size > extent) {
+      const cut = o.size - 1 === extent ? `record ${extent} was` : `records ${extent}..${o.size - 1} were`;
       add({
         kind: 'truncated',
-        message: `${where}: signs ${o.size} records but the file holds ${scan.rows}; records ${scan.rows}..${o.size - 1} were cut off`,
+        message: `${where}: signs ${o.size} records but the file holds ${extent}; ${cut} cut off`,
       });
     } else if (!root?.equals(o.root)) {
       const what = s.result.source === 'trusted' ? 'history was rewritten: ' : '';
