@@ -27,6 +27,8 @@ export interface KeyFiles {
   keyFile: string;
   anchorFile: string;
   vkey: string;
+  /** Verifier key of the time cosigner (adds signed times to verify reports). */
+  cosignerVkey: string;
   origin: string;
 }
 
@@ -35,7 +37,13 @@ export function makeKey(dir: string, origin = 'faults.example/log'): KeyFiles {
   const key = generateKey(origin);
   const keyFile = join(dir, 'audit.key');
   writeKeyFile(keyFile, key.privateKey);
-  return { keyFile, anchorFile: join(dir, 'anchor.txt'), vkey: key.verifierKey, origin };
+  return {
+    keyFile,
+    anchorFile: join(dir, 'anchor.txt'),
+    vkey: key.verifierKey,
+    cosignerVkey: key.cosignerVerifierKey,
+    origin,
+  };
 }
 
 export interface WriterOptions {
