@@ -5,6 +5,7 @@ import { keygen } from './keygen.js';
 import { prove } from './prove.js';
 import { pseudonym } from './pseudonym.js';
 import { query } from './query.js';
+import { report } from './report.js';
 import { tail } from './tail.js';
 import { verify } from './verify.js';
 import { verifyBundleCommand } from './verify-bundle.js';
@@ -21,5 +22,6 @@ export const commands: Command[] = [
   verifyProof,
   pseudonym,
   exportCommand,
+  report,
   verifyBundleCommand,
 ];

@@ -1,0 +1,125 @@
+import { parseArgs } from 'node:util';
+import { type DpReport, dpReport, LedgerReader } from '@sealog/core';
+import { type Command, EXIT_OK, UsageError } from '../command.js';
+
+const usage = `usage: sealog report <ledger> --group-by FIELD --epsilon E [--delta D] [options]
+
+Differentially private counts and sums per group, safe to share with people
+who may not read the logs (docs/differential-privacy.md). Opens the file read-only.
+
+  --group-by FIELD          dotted path of the grouping field (required)
+  --count                   noisy row count per group (default when no --sum)
+  --sum FIELD               noisy sum of FIELD, clamped to [--lower, --upper]
+  --lower L, --upper U      clamping bounds for --sum (required with --sum)
+  --granularity G           --sum values are snapped to multiples of G (default 1)
+  --epsilon E               total ε of the report (required)
+  --delta D                 δ for selecting groups not declared with --groups
+  --groups a,b,c            declared groups: no selection, no δ needed
+  --unit FIELD              privacy unit (e.g. user.id); default: each record
+  --max-groups-per-unit K   groups one unit may contribute to (default 1)
+  --max-rows-per-unit R     rows one unit may contribute to each group (default 1)
+  --from ISO, --to ISO      time range [from, to) by record time
+  --json                    machine-readable output`;
+
+function num(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`);
+  return n;
+}
+
+function time(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new UsageError(`--${name} must be an ISO time, got "${v}"`);
+  return t;
+}
+
+function table(r: DpReport): string {
+  const cols = ['group', ...(r.parameters.count ? ['count'] : []), ...(r.parameters.sum ? ['sum'] : [])];
+  const rows = r.groups.map((g) => [
+    g.group,
+    ...(g.count !== undefined ? [String(g.count)] : []),
+    ...(g.sum !== undefined ? [String(g.sum)] : []),
+  ]);
+  const w = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(w[i]!))
+      .join('  ')
+      .trimEnd();
+  const sel = r.parameters.selection;
+  return [
+    `DP report by ${r.groupBy}, privacy unit ${r.privacyUnit}: ε = ${r.epsilon}, δ = ${r.delta}`,
+    `bounds: ${r.parameters.maxGroupsPerUnit} group(s) per unit, ${r.parameters.maxRowsPerUnit} row(s) per unit per group`,
+    sel
+      ? `groups released when noisy unit count ≥ ${sel.threshold}; about ${r.suppressedGroups} suppressed (noisy)`
+      : 'declared groups',
+    '',
+    line(cols),
+    ...rows.map(line),
+    '',
+  ].join('\n');
+}
+
+export const report: Command = {
+  name: 'report',
+  summary: 'differentially private counts/sums per group',
+  usage,
+  async run(argv, io) {
+    const { values: v, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'group-by': { type: 'string' },
+        count: { type: 'boolean' },
+        sum: { type: 'string' },
+        lower: { type: 'string' },
+        upper: { type: 'string' },
+        granularity: { type: 'string' },
+        epsilon: { type: 'string' },
+        delta: { type: 'string' },
+        groups: { type: 'string' },
+        unit: { type: 'string' },
+        'max-groups-per-unit': { type: 'string' },
+        'max-rows-per-unit': { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
+    if (positionals.length !== 1) throw new UsageError('expected exactly one ledger file');
+    if (!v['group-by']) throw new UsageError('--group-by is required');
+    const epsilon = num('epsilon', v.epsilon);
+    if (epsilon === undefined) throw new UsageError('--epsilon is required');
+    let sum: { field: string; lower: number; upper: number; granularity?: number } | undefined;
+    if (v.sum !== undefined) {
+      const lower = num('lower', v.lower);
+      const upper = num('upper', v.upper);
+      if (lower === undefined || upper === undefined) throw new UsageError('--sum needs --lower and --upper');
+      sum = { field: v.sum, lower, upper };
+      const g = num('granularity', v.granularity);
+      if (g !== undefined) sum.granularity = g;
+    }
+    const reader = new LedgerReader(positionals[0]!);
+    try {
+      const r = dpReport(reader.records(), {
+        groupBy: v['group-by'],
+        count: v.count,
+        sum,
+        epsilon,
+        delta: num('delta', v.delta),
+        unit: v.unit,
+        maxGroupsPerUnit: num('max-groups-per-unit', v['max-groups-per-unit']),
+        maxRowsPerUnit: num('max-rows-per-unit', v['max-rows-per-unit']),
+        groups: v.groups?.split(','),
+        from: time('from', v.from),
+        to: time('to', v.to),
+      });
+      io.out(v.json ? `${JSON.stringify(r)}\n` : table(r));
+      return EXIT_OK;
+    } finally {
+      reader.close();
+    }
+  },
+};
