@@ -1,16 +1,13 @@
-import {
-  isSealogError,
-  type LedgerStats,
-  openSink,
-  SealogError,
-  type Sink,
-  validateSinkOptions,
-} from '@sealog/core';
+import { isSealogError, type LedgerStats, SealogError, validateSinkOptions } from '@sealog/core';
 import TransportStream from 'winston-transport';
-import { recordFromInfo } from './record.js';
+import { type CopyState, recordFromInfo } from './record.js';
+import { LedgerThread } from './thread.js';
+import { encodeLine } from './wire.js';
 
 /** winston's own transport options, handled by winston-transport. Everything else goes to the sink. */
 const WINSTON_KEYS = ['level', 'silent', 'handleExceptions', 'handleRejections', 'format'] as const;
+/** Longest the process `exit` hook blocks waiting for the worker to commit (docs/transports.md). */
+export const EXIT_FLUSH_TIMEOUT_MS = 10_000;
 
 /** Options: @sealog/core sink options (path, durability, batching, privacy, ...) plus winston's. */
 export interface SealogTransportOptions extends TransportStream.TransportStreamOptions {
@@ -19,26 +16,26 @@ export interface SealogTransportOptions extends TransportStream.TransportStreamO
   [sinkOption: string]: unknown;
 }
 
-const STATS_ZERO: LedgerStats = { committed: 0, pending: 0, refused: 0, failedCommits: 0 };
-
 /**
  * A winston transport that seals every record into a sealog ledger.
  *
- * `log` queues the record and calls back at once (batching keeps disk I/O off
- * the hot path); `logger.end()` commits everything before the logger's
- * `finish`. Sink failures are reported as a `warn` event and one stderr line
- * with the code (never `error`: an error event unpipes a winston transport).
+ * The ledger (privacy pipeline, encoding, hashing, SQLite) runs in a worker
+ * thread. `log` copies the record, queues it as one JSON line and calls back at
+ * once; `logged` means "accepted", not "committed". `logger.end()` commits
+ * everything and writes the final checkpoint before the logger's `finish`; at
+ * process exit the open batch is committed synchronously (bounded by
+ * EXIT_FLUSH_TIMEOUT_MS). Sink failures are reported as a `warn` event and one
+ * stderr line with the code (never `error`: an error event unpipes a winston
+ * transport), except a ledger that cannot open at all.
  *
  * @throws SealogError E_CONFIG synchronously for invalid options.
  */
 export class SealogTransport extends TransportStream {
-  readonly #opening: Promise<Sink | undefined>;
-  #sink: Sink | undefined;
+  readonly #thread: LedgerThread;
+  readonly #maxDepth: number | undefined;
   #openFailed: SealogError | undefined;
-  #buffer: Record<string, unknown>[] = [];
-  #refusedBeforeOpen = 0;
-  // winston's exception/rejection handlers call process.exit() once transports
-  // emit `logged`; the SQLite commit is synchronous, so the exit hook saves the open batch.
+  // winston's exception/rejection handlers call process.exit() once transports emit
+  // `logged`; the exit hook blocks until the worker has committed the open batch.
   readonly #onExit = () => this.#commitOnExit();
 
   constructor(options: SealogTransportOptions) {
@@ -56,45 +53,34 @@ export class SealogTransport extends TransportStream {
     }
     validateSinkOptions(sinkOpts);
     super(winstonOpts);
+    this.#maxDepth = typeof sinkOpts.maxDepth === 'number' ? sinkOpts.maxDepth : undefined;
+    this.#thread = new LedgerThread(sinkOpts, {
+      onWarn: (err) => this.#report(err),
+      onFatal: (err) => {
+        this.#openFailed ??= err;
+        this.#fatal(err);
+      },
+    });
     process.on('exit', this.#onExit);
-    this.#opening = openSink(sinkOpts, { onError: (err) => this.#report(err) }).then(
-      (sink) => {
-        this.#sink = sink;
-        for (const r of this.#buffer) sink.write(r);
-        this.#buffer = [];
-        return sink;
-      },
-      (err: unknown) => {
-        this.#openFailed = asSealogError(err);
-        this.#refusedBeforeOpen += this.#buffer.length;
-        this.#buffer = [];
-        this.#fatal(this.#openFailed);
-        return undefined;
-      },
-    );
   }
 
-  /** Counters from the ledger; `refused` includes records lost because the ledger never opened. */
+  /** Counters from the ledger worker; `refused` includes records lost because the ledger never opened. */
   get stats(): LedgerStats {
-    const s = this.#sink?.stats ?? { ...STATS_ZERO, pending: this.#buffer.length };
-    return { ...s, refused: s.refused + this.#refusedBeforeOpen };
+    return this.#thread.stats;
   }
 
   /** Called by winston with the shared `info`; it is read, never written. */
   override log(info: unknown, callback: () => void): void {
-    const record = recordFromInfo(info);
-    if (this.#sink !== undefined) this.#write(this.#sink, record);
-    else if (this.#openFailed === undefined) this.#buffer.push(record);
-    else this.#refusedBeforeOpen++;
+    const state: CopyState = { plain: true };
+    const record = recordFromInfo(info, state);
+    this.#thread.write(encodeLine(record, state.plain, this.#maxDepth));
     setImmediate(() => this.emit('logged', info));
     callback();
   }
 
   /** Resolves once every record logged so far is committed. Rejects with E_IO if the ledger never opened. */
-  async flush(): Promise<void> {
-    const sink = await this.#opening;
-    if (sink === undefined) throw this.#openFailed;
-    await sink.flush();
+  flush(): Promise<void> {
+    return this.#thread.flush();
   }
 
   /** winston-transport calls this when the logger unpipes it (logger.close(), logger.remove()). */
@@ -108,8 +94,7 @@ export class SealogTransport extends TransportStream {
   override _final(callback: (err?: Error | null) => void): void {
     // One macrotask first: the `logged` events queued by setImmediate in log() fire before `finish`.
     new Promise<void>((res) => setImmediate(res))
-      .then(() => this.#opening)
-      .then((sink) => sink?.close())
+      .then(() => this.#thread.close())
       .catch((err: unknown) => this.#report(asSealogError(err)))
       .finally(() => {
         process.off('exit', this.#onExit);
@@ -121,21 +106,14 @@ export class SealogTransport extends TransportStream {
   }
 
   #commitOnExit(): void {
-    // With the synchronous SQLite store, flush() commits every queued batch before it returns.
-    this.#sink?.flush().catch(() => undefined);
-    const lost = this.#buffer.length;
-    if (lost > 0)
+    if (!this.#thread.syncFlush(EXIT_FLUSH_TIMEOUT_MS)) {
+      const { pending } = this.stats;
       this.#report(
-        new SealogError('E_IO', `${lost} record(s) lost: the process exited before the ledger opened`),
+        new SealogError(
+          'E_IO',
+          `the process exited while ${pending} record(s) were still being committed (waited ${EXIT_FLUSH_TIMEOUT_MS} ms)`,
+        ),
       );
-  }
-
-  #write(sink: Sink, record: Record<string, unknown>): void {
-    try {
-      sink.write(record);
-    } catch (err) {
-      this.#refusedBeforeOpen++;
-      this.#report(asSealogError(err));
     }
   }
 
