@@ -1,5 +1,5 @@
 // Real winston loggers writing a real SQLite ledger, read back with the chain
-// recomputed. In-process: @sealog/winston runs on the app's thread.
+// recomputed. The ledger runs in @sealog/winston's worker thread (dist/worker.js: build first).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';

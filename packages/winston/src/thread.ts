@@ -73,8 +73,6 @@ export class LedgerThread {
         },
       );
     }
-    // Never keep the app alive: records still in flight at exit are committed by syncFlush().
-    this.#worker.unref();
     this.#worker.on('message', (m: FromWorker) => this.#onMessage(m));
     this.#worker.on('error', (err) =>
       this.#die(new SealogError('E_IO', `the ledger worker failed: ${err.message}`)),
@@ -84,6 +82,9 @@ export class LedgerThread {
       if (!this.#closing) this.#die(new SealogError('E_IO', 'the ledger worker stopped before close'));
       for (const id of [...this.#pending.keys()]) this.#settle(id, this.#dead);
     });
+    // Never keep the app alive: records still in flight at exit are committed by syncFlush().
+    // (After the listeners: attaching a 'message' listener refs the worker's port again.)
+    this.#worker.unref();
   }
 
   get stats(): LedgerStats {
