@@ -50,6 +50,7 @@ export class LedgerThread {
   #dead: SealogError | undefined; // the ledger is unusable: records are refused here
   #gone = false; // the worker thread itself has ended
   #closing = false;
+  #stalledAt = -1n; // committed count when log() last gave up waiting
   #closed = false;
   readonly #postTick = () => {
     this.#scheduled = false;
@@ -174,8 +175,13 @@ export class LedgerThread {
    */
   #waitForWorker(): void {
     let last = Atomics.load(this.#slots, SLOT.committed);
+    // Stalled before and no commit since: do not block the app again for every batch.
+    if (last === this.#stalledAt) return;
     while (this.#inFlight() > this.#maxInFlight / 2) {
-      if (Atomics.wait(this.#slots, SLOT.committed, last, STALL_WAIT_MS) === 'timed-out') return;
+      if (Atomics.wait(this.#slots, SLOT.committed, last, STALL_WAIT_MS) === 'timed-out') {
+        this.#stalledAt = last;
+        return;
+      }
       last = Atomics.load(this.#slots, SLOT.committed);
     }
   }
