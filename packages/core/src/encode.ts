@@ -44,6 +44,8 @@ export interface Encoded {
 }
 
 const TOP_FIELD_KEEP_BYTES = 1024;
+/** Most dropped field names listed in `_sealog.dropped`; beyond it `_sealog.droppedCount` has the total. */
+const MAX_DROPPED_NAMES = 1000;
 // Process-wide cache of encoded well-formed keys; bounded so hostile key churn cannot grow it.
 const KEY_CACHE = new Map<string, string>();
 const KEY_CACHE_MAX = 4096;
@@ -216,7 +218,7 @@ class Encoder {
 }
 
 /** The fields of an Error worth keeping: type, message, stack, code, cause, own enumerable props. */
-function errorFields(err: Error): Record<string, unknown> {
+export function errorFields(err: Error): Record<string, unknown> {
   const out: Record<string, unknown> = Object.create(null);
   for (const k of Object.keys(err)) out[k] = (err as unknown as Record<string, unknown>)[k];
   out.type = err.constructor?.name || err.name || 'Error';
@@ -259,13 +261,26 @@ export function encodeRecord(record: unknown, limits: EncodeLimits = {}): Encode
   if (size > maxBytes) {
     // Keep what identifies the event (time, level, msg, ids) and say what was dropped.
     enc.coerced.add('entry-too-large');
-    const kept = pairs.filter(([, v]) => Buffer.byteLength(v, 'utf8') <= TOP_FIELD_KEEP_BYTES);
-    const dropped = pairs.filter((p) => !kept.includes(p)).map(([k]) => JSON.parse(k) as string);
-    json = assemble(kept, enc.coerced, { originalBytes: size, dropped });
-    while (Buffer.byteLength(json, 'utf8') > maxBytes && kept.length > 0) {
-      dropped.push(JSON.parse(kept.pop()![0]) as string);
-      json = assemble(kept, enc.coerced, { originalBytes: size, dropped });
+    const small = pairs.filter(([, v]) => Buffer.byteLength(v, 'utf8') <= TOP_FIELD_KEEP_BYTES);
+    const keptSet = new Set(small);
+    const big = pairs.filter((p) => !keptSet.has(p)).map(([k]) => JSON.parse(k) as string);
+    // Keep the longest prefix of the small fields that fits. Dropping a member always
+    // shrinks the entry (its value goes, only its name is listed), so the size is
+    // monotone in the prefix length and a binary search finds it: O(n log n), where
+    // dropping one at a time was quadratic (a 100k-key record hung the writer).
+    const build = (m: number) =>
+      assemble(small.slice(0, m), enc.coerced, {
+        originalBytes: size,
+        dropped: big.concat(small.slice(m).map(([k]) => JSON.parse(k) as string)),
+      });
+    let lo = 0;
+    let hi = small.length;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (Buffer.byteLength(build(mid), 'utf8') <= maxBytes) lo = mid;
+      else hi = mid - 1;
     }
+    json = build(lo);
   }
   return { json, coerced: [...enc.coerced].sort() };
 }
@@ -287,8 +302,15 @@ function assemble(
   const members = pairs.map(([k, v]) => `${k}:${v}`);
   if (coerced.size > 0) {
     const meta: Record<string, unknown> = { coerced: [...coerced].sort() };
-    if (extra)
-      Object.assign(meta, { dropped: [...extra.dropped].sort(), originalBytes: extra.originalBytes });
+    if (extra) {
+      // A record with 100k top-level keys must not overflow the cap through its list of names.
+      const dropped = [...extra.dropped].sort();
+      if (dropped.length > MAX_DROPPED_NAMES) {
+        Object.assign(meta, { droppedCount: dropped.length });
+        dropped.length = MAX_DROPPED_NAMES;
+      }
+      Object.assign(meta, { dropped, originalBytes: extra.originalBytes });
+    }
     const metaJson = canonicalJson(meta);
     const metaKey = JSON.stringify(META_KEY);
     // Insert at its sorted position so the whole entry stays canonical.
