@@ -57,7 +57,7 @@ export function privacyConfig(psnKey, { noise = true } = {}) {
   if (noise) {
     cfg.noise = {
       unit: 'user.id',
-      budget: { epsilon: 1e9, windowSeconds: 86400 },
+      budget: { epsilon: 1000, windowSeconds: 86400 },
       fields: { latencyMs: { mechanism: 'laplace', epsilon: 1, lower: 0, upper: 5000, granularity: 1 } },
     };
   }

@@ -215,6 +215,7 @@ describe('encodeRecord: bad input is stored, marked, never thrown', () => {
 
   it("a caller's own _sealog field is kept under __sealog", () => {
     expect(parsed({ _sealog: 'mine' })).toEqual({ __sealog: 'mine', _sealog: { coerced: ['reserved-key'] } });
+    expect(enc({ _sealog: undefined, a: 1 })).toEqual({ json: '{"a":1}', coerced: [] });
   });
 
   it('Maps and Sets are stored as objects and arrays', () => {

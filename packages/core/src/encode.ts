@@ -286,7 +286,8 @@ export function encodeRecord(record: unknown, limits: EncodeLimits = {}): Encode
 }
 
 function topLevel(obj: Record<string, unknown>, enc: Encoder): Record<string, unknown> {
-  if (!Object.hasOwn(obj, META_KEY)) return obj;
+  // An undefined member is omitted like any other, so it needs no renaming (or mark).
+  if (!Object.hasOwn(obj, META_KEY) || obj[META_KEY] === undefined) return obj;
   // `_sealog` is ours; a caller's field of that name is kept under `__sealog`.
   enc.coerced.add('reserved-key');
   const copy: Record<string, unknown> = Object.create(null);

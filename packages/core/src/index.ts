@@ -33,7 +33,15 @@ export {
 } from './checkpoint/sealer.js';
 export { type OpenedCheckpoint, openCheckpoint, signCheckpoint } from './checkpoint/signed.js';
 export { type DpReport, type DpReportGroup, type DpReportOptions, dpReport } from './dp/index.js';
-export { type Coercion, canonicalJson, type Encoded, type EncodeLimits, encodeRecord } from './encode.js';
+export {
+  type Coercion,
+  canonicalJson,
+  DEFAULT_MAX_DEPTH,
+  type Encoded,
+  type EncodeLimits,
+  encodeRecord,
+  errorFields,
+} from './encode.js';
 export { isSealogError, SealogError, type SealogErrorCode } from './errors.js';
 export { chainHash, EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash, ZERO_HASH } from './hash.js';
 export {

@@ -34,6 +34,8 @@ export interface SinkOptions {
 /** A per-record transform applied before encoding (the privacy pipeline). */
 export interface RecordTransform {
   apply(record: Record<string, unknown>): Record<string, unknown>;
+  /** Called once on close, after the last record was committed and before the ledger closes. */
+  close?(): void;
 }
 
 /** Seals the ledger: told of every commit, asked for a final seal on close. */
@@ -59,6 +61,8 @@ export const SINK_OPTION_KEYS: readonly string[] = [...LEDGER_KEYS, 'privacy', '
 
 export interface SinkHooks {
   onError?: (err: SealogError) => void;
+  /** Called after every commit, after the sealers (e.g. to publish counters). Must not throw. */
+  onCommit?: (result: CommitResult) => void;
 }
 
 /** Checks options are plain JSON with known keys; throws E_CONFIG naming the field. */
@@ -143,6 +147,7 @@ export class Sink {
       try {
         await this.ledger.flush();
         for (const s of this.#sealers) await s.close();
+        for (const t of this.#transforms) t.close?.();
       } finally {
         await this.ledger.close();
       }
@@ -170,7 +175,14 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
   // The key is loaded before the ledger opens, so a bad key fails startup without creating a file.
   const signer = o.checkpoint ? loadCheckpointKey(o.checkpoint) : undefined;
   let sink: Sink | undefined;
-  const ledgerOpts: LedgerOptions = { path: o.path, onError, onCommit: (r) => sink?.notifyCommit(r) };
+  const ledgerOpts: LedgerOptions = {
+    path: o.path,
+    onError,
+    onCommit: (r) => {
+      sink?.notifyCommit(r);
+      hooks.onCommit?.(r);
+    },
+  };
   for (const k of LEDGER_KEYS) if (o[k] !== undefined) Object.assign(ledgerOpts, { [k]: o[k] });
   const ledger = Ledger.open(ledgerOpts);
   const transforms: RecordTransform[] = [];

@@ -30,7 +30,8 @@ export function recordFromInfo(info: unknown, state: CopyState = { plain: true }
   }
   try {
     const seen = new Map<object, unknown>();
-    for (const k of Object.keys(info)) out[k] = copy((info as Record<string, unknown>)[k], 1, seen, state);
+    for (const k of Object.keys(info))
+      setOwn(out, k, copy((info as Record<string, unknown>)[k], 1, seen, state));
     if (info instanceof Error) {
       // logger.error(err) without format.errors(): the info IS the Error, whose message/stack are not enumerable.
       if (!Object.hasOwn(out, 'message')) out.message = info.message;
@@ -98,6 +99,17 @@ function copy(value: unknown, depth: number, seen: Map<object, unknown>, state: 
   const obj: Record<string, unknown> = {};
   seen.set(value, obj);
   for (const k of Object.keys(value))
-    obj[k] = copy((value as Record<string, unknown>)[k], depth + 1, seen, state);
+    setOwn(obj, k, copy((value as Record<string, unknown>)[k], depth + 1, seen, state));
   return obj;
+}
+
+/**
+ * Defines an own data property. Plain assignment of a `__proto__` key would set
+ * the copy's prototype instead (a logged `{"__proto__": …}` from JSON.parse is
+ * an ordinary own key and must stay one).
+ */
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }

@@ -64,6 +64,18 @@ describe('wire: a record crosses to the worker without changing the stored bytes
     );
   });
 
+  it('an own __proto__ key stays an own key through the copy (no prototype is set)', () => {
+    const info = JSON.parse('{"message":"m","meta":{"__proto__":{"isAdmin":true},"a":1}}');
+    const record = recordFromInfo(info);
+    const meta = record.meta as Record<string, unknown>;
+    expect(Object.getPrototypeOf(meta)).toBe(Object.prototype);
+    expect(Object.hasOwn(meta, '__proto__')).toBe(true);
+    expect((meta as { isAdmin?: unknown }).isAdmin).toBeUndefined();
+    const { wired, direct } = bothWays(info);
+    expect(wired).toBe(direct);
+    expect(direct).toContain('"__proto__":{"isAdmin":true}');
+  });
+
   it('plain records take the JSON.stringify path', () => {
     const { line, wired, direct } = bothWays({ message: 'm', at: new Date(0), n: [1, 'x', null, true] });
     expect(line.startsWith('{')).toBe(true);

@@ -10,12 +10,12 @@
 // revives into an equivalent value, so the worker's encoder marks it the same.
 // wire.test.ts checks the equivalence as a property over arbitrary values.
 
+import { DEFAULT_MAX_DEPTH, errorFields } from '@sealog/core';
+
 /** Key of a tag object `{ "\u0000": [kind, payload] }`; a user key equal to it is escaped (kind 'o'). */
 const TAG = '\u0000';
 /** First character of a tagged line; a plain line is a JSON object and starts with '{'. */
 const TAGGED = '~';
-/** core's DEFAULT_MAX_DEPTH (encode.ts): objects this deep are written as "[MaxDepth]" by the encoder. */
-const DEFAULT_MAX_DEPTH = 64;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Kind = 'b' | 'c' | 'd' | 'f' | 'n' | 'o' | 's' | 't' | 'u' | 'x';
@@ -156,18 +156,6 @@ function functionName(fn: { name: unknown }): string | null {
   } catch {
     return null;
   }
-}
-
-/** core's errorFields (encode.ts): what the encoder keeps of an Error. */
-function errorFields(err: Error): Record<string, unknown> {
-  const out: Record<string, unknown> = Object.create(null);
-  for (const k of Object.keys(err)) out[k] = (err as unknown as Record<string, unknown>)[k];
-  out.type = err.constructor?.name || err.name || 'Error';
-  out.message = err.message;
-  if (err.stack !== undefined) out.stack = err.stack;
-  if ('cause' in err && err.cause !== undefined) out.cause = err.cause;
-  if (err instanceof AggregateError) out.errors = err.errors;
-  return out;
 }
 
 /**

@@ -91,16 +91,14 @@ port.on('message', (m: ToWorker) => {
   else handle(m);
 });
 
-openSink(options, { onError: (err) => send({ t: 'warn', error: wireError(err) }) }).then(
+openSink(options, {
+  onError: (err) => send({ t: 'warn', error: wireError(err) }),
+  // Counters are published at every commit (including timer-driven ones), so
+  // `stats` and the app thread's in-flight bound see progress as it happens.
+  onCommit: () => publish(),
+}).then(
   (opened) => {
     sink = opened;
-    // Counters are published at every commit (including timer-driven ones), so
-    // `stats` and the app thread's in-flight bound see progress as it happens.
-    const notifyCommit = opened.notifyCommit.bind(opened);
-    opened.notifyCommit = (result) => {
-      notifyCommit(result);
-      publish();
-    };
     for (const m of early.splice(0)) handle(m);
   },
   (err: unknown) => {

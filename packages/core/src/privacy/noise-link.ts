@@ -1,23 +1,26 @@
-// INTEGRATION POINT with the differential-privacy module (packages/core/src/dp,
-// owned by the dp engineer). This file is the only place the privacy pipeline
-// touches dp, so wiring it is a two-line change here.
-// TODO(dp): replace the bodies below with
-//   export { validateNoiseConfig as validateNoise, createNoiseTransform as createNoise } from '../dp/index.js';
-// once dp/index.ts exports them. Until then a `noise` section is rejected at
-// startup: accepting it and not noising would log metric fields raw.
+// The one place the privacy pipeline touches the differential-privacy module:
+// it maps the pipeline's host context (the ledger) onto what the noise step
+// needs (the ledger's SQLite connection, where ε budgets are persisted).
 
-import { SealogError } from '../errors.js';
-import type { RecordTransform } from '../sink.js';
+import type Database from 'better-sqlite3';
+import {
+  createNoiseTransform,
+  type NoiseConfig,
+  type NoiseTransform,
+  validateNoiseConfig,
+} from '../dp/index.js';
+import type { Ledger } from '../ledger.js';
 
-/** Validates the raw `noise` section. @throws SealogError E_CONFIG. */
-export function validateNoise(_raw: unknown, field: string): unknown {
-  throw new SealogError(
-    'E_CONFIG',
-    `${field}: differential-privacy noise is not available in this build yet`,
-  );
+/** Validates the raw `noise` section. @throws SealogError E_CONFIG naming the field. */
+export function validateNoise(raw: unknown, field: string): NoiseConfig {
+  return validateNoiseConfig(raw, field);
 }
 
-/** Builds the noise step (runs last, after pseudonymization). */
-export function createNoise(_config: unknown, _ctx: unknown): RecordTransform {
-  throw new SealogError('E_CONFIG', 'differential-privacy noise is not available in this build yet');
+/** Builds the noise step (runs last, after pseudonymization), with budgets in the ledger file when there is one. */
+export function createNoise(config: unknown, ctx: Record<string, unknown>): NoiseTransform {
+  const store = (ctx.ledger as Ledger | undefined)?.store as { db?: Database.Database } | undefined;
+  return createNoiseTransform(config as NoiseConfig, {
+    ...(store?.db ? { db: store.db } : {}),
+    ...(typeof ctx.now === 'function' ? { now: ctx.now as () => number } : {}),
+  });
 }

@@ -79,5 +79,9 @@ export function createPrivacyPipeline(config: PrivacyConfig, ctx: PrivacyContext
       for (const step of steps) r = rewrite(r, step, cow);
       return noise ? noise.apply(r as Record<string, unknown>) : (r as Record<string, unknown>);
     },
+    close() {
+      // Hands unused leased ε back to the shared budget table.
+      noise?.close();
+    },
   };
 }
