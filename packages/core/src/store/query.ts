@@ -1,3 +1,5 @@
+import { SealogError } from '../errors.js';
+import { ioError } from './open.js';
 import type { LedgerReader, StoredRecord } from './reader.js';
 
 /**
@@ -42,13 +44,28 @@ export function* queryRecords(
   }
   // Keyset pagination on seq: each page restarts from the last seq seen.
   const cursor = order === 'asc' ? 'seq > ?' : 'seq < ?';
-  const stmt = reader.db.prepare(
-    `SELECT seq, ts, entry, chain FROM records WHERE ${where.join(' AND ')} AND ${cursor} ORDER BY seq ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${PAGE}`,
+  // The file may be hostile (schema edited, pages corrupt): SQLite errors become E_IO / E_NOT_LEDGER.
+  const sql = <T>(run: () => T): T => {
+    try {
+      return run();
+    } catch (err) {
+      throw err instanceof SealogError ? err : ioError(reader.path, 'read', err);
+    }
+  };
+  const stmt = sql(() =>
+    reader.db.prepare(
+      `SELECT seq, ts, entry, chain FROM records WHERE ${where.join(' AND ')} AND ${cursor} ORDER BY seq ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${PAGE}`,
+    ),
   );
   let last = order === 'asc' ? -1 : Number.MAX_SAFE_INTEGER;
   let found = 0;
   for (;;) {
-    const rows = stmt.all(...params, last) as { seq: unknown; ts: unknown; entry: unknown; chain: unknown }[];
+    const rows = sql(() => stmt.all(...params, last)) as {
+      seq: unknown;
+      ts: unknown;
+      entry: unknown;
+      chain: unknown;
+    }[];
     for (const row of rows) {
       if (typeof row.seq !== 'number') continue; // hostile row; verify reports it
       last = row.seq;

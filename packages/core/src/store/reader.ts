@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { SealogError } from '../errors.js';
-import { openReadOnly } from './open.js';
+import { ioError, openReadOnly } from './open.js';
 
 /** A stored record as readers see it. `entry` is the exact hashed bytes. */
 export interface StoredRecord {
@@ -37,18 +37,35 @@ export class LedgerReader {
 
   /** Number of records (max seq + 1, as stored; verify checks it has no gaps). */
   size(): number {
-    const row = this.#db.prepare('SELECT max(seq) AS m FROM records').get() as { m: unknown };
+    const row = this.#sql(() => this.#db.prepare('SELECT max(seq) AS m FROM records').get()) as {
+      m: unknown;
+    };
     return typeof row.m === 'number' ? row.m + 1 : 0;
+  }
+
+  /**
+   * Runs a query against the (possibly hostile) file: a schema edited so that
+   * our SQL no longer prepares, or pages SQLite finds corrupt, become E_IO /
+   * E_NOT_LEDGER instead of a raw SqliteError escaping to the caller.
+   */
+  #sql<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (err) {
+      throw err instanceof SealogError ? err : ioError(this.path, 'read', err);
+    }
   }
 
   /** Records with seq in [from, to), ascending, read in pages so memory stays flat. */
   *records(from = 0, to = Number.MAX_SAFE_INTEGER, pageSize = DEFAULT_PAGE): Generator<StoredRecord> {
-    const stmt = this.#db.prepare(
-      'SELECT seq, ts, entry, chain FROM records WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?',
+    const stmt = this.#sql(() =>
+      this.#db.prepare(
+        'SELECT seq, ts, entry, chain FROM records WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?',
+      ),
     );
     let next = from;
     for (;;) {
-      const rows = stmt.all(next, to, pageSize) as unknown[];
+      const rows = this.#sql(() => stmt.all(next, to, pageSize)) as unknown[];
       for (const r of rows) yield toRecord(r);
       if (rows.length < pageSize) return;
       next = (rows[rows.length - 1] as { seq: number }).seq + 1;
@@ -57,15 +74,19 @@ export class LedgerReader {
 
   /** The last `n` records, ascending. */
   last(n: number): StoredRecord[] {
-    const rows = this.#db
-      .prepare('SELECT seq, ts, entry, chain FROM records ORDER BY seq DESC LIMIT ?')
-      .all(Math.max(0, n)) as unknown[];
+    const rows = this.#sql(() =>
+      this.#db
+        .prepare('SELECT seq, ts, entry, chain FROM records ORDER BY seq DESC LIMIT ?')
+        .all(Math.max(0, n)),
+    ) as unknown[];
     return rows.map(toRecord).reverse();
   }
 
   /** Checkpoints in insertion order. */
   checkpoints(): StoredCheckpoint[] {
-    const rows = this.#db.prepare('SELECT id, size, note, created_at FROM checkpoints ORDER BY id').all() as {
+    const rows = this.#sql(() =>
+      this.#db.prepare('SELECT id, size, note, created_at FROM checkpoints ORDER BY id').all(),
+    ) as {
       id: number;
       size: unknown;
       note: unknown;
