@@ -12,6 +12,8 @@ export type Durability = 'process' | 'power';
 export const DEFAULT_DURABILITY: Durability = 'process';
 /** How long a writer waits for another process's transaction before failing a commit. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/** The WAL is truncated back to this size once a checkpoint has reset it. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 export interface SqliteStoreOptions {
   durability?: Durability;
@@ -60,6 +62,9 @@ export class SqliteStore implements Store {
       const db = this.#db;
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${durability === 'power' ? 'FULL' : 'NORMAL'}`);
+      // A long reader (verify holds one snapshot) pins the WAL, which then grows with the
+      // write rate; without a limit the file keeps that high-water size forever (soak run).
+      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
       const hasTables = (
         db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as {
           n: number;
