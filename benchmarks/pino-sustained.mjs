@@ -35,9 +35,7 @@ if (which === 'file') {
 } else if (which === 'sealog') {
   const out = join(dir, 'audit.db');
   console.log(
-    JSON.stringify(
-      await run('@sealog/pino (full pipeline)', '@sealog/pino', sealogOptions(out, keys), out),
-    ),
+    JSON.stringify(await run('@sealog/pino (full pipeline)', '@sealog/pino', sealogOptions(out, keys), out)),
   );
 } else {
   const { execFileSync } = await import('node:child_process');

@@ -18,9 +18,13 @@ export function endTransport(transport) {
 /** A pino logger over one transport target, and its transport. Waits for the worker to be ready. */
 export async function loggerFor(target, options) {
   const transport = pino.transport({ target, options });
+  // Create the logger first: with expectPinoConfig the worker becomes ready only
+  // after pino has sent it the logger's config.
+  const logger = pino({ base: { pid: process.pid, hostname: 'bench' } }, transport);
+  const keepAlive = setInterval(() => {}, 1000);
   await new Promise((resolve, reject) => {
     transport.once('ready', resolve);
     transport.once('error', reject);
-  });
-  return { logger: pino({ base: { pid: process.pid, hostname: 'bench' } }, transport), transport };
+  }).finally(() => clearInterval(keepAlive));
+  return { logger, transport };
 }
