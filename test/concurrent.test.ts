@@ -7,11 +7,21 @@ import { tempDir } from './helpers/tmp.js';
 
 const WRITER = join(import.meta.dirname, 'fixtures', 'writer.mjs');
 
-function run(path: string, writer: string, batches: number, batchSize: number): Promise<void> {
+function run(
+  path: string,
+  writer: string,
+  batches: number,
+  batchSize: number,
+  startAt: number,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRITER, path, writer, String(batches), String(batchSize)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [WRITER, path, writer, String(batches), String(batchSize), String(startAt)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let err = '';
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
@@ -30,7 +40,11 @@ describe('several processes appending to one ledger file', () => {
     await Ledger.open({ path }).close();
     const batches = 60;
     const batchSize = 50;
-    await Promise.all([run(path, 'A', batches, batchSize), run(path, 'B', batches, batchSize)]);
+    const startAt = Date.now() + 3000;
+    await Promise.all([
+      run(path, 'A', batches, batchSize, startAt),
+      run(path, 'B', batches, batchSize, startAt),
+    ]);
     const { size, entries } = checkChain(path);
     expect(size).toBe(2 * batches * batchSize);
     const seen: Record<string, string[]> = { A: [], B: [] };

@@ -13,10 +13,10 @@ const PINO_LEVELS: Record<number, string> = {
 };
 const HIDDEN = new Set(['time', 'timestamp', 'level', 'msg', 'message']);
 
-/** Escapes C0/C1 controls, DEL and lone surrogates as visible \x / \u sequences. */
+/** Escapes C0/C1 controls, DEL, line/paragraph separators, bidi controls and lone surrogates as visible \x / \u sequences. */
 export function escapeTerminal(s: string): string {
   return s.replace(
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
     (c) => {
       if (c === '\n') return '\\n';
       if (c === '\r') return '\\r';
@@ -68,11 +68,18 @@ export function formatLine(seq: number, ts: number, entry: Buffer): string {
   return parts.join(' ');
 }
 
-/** One JSON line for `--json`: the stored entry when it is a JSON object on one line, else a marked wrapper. */
+/** U+2028/2029 are valid raw inside JSON strings but break lines in many tools: escape them. */
+const escapeSeparators = (json: string) =>
+  json.replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+
+/**
+ * One JSON line for `--json`: the stored entry when it is a JSON object (U+2028/2029 escaped, which
+ * denotes the same value), else a marked wrapper holding the raw text.
+ */
 export function formatJson(seq: number, entry: Buffer): string {
   const text = entry.toString('utf8');
-  if (parseEntry(entry) && !/[\n\r\u2028\u2029]/.test(text)) return text;
-  return JSON.stringify({ _sealog: { unparsable: true, seq }, raw: text });
+  if (parseEntry(entry) && !/[\n\r]/.test(text)) return escapeSeparators(text);
+  return escapeSeparators(JSON.stringify({ _sealog: { unparsable: true, seq }, raw: text }));
 }
 
 /** CSV header for `--csv`. */

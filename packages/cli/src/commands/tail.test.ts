@@ -51,6 +51,15 @@ describe('sealog tail', () => {
     expect(out.trimEnd()).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
   });
 
+  it('escapes bidi controls and line separators, so a line cannot display reordered or split', async () => {
+    const path = await ledgerWith([{ msg: 'pay \u202eevil\u202c \u2066x\u2069 a\u2028b' }]);
+    const { out } = await runCli(['tail', path]);
+    expect(out).toContain('pay \\u202eevil\\u202c \\u2066x\\u2069 a\\u2028b');
+    const json = await runCli(['tail', path, '--json']);
+    expect(json.out).toBe('{"msg":"pay \u202eevil\u202c \u2066x\u2069 a\\u2028b"}\n');
+    expect(JSON.parse(json.out).msg).toBe('pay \u202eevil\u202c \u2066x\u2069 a\u2028b');
+  });
+
   it('exits 2 with a clear message on usage errors, missing files and foreign files', async () => {
     expect((await runCli(['tail'])).code).toBe(2);
     const bad = await runCli(['tail', '/nonexistent/x.db']);
