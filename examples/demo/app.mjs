@@ -17,6 +17,16 @@ mkdirSync(data, { recursive: true });
 const psnKey = join(data, 'psn-2026.key');
 writeFileSync(psnKey, randomBytes(32).toString('base64'), { mode: 0o600 });
 
+const run = async (argv, out = (t) => process.stdout.write(t)) =>
+  sealog(argv, { out, err: (t) => process.stderr.write(t), signal: new AbortController().signal });
+
+// A checkpoint signing key: `sealog keygen` prints the public verifier keys an auditor needs.
+const keyFile = join(data, 'audit.key');
+let verifierKeys = '';
+await run(['keygen', '--name', 'demo.example/audit', '--out', keyFile], (t) => {
+  verifierKeys += t;
+});
+
 const transport = pino.transport({
   targets: [
     // What the app had before: its own log file (raw, as always: sealog does not touch other targets).
@@ -35,7 +45,15 @@ const transport = pino.transport({
           },
           generalize: [{ path: 'client.ip', ip: { v4Prefix: 24, v6Prefix: 48 } }],
           scrub: { paths: ['msg'], kinds: ['email', 'ip', 'card', 'token', 'jwt'], replace: 'tag' },
+          // Differential privacy on a metric: clamped to [0, 1000], discrete Laplace noise, ε budget per user per day.
+          noise: {
+            unit: 'user.id',
+            budget: { epsilon: 10, windowSeconds: 86400 },
+            fields: { amount: { mechanism: 'laplace', epsilon: 1, lower: 0, upper: 1000, granularity: 0.5 } },
+          },
         },
+        // Signed checkpoints (also written on close), copied to an anchor file kept elsewhere in production.
+        checkpoint: { keyFile, anchorFile: join(data, 'anchor.txt') },
       },
     },
   ],
@@ -83,10 +101,13 @@ const keepAlive = setInterval(() => {}, 1000);
 await new Promise((resolve) => transport.once('close', resolve).end());
 clearInterval(keepAlive);
 
-console.log(`\n--- sealog tail ${ledgerPath} (what the ledger holds) ---`);
-const code = await sealog(['tail', ledgerPath, '-n', '10'], {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-  signal: new AbortController().signal,
-});
+console.log(`--- sealog tail ${ledgerPath} (what the ledger holds) ---`);
+let code = await run(['tail', ledgerPath, '-n', '10']);
+
+const keyArgs = verifierKeys
+  .split('\n')
+  .filter(Boolean)
+  .flatMap((k) => ['--key', k]);
+console.log('\n--- sealog verify --strict (chain, Merkle roots, signed checkpoints, anchor) ---');
+code ||= await run(['verify', ledgerPath, ...keyArgs, '--checkpoint', join(data, 'anchor.txt'), '--strict']);
 if (!existsSync(ledgerPath) || code !== 0) process.exitCode = 1;
