@@ -80,7 +80,9 @@ export class SqliteStore implements Store {
       this.#insertCheckpoint = db.prepare(
         'INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?)',
       );
-      const state = this.#loadState(true);
+      // One read transaction = one snapshot: another process committing between the
+      // two reads of the check would otherwise look like a damaged file.
+      const state = db.transaction(() => this.#loadState(true))();
       this.#range = state.range;
       this.#chainHead = state.chainHead;
       this.#appendTx = db.transaction((batch: readonly PendingEntry[]) => this.#appendLocked(batch));
