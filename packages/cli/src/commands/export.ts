@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { exportBundle, LedgerReader, SealogError, writeBundle } from '@sealog/core';
 import { type Command, EXIT_OK, UsageError } from '../command.js';
 import { buildQuery, FILTER_OPTIONS, FILTER_USAGE, type FilterValues } from '../filters.js';
-import { readKeyArgs } from './verify-bundle.js';
+import { readKeyArgs } from '../inputs.js';
 
 const usage = `usage: sealog export <ledger> --key <vkey | file>... --out <dir | file.json> [--anchor <file>] [filters]
 
@@ -53,9 +53,7 @@ export const exportCommand: Command = {
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one ledger file');
     if (values.out === undefined) throw new UsageError('--out <dir | file.json> is required');
-    if (!values.key?.length)
-      throw new UsageError('--key <vkey> is required (the verifier keys `sealog keygen` printed)');
-    const keys = readKeyArgs(values.key);
+    const keys = readKeyArgs(values.key, true);
     const query = buildQuery(values);
     let anchorText: string | undefined;
     if (values.anchor !== undefined) {

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type BundleReport, readBundleFile, SealogError, verifyBundle } from '@sealog/core';
+import { type BundleReport, readBundleFile, verifyBundle } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from '../command.js';
+import { readKeyArgs } from '../inputs.js';
 
 const usage = `usage: sealog verify-bundle <bundle.json | bundle-dir> [--key <vkey | file>]... [--json]
 
@@ -17,25 +17,6 @@ checkpoint root, every anchor checkpoint's consistency, and the manifest.
 
 Exit codes: 0 verified, 1 verification failed, 2 unreadable bundle or usage error.
 `;
-
-/** Verifier keys from --key values: each a vkey, or a file holding vkeys one per line (# comments). */
-export function readKeyArgs(values: readonly string[]): string[] {
-  const keys: string[] = [];
-  for (const v of values) {
-    // A vkey contains "+" and never a path separator, so an existing file wins only when it is one.
-    if (existsSync(v) && statSync(v).isFile()) {
-      let text: string;
-      try {
-        text = readFileSync(v, 'utf8');
-      } catch (err) {
-        throw new SealogError('E_IO', `cannot read key file ${v}`, { cause: err });
-      }
-      const lines = text.split('\n').map((l) => l.trim());
-      keys.push(...lines.filter((l) => l !== '' && !l.startsWith('#')));
-    } else keys.push(v);
-  }
-  return keys;
-}
 
 const time = (s: number): string => new Date(s * 1000).toISOString();
 
@@ -82,7 +63,7 @@ export const verifyBundleCommand: Command = {
     });
     if (positionals.length !== 1)
       throw new UsageError('expected exactly one bundle (a .json file or a bundle directory)');
-    const keys = readKeyArgs(values.key ?? []);
+    const keys = readKeyArgs(values.key, false);
     const report = verifyBundle(readBundleFile(positionals[0]!), { keys });
     io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.status === 'ok' ? EXIT_OK : report.status === 'failed' ? EXIT_FAIL : EXIT_USAGE;

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { verifyConsistencyProof, verifyInclusionProof } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from '../command.js';
 import { escapeTerminal } from '../format.js';
-import { readInputFile, resolveKeys } from './verify.js';
+import { readInputFile, readKeyArgs } from '../inputs.js';
 
 const usage = `usage: sealog verify-proof <proof.json> --key <vkey> [--key <vkey>...] [--origin <origin>] [--json]
 
@@ -36,7 +36,7 @@ export const verifyProof: Command = {
       },
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one proof file');
-    const keys = resolveKeys(values.key);
+    const keys = readKeyArgs(values.key, true);
     const text = readInputFile(positionals[0]!, 'proof');
     const opts = values.origin === undefined ? {} : { origin: values.origin };
     const isConsistency = /"type"\s*:\s*"sealog\/consistency-proof\/v1"/.test(text);

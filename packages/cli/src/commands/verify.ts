@@ -1,11 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Finding, SealogError, type VerifyReport, verifyLedger } from '@sealog/core';
+import { type Finding, type VerifyReport, verifyLedger } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, UsageError } from '../command.js';
 import { escapeTerminal } from '../format.js';
+import { readInputFile, readKeyArgs } from '../inputs.js';
 
 /** Largest key, checkpoint or anchor file read (anchor files grow by ~400 bytes a checkpoint). */
-const MAX_INPUT_FILE_BYTES = 256 * 1024 * 1024;
 
 const usage = `usage: sealog verify <ledger> --key <vkey> [--key <vkey>...] [--checkpoint <file>...]
                      [--origin <origin>] [--strict] [--json]
@@ -26,35 +25,6 @@ and where. See docs/verify.md.
 
 exit status: 0 intact, 1 verification failed, 2 usage or I/O error
 `;
-
-/** Reads a user-supplied text file with a size bound. @throws SealogError E_IO. */
-export function readInputFile(path: string, what: string): string {
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > MAX_INPUT_FILE_BYTES) throw new Error(`larger than ${MAX_INPUT_FILE_BYTES} bytes`);
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new SealogError('E_IO', `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/** --key values: a verifier key string, or a file holding one per line. */
-export function resolveKeys(values: readonly string[] | undefined): string[] {
-  if (!values || values.length === 0) throw new UsageError('--key <verifier key> is required');
-  const keys: string[] = [];
-  for (const v of values) {
-    if (existsSync(v)) {
-      const lines = readInputFile(v, 'key file')
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l !== '' && !l.startsWith('#'));
-      if (lines.length === 0) throw new UsageError(`key file ${v} holds no verifier key`);
-      keys.push(...lines);
-    } else keys.push(v);
-  }
-  return keys;
-}
 
 function line(f: Finding): string {
   return `  ${f.kind.padEnd(20)} ${escapeTerminal(f.message)}\n`;
@@ -100,7 +70,7 @@ export const verify: Command = {
       },
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one ledger file');
-    const keys = resolveKeys(values.key);
+    const keys = readKeyArgs(values.key, true);
     const trusted = (values.checkpoint ?? []).map((p) => readInputFile(p, 'checkpoint file'));
     const options: Parameters<typeof verifyLedger>[1] = { keys, trusted, strict: values.strict === true };
     if (values.origin !== undefined) options.origin = values.origin;
