@@ -1,10 +1,9 @@
 import type Database from 'better-sqlite3';
 import { parseCheckpoint } from '../checkpoint/body.js';
 import { SealogError } from '../errors.js';
-import { HASH_SIZE } from '../hash.js';
-import type { LeafSource } from '../merkle.js';
+import { HASH_SIZE, leafHash } from '../hash.js';
+import { CompactRange, type LeafSource } from '../merkle.js';
 import { parseNote } from '../note/note.js';
-import { FastHasher, FastRange } from '../verify/hasher.js';
 
 // The prover's view of a ledger: leaf hashes of the first n records, hashed
 // once into one flat buffer (32 bytes a record), and the stored checkpoints
@@ -28,8 +27,7 @@ export interface Leaves {
  * @throws SealogError E_TAMPER when a seq is missing or an entry is not a blob (run `sealog verify`).
  */
 export function readLeaves(db: Database.Database, size: number): Leaves {
-  const h = new FastHasher();
-  const range = new FastRange(h);
+  const range = new CompactRange();
   const hashes = Buffer.alloc(size * HASH_SIZE);
   const stmt = db
     .prepare('SELECT seq, entry FROM records WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?')
@@ -45,7 +43,7 @@ export function readLeaves(db: Database.Database, size: number): Leaves {
           `record ${next} is missing or malformed; run \`sealog verify\` on the ledger`,
         );
       }
-      const leaf = h.leaf(entry);
+      const leaf = leafHash(entry);
       leaf.copy(hashes, next * HASH_SIZE);
       range.append(leaf);
       next++;

@@ -1,5 +1,4 @@
-import { HASH_SIZE } from '../hash.js';
-import { FastHasher } from './hasher.js';
+import { chainHash, HASH_SIZE } from '../hash.js';
 import type { Break, ScanResult } from './scan.js';
 import type { Finding } from './types.js';
 
@@ -62,7 +61,6 @@ function candidates(breaks: readonly Break[]): Candidate[] {
 }
 
 function findPredecessors(breaks: readonly Break[]): Map<Break, Candidate> {
-  const h = new FastHasher();
   const cands = candidates(breaks);
   const out = new Map<Break, Candidate>();
   let budget = MAX_LINK_ATTEMPTS;
@@ -71,7 +69,7 @@ function findPredecessors(breaks: readonly Break[]): Map<Break, Candidate> {
     for (const c of cands) {
       if (budget-- <= 0) return out;
       if (c.seq === b.seq || c.chain.length !== HASH_SIZE) continue;
-      if (h.chain(c.chain, b.leaf).equals(b.stored)) {
+      if (chainHash(c.chain, b.leaf).equals(b.stored)) {
         out.set(b, c);
         break;
       }

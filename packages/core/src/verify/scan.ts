@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { HASH_SIZE, ZERO_HASH } from '../hash.js';
-import { FastHasher, FastRange } from './hasher.js';
+import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../hash.js';
+import { CompactRange } from '../merkle.js';
 import type { Finding } from './types.js';
 
 // One streaming pass over `records` in seq order. Every value comes from a
@@ -54,8 +54,7 @@ export interface ScanResult {
 type Emit = (f: Finding) => void;
 
 class Scanner {
-  readonly #h = new FastHasher();
-  readonly #range = new FastRange(this.#h);
+  readonly #range = new CompactRange();
   readonly #wanted: Set<number>;
   readonly #emit: Emit;
   readonly roots = new Map<number, Buffer>();
@@ -77,7 +76,7 @@ class Scanner {
     this.#remember(-1, ZERO_HASH);
   }
 
-  get range(): FastRange {
+  get range(): CompactRange {
     return this.#range;
   }
 
@@ -127,7 +126,7 @@ class Scanner {
         seq,
         message: `row ${seq}: stored chain is ${describe(chain)}, not a 32-byte blob`,
       });
-    const recomputed = this.#h.chain(this.prev, leaf);
+    const recomputed = chainHash(this.prev, leaf);
     if (stored === undefined || !stored.equals(recomputed)) {
       if (this.breaks.length < MAX_BREAKS) {
         this.breaks.push({
@@ -151,11 +150,11 @@ class Scanner {
   }
 
   #leaf(seq: number, entry: unknown, size: unknown): Buffer {
-    if (Buffer.isBuffer(entry)) return this.#h.leaf(entry);
+    if (Buffer.isBuffer(entry)) return leafHash(entry);
     if (typeof entry === 'string') {
       // Same bytes would hash the same, but the format says BLOB: an edit by hand.
       this.#emit({ kind: 'malformed-row', seq, message: `row ${seq}: entry is TEXT, not a BLOB` });
-      return this.#h.leaf(Buffer.from(entry, 'utf8'));
+      return leafHash(Buffer.from(entry, 'utf8'));
     }
     if (entry === null && typeof size === 'number' && size > MAX_VERIFY_ENTRY_BYTES) {
       this.#emit({
@@ -170,7 +169,7 @@ class Scanner {
       seq,
       message: `row ${seq}: entry is ${describe(entry)}, not a BLOB`,
     });
-    return this.#h.leaf(entry === null ? Buffer.alloc(0) : Buffer.from(String(entry), 'utf8'));
+    return leafHash(entry === null ? Buffer.alloc(0) : Buffer.from(String(entry), 'utf8'));
   }
 }
 
