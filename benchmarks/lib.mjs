@@ -36,6 +36,16 @@ export function auditRecord(i) {
 }
 export const AUDIT_MSG = 'user exported invoices for customer support@example.com';
 
+/** `n` records as pino hands them to a transport: level, time, msg and the audit fields. */
+export function loggedRecords(n) {
+  return Array.from({ length: n }, (_, i) => ({
+    level: 30,
+    time: 1_700_000_000_000 + i,
+    msg: AUDIT_MSG,
+    ...auditRecord(i),
+  }));
+}
+
 /** Key files for the full pipeline: a pseudonymization key and a checkpoint signing key. */
 export function makeKeys(dir) {
   const psnKey = join(dir, 'psn.key');

@@ -6,7 +6,7 @@ import { createPrivacyPipeline, validatePrivacyConfig } from '@sealog/core';
 import pino from 'pino';
 import {
   AUDIT_MSG,
-  auditRecord,
+  loggedRecords,
   machine,
   makeKeys,
   privacyConfig,
@@ -18,12 +18,7 @@ import {
 
 const N = scale(200_000, 5_000);
 const keys = makeKeys(workDir());
-const records = Array.from({ length: N }, (_, i) => ({
-  level: 30,
-  time: 1_700_000_000_000 + i,
-  msg: AUDIT_MSG,
-  ...auditRecord(i),
-}));
+const records = loggedRecords(N);
 const sinkStream = new Writable({ write: (_c, _e, cb) => cb() });
 const silent = (opts) => pino({ ...opts, base: null, timestamp: false }, sinkStream);
 const plain = silent({});

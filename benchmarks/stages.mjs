@@ -13,27 +13,12 @@ import {
   validatePrivacyConfig,
   ZERO_HASH,
 } from '@sealog/core';
-import {
-  AUDIT_MSG,
-  auditRecord,
-  machine,
-  makeKeys,
-  privacyConfig,
-  scale,
-  table,
-  usPer,
-  workDir,
-} from './lib.mjs';
+import { loggedRecords, machine, makeKeys, privacyConfig, scale, table, usPer, workDir } from './lib.mjs';
 
 const N = scale(200_000, 5_000);
 const dir = workDir();
 const keys = makeKeys(dir);
-const records = Array.from({ length: N }, (_, i) => ({
-  level: 30,
-  time: 1_700_000_000_000 + i,
-  msg: AUDIT_MSG,
-  ...auditRecord(i),
-}));
+const records = loggedRecords(N);
 
 const rows = [];
 const stage = (name, us) => rows.push({ stage: name, 'µs/record': us, 'records/s': 1e6 / us });

@@ -1,6 +1,5 @@
-import type { RecordQuery, StoredRecord } from '@sealog/core';
+import { parseEntry, type RecordQuery, type StoredRecord } from '@sealog/core';
 import { UsageError } from './command.js';
-import { parseEntry } from './format.js';
 
 /** parseArgs option specs shared by `tail` and `query`. */
 export const FILTER_OPTIONS = {

@@ -3,6 +3,8 @@
 // escaped so control characters, ANSI escapes and newlines cannot forge lines
 // or repaint the terminal.
 
+import { parseEntry } from '@sealog/core';
+
 const PINO_LEVELS: Record<number, string> = {
   10: 'TRACE',
   20: 'DEBUG',
@@ -40,18 +42,6 @@ function timeLabel(rec: Record<string, unknown>, ts: number): string {
   const t = rec.time ?? rec.timestamp;
   const d = typeof t === 'number' || typeof t === 'string' ? new Date(t) : new Date(ts);
   return Number.isFinite(d.getTime()) ? d.toISOString() : escapeTerminal(String(t));
-}
-
-/** Parses an entry defensively: undefined unless it is a JSON object. */
-export function parseEntry(entry: Buffer): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(entry.toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** One readable line: `#seq time LEVEL message key=value ...`. */

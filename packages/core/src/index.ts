@@ -138,7 +138,7 @@ export {
   validateSinkOptions,
 } from './sink.js';
 export { queryRecords, type RecordQuery } from './store/query.js';
-export { LedgerReader, type StoredCheckpoint, type StoredRecord } from './store/reader.js';
+export { LedgerReader, parseEntry, type StoredCheckpoint, type StoredRecord } from './store/reader.js';
 export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DURABILITY, type Durability, SqliteStore } from './store/sqlite.js';
 export type { CommitResult, LedgerHead, PendingEntry, Store } from './store/types.js';
 export {

@@ -1,5 +1,6 @@
 import { SealogError } from '../errors.js';
 import type { StoredRecord } from '../store/reader.js';
+import { parseEntry } from '../store/reader.js';
 import { laplaceScale, toMicro } from './calibrate.js';
 import { getPath } from './path.js';
 import { cryptoRng, type Rng } from './rng.js';
@@ -79,18 +80,6 @@ function metric(v: unknown): number | undefined {
     if (typeof x === 'number' && Number.isFinite(x)) return x;
   }
   return undefined;
-}
-
-/** Parses one entry from a possibly hostile file; undefined for anything but a JSON object. */
-function parseEntry(entry: Buffer): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(entry.toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function posInt(v: number | undefined, dflt: number, name: string): number {

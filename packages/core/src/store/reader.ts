@@ -122,3 +122,18 @@ function toRecord(r: unknown): StoredRecord {
     chain: Buffer.isBuffer(row.chain) ? row.chain : Buffer.alloc(0),
   };
 }
+
+/**
+ * Parses a stored entry defensively (the file may be hostile): the JSON object,
+ * or undefined for invalid UTF-8/JSON or any non-object. Never throws.
+ */
+export function parseEntry(entry: Buffer): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(entry.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
