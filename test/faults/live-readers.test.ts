@@ -68,10 +68,17 @@ describe('readers during heavy writes', () => {
       // Verify really overlapped the writes (else this proves nothing about live files).
       expect(duringWrites).toBeGreaterThan(0);
 
-      // tail -f catches up, then stops on SIGINT.
-      const deadline = Date.now() + 30_000;
-      while (tailOut.split('\n').length - 1 < COUNT && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
+      // tail -f catches up (on a loaded CI box it may trail by seconds: wait while it
+      // is still making progress), then stops on SIGINT.
+      const lines = () => tailOut.split('\n').length - 1;
+      let seen = lines();
+      let idleSince = Date.now();
+      while (lines() < COUNT && Date.now() - idleSince < 15_000) {
+        await new Promise((r) => setTimeout(r, 200));
+        if (lines() > seen) {
+          seen = lines();
+          idleSince = Date.now();
+        }
       }
       tail.kill('SIGINT');
       expect(await tailExit, tailErr).toBe(0);
@@ -79,9 +86,10 @@ describe('readers during heavy writes', () => {
         .split('\n')
         .filter((l) => l !== '')
         .map((l) => (JSON.parse(l) as { n: number }).n);
+      // Whatever was printed is an in-order prefix (nothing skipped or repeated), and it is all of it.
+      expect(ns).toEqual(upTo(ns.length));
       expect(ns.length).toBe(COUNT);
-      expect(ns).toEqual(upTo(COUNT));
     },
-    SLOW ? 900_000 : 90_000,
+    SLOW ? 900_000 : 150_000,
   );
 });
