@@ -22,7 +22,9 @@ describe('readers during heavy writes', () => {
       const key = makeKey(dir);
       Ledger.open({ path }).close();
 
-      const tail = spawn(process.execPath, [CLI_BIN, 'tail', path, '-f', '-n', '0', '--json'], {
+      // -n COUNT: whatever the writer committed before tail opened the file is printed first,
+      // so the start-up race cannot hide records, and the hand-over to following is tested too.
+      const tail = spawn(process.execPath, [CLI_BIN, 'tail', path, '-f', '-n', String(COUNT), '--json'], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let tailOut = '';
