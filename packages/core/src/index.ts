@@ -137,10 +137,11 @@ export {
   type SinkOptions,
   validateSinkOptions,
 } from './sink.js';
+export { DEFAULT_PG_SCHEMA, isPostgresUrl, type PgTarget, parsePgUrl } from './store/postgres/url.js';
 export { queryRecords, type RecordQuery } from './store/query.js';
 export { LedgerReader, parseEntry, type StoredCheckpoint, type StoredRecord } from './store/reader.js';
 export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DURABILITY, type Durability, SqliteStore } from './store/sqlite.js';
-export type { CommitResult, LedgerHead, PendingEntry, Store } from './store/types.js';
+export type { CommitResult, LedgerHead, LockedSeal, PendingEntry, SealSigner, Store } from './store/types.js';
 export {
   type CheckpointResult,
   type Finding,

@@ -119,6 +119,29 @@ export class Ledger {
     return new Ledger(new SqliteStore(options.path, storeOpts), options);
   }
 
+  /**
+   * Opens (creating the schema if needed) a PostgreSQL ledger; `options.path` is its
+   * `postgres://` URL. `busyTimeoutMs` bounds the wait for other writers' locks.
+   */
+  static async openPostgres(options: LedgerOptions): Promise<Ledger> {
+    positiveInt('batchSize', options.batchSize, DEFAULT_BATCH_SIZE);
+    nonNegative('batchDelayMs', options.batchDelayMs, DEFAULT_BATCH_DELAY_MS);
+    positiveInt('maxPending', options.maxPending, DEFAULT_MAX_PENDING);
+    if (options.durability !== undefined) {
+      throw new SealogError(
+        'E_CONFIG',
+        'durability applies to SQLite ledgers; a PostgreSQL commit is as durable as the server makes it (synchronous_commit), so remove the option',
+      );
+    }
+    const { PgStore } = await import('./store/postgres/store.js');
+    const lockTimeoutMs =
+      options.busyTimeoutMs !== undefined
+        ? nonNegative('busyTimeoutMs', options.busyTimeoutMs, 0)
+        : undefined;
+    const store = await PgStore.open(options.path, lockTimeoutMs !== undefined ? { lockTimeoutMs } : {});
+    return new Ledger(store, options);
+  }
+
   get stats(): LedgerStats {
     return {
       committed: this.#committed,

@@ -7,6 +7,7 @@ import {
 import { SealogError } from './errors.js';
 import { Ledger, type LedgerOptions, type LedgerStats } from './ledger.js';
 import { createPrivacyPipeline, type PrivacyConfig, validatePrivacyConfig } from './privacy/index.js';
+import { isPostgresUrl } from './store/postgres/url.js';
 import type { CommitResult } from './store/types.js';
 
 /**
@@ -15,7 +16,7 @@ import type { CommitResult } from './store/types.js';
  * full by {@link openSink} before anything is opened.
  */
 export interface SinkOptions {
-  /** Ledger file path. Required. */
+  /** Ledger file path, or a `postgres://` URL for a ledger shared by many hosts. Required. */
   path: string;
   durability?: LedgerOptions['durability'];
   batchSize?: number;
@@ -82,7 +83,7 @@ export function validateSinkOptions(options: unknown): SinkOptions {
   if (typeof o.path !== 'string' || o.path === '') {
     throw new SealogError(
       'E_CONFIG',
-      'option "path" is required: the ledger file to write, e.g. "./audit.db"',
+      'option "path" is required: the ledger file to write, e.g. "./audit.db" (or a postgres:// URL)',
     );
   }
   if (o.checkpoint !== undefined) validateCheckpointOptions(o.checkpoint);
@@ -184,7 +185,7 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
     },
   };
   for (const k of LEDGER_KEYS) if (o[k] !== undefined) Object.assign(ledgerOpts, { [k]: o[k] });
-  const ledger = Ledger.open(ledgerOpts);
+  const ledger = isPostgresUrl(o.path) ? await Ledger.openPostgres(ledgerOpts) : Ledger.open(ledgerOpts);
   const transforms: RecordTransform[] = [];
   if (o.privacy) {
     try {

@@ -4,6 +4,7 @@ import { exportBundle, LedgerReader, SealogError, writeBundle } from '@sealog/co
 import { type Command, EXIT_OK, UsageError } from '../command.js';
 import { buildQuery, FILTER_OPTIONS, FILTER_USAGE, type FilterValues } from '../filters.js';
 import { readKeyArgs } from '../inputs.js';
+import { LEDGER_ARG, withLedger } from '../source.js';
 
 const usage = `usage: sealog export <ledger> --key <vkey | file>... --out <dir | file.json> [--anchor <file>] [filters]
 
@@ -51,8 +52,9 @@ export const exportCommand: Command = {
         ...FILTER_OPTIONS,
       },
     });
-    if (positionals.length !== 1) throw new UsageError('expected exactly one ledger file');
-    if (values.out === undefined) throw new UsageError('--out <dir | file.json> is required');
+    if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
+    const out = values.out;
+    if (out === undefined) throw new UsageError('--out <dir | file.json> is required');
     const keys = readKeyArgs(values.key, true);
     const query = buildQuery(values);
     let anchorText: string | undefined;
@@ -63,25 +65,27 @@ export const exportCommand: Command = {
         throw new SealogError('E_IO', `cannot read anchor file ${values.anchor}`, { cause: err });
       }
     }
-    const reader = new LedgerReader(positionals[0]!);
-    try {
-      const { bundle, warnings } = exportBundle(reader, {
-        query,
-        keys,
-        selection: describeSelection(values),
-        ...(anchorText !== undefined ? { anchorText } : {}),
-      });
-      const files = writeBundle(bundle, values.out);
-      for (const w of warnings) io.err(`warning: ${w}\n`);
-      const m = bundle.manifest;
-      io.out(
-        `exported ${m.entryCount} record(s) of ${m.origin} (seq ${m.firstSeq}..${m.lastSeq}${m.withheld > 0 ? `, ${m.withheld} withheld` : ''}) ` +
-          `against the checkpoint at size ${m.checkpoint.size} to ${values.out}\n`,
-      );
-      for (const f of files) io.out(`  ${f}\n`);
-      return EXIT_OK;
-    } finally {
-      reader.close();
-    }
+    return withLedger(positionals[0]!, (path) => {
+      const reader = new LedgerReader(path);
+      try {
+        const { bundle, warnings } = exportBundle(reader, {
+          query,
+          keys,
+          selection: describeSelection(values),
+          ...(anchorText !== undefined ? { anchorText } : {}),
+        });
+        const files = writeBundle(bundle, out);
+        for (const w of warnings) io.err(`warning: ${w}\n`);
+        const m = bundle.manifest;
+        io.out(
+          `exported ${m.entryCount} record(s) of ${m.origin} (seq ${m.firstSeq}..${m.lastSeq}${m.withheld > 0 ? `, ${m.withheld} withheld` : ''}) ` +
+            `against the checkpoint at size ${m.checkpoint.size} to ${out}\n`,
+        );
+        for (const f of files) io.out(`  ${f}\n`);
+        return EXIT_OK;
+      } finally {
+        reader.close();
+      }
+    });
   },
 };

@@ -1,7 +1,9 @@
 import type { Command } from '../command.js';
 import { checkpoint } from './checkpoint.js';
 import { exportCommand } from './export.js';
+import { init } from './init.js';
 import { keygen } from './keygen.js';
+import { migrate } from './migrate.js';
 import { prove } from './prove.js';
 import { pseudonym } from './pseudonym.js';
 import { query } from './query.js';
@@ -24,4 +26,6 @@ export const commands: Command[] = [
   exportCommand,
   report,
   verifyBundleCommand,
+  init,
+  migrate,
 ];

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { proveConsistency, proveInclusion, SealogError } from '@sealog/core';
 import { type Command, EXIT_OK, intOption, UsageError } from '../command.js';
+import { LEDGER_ARG, withLedger } from '../source.js';
 
 const usage = `usage: sealog prove <ledger> --seq N [--out <file>]
        sealog prove <ledger> --from-size M --to-size N [--out <file>]
@@ -32,25 +33,23 @@ export const prove: Command = {
         out: { type: 'string' },
       },
     });
-    if (positionals.length !== 1) throw new UsageError('expected exactly one ledger file');
-    const path = positionals[0]!;
+    if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     const consistency = values['from-size'] !== undefined || values['to-size'] !== undefined;
     if (consistency === (values.seq !== undefined)) {
       throw new UsageError('give either --seq N, or --from-size M and --to-size N');
     }
-    let bundle: unknown;
-    if (consistency) {
-      if (values['from-size'] === undefined || values['to-size'] === undefined) {
-        throw new UsageError('--from-size and --to-size go together');
-      }
-      bundle = proveConsistency(
-        path,
-        intOption('from-size', values['from-size'], 0),
-        intOption('to-size', values['to-size'], 0),
-      );
-    } else {
-      bundle = proveInclusion(path, intOption('seq', values.seq, 0));
+    if (consistency && (values['from-size'] === undefined || values['to-size'] === undefined)) {
+      throw new UsageError('--from-size and --to-size go together');
     }
+    const bundle = await withLedger(positionals[0]!, (path) =>
+      consistency
+        ? proveConsistency(
+            path,
+            intOption('from-size', values['from-size'], 0),
+            intOption('to-size', values['to-size'], 0),
+          )
+        : proveInclusion(path, intOption('seq', values.seq, 0)),
+    );
     const text = `${JSON.stringify(bundle, null, 2)}\n`;
     if (values.out === undefined) io.out(text);
     else {

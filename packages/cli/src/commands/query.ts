@@ -3,6 +3,7 @@ import { LedgerReader, queryRecords } from '@sealog/core';
 import { type Command, EXIT_OK, intOption, UsageError } from '../command.js';
 import { buildQuery, FILTER_OPTIONS, FILTER_USAGE } from '../filters.js';
 import { OUTPUT_OPTIONS, OUTPUT_USAGE, printer } from '../output.js';
+import { LEDGER_ARG, withLedger } from '../source.js';
 
 const usage = `usage: sealog query <ledger> [filters] [--limit N] [--json | --csv]
 
@@ -24,16 +25,18 @@ export const query: Command = {
       allowPositionals: true,
       options: { limit: { type: 'string' }, ...FILTER_OPTIONS, ...OUTPUT_OPTIONS },
     });
-    if (positionals.length !== 1) throw new UsageError('expected exactly one ledger file');
+    if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     const limit = values.limit === undefined ? Number.POSITIVE_INFINITY : intOption('limit', values.limit, 0);
     const q = buildQuery(values);
-    const reader = new LedgerReader(positionals[0]!);
-    try {
-      const print = printer(values, io.out);
-      for (const r of queryRecords(reader, q, 'asc', limit)) print(r);
-      return EXIT_OK;
-    } finally {
-      reader.close();
-    }
+    return withLedger(positionals[0]!, (path) => {
+      const reader = new LedgerReader(path);
+      try {
+        const print = printer(values, io.out);
+        for (const r of queryRecords(reader, q, 'asc', limit)) print(r);
+        return EXIT_OK;
+      } finally {
+        reader.close();
+      }
+    });
   },
 };

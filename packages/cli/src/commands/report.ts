@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type DpReport, dpReport, LedgerReader } from '@sealog/core';
 import { type Command, EXIT_OK, UsageError } from '../command.js';
+import { LEDGER_ARG, withLedger } from '../source.js';
 
 const usage = `usage: sealog report <ledger> --group-by FIELD --epsilon E [--delta D] [options]
 
@@ -88,8 +89,9 @@ export const report: Command = {
         json: { type: 'boolean' },
       },
     });
-    if (positionals.length !== 1) throw new UsageError('expected exactly one ledger file');
-    if (!v['group-by']) throw new UsageError('--group-by is required');
+    if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
+    const groupBy = v['group-by'];
+    if (!groupBy) throw new UsageError('--group-by is required');
     const epsilon = num('epsilon', v.epsilon);
     if (epsilon === undefined) throw new UsageError('--epsilon is required');
     let sum: { field: string; lower: number; upper: number; granularity?: number } | undefined;
@@ -101,25 +103,27 @@ export const report: Command = {
       const g = num('granularity', v.granularity);
       if (g !== undefined) sum.granularity = g;
     }
-    const reader = new LedgerReader(positionals[0]!);
-    try {
-      const r = dpReport(reader.records(), {
-        groupBy: v['group-by'],
-        count: v.count,
-        sum,
-        epsilon,
-        delta: num('delta', v.delta),
-        unit: v.unit,
-        maxGroupsPerUnit: num('max-groups-per-unit', v['max-groups-per-unit']),
-        maxRowsPerUnit: num('max-rows-per-unit', v['max-rows-per-unit']),
-        groups: v.groups?.split(','),
-        from: time('from', v.from),
-        to: time('to', v.to),
-      });
-      io.out(v.json ? `${JSON.stringify(r)}\n` : table(r));
-      return EXIT_OK;
-    } finally {
-      reader.close();
-    }
+    return withLedger(positionals[0]!, (path) => {
+      const reader = new LedgerReader(path);
+      try {
+        const r = dpReport(reader.records(), {
+          groupBy,
+          count: v.count,
+          sum,
+          epsilon,
+          delta: num('delta', v.delta),
+          unit: v.unit,
+          maxGroupsPerUnit: num('max-groups-per-unit', v['max-groups-per-unit']),
+          maxRowsPerUnit: num('max-rows-per-unit', v['max-rows-per-unit']),
+          groups: v.groups?.split(','),
+          from: time('from', v.from),
+          to: time('to', v.to),
+        });
+        io.out(v.json ? `${JSON.stringify(r)}\n` : table(r));
+        return EXIT_OK;
+      } finally {
+        reader.close();
+      }
+    });
   },
 };

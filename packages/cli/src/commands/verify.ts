@@ -3,6 +3,7 @@ import { type Finding, type VerifyReport, verifyLedger } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, UsageError } from '../command.js';
 import { escapeTerminal } from '../format.js';
 import { readInputFile, readKeyArgs } from '../inputs.js';
+import { LEDGER_ARG, withLedger } from '../source.js';
 
 /** Largest key, checkpoint or anchor file read (anchor files grow by ~400 bytes a checkpoint). */
 
@@ -69,13 +70,15 @@ export const verify: Command = {
         json: { type: 'boolean' },
       },
     });
-    if (positionals.length !== 1) throw new UsageError('expected exactly one ledger file');
+    if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     const keys = readKeyArgs(values.key, true);
     const trusted = (values.checkpoint ?? []).map((p) => readInputFile(p, 'checkpoint file'));
     const options: Parameters<typeof verifyLedger>[1] = { keys, trusted, strict: values.strict === true };
     if (values.origin !== undefined) options.origin = values.origin;
-    const report = verifyLedger(positionals[0]!, options);
-    io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(positionals[0]!, report));
-    return report.ok ? EXIT_OK : EXIT_FAIL;
+    return withLedger(positionals[0]!, (path, display) => {
+      const report = verifyLedger(path, options);
+      io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(display, report));
+      return report.ok ? EXIT_OK : EXIT_FAIL;
+    });
   },
 };

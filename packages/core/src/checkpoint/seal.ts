@@ -1,5 +1,5 @@
 import type { Ed25519Signer } from '../note/keys.js';
-import type { Store } from '../store/types.js';
+import type { SealSigner, Store } from '../store/types.js';
 import { appendAnchor } from './anchor.js';
 import { signCheckpoint } from './signed.js';
 
@@ -15,22 +15,35 @@ export interface Seal {
  * cosignature → store it in the ledger → append it to the anchor file. The
  * head comes from the store, which reports only committed records (of every
  * writer), so the checkpoint never covers anything uncommitted. Used by the
- * {@link Checkpointer} and by `sealog checkpoint`.
+ * {@link Checkpointer} and by `sealog checkpoint`. On a store with a checkpoint
+ * lock (PostgreSQL), resolves undefined when `wait` is false and another writer
+ * holds the lock.
  * @throws SealogError E_KEY (origin ≠ key name), E_IO (store or anchor failed).
  */
 export async function sealHead(
   store: Store,
   signer: Ed25519Signer,
-  options: { origin?: string; anchorFile?: string; nowMs?: number } = {},
-): Promise<Seal> {
+  options: { origin?: string; anchorFile?: string; nowMs?: number; wait?: boolean } = {},
+): Promise<Seal | undefined> {
+  const sign: SealSigner = (head) => {
+    const createdAt = options.nowMs ?? Date.now();
+    const note = signCheckpoint(
+      { origin: options.origin ?? signer.name, size: head.size, root: head.root },
+      signer,
+      Math.floor(createdAt / 1000),
+    );
+    return { note, createdAt };
+  };
+  if (store.sealLocked) {
+    // A store shared across hosts: whichever writer holds its checkpoint lock signs.
+    const locked = await store.sealLocked(sign, { wait: options.wait ?? true });
+    if (!locked) return undefined;
+    if (locked.fresh && options.anchorFile !== undefined) appendAnchor(options.anchorFile, locked.note);
+    return { size: locked.size, note: locked.note, createdAtMs: locked.createdAt };
+  }
   const head = await store.head();
-  const createdAtMs = options.nowMs ?? Date.now();
-  const note = signCheckpoint(
-    { origin: options.origin ?? signer.name, size: head.size, root: head.root },
-    signer,
-    Math.floor(createdAtMs / 1000),
-  );
-  await store.addCheckpoint(head.size, note, createdAtMs);
+  const { note, createdAt } = sign(head);
+  await store.addCheckpoint(head.size, note, createdAt);
   if (options.anchorFile !== undefined) appendAnchor(options.anchorFile, note);
-  return { size: head.size, note, createdAtMs };
+  return { size: head.size, note, createdAtMs: createdAt };
 }

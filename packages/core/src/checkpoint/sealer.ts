@@ -90,7 +90,7 @@ export class Checkpointer implements Sealer {
     this.#latestSize = Math.max(this.#latestSize, result.size);
     this.#unsealedSince ??= this.#o.now();
     const base = Math.max(this.#sealedSize, 0);
-    if (this.#latestSize - base >= this.#o.everyRecords) {
+    if (this.#latestSize - base >= this.#o.everyRecords && this.#o.now() >= this.#retryAt) {
       this.#enqueue();
     } else {
       this.#arm();
@@ -125,9 +125,19 @@ export class Checkpointer implements Sealer {
   async #seal(): Promise<void> {
     this.#queued = false;
     try {
-      const opts: Parameters<typeof sealHead>[2] = { origin: this.#o.origin, nowMs: this.#o.now() };
+      // Periodic seals skip when another writer of a shared store is sealing; the final one waits.
+      const opts: Parameters<typeof sealHead>[2] = {
+        origin: this.#o.origin,
+        nowMs: this.#o.now(),
+        wait: this.#closed,
+      };
       if (this.#o.anchorFile !== undefined) opts.anchorFile = this.#o.anchorFile;
-      const { size, note, createdAtMs } = await sealHead(this.#o.store, this.#o.signer, opts);
+      const seal = await sealHead(this.#o.store, this.#o.signer, opts);
+      if (!seal) {
+        this.#retryAt = this.#o.now() + LOCK_BUSY_RETRY_MS;
+        return;
+      }
+      const { size, note, createdAtMs } = seal;
       this.#sealedSize = size;
       this.#lastSealAt = createdAtMs;
       if (this.#latestSize <= size) this.#unsealedSince = undefined;
@@ -162,6 +172,8 @@ export class Checkpointer implements Sealer {
 }
 
 const RETRY_AFTER_FAILURE_MS = 5000;
+/** Another writer held the checkpoint lock: look again this much later. */
+const LOCK_BUSY_RETRY_MS = 200;
 
 // setTimeout silently turns delays above 2^31-1 ms (~24.8 days) into 1 ms.
 const MAX_TIMER_MS = 2 ** 31 - 1;

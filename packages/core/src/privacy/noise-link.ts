@@ -9,6 +9,7 @@ import {
   type NoiseTransform,
   validateNoiseConfig,
 } from '../dp/index.js';
+import { SealogError } from '../errors.js';
 import type { Ledger } from '../ledger.js';
 
 /** Validates the raw `noise` section. @throws SealogError E_CONFIG naming the field. */
@@ -19,6 +20,14 @@ export function validateNoise(raw: unknown, field: string): NoiseConfig {
 /** Builds the noise step (runs last, after pseudonymization), with budgets in the ledger file when there is one. */
 export function createNoise(config: unknown, ctx: Record<string, unknown>): NoiseTransform {
   const store = (ctx.ledger as Ledger | undefined)?.store as { db?: Database.Database } | undefined;
+  if (store && !store.db) {
+    // Per-process budgets on a ledger shared by many writers would multiply ε by the writer count.
+    throw new SealogError(
+      'E_CONFIG',
+      'privacy.noise needs a per-unit ε budget shared by every writer, which only SQLite ledgers keep so far; ' +
+        'remove privacy.noise for a PostgreSQL ledger (see docs/postgres.md)',
+    );
+  }
   return createNoiseTransform(config as NoiseConfig, {
     ...(store?.db ? { db: store.db } : {}),
     ...(typeof ctx.now === 'function' ? { now: ctx.now as () => number } : {}),

@@ -110,8 +110,8 @@ export class LedgerReader {
   }
 }
 
-/** Normalises a row read from a possibly hostile file; types are not trusted. */
-function toRecord(r: unknown): StoredRecord {
+/** Normalises a row read from a possibly hostile store; types are not trusted. @throws E_FORMAT for a non-number seq. */
+export function toRecord(r: unknown): StoredRecord {
   const row = r as { seq: unknown; ts: unknown; entry: unknown; chain: unknown };
   if (typeof row.seq !== 'number') throw new SealogError('E_FORMAT', 'a record row has a non-integer seq');
   return {

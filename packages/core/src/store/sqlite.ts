@@ -173,6 +173,14 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** The newest stored checkpoint note, if any. */
+  lastCheckpointNote(): string | undefined {
+    const row = this.#db.prepare('SELECT note FROM checkpoints ORDER BY id DESC LIMIT 1').get() as
+      | { note: unknown }
+      | undefined;
+    return typeof row?.note === 'string' ? row.note : undefined;
+  }
+
   /** The underlying connection, for modules in core that add tables (budgets, checkpoints). */
   get db(): Database.Database {
     return this.#db;

@@ -21,6 +21,18 @@ export interface CommitResult extends LedgerHead {
   readonly firstSeq: number;
 }
 
+/** Signs a checkpoint of `head`; returns the note and the time it claims. */
+export type SealSigner = (head: LedgerHead) => { note: string; createdAt: number };
+
+/** A checkpoint stored under a store's checkpoint lock. */
+export interface LockedSeal {
+  size: number;
+  note: string;
+  createdAt: number;
+  /** False when another writer had just checkpointed this head: its note is returned, nothing was signed. */
+  fresh: boolean;
+}
+
 /**
  * Durable, sequenced storage of entries. `append` is atomic: either the whole
  * batch is committed with consecutive seqs and a continuous chain, or nothing
@@ -33,4 +45,11 @@ export interface Store {
   /** Stores a signed checkpoint note for `size` (only after those records are committed). */
   addCheckpoint(size: number, note: string, createdAt: number): void | Promise<void>;
   close(): void | Promise<void>;
+  /**
+   * Stores shared by writers on several hosts sign under a lock: reads the head, signs
+   * it with `sign` and stores the note in one locked step. Resolves undefined when
+   * `wait` is false and another writer holds the lock (it is sealing now). Stores
+   * without it are sealed with head() then addCheckpoint().
+   */
+  sealLocked?(sign: SealSigner, options: { wait: boolean }): Promise<LockedSeal | undefined>;
 }

@@ -1,0 +1,154 @@
+import { existsSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { SealogError } from '../../errors.js';
+import { ioError } from '../open.js';
+import { createSchema } from '../schema.js';
+import { ChainCheck } from './chain-check.js';
+import { connectPg, type PgSession, parsePgUrl, pgError, qualify } from './connect.js';
+import { assertPgLedger } from './schema.js';
+
+// PostgreSQL → SQLite. Every read command works on a SQLite file, so a
+// PostgreSQL ledger is read by copying one REPEATABLE READ snapshot of its
+// tables, value for value, into a private SQLite file: `sealog verify` then
+// judges exactly the bytes PostgreSQL holds with the one verifier we have.
+// The same copy, with the chain checked, is `sealog migrate` to SQLite.
+
+/** Rows per FETCH from the server-side cursor. */
+const FETCH_ROWS = 5000;
+
+export interface PgToSqliteOptions {
+  /**
+   * `migrate`: refuse a source whose chain does not recompute (E_TAMPER). `snapshot`:
+   * copy whatever is there, damage included, so the verifier can report it.
+   */
+  mode: 'migrate' | 'snapshot';
+  /** Called after each page with the rows copied so far. */
+  onProgress?: (rows: number) => void;
+}
+
+export interface CopyResult {
+  records: number;
+  checkpoints: number;
+}
+
+// Without constraints: what a tampered PostgreSQL table may hold (duplicate or NULL
+// seqs once its primary key is dropped) still fits, and the verifier sees the
+// non-sealog schema and reports it, instead of the copy failing.
+const LOOSE_DDL = `
+DROP TABLE records; CREATE TABLE records (seq, ts, entry, chain);
+CREATE INDEX records_seq ON records (seq);
+DROP TABLE ledger_state; CREATE TABLE ledger_state (id, size, chain_head, compact);
+DROP TABLE checkpoints; CREATE TABLE checkpoints (id, size, note, created_at);`;
+
+/**
+ * Copies the PostgreSQL ledger at `url` into a new SQLite ledger file `dest`.
+ * @throws SealogError E_IO (dest exists, server unreachable), E_NOT_LEDGER, E_TAMPER (migrate mode).
+ */
+export async function copyPgToSqlite(
+  url: string,
+  dest: string,
+  options: PgToSqliteOptions,
+): Promise<CopyResult> {
+  if (existsSync(dest)) throw new SealogError('E_IO', `${dest} already exists; copy into a new file`);
+  const s = await connectPg(parsePgUrl(url), { readOnly: true });
+  try {
+    await assertPgLedger(s);
+    try {
+      return await copyOnce(s, dest, options, false);
+    } catch (err) {
+      if (options.mode !== 'snapshot' || !isConstraintError(err)) throw err;
+      return await copyOnce(s, dest, options, true);
+    }
+  } finally {
+    await s.end();
+  }
+}
+
+function isConstraintError(err: unknown): boolean {
+  const code = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
+}
+
+async function copyOnce(
+  s: PgSession,
+  dest: string,
+  options: PgToSqliteOptions,
+  loose: boolean,
+): Promise<CopyResult> {
+  removeDb(dest);
+  const db = openDest(dest, loose);
+  try {
+    await s.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const q = (table: string) => qualify(s.target, table);
+    const meta = await s.query<{ key: unknown; value: unknown }>(
+      `SELECT key, value FROM ${q('sealog_meta')}`,
+    );
+    const put = db.prepare('INSERT OR REPLACE INTO sealog_meta (key, value) VALUES (?, ?)');
+    for (const r of meta.rows) put.run(String(r.key), String(r.value));
+    const state = await s.query(`SELECT id, size, chain_head, compact FROM ${q('ledger_state')}`);
+    const check = options.mode === 'migrate' ? new ChainCheck(s.target.display) : undefined;
+    let records = 0;
+    await s.query(
+      `DECLARE rec NO SCROLL CURSOR FOR SELECT seq, ts, entry, chain FROM ${q('records')} ORDER BY seq`,
+    );
+    const insert = db.prepare('INSERT INTO records (seq, ts, entry, chain) VALUES (?, ?, ?, ?)');
+    const page = db.transaction((rows: Record<string, unknown>[]) => {
+      for (const r of rows) {
+        check?.row(r.seq, r.entry, r.chain);
+        insert.run(r.seq, r.ts, r.entry, r.chain);
+      }
+    });
+    for (;;) {
+      const rows = (await s.query(`FETCH ${FETCH_ROWS} FROM rec`)).rows;
+      sqlite(dest, () => page(rows));
+      records += rows.length;
+      options.onProgress?.(records);
+      if (rows.length < FETCH_ROWS) break;
+    }
+    const cps = await s.query(`SELECT id, size, note, created_at FROM ${q('checkpoints')} ORDER BY id`);
+    await s.query('COMMIT');
+    check?.end(state.rows[0]);
+    sqlite(dest, () =>
+      db.transaction(() => {
+        db.prepare('DELETE FROM ledger_state').run();
+        const st = db.prepare('INSERT INTO ledger_state (id, size, chain_head, compact) VALUES (?, ?, ?, ?)');
+        for (const r of state.rows) st.run(r.id, r.size, r.chain_head, r.compact);
+        const cp = db.prepare('INSERT INTO checkpoints (id, size, note, created_at) VALUES (?, ?, ?, ?)');
+        for (const r of cps.rows) cp.run(r.id, r.size, r.note, r.created_at);
+      })(),
+    );
+    db.close();
+    return { records, checkpoints: cps.rows.length };
+  } catch (err) {
+    await s.query('ROLLBACK').catch(() => {});
+    db.close();
+    removeDb(dest);
+    throw err instanceof SealogError ? err : pgError(s.target, 'read', err);
+  }
+}
+
+function openDest(dest: string, loose: boolean): Database.Database {
+  const db = sqlite(dest, () => new Database(dest));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    createSchema(db, Date.now());
+    if (loose) db.exec(LOOSE_DDL);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err instanceof SealogError ? err : ioError(dest, 'create', err);
+  }
+}
+
+function sqlite<T>(dest: string, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    throw err instanceof SealogError ? err : ioError(dest, 'write', err);
+  }
+}
+
+function removeDb(dest: string): void {
+  for (const f of [dest, `${dest}-wal`, `${dest}-shm`]) rmSync(f, { force: true });
+}
