@@ -11,6 +11,8 @@ export const DEFAULT_BATCH_DELAY_MS = 25;
 export const DEFAULT_MAX_PENDING = 1_000_000;
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5000;
+/** Failed commits retried while closing (backoff 50 ms … 1.6 s, ~3 s in all) before close() rejects. */
+const CLOSE_RETRIES = 6;
 
 export interface LedgerOptions extends EncodeLimits {
   /** Path of the SQLite ledger file (created if absent; its directory must exist). */
@@ -91,6 +93,7 @@ export class Ledger {
   #closing = false;
   #closePromise: Promise<void> | undefined;
   #lastError: unknown;
+  #closeFailures = 0;
 
   constructor(store: Store, options: Omit<LedgerOptions, 'path'> & { path?: string }) {
     this.store = store;
@@ -279,8 +282,9 @@ export class Ledger {
     this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs ? this.#retryMs * 2 : RETRY_MIN_MS);
     const e = err instanceof SealogError ? err : new SealogError('E_IO', String(err), { cause: err });
     this.#report(e);
-    if (this.#closing) {
-      // close() is waiting: fail it with the count instead of retrying forever.
+    if (this.#closing && ++this.#closeFailures > CLOSE_RETRIES) {
+      // close() is waiting: after a few retries (a dropped connection comes back within
+      // them), fail it with the count instead of retrying forever.
       const lost = this.#queue.length;
       for (const w of this.#waiters.splice(0)) {
         w.reject(

@@ -113,11 +113,15 @@ export async function assertPgLedger(s: PgSession): Promise<void> {
     if (!(await exists(s))) throw notLedger('no sealog_meta table');
     format = (await s.query(`SELECT value FROM ${qualify(t, 'sealog_meta')} WHERE key = 'format'`)).rows[0]
       ?.value;
+    if (format !== FORMAT_ID) throw notLedger(`format is ${JSON.stringify(format ?? null)}`);
     version = (await s.query(`SELECT max(version) AS v FROM ${qualify(t, 'sealog_schema')}`)).rows[0]?.v;
   } catch (err) {
-    throw err instanceof SealogError ? err : pgError(t, 'read', err);
+    if (err instanceof SealogError) throw err;
+    // 42P01 undefined table, 42703 undefined column: a schema that is not ours.
+    const code = (err as { code?: unknown }).code;
+    if (code === '42P01' || code === '42703') throw notLedger('its tables are not the sealog schema');
+    throw pgError(t, 'read', err);
   }
-  if (format !== FORMAT_ID) throw notLedger(`format is ${JSON.stringify(format ?? null)}`);
   if (typeof version !== 'number' || version > SCHEMA_VERSION) {
     throw new SealogError(
       'E_NOT_LEDGER',
