@@ -57,6 +57,7 @@ export function* queryRecords(
       `SELECT seq, ts, entry, chain FROM records WHERE ${where.join(' AND ')} AND ${cursor} ORDER BY seq ${order === 'asc' ? 'ASC' : 'DESC'} LIMIT ${PAGE}`,
     ),
   );
+  if (limit <= 0) return;
   let last = order === 'asc' ? -1 : Number.MAX_SAFE_INTEGER;
   let found = 0;
   for (;;) {
