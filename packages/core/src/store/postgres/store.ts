@@ -161,15 +161,23 @@ export class PgStore implements Store {
     return earlier ? { ...result, firstSeq: earlier.firstSeq } : result;
   }
 
-  /** After a lost COMMIT answer: the batch committed iff its last seq holds the chain we computed. */
+  /**
+   * After a lost COMMIT answer: the batch committed iff its last seq holds the chain we computed.
+   * The old session may not have ended yet (its COMMIT can reach the server after we
+   * reconnected), and it holds the ledger_state row lock until it does: so take that lock
+   * first, and look only once the old transaction has committed or rolled back.
+   */
   async #resolveInDoubt(s: PgSession, batch: readonly PendingEntry[]): Promise<CommitResult | undefined> {
     const d = this.#inDoubt!;
     let found: unknown;
     try {
+      await s.query(`BEGIN; SELECT 1 FROM ${this.#t.state} WHERE id = 0 FOR UPDATE`);
       found = (
         await s.query<{ chain: unknown }>(`SELECT chain FROM ${this.#t.records} WHERE seq = $1`, [d.lastSeq])
       ).rows[0]?.chain;
+      await s.query('ROLLBACK');
     } catch (err) {
+      if (!s.broken) await s.query('ROLLBACK').catch(() => {});
       throw pgError(this.target, 'append to', err);
     }
     const committed = Buffer.isBuffer(found) && found.equals(d.chain);
@@ -180,6 +188,9 @@ export class PgStore implements Store {
   async #appendTx(s: PgSession, batch: readonly PendingEntry[]): Promise<CommitResult> {
     let commitSent = false;
     let pending: InDoubt | undefined;
+    // Leaf hashes depend only on the entries: computed before the lock, so other writers
+    // wait only for the chain step (one small hash per record) and the insert.
+    const leaves = batch.map((p) => leafHash(p.entry));
     try {
       // One round trip opens the transaction and takes the sequencing lock.
       const res = (await s.query(
@@ -205,7 +216,7 @@ export class PgStore implements Store {
       const chains = new Array<Buffer>(batch.length);
       for (let i = 0; i < batch.length; i++) {
         const { entry, ts } = batch[i]!;
-        const leaf = leafHash(entry);
+        const leaf = leaves[i]!;
         chain = chainHash(chain, leaf);
         seqs[i] = range.size;
         tss[i] = ts;
