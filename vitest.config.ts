@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One real PostgreSQL server for the run (#10); see test/helpers/postgres.ts.
+    globalSetup: ['test/setup/postgres.ts'],
   },
 });
