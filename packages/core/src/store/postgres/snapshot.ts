@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SealogError } from '../../errors.js';
 import { type StoredRecord, toRecord } from '../reader.js';
-import { connectPg, parsePgUrl, pgError, qualify } from './connect.js';
+import { connectPg, isConnectionError, type PgSession, parsePgUrl, pgError, qualify } from './connect.js';
 import { assertPgLedger } from './schema.js';
 import { copyPgToSqlite } from './to-sqlite.js';
 
@@ -51,7 +52,8 @@ export async function snapshotPg(url: string): Promise<PgSnapshot> {
 
 /**
  * Yields records with seq ≥ `fromSeq` as they are committed, polling every
- * `intervalMs`, until `signal` aborts (`sealog tail -f` on PostgreSQL).
+ * `intervalMs`, until `signal` aborts (`sealog tail -f` on PostgreSQL). A lost
+ * connection is reopened (the server may be restarting); other errors end it.
  */
 export async function* followPg(
   url: string,
@@ -60,33 +62,40 @@ export async function* followPg(
   intervalMs = 250,
 ): AsyncGenerator<StoredRecord> {
   const target = parsePgUrl(url);
-  const s = await connectPg(target, { readOnly: true });
+  const sql = `SELECT seq, ts, entry, chain FROM ${qualify(target, 'records')} WHERE seq >= $1 ORDER BY seq LIMIT ${FOLLOW_PAGE}`;
+  let s: PgSession | undefined;
+  let next = fromSeq;
   try {
-    await assertPgLedger(s);
-    let next = fromSeq;
     while (!signal.aborted) {
       let rows: Record<string, unknown>[];
       try {
-        rows = (
-          await s.query(
-            `SELECT seq, ts, entry, chain FROM ${qualify(target, 'records')} WHERE seq >= $1 ORDER BY seq LIMIT 1000`,
-            [next],
-          )
-        ).rows;
+        if (!s || s.broken) {
+          s = await connectPg(target, { readOnly: true });
+          await assertPgLedger(s);
+        }
+        rows = (await s.query(sql, [next])).rows;
       } catch (err) {
-        throw pgError(target, 'read', err);
+        // Our own errors (not a ledger) carry no cause; connectPg's carry the driver's.
+        const cause = err instanceof SealogError ? err.cause : err;
+        if (cause === undefined || !isConnectionError(cause)) throw pgError(target, 'read', err);
+        await s?.end();
+        s = undefined;
+        await sleep(intervalMs, signal);
+        continue;
       }
       for (const r of rows) {
         if (typeof r.seq !== 'number') continue; // a hand-edited row; verify reports it
         next = r.seq + 1;
         yield toRecord(r);
       }
-      if (rows.length < 1000) await sleep(intervalMs, signal);
+      if (rows.length < FOLLOW_PAGE) await sleep(intervalMs, signal);
     }
   } finally {
-    await s.end();
+    await s?.end();
   }
 }
+
+const FOLLOW_PAGE = 1000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
