@@ -11,7 +11,7 @@ export const EXIT_FLUSH_TIMEOUT_MS = 10_000;
 
 /** Options: @sealog/core sink options (path, durability, batching, privacy, ...) plus winston's. */
 export interface SealogTransportOptions extends TransportStream.TransportStreamOptions {
-  /** Ledger file path. Required. */
+  /** Ledger file path, or a postgres:// URL (docs/postgres.md). Required. */
   path: string;
   [sinkOption: string]: unknown;
 }
