@@ -168,6 +168,11 @@ describe('the roles of `sealog init --writer --reader`', () => {
     ]) {
       await expect(psql(asReader, sql), sql).rejects.toThrow(/permission denied for table/);
     }
+    // A writer configured with the reader role fails at startup, naming the privileges, not at its first commit.
+    await expect(openSink({ path: asReader })).rejects.toMatchObject({
+      code: 'E_CONFIG',
+      message: expect.stringMatching(/may not append to .*a writer needs INSERT on records/),
+    });
     expect(await expectGapFree(admin)).toBe(100);
   });
 });

@@ -27,7 +27,9 @@ export async function copySqliteToPg(
   let s: PgSession | undefined;
   try {
     s = await connectPg(parsePgUrl(url));
-    await ensurePgSchema(s, Date.now());
+    // Schema, records and head in one transaction: a refused or failed migration leaves nothing.
+    await s.query('BEGIN');
+    await ensurePgSchema(s, Date.now(), { inTransaction: true });
     await assertPgLedger(s);
     const db = reader.db;
     // One read transaction: every page, the head and the checkpoints come from one snapshot.
@@ -56,7 +58,6 @@ async function copyInto(
   onProgress?: (rows: number) => void,
 ): Promise<CopyResult> {
   const q = (table: string) => qualify(s.target, table);
-  await s.query('BEGIN');
   const size = (await s.query(`SELECT size FROM ${q('ledger_state')} WHERE id = 0 FOR UPDATE`)).rows[0]?.size;
   const any = (await s.query(`SELECT 1 FROM ${q('records')} LIMIT 1`)).rows.length;
   if (size !== 0 || any > 0) {

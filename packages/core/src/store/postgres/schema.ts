@@ -67,12 +67,18 @@ async function exists(s: PgSession): Promise<boolean> {
 /**
  * Creates the ledger schema unless it exists. Creators serialise on an advisory
  * lock, so many writers starting at once against an empty database are safe.
- * A writer role without CREATE privilege can open an existing ledger.
+ * A writer role without CREATE privilege can open an existing ledger. With
+ * `inTransaction`, the caller's open transaction holds the DDL (migrate: all or nothing).
  */
-export async function ensurePgSchema(s: PgSession, now: number): Promise<void> {
+export async function ensurePgSchema(
+  s: PgSession,
+  now: number,
+  options: { inTransaction?: boolean } = {},
+): Promise<void> {
+  const own = options.inTransaction !== true;
   try {
     if (await exists(s)) return;
-    await s.query('BEGIN');
+    if (own) await s.query('BEGIN');
     try {
       await s.query(`SELECT pg_advisory_xact_lock(${lockKey(s.target, 'schema')})`);
       await s.query(ddl(s.target));
@@ -89,9 +95,9 @@ export async function ensurePgSchema(s: PgSession, now: number): Promise<void> {
         `INSERT INTO ${q('ledger_state')} (id, size, chain_head, compact) VALUES (0, 0, $1, $2) ON CONFLICT DO NOTHING`,
         [Buffer.alloc(32), Buffer.alloc(0)],
       );
-      await s.query('COMMIT');
+      if (own) await s.query('COMMIT');
     } catch (err) {
-      await s.query('ROLLBACK').catch(() => {});
+      if (own) await s.query('ROLLBACK').catch(() => {});
       throw err;
     }
   } catch (err) {

@@ -77,11 +77,12 @@ export class PgStore implements Store {
       await store.#writer.use(async (s) => {
         if (options.create !== false) await ensurePgSchema(s, Date.now());
         await assertPgLedger(s);
+        await store.#checkPrivileges(s);
         await store.#checkHead(s);
       });
     } catch (err) {
       await store.close();
-      throw err;
+      throw pgError(store.target, 'open', err);
     }
     return store;
   }
@@ -104,6 +105,22 @@ export class PgStore implements Store {
       return { range: CompactRange.decode(row.size, compact), chainHead: row.chain_head };
     } catch {
       throw this.#stateError('the stored Merkle state does not match the stored size');
+    }
+  }
+
+  /** A role that may only read (or nothing) fails at startup, not at its first commit. */
+  async #checkPrivileges(s: PgSession): Promise<void> {
+    const t = this.#t;
+    const r = await s.query<{ ok: unknown; role: unknown }>(
+      `SELECT current_user AS role, has_table_privilege($1, 'INSERT') AND has_table_privilege($2, 'INSERT')
+         AND has_table_privilege($3, 'UPDATE') AS ok`,
+      [t.records, t.checkpoints, t.state],
+    );
+    if (r.rows[0]?.ok !== true) {
+      throw new SealogError(
+        'E_CONFIG',
+        `role ${JSON.stringify(r.rows[0]?.role)} may not append to ${this.target.display}: a writer needs INSERT on records and checkpoints and UPDATE on ledger_state (\`sealog init URL --writer ROLE\` grants them)`,
+      );
     }
   }
 
@@ -171,6 +188,8 @@ export class PgStore implements Store {
     const d = this.#inDoubt!;
     let found: unknown;
     try {
+      // The lost COMMIT's transaction holds this row lock until it commits or aborts:
+      // taking it first means the lookup below sees that transaction's final outcome.
       await s.query(`BEGIN; SELECT 1 FROM ${this.#t.state} WHERE id = 0 FOR UPDATE`);
       found = (
         await s.query<{ chain: unknown }>(`SELECT chain FROM ${this.#t.records} WHERE seq = $1`, [d.lastSeq])
