@@ -5,7 +5,16 @@ import { join } from 'node:path';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const SCENARIOS = ['stages', 'privacy', 'disk', 'pino-app-side', 'pino-sustained', 'winston', 'verify'];
+const SCENARIOS = [
+  'stages',
+  'privacy',
+  'disk',
+  'pino-app-side',
+  'pino-sustained',
+  'winston',
+  'verify',
+  'postgres',
+];
 for (const name of only.length ? only : SCENARIOS) {
   const file = join(import.meta.dirname, `${name}.mjs`);
   execFileSync(process.execPath, [file, ...(quick ? ['--quick'] : [])], {
