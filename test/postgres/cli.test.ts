@@ -93,7 +93,13 @@ describe('read commands on PostgreSQL', () => {
   it('tail -f prints records committed after it started, across a dropped connection', async () => {
     const ac = new AbortController();
     let out = '';
-    const io = { out: (t: string) => void (out += t), err: () => {}, signal: ac.signal };
+    const io = {
+      out: (t: string) => {
+        out += t;
+      },
+      err: () => {},
+      signal: ac.signal,
+    };
     const following = main(['tail', url, '-n', '0', '-f', '--json'], io);
     await new Promise((r) => setTimeout(r, 500));
     await write(url, 200, 15);

@@ -25,7 +25,13 @@ describe('@sealog/winston on PostgreSQL', () => {
     );
     for (let i = 0; i < 600; i++) loggers[i % 2]!.info('event', { i });
     await Promise.all(
-      loggers.map((l) => new Promise<void>((resolve) => (l.once('finish', () => resolve()), l.end()))),
+      loggers.map(
+        (l) =>
+          new Promise<void>((resolve) => {
+            l.once('finish', () => resolve());
+            l.end();
+          }),
+      ),
     );
     const rows = await psql<{ seq: string; entry: Buffer; chain: Buffer }>(
       db.url,
