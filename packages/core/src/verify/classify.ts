@@ -1,5 +1,6 @@
 import { chainHash, HASH_SIZE } from '../hash.js';
-import type { Break, ScanResult } from './scan.js';
+import type { ScanResult } from './scan.js';
+import type { Break } from './scanner.js';
 import type { Finding } from './types.js';
 
 // Names what happened at the rows where the chain breaks (docs/verify.md,

@@ -119,11 +119,15 @@ function readTrusted(trusted: readonly string[], keys: VerifierKey[], f: Finding
  */
 export function verifyLedger(path: string, options: VerifyOptions): VerifyReport {
   const keys = parseKeys(options.keys);
+  const t = options.threads;
+  if (t !== undefined && (!Number.isSafeInteger(t) || t < 0 || t > 64)) {
+    throw new SealogError('E_CONFIG', `threads must be an integer from 0 to 64, got ${String(t)}`);
+  }
   const f = new Findings(options.strict === true);
   const db = openReadOnly(path);
   try {
     db.exec('BEGIN'); // one snapshot for records, checkpoints and state
-    return run(db, keys, options, f);
+    return run(db, path, keys, options, f);
   } catch (err) {
     if (isSealogError(err)) throw err;
     throw ioError(path, 'verify', err);
@@ -132,14 +136,23 @@ export function verifyLedger(path: string, options: VerifyOptions): VerifyReport
   }
 }
 
-function run(db: Database.Database, keys: VerifierKey[], options: VerifyOptions, f: Findings): VerifyReport {
+function run(
+  db: Database.Database,
+  path: string,
+  keys: VerifierKey[],
+  options: VerifyOptions,
+  f: Findings,
+): VerifyReport {
   const stored = readCheckpointRows(db, keys, f);
   const trusted = readTrusted(options.trusted ?? [], keys, f);
   const all = [...stored, ...trusted];
   const wanted = new Set<number>();
   for (const s of all) if (s.opened) wanted.add(s.opened.size);
   const breaksAndGaps: Finding[] = [];
-  const scan = scanRecords(db, wanted, f.add);
+  const scan = scanRecords(db, wanted, f.add, {
+    path,
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+  });
   const state = checkState(db, scan);
   for (const x of classify(scan, state.size)) breaksAndGaps.push(x);
   for (const x of breaksAndGaps) f.add(x);
