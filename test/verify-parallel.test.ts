@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The built package: its worker threads need the compiled page-worker.js.
 import { verifyLedger } from '../packages/core/dist/index.js';
+import { workerPages } from '../packages/core/dist/verify/page-pool.js';
 import {
   entryOf,
   type Fixture,
@@ -106,6 +107,31 @@ describe('verifier fast paths (pages, worker threads)', () => {
       expect(r3).toEqual(r0);
     });
   }
+
+  it('worker pages: clean pages of leaves and chains in order; a worker that cannot open the file only yields dirty pages', () => {
+    const lastSeq = ROWS - 1;
+    const pages = workerPages(base.path, lastSeq, 2)!;
+    expect(pages).toBeDefined();
+    const counts: number[] = [];
+    try {
+      for (let k = 0; k * 8192 <= lastSeq; k++) {
+        const p = pages.page(k);
+        expect(p).toBeDefined();
+        expect(p!.leaves).toHaveLength(p!.count * 32);
+        expect(p!.chains).toHaveLength(p!.count * 32);
+        counts.push(p!.count);
+      }
+    } finally {
+      pages.close();
+    }
+    expect(counts).toEqual([8192, 8192, 8192, 8192, 8192, 123]);
+    const broken = workerPages(`${base.path}.missing`, lastSeq, 2)!;
+    try {
+      for (let k = 0; k * 8192 <= lastSeq; k++) expect(broken.page(k)).toBeUndefined();
+    } finally {
+      broken.close();
+    }
+  });
 
   it('refuses a bad thread count with E_CONFIG', () => {
     expect(() => verifyLedger(base.path, { keys: [base.vkey], threads: -1 })).toThrow(/threads must be/);

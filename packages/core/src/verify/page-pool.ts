@@ -67,13 +67,19 @@ const WORKER_URL = new URL('./page-worker.js', import.meta.url);
 export function workerPages(path: string, lastSeq: number, threads: number): PageSource | undefined {
   if (!existsSync(fileURLToPath(WORKER_URL))) return undefined;
   const workers: { worker: Worker; head: Int32Array; data: Buffer }[] = [];
-  for (let index = 0; index < threads; index++) {
-    const shared = new SharedArrayBuffer(HEADER_BYTES + SLOTS * SLOT_BYTES);
-    const workerData: PageWorkerData = { path, lastSeq, index, threads, shared };
-    const worker = new Worker(WORKER_URL, { workerData });
-    worker.unref();
-    worker.on('error', () => {}); // it marks itself dead first; its pages are read here
-    workers.push({ worker, head: new Int32Array(shared, 0, HEADER_BYTES / 4), data: Buffer.from(shared) });
+  try {
+    for (let index = 0; index < threads; index++) {
+      const shared = new SharedArrayBuffer(HEADER_BYTES + SLOTS * SLOT_BYTES);
+      const workerData: PageWorkerData = { path, lastSeq, index, threads, shared };
+      const worker = new Worker(WORKER_URL, { workerData });
+      worker.unref();
+      worker.on('error', () => {}); // it marks itself dead first; its pages are read here
+      workers.push({ worker, head: new Int32Array(shared, 0, HEADER_BYTES / 4), data: Buffer.from(shared) });
+    }
+  } catch {
+    // No threads to be had (resource limits): verify on this thread rather than fail.
+    for (const w of workers) void w.worker.terminate();
+    return undefined;
   }
   return {
     page(k) {
