@@ -43,7 +43,7 @@ async function run(name, target, options, out, paced) {
     name: `${name}, ${paced ? `paced at ${PACED_RATE / 1000}k/s` : 'flat out'}`,
     records: n,
     seconds: s,
-    'records/s': N / s,
+    'records/s': n / s,
     'MB/s on disk': bytes / s / 1e6,
     'peak RSS MB': process.resourceUsage().maxRSS / 1024,
   };
