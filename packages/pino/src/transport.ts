@@ -50,12 +50,16 @@ export async function createTransport(
     async (s) => {
       source = s;
       const config = s as unknown as PinoConfig;
-      // A line that is not JSON (a non-pino writer upstream) is kept, not dropped.
-      s.on('unknown', (line) => opened.write({ time: Date.now(), unparsedLine: String(line) }));
-      for await (const obj of s) opened.write(prepare(obj as Record<string, unknown>, config, map));
+      for await (const obj of s) {
+        const line = (obj as { [UNPARSED]?: string })[UNPARSED];
+        // A line that is not a JSON object (a non-pino writer upstream) is kept, not dropped.
+        if (line !== undefined) opened.write({ time: Date.now(), unparsedLine: line });
+        else opened.write(prepare(obj as Record<string, unknown>, config, map));
+      }
     },
     {
       expectPinoConfig: true,
+      parseLine,
       close: async () => {
         try {
           await opened.close();
@@ -82,6 +86,24 @@ export async function createTransport(
     await opened.flush();
   };
   return stream;
+}
+
+/** Marks a line that did not parse, so it stays in its place in the stream. */
+const UNPARSED = Symbol('sealog.unparsed');
+
+/**
+ * pino-abstract-transport's default parser emits a non-JSON line as an
+ * 'unknown' event at once, while parsed lines wait in the stream's buffer, so
+ * the odd line was stored ahead of lines logged before it. Wrapping it instead
+ * keeps every line in arrival order (audit order is evidence).
+ */
+function parseLine(line: string): unknown {
+  try {
+    const value: unknown = JSON.parse(line);
+    return value === null ? { [UNPARSED]: line } : value;
+  } catch {
+    return { [UNPARSED]: line };
+  }
 }
 
 function prepare(
