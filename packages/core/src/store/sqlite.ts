@@ -42,6 +42,7 @@ export class SqliteStore implements Store {
   readonly #writeState: Database.Statement;
   readonly #insertCheckpoint: Database.Statement;
   readonly #appendTx: Database.Transaction<(batch: readonly PendingEntry[]) => CommitResult>;
+  readonly #durability: Durability;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
@@ -53,6 +54,7 @@ export class SqliteStore implements Store {
         `durability must be "process" or "power", got ${JSON.stringify(durability)}`,
       );
     }
+    this.#durability = durability;
     try {
       this.#db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
     } catch (err) {
@@ -166,8 +168,19 @@ export class SqliteStore implements Store {
   }
 
   addCheckpoint(size: number, note: string, createdAt: number): void {
+    // Under 'process' durability commits are not fsynced, yet the sealer copies
+    // this note to the anchor file (other storage) as soon as it returns: a
+    // power loss could then leave the anchor ahead of the file, an outage that
+    // reads as truncation. One synchronous commit here fsyncs the WAL, and with
+    // it every commit before it: one fsync per checkpoint, not per batch.
+    const sync = this.#durability === 'process';
     try {
-      this.#insertCheckpoint.run(size, note, createdAt);
+      if (sync) this.#db.pragma('synchronous = FULL');
+      try {
+        this.#insertCheckpoint.run(size, note, createdAt);
+      } finally {
+        if (sync) this.#db.pragma('synchronous = NORMAL');
+      }
     } catch (err) {
       throw ioError(this.path, 'store a checkpoint in', err);
     }
