@@ -2,6 +2,7 @@ import { SealogError } from '../errors.js';
 import { HASH_SIZE } from '../hash.js';
 import { decodeBase64, encodeBase64 } from '../note/encoding.js';
 import { MAX_NOTE_BYTES } from '../note/note.js';
+import type { ProofFailure } from './check.js';
 
 // Proof bundles: self-contained JSON documents (docs/verify.md, "Proofs")
 // that a verifier checks offline with nothing but verifier keys. Parsing
@@ -137,6 +138,32 @@ export function parseBundle(
     };
   }
   throw bad(`type must be "${INCLUSION_TYPE}" or "${CONSISTENCY_TYPE}"`);
+}
+
+const OTHER = {
+  inclusion: 'this is a consistency proof, not an inclusion proof',
+  consistency: 'this is an inclusion proof, not a consistency proof',
+} as const;
+
+/**
+ * Parses a bundle and returns its part of `kind`, or the failure to report:
+ * `malformed` when it does not parse or is a proof of the other kind. Never throws.
+ */
+export function bundlePart(bundle: unknown, kind: 'inclusion'): InclusionParts | ProofFailure;
+export function bundlePart(bundle: unknown, kind: 'consistency'): ConsistencyParts | ProofFailure;
+export function bundlePart(
+  bundle: unknown,
+  kind: 'inclusion' | 'consistency',
+): InclusionParts | ConsistencyParts | ProofFailure {
+  let parts: ReturnType<typeof parseBundle>;
+  try {
+    parts = parseBundle(bundle);
+  } catch (err) {
+    return { ok: false, problem: 'malformed', message: (err as Error).message };
+  }
+  if ('inclusion' in parts && kind === 'inclusion') return parts.inclusion;
+  if ('consistency' in parts && kind === 'consistency') return parts.consistency;
+  return { ok: false, problem: 'malformed', message: OTHER[kind] };
 }
 
 /** Base64 of each proof hash, for bundles. */

@@ -2,7 +2,7 @@ import { SealogError } from '../errors.js';
 import { consistencyProof, type LeafSource, subtreeRoot, verifyConsistency } from '../merkle.js';
 import { parseVerifierKey } from '../note/keys.js';
 import { openReadOnly } from '../store/open.js';
-import { CONSISTENCY_TYPE, type ConsistencyBundle, encodeHashes, parseBundle } from './bundle.js';
+import { bundlePart, CONSISTENCY_TYPE, type ConsistencyBundle, encodeHashes } from './bundle.js';
 import { checkProofNote, type ProofFailure, type ProvenCheckpoint } from './check.js';
 import { assertMatches, readLeaves, storedNotes } from './leaves.js';
 
@@ -90,19 +90,8 @@ export function verifyConsistencyProof(
   options: { origin?: string } = {},
 ): ConsistencySuccess | ProofFailure {
   const vkeys = keys.map((k) => parseVerifierKey(k));
-  let parts: ReturnType<typeof parseBundle>;
-  try {
-    parts = parseBundle(bundle);
-  } catch (err) {
-    return { ok: false, problem: 'malformed', message: (err as Error).message };
-  }
-  if (!('consistency' in parts))
-    return {
-      ok: false,
-      problem: 'malformed',
-      message: 'this is an inclusion proof, not a consistency proof',
-    };
-  const p = parts.consistency;
+  const p = bundlePart(bundle, 'consistency');
+  if ('ok' in p) return p;
   const from = checkProofNote(p.from, vkeys, options.origin, 'from checkpoint');
   if ('ok' in from) return from;
   const to = checkProofNote(p.to, vkeys, from.origin, 'to checkpoint');

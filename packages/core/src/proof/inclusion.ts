@@ -4,7 +4,7 @@ import { inclusionProof, type LeafSource, verifyInclusion } from '../merkle.js';
 import { encodeBase64 } from '../note/encoding.js';
 import { parseVerifierKey } from '../note/keys.js';
 import { openReadOnly } from '../store/open.js';
-import { encodeHashes, INCLUSION_TYPE, type InclusionBundle, parseBundle } from './bundle.js';
+import { bundlePart, encodeHashes, INCLUSION_TYPE, type InclusionBundle } from './bundle.js';
 import { checkProofNote, type ProofFailure, type ProvenCheckpoint } from './check.js';
 import { assertMatches, readLeaves, storedNotes } from './leaves.js';
 
@@ -86,19 +86,8 @@ export function verifyInclusionProof(
   options: { origin?: string } = {},
 ): InclusionSuccess | ProofFailure {
   const vkeys = keys.map((k) => parseVerifierKey(k));
-  let parts: ReturnType<typeof parseBundle>;
-  try {
-    parts = parseBundle(bundle);
-  } catch (err) {
-    return { ok: false, problem: 'malformed', message: (err as Error).message };
-  }
-  if (!('inclusion' in parts))
-    return {
-      ok: false,
-      problem: 'malformed',
-      message: 'this is a consistency proof, not an inclusion proof',
-    };
-  const p = parts.inclusion;
+  const p = bundlePart(bundle, 'inclusion');
+  if ('ok' in p) return p;
   const cp = checkProofNote(p.checkpoint, vkeys, options.origin, 'checkpoint');
   if ('ok' in cp) return cp;
   if (cp.size !== p.treeSize) {
