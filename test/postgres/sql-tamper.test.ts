@@ -175,4 +175,12 @@ describe('the roles of `sealog init --writer --reader`', () => {
     });
     expect(await expectGapFree(admin)).toBe(100);
   });
+
+  it('refuses to grant on a schema whose tables another role created (its owner could drop the triggers)', async () => {
+    await psql(db.url, `GRANT CREATE ON DATABASE "${db.name}" TO "${roles.owner}"`);
+    await seed(ledger('early', roles.owner), 5); // a writer that opened the ledger before init ran
+    const init = await runBin(['init', ledger('early'), '--writer', roles.writer]);
+    expect(init.code).toBe(2);
+    expect(init.err).toMatch(new RegExp(`belong to ${roles.owner}, not to`));
+  });
 });

@@ -101,6 +101,48 @@ describe('PgStore', () => {
     recompute(stored);
   });
 
+  it('a batch found committed stays committed when the rest of its retry fails: nothing is stored twice', async () => {
+    const url = ledgerUrl();
+    const proxy = await CommitProxy.start(Number(new URL(db.url).port));
+    const store = await PgStore.open(proxy.url(url));
+    const a = entries(0, 3);
+    const more = entries(3, 2);
+    proxy.fault = 'drop-reply'; // a commits, its answer is lost
+    await expect(store.append(a)).rejects.toMatchObject({ code: 'E_IO' });
+    proxy.fault = 'drop-commit'; // the retry finds a committed, then loses the COMMIT of the rest
+    await expect(store.append([...a, ...more])).rejects.toMatchObject({ code: 'E_IO' });
+    expect(proxy.fired).toBe(2);
+    const done = await store.append([...a, ...more]); // the Ledger retries the same entries again
+    expect(done).toMatchObject({ firstSeq: 0, size: 5 });
+    await store.close();
+    await proxy.close();
+    const stored = await rows(url);
+    expect(stored.map((r) => JSON.parse(r.entry.toString()).i)).toEqual([0, 1, 2, 3, 4]);
+    recompute(stored);
+  });
+
+  it('signs a checkpoint even when a forged row claims a bigger, newer one; skips only a fresh one of this head', async () => {
+    const url = ledgerUrl();
+    const schema = new URL(url).searchParams.get('schema');
+    const store = await PgStore.open(url);
+    await store.append(entries(0, 3));
+    const sign = (head: { size: number; root: Buffer }) => ({
+      note: `log.example\n${head.size}\n${head.root.toString('base64')}\n\n— log.example sig\n`,
+      createdAt: Date.now(),
+    });
+    // Anyone who may INSERT checkpoints (every writer role, the DBA) could plant this.
+    await psql(
+      db.url,
+      `INSERT INTO "${schema}".checkpoints (size, note, created_at) VALUES (9e15, 'x', 9e15)`,
+    );
+    const first = await store.sealLocked(sign, { wait: true });
+    expect(first).toMatchObject({ size: 3, fresh: true });
+    // Another writer's checkpoint of this very head, a moment ago: not signed twice.
+    const second = await store.sealLocked(sign, { wait: true });
+    expect(second).toMatchObject({ size: 3, fresh: false, note: first!.note });
+    await store.close();
+  });
+
   it('a COMMIT that never reached the server is rolled back and the retry stores the batch once', async () => {
     const url = ledgerUrl();
     const proxy = await CommitProxy.start(Number(new URL(db.url).port));
@@ -182,5 +224,11 @@ describe('PgStore', () => {
     expect(err.code).toBe('E_IO');
     expect(err.message).toContain('127.0.0.1:1/nowhere');
     expect(err.message).not.toContain('s3cret');
+    // pg also takes passwords from the query string.
+    for (const q of ['password=s3cret', 'sslpassword=s3cret']) {
+      const e = await PgStore.open(`postgres://me@127.0.0.1:1/nowhere?${q}`).catch((x) => x);
+      expect(e.code).toBe('E_IO');
+      expect(e.message).not.toContain('s3cret');
+    }
   });
 });

@@ -166,7 +166,7 @@ export class Ledger {
       this.#report(
         new SealogError(
           'E_IO',
-          `ledger ${this.#opts.path}: ${this.#refused} record(s) refused, ${this.#queue.length} pending while the store fails`,
+          `ledger ${this.store.display ?? this.#opts.path}: ${this.#refused} record(s) refused, ${this.#queue.length} pending while the store fails`,
           { cause: this.#lastError },
         ),
       );

@@ -11,8 +11,9 @@ Copies a ledger between SQLite and PostgreSQL, one way or the other:
 
 Records, chain values and signed checkpoints are copied byte for byte, so the
 copy verifies with the same keys (\`sealog verify\`) and later writers extend
-the same chain. The source's chain is recomputed on the way: a source that
-does not verify is refused. The target must be new (a file that does not
+the same chain. The source's chain is recomputed on the way: a source whose
+chain is broken is refused (signatures are not checked here: run \`sealog
+verify\` before and after). The target must be new (a file that does not
 exist) or empty (a PostgreSQL schema without records); PostgreSQL is written in
 one transaction, so a failed migration leaves it as it was. Stop writers of the
 source first: records appended during the copy are not carried over.

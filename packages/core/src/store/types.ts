@@ -39,6 +39,8 @@ export interface LockedSeal {
  * is. Implementations: SQLite (embedded default); others follow the same contract.
  */
 export interface Store {
+  /** How messages name the ledger: a file path, or a URL without its secrets. */
+  readonly display?: string;
   append(batch: readonly PendingEntry[]): CommitResult | Promise<CommitResult>;
   /** Head as last committed by any writer of this store. */
   head(): LedgerHead | Promise<LedgerHead>;

@@ -12,6 +12,8 @@ export { isPostgresUrl, type PgTarget, parsePgUrl } from './url.js';
 /** How long a commit waits for another writer's lock before failing (and being retried). */
 export const DEFAULT_PG_LOCK_TIMEOUT_MS = 5000;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** TCP keepalive probes start after this much silence (the OS default is two hours). */
+const KEEPALIVE_DELAY_MS = 10_000;
 /** A session stuck inside a transaction (a frozen writer) releases its locks after this long. */
 const IDLE_IN_TX_TIMEOUT_MS = 60_000;
 
@@ -30,6 +32,13 @@ const types = {
 
 export interface ConnectOptions {
   lockTimeoutMs?: number;
+  /**
+   * Give up on a statement whose answer has not arrived after this long (a lost
+   * reply on a dead link would otherwise wait for TCP keepalive, hours): the
+   * session is dropped and, after a COMMIT, the batch is resolved as in doubt.
+   * Default: none (readers copying a whole ledger may run long).
+   */
+  queryTimeoutMs?: number;
   /** Open the session read-only (readers): even a superuser's connection cannot write through it. */
   readOnly?: boolean;
 }
@@ -44,6 +53,8 @@ export async function connectPg(target: PgTarget, options: ConnectOptions = {}):
     connectionString: target.connectionString,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+    ...(options.queryTimeoutMs !== undefined ? { query_timeout: options.queryTimeoutMs } : {}),
     types,
     application_name: 'sealog',
   });

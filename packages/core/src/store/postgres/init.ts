@@ -1,4 +1,5 @@
-import { connectPg, parsePgUrl, pgError } from './connect.js';
+import { SealogError } from '../../errors.js';
+import { connectPg, type PgSession, parsePgUrl, pgError } from './connect.js';
 import { assertPgLedger, ensurePgSchema, grantsSql } from './schema.js';
 
 /**
@@ -17,6 +18,7 @@ export async function initPgLedger(
   try {
     await ensurePgSchema(s, Date.now());
     await assertPgLedger(s);
+    await assertOwned(s);
     try {
       await s.query(sql);
     } catch (err) {
@@ -25,5 +27,30 @@ export async function initPgLedger(
     return sql;
   } finally {
     await s.end();
+  }
+}
+
+/**
+ * The privileges below only confine writers if the tables belong to this role:
+ * a table's owner may drop its triggers and UPDATE or DELETE at will. A schema
+ * created by a writer that opened the ledger before `init` ran is refused.
+ * @throws SealogError E_CONFIG naming the tables and their owner.
+ */
+async function assertOwned(s: PgSession): Promise<void> {
+  const r = await s.query<{ name: string; owner: string; me: string }>(
+    `SELECT c.relname AS name, pg_get_userbyid(c.relowner) AS owner, current_user AS me
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`,
+    [s.target.schema],
+  );
+  const foreign = r.rows.filter((row) => row.owner !== row.me);
+  if (foreign.length > 0) {
+    const owners = [...new Set(foreign.map((row) => row.owner))].join(', ');
+    throw new SealogError(
+      'E_CONFIG',
+      `the ledger tables in schema "${s.target.schema}" (${foreign.map((row) => row.name).join(', ')}) belong to ${owners}, not to ${r.rows[0]!.me}: ` +
+        'a table owner can drop the append-only triggers. Run `sealog init` as the role that owns them, or ' +
+        '`ALTER TABLE … OWNER TO` this role first (and never let a writer role create the schema)',
+    );
   }
 }

@@ -3,6 +3,7 @@ import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../../hash.js';
 import { CompactRange } from '../../merkle.js';
 import type { CommitResult, LedgerHead, LockedSeal, PendingEntry, SealSigner, Store } from '../types.js';
 import {
+  DEFAULT_PG_LOCK_TIMEOUT_MS,
   isConnectionError,
   type PgSession,
   type PgTarget,
@@ -53,11 +54,20 @@ export class PgStore implements Store {
   #range = new CompactRange();
   #chainHead: Buffer = ZERO_HASH;
   #inDoubt: InDoubt | undefined;
+  /**
+   * A batch found committed after its COMMIT answer was lost, while the rest of
+   * the retried batch failed: the Ledger retries the same entries again, and
+   * these must not be stored a second time.
+   */
+  #committed: { entries: readonly PendingEntry[]; result: CommitResult } | undefined;
   readonly #t: { records: string; state: string; checkpoints: string };
 
   private constructor(target: PgTarget, options: PgStoreOptions) {
     this.target = target;
-    const opts = options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {};
+    const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_PG_LOCK_TIMEOUT_MS;
+    // A writer's statements are short (one batch insert) or wait on a lock bounded by
+    // lock_timeout: anything slower than that plus a margin is a lost answer.
+    const opts = { lockTimeoutMs, queryTimeoutMs: lockTimeoutMs + QUERY_MARGIN_MS };
     this.#writer = new SessionSlot(target, opts);
     this.#sealer = new SessionSlot(target, opts);
     this.#t = {
@@ -168,13 +178,28 @@ export class PgStore implements Store {
   async #append(s: PgSession, batch: readonly PendingEntry[]): Promise<CommitResult> {
     let todo = batch;
     let earlier: CommitResult | undefined;
+    const done = this.#committed;
+    if (done && startsWith(todo, done.entries)) {
+      todo = todo.slice(done.entries.length);
+      earlier = done.result;
+    }
     if (this.#inDoubt) {
-      earlier = await this.#resolveInDoubt(s, batch);
-      if (earlier) todo = batch.slice(this.#inDoubt.entries.length);
+      const d = this.#inDoubt;
+      const found = await this.#resolveInDoubt(s, todo);
       this.#inDoubt = undefined;
-      if (todo.length === 0 && earlier) return earlier;
+      if (found) {
+        todo = todo.slice(d.entries.length);
+        earlier = earlier ? { ...found, firstSeq: earlier.firstSeq } : found;
+        // Known committed from here on, whatever happens to the rest of this batch.
+        this.#committed = { entries: batch.slice(0, batch.length - todo.length), result: earlier };
+      }
+    }
+    if (todo.length === 0 && earlier) {
+      this.#committed = undefined;
+      return earlier;
     }
     const result = await this.#appendTx(s, todo);
+    this.#committed = undefined;
     return earlier ? { ...result, firstSeq: earlier.firstSeq } : result;
   }
 
@@ -257,13 +282,15 @@ export class PgStore implements Store {
       this.#chainHead = chain;
       return result;
     } catch (err) {
-      if (commitSent && isConnectionError(err)) {
-        // The server may have committed before the link failed; the next append finds out.
+      if (commitSent) {
+        // Whatever the error, the server may have committed (a FATAL such as 57P01 can
+        // follow a local commit): the next append finds out. Resolution is always safe.
         this.#inDoubt = pending;
-      } else if (!s.broken) {
-        await s.query('ROLLBACK').catch(() => {});
+        await s.end();
+      } else {
+        if (!s.broken) await s.query('ROLLBACK').catch(() => {});
+        if (isConnectionError(err)) await s.end();
       }
-      if (isConnectionError(err)) await s.end();
       throw pgError(this.target, 'append to', err);
     }
   }
@@ -345,16 +372,20 @@ export class PgStore implements Store {
         )
       ).rows[0];
       const signed = sign(head);
+      // Skip only a checkpoint of exactly this head (same signed body: origin, size,
+      // root) stored moments ago. Every value in that row is untrusted: a forged row
+      // with a huge size or a future time must not stop this writer from signing.
+      const age = typeof latest?.created_at === 'number' ? signed.createdAt - latest.created_at : -1;
       if (
         latest &&
-        typeof latest.size === 'number' &&
-        typeof latest.created_at === 'number' &&
         typeof latest.note === 'string' &&
-        latest.size >= head.size &&
-        signed.createdAt - latest.created_at < RESIGN_AFTER_MS
+        latest.size === head.size &&
+        age >= 0 &&
+        age < RESIGN_AFTER_MS &&
+        noteBody(latest.note) === noteBody(signed.note)
       ) {
         await s.query('ROLLBACK');
-        return { size: latest.size, note: latest.note, createdAt: latest.created_at, fresh: false };
+        return { size: head.size, note: latest.note, createdAt: signed.createdAt - age, fresh: false };
       }
       await s.query(`INSERT INTO ${this.#t.checkpoints} (size, note, created_at) VALUES ($1, $2, $3)`, [
         head.size,
@@ -374,5 +405,19 @@ export class PgStore implements Store {
   }
 }
 
+/** A writer's statement answered later than lock_timeout plus this is treated as lost. */
+const QUERY_MARGIN_MS = 30_000;
+
 /** Another writer's checkpoint of the same head younger than this is not signed again. */
 const RESIGN_AFTER_MS = 1000;
+
+/** The signed text of a note (before the blank line that starts its signatures). */
+function noteBody(note: string): string {
+  const end = note.indexOf('\n\n');
+  return end < 0 ? '' : note.slice(0, end);
+}
+
+/** True when `batch` begins with exactly the entry objects of `prefix`. */
+function startsWith(batch: readonly PendingEntry[], prefix: readonly PendingEntry[]): boolean {
+  return prefix.length <= batch.length && prefix.every((e, i) => batch[i] === e);
+}

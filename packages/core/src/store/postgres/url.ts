@@ -39,7 +39,11 @@ export function parsePgUrl(url: string): PgTarget {
   }
   u.searchParams.delete('schema');
   const connectionString = u.toString();
+  // Secrets the driver also reads from the query string (pg-connection-string).
   if (u.password) u.password = '***';
+  for (const secret of ['password', 'sslpassword']) {
+    if (u.searchParams.has(secret)) u.searchParams.set(secret, '***');
+  }
   u.searchParams.set('schema', schema);
   return { connectionString, schema, display: u.toString() };
 }
