@@ -48,6 +48,10 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
   try {
     const key = opensslKey(publicKey);
     if (key && opensslVerify(null, message, key, signature)) return true;
+  } catch {
+    // An OpenSSL without Ed25519 (some FIPS builds): noble alone decides.
+  }
+  try {
     return ed.verify(signature, message, publicKey, { zip215: false });
   } catch {
     return false;

@@ -23,6 +23,11 @@ export const DEFAULT_THREADS = availableParallelism() > 1 ? Math.min(4, availabl
 const SLOTS = 3;
 /** How long to wait for a worker thread to start before doing its pages here. */
 const START_TIMEOUT_MS = 15_000;
+/**
+ * How long one page may take once the worker runs (8192 rows take milliseconds):
+ * a worker that died without reaching its catch (out of memory) never says so.
+ */
+const PAGE_TIMEOUT_MS = 60_000;
 
 /** Shared control block, Int32 indexes. */
 const STARTED = 0;
@@ -86,7 +91,10 @@ export function workerPages(path: string, lastSeq: number, threads: number): Pag
       const w = workers[k % threads]!;
       const j = Math.floor(k / threads);
       const slot = j % SLOTS;
-      if (!waitFilled(w.head, slot)) return undefined;
+      if (!waitFilled(w.head, slot)) {
+        void w.worker.terminate(); // declared dead: it must not fill slots out of turn later
+        return undefined;
+      }
       const count = w.head[COUNT + slot]!;
       let page: CleanPage | undefined;
       if (count > 0) {
@@ -109,13 +117,14 @@ export function workerPages(path: string, lastSeq: number, threads: number): Pag
   };
 }
 
-/** Blocks until the worker filled `slot`; false if it died or never started. */
+/** Blocks until the worker filled `slot`; false if it died, never started, or stopped making progress. */
 function waitFilled(head: Int32Array, slot: number): boolean {
-  const deadline = Date.now() + START_TIMEOUT_MS;
+  const since = Date.now();
   for (;;) {
     if (Atomics.load(head, STATE + slot) === 1) return true;
     if (Atomics.load(head, DEAD) === 1) return false;
-    if (Atomics.load(head, STARTED) === 0 && Date.now() > deadline) {
+    const waited = Date.now() - since;
+    if (waited > (Atomics.load(head, STARTED) === 0 ? START_TIMEOUT_MS : PAGE_TIMEOUT_MS)) {
       Atomics.store(head, DEAD, 1);
       return false;
     }

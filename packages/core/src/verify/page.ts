@@ -2,27 +2,34 @@ import type Database from 'better-sqlite3';
 import { chainHash, HASH_SIZE, leafHash } from '../hash.js';
 
 // The verifier's fast path (issue 8): one query returns a whole page of rows as
-// three values (entry lengths, all entries concatenated, all chains
+// a few values (seqs, entry lengths, all entries concatenated, all chains
 // concatenated) instead of 4 JavaScript values per row, which is where
 // better-sqlite3 spends its time. The fast path only ever *accepts* a page: it
-// proves the page is exactly the rows seq in [from, to), every entry a blob of
-// sane size, every chain a 32-byte blob, and every chain link inside the page
-// correct. Anything else (a gap, a TEXT entry, a wrong link, a SQLite error on
-// a hostile file, a concatenation out of order) makes the page "dirty", and
-// the caller re-reads it row by row through the original scanner, which
-// locates and classifies the problem. So an attacker can only slow the
-// verifier down to its row-by-row speed, never change what it reports.
+// proves the page is exactly the rows seq from, from+1, …, to-1 in that order,
+// every entry a blob of sane size (and the page within a byte budget), every
+// chain a 32-byte blob, and every chain link inside the page correct. Anything
+// else (a gap, a duplicated rowid, a TEXT entry, a wrong link, a SQLite error
+// on a hostile file) makes the page "dirty", and the caller re-reads it row by
+// row through the original scanner, which locates and classifies the problem.
+// So an attacker can only slow the verifier down to its row-by-row speed,
+// never change what it reports. The caller also only uses this on UTF-8 files
+// whose seq is a true rowid (scan.ts): group_concat goes through text.
 
 /** Rows per page: large pages amortise better-sqlite3's per-call cost. */
 export const PAGE_ROWS = 8192;
-/**
- * Larger entries send their page to the row-by-row path. It bounds one page's
- * concatenation at PAGE_ROWS × 64 KiB, far below SQLite's 1e9-byte value cap.
- */
+/** Larger entries send their page to the row-by-row path. */
 export const FAST_ENTRY_BYTES = 64 * 1024;
+/**
+ * A page whose entries add up to more is read row by row: it bounds what one
+ * page's concatenation holds in memory (per thread), whatever the file says.
+ */
+export const FAST_PAGE_BYTES = 32 * 1024 * 1024;
+
+// Cheap first look: length() of a blob is read from the record header, not the blob.
+const SIZE_SQL = 'SELECT count(*), sum(length(entry)) FROM records WHERE seq >= ? AND seq < ?';
 
 const PAGE_SQL = `SELECT count(*),
-  sum(typeof(entry) = 'blob'), sum(typeof(chain) = 'blob'), sum(length(entry)),
+  sum(typeof(entry) = 'blob'), sum(typeof(chain) = 'blob'), sum(length(entry)), group_concat(seq),
   group_concat(length(entry)), CAST(group_concat(entry, '') AS BLOB), CAST(group_concat(chain, '') AS BLOB)
   FROM (SELECT seq,
     iif(typeof(entry) = 'blob' AND length(entry) <= ${FAST_ENTRY_BYTES}, entry, NULL) AS entry,
@@ -40,10 +47,13 @@ export interface CleanPage {
 
 /** Prepares the page query on `db` (a ledger with the standard schema). */
 export function pageReader(db: Database.Database): (from: number, to: number) => CleanPage | undefined {
+  const size = db.prepare(SIZE_SQL).raw(true);
   const stmt = db.prepare(PAGE_SQL).raw(true);
   return (from, to) => {
     try {
-      return readPage(stmt.get(from, to) as unknown[], to - from);
+      const [count, bytes] = size.get(from, to) as unknown[];
+      if (count !== to - from || typeof bytes !== 'number' || bytes > FAST_PAGE_BYTES) return undefined;
+      return readPage(stmt.get(from, to) as unknown[], from, to - from);
     } catch {
       // A damaged or hostile page (e.g. values over SQLite's length cap): the
       // row-by-row path re-reads it and reports, or raises, what is wrong.
@@ -57,13 +67,18 @@ export function pageReader(db: Database.Database): (from: number, to: number) =>
  * are checked before use, lengths must add up, and each row's stored chain
  * must equal SHA-256(previous stored chain ‖ leaf).
  */
-function readPage(r: unknown[], expected: number): CleanPage | undefined {
-  const [count, blobs, chainBlobs, total, lengths, entries, chains] = r;
-  // seq is the rowid (an integer, unique): `expected` rows in [from, to) are exactly from..to-1.
+function readPage(r: unknown[], from: number, expected: number): CleanPage | undefined {
+  const [count, blobs, chainBlobs, total, seqList, lengths, entries, chains] = r;
   if (count !== expected || count === 0) return undefined;
   if (blobs !== count || chainBlobs !== count) return undefined;
-  if (typeof lengths !== 'string' || !Buffer.isBuffer(entries) || !Buffer.isBuffer(chains)) return undefined;
+  if (typeof seqList !== 'string' || typeof lengths !== 'string') return undefined;
+  if (!Buffer.isBuffer(entries) || !Buffer.isBuffer(chains)) return undefined;
   if (entries.length !== total || chains.length !== count * HASH_SIZE) return undefined;
+  // The rows, in the order concatenated, are exactly seq from, from+1, …: a count alone
+  // would pass a duplicated rowid in a hand-edited b-tree, or a seq that is not an integer.
+  const seqs = seqList.split(',');
+  if (seqs.length !== count) return undefined;
+  for (let i = 0; i < count; i++) if (seqs[i] !== String(from + i)) return undefined;
   const lens = lengths.split(',');
   if (lens.length !== count) return undefined;
   const leaves = Buffer.allocUnsafe(count * HASH_SIZE);

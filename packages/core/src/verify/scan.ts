@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { HASH_SIZE } from '../hash.js';
-import { PAGE_ROWS } from './page.js';
+import { type CleanPage, PAGE_ROWS } from './page.js';
 import {
   DEFAULT_THREADS,
   inThreadPages,
@@ -31,7 +31,12 @@ export interface ScanResult {
   gaps: { from: number; to: number }[];
 }
 
-/** True when `records.seq` is the INTEGER PRIMARY KEY (a rowid alias): unique integers, cheap to page. */
+/**
+ * True when `records.seq` is the INTEGER PRIMARY KEY as sealog creates it: a
+ * rowid alias (unique integers, cheap to page). `INTEGER PRIMARY KEY DESC` and
+ * `WITHOUT ROWID` tables report the same column info but keep seq in an index,
+ * where any value fits; they are read as a recreated table.
+ */
 function standardSchema(db: Database.Database): boolean {
   const cols = db.prepare('PRAGMA table_info(records)').all() as {
     name: unknown;
@@ -40,7 +45,12 @@ function standardSchema(db: Database.Database): boolean {
   }[];
   const seq = cols.find((c) => c.name === 'seq');
   const pks = cols.filter((c) => typeof c.pk === 'number' && c.pk > 0);
-  return !!seq && String(seq.type).toUpperCase() === 'INTEGER' && seq.pk === 1 && pks.length === 1;
+  if (!seq || String(seq.type).toUpperCase() !== 'INTEGER' || seq.pk !== 1 || pks.length !== 1) return false;
+  const table = db
+    .prepare("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = 'records'")
+    .get() as { wr: unknown } | undefined;
+  const pkIndex = db.prepare("SELECT 1 FROM pragma_index_list('records') WHERE origin = 'pk'").get();
+  return table?.wr === 0 && pkIndex === undefined;
 }
 
 const COLUMNS = `seq, iif(length(entry) <= ${MAX_VERIFY_ENTRY_BYTES}, entry, NULL), length(entry),
@@ -115,24 +125,40 @@ export function scanRecords(
 
 /** Pages of PAGE_ROWS seqs: taken whole when clean (page.ts), else row by row. */
 function scanPages(db: Database.Database, s: Scanner, lastSeq: number, source?: ScanSource): void {
+  const rows = db.prepare(`SELECT ${COLUMNS} FROM records WHERE seq >= ? AND seq < ? ORDER BY seq`).raw(true);
+  // A worker's page links to this snapshot at both ends: its first row to our last
+  // chain (Scanner.page), its last chain to the row in our snapshot, so pages from
+  // a file swapped in behind our back cannot be taken.
+  const chainAt = db.prepare('SELECT chain FROM records WHERE seq = ?').pluck();
+  // group_concat goes through text: in a UTF-16 file that is lossy (surrogates), so
+  // only UTF-8 files, as sealog writes them, take the fast path at all.
+  const fast = db.pragma('encoding', { simple: true }) === 'UTF-8';
   const threads = source?.threads ?? DEFAULT_THREADS;
   let pages: PageSource | undefined;
-  if (source && threads > 0 && lastSeq + 1 >= MIN_PARALLEL_ROWS) {
-    pages = workerPages(source.path, lastSeq, threads);
-  }
-  pages ??= inThreadPages(db, lastSeq);
-  const rows = db.prepare(`SELECT ${COLUMNS} FROM records WHERE seq >= ? AND seq < ? ORDER BY seq`).raw(true);
   try {
+    if (fast && source && threads > 0 && lastSeq + 1 >= MIN_PARALLEL_ROWS) {
+      pages = workerPages(source.path, lastSeq, threads);
+    }
+    if (fast) pages ??= inThreadPages(db, lastSeq);
     for (let k = 0; k * PAGE_ROWS <= lastSeq; k++) {
       const from = k * PAGE_ROWS;
-      const page = pages.page(k);
-      if (page && s.page(from, page)) continue;
+      const page = pages?.page(k);
+      if (page && sameEnd(page, chainAt.get(from + page.count - 1)) && s.page(from, page)) continue;
       const to = Math.min(from + PAGE_ROWS, lastSeq + 1);
       for (const r of rows.iterate(from, to) as Iterable<unknown[]>) s.row(r[0], r[1], r[2], r[3]);
     }
   } finally {
-    pages.close();
+    pages?.close();
   }
+}
+
+function sameEnd(page: CleanPage, chain: unknown): boolean {
+  const at = (page.count - 1) * HASH_SIZE;
+  return (
+    Buffer.isBuffer(chain) &&
+    chain.length === HASH_SIZE &&
+    page.chains.compare(chain, 0, HASH_SIZE, at, at + HASH_SIZE) === 0
+  );
 }
 
 function result(s: Scanner): ScanResult {

@@ -25,6 +25,9 @@ interface Sealed {
   column?: number;
 }
 
+/** Most worker threads a verification may start. */
+const MAX_THREADS = 16;
+
 /** Collects findings, keeping the first MAX_FINDINGS. */
 class Findings {
   readonly list: Finding[] = [];
@@ -120,8 +123,12 @@ function readTrusted(trusted: readonly string[], keys: VerifierKey[], f: Finding
 export function verifyLedger(path: string, options: VerifyOptions): VerifyReport {
   const keys = parseKeys(options.keys);
   const t = options.threads;
-  if (t !== undefined && (!Number.isSafeInteger(t) || t < 0 || t > 64)) {
-    throw new SealogError('E_CONFIG', `threads must be an integer from 0 to 64, got ${String(t)}`);
+  // Each worker may hold one page's entries (up to 32 MiB) at a time.
+  if (t !== undefined && (!Number.isSafeInteger(t) || t < 0 || t > MAX_THREADS)) {
+    throw new SealogError(
+      'E_CONFIG',
+      `threads must be an integer from 0 to ${MAX_THREADS}, got ${String(t)}`,
+    );
   }
   const f = new Findings(options.strict === true);
   const db = openReadOnly(path);
