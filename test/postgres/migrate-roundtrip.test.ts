@@ -116,6 +116,22 @@ describe('sealog migrate between SQLite and PostgreSQL', () => {
     expect(grown.checkpoints.slice(0, original.checkpoints.length)).toEqual(original.checkpoints);
   });
 
+  it('a migrated copy gets the Merkle state recomputed from its rows, not the stored one', async () => {
+    const a = join(dir, 'state.db');
+    const c = join(dir, 'state-copy.db');
+    const url = ledger('mig_state');
+    await writeSqliteLedger(a);
+    const original = sqliteContents(a);
+    expect((await runBin(['migrate', a, url])).code).toBe(0);
+    // The chain check covers size and chain head; the compact range beside them is not chained.
+    await psql(db.url, `UPDATE ${table(url, 'ledger_state')} SET compact = $1 WHERE id = 0`, [
+      Buffer.alloc(original.state.compact.length),
+    ]);
+    const back = await runBin(['migrate', url, c]);
+    expect(back.code, back.err).toBe(0);
+    expect(sqliteContents(c).state).toEqual(original.state);
+  });
+
   it('refuses a tampered SQLite ledger with exit 1 and leaves the target untouched', async () => {
     const a = join(dir, 'intact.db');
     const t = join(dir, 'tampered.db');
