@@ -8,7 +8,7 @@ import { type CleanPage, PAGE_ROWS, pageReader } from './page.js';
 
 // Where the verifier's pages come from: read and hashed on this thread, or by
 // worker threads on the other cores (issue 8: SHA-256 through node:crypto
-// costs ~1 µs a call, three calls a record, so one core tops out near 300k
+// costs ~0.85 µs a call, three calls a record, so one core tops out near 250k
 // records/s). Workers take pages round-robin and hand back leaves and chains
 // through SharedArrayBuffer slots; this thread consumes them in order and
 // keeps the Merkle tree. verifyLedger is synchronous, so the hand-off uses
