@@ -1,7 +1,8 @@
 import { type EncodeLimits, encodeRecord } from './encode.js';
 import { SealogError } from './errors.js';
-import { type Durability, SqliteStore } from './store/sqlite.js';
-import type { CommitResult, PendingEntry, Store } from './store/types.js';
+import { type Durability, SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
+import type { CommitResult, PendingEntry, Store, WriterTrust } from './store/types.js';
+import { indexTime, stampTime } from './time.js';
 
 /** Records per transaction before a commit is forced. */
 export const DEFAULT_BATCH_SIZE = 1000;
@@ -26,6 +27,8 @@ export interface LedgerOptions extends EncodeLimits {
   onCommit?: (result: CommitResult) => void;
   /** Store failures and refused records are reported here; the default writes one line to stderr. */
   onError?: (err: SealogError) => void;
+  /** A signing writer's trust root: the store derives its state from it (chain/derive.ts). */
+  trust?: WriterTrust;
 }
 
 interface Waiter {
@@ -114,7 +117,8 @@ export class Ledger {
     positiveInt('batchSize', options.batchSize, DEFAULT_BATCH_SIZE);
     nonNegative('batchDelayMs', options.batchDelayMs, DEFAULT_BATCH_DELAY_MS);
     positiveInt('maxPending', options.maxPending, DEFAULT_MAX_PENDING);
-    const storeOpts: { durability?: Durability; busyTimeoutMs?: number } = {};
+    const storeOpts: SqliteStoreOptions = {};
+    if (options.trust !== undefined) storeOpts.trust = options.trust;
     if (options.durability !== undefined) storeOpts.durability = options.durability;
     if (options.busyTimeoutMs !== undefined) {
       storeOpts.busyTimeoutMs = nonNegative('busyTimeoutMs', options.busyTimeoutMs, 0);
@@ -141,7 +145,10 @@ export class Ledger {
       options.busyTimeoutMs !== undefined
         ? nonNegative('busyTimeoutMs', options.busyTimeoutMs, 0)
         : undefined;
-    const store = await PgStore.open(options.path, lockTimeoutMs !== undefined ? { lockTimeoutMs } : {});
+    const pgOpts: Parameters<typeof PgStore.open>[1] = {};
+    if (lockTimeoutMs !== undefined) pgOpts.lockTimeoutMs = lockTimeoutMs;
+    if (options.trust !== undefined) pgOpts.trust = options.trust;
+    const store = await PgStore.open(options.path, pgOpts);
     return new Ledger(store, options);
   }
 
@@ -172,9 +179,12 @@ export class Ledger {
       );
       return;
     }
-    const now = Date.now();
-    const { json } = encodeRecord(record, this.#opts);
-    this.#queue.push({ entry: Buffer.from(json, 'utf8'), ts: recordTime(record, now) });
+    // Every entry carries its own time (the receive time is added when it has none),
+    // and ts is derived from what was encoded: the verifier checks one against the other.
+    const stamped = stampTime(record, Date.now());
+    const { json } = encodeRecord(stamped.record, this.#opts);
+    const entry = Buffer.from(json, 'utf8');
+    this.#queue.push({ entry, ts: stamped.ts ?? indexTime(entry) });
     this.#enqueued++;
     this.#schedule();
   }

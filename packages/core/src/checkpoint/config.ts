@@ -1,7 +1,8 @@
+import { OwnKey } from '../chain/trust.js';
 import { SealogError } from '../errors.js';
 import { loadSignerKeyFile } from '../note/keyfile.js';
 import type { Ed25519Signer } from '../note/keys.js';
-import type { Store } from '../store/types.js';
+import type { Store, WriterTrust } from '../store/types.js';
 import { Checkpointer } from './sealer.js';
 
 /**
@@ -91,4 +92,18 @@ export function createCheckpointer(
   if (options.heartbeatMs !== undefined) o.heartbeatMs = options.heartbeatMs;
   if (options.anchorFile !== undefined) o.anchorFile = options.anchorFile;
   return new Checkpointer(o);
+}
+
+/**
+ * The writer's trust root for `options`: its own verifier key and origin, and the
+ * heads that key signed in the anchor file (checked against the rows on open).
+ * @throws SealogError E_IO when the anchor file exists but cannot be read.
+ */
+export function createWriterTrust(
+  options: CheckpointOptions,
+  signer: Ed25519Signer,
+  onDiverge: (err: SealogError) => void,
+): WriterTrust {
+  const own = new OwnKey(signer.verifierKey, options.origin ?? signer.name);
+  return { own, heads: options.anchorFile ? own.anchorHeads(options.anchorFile) : [], onDiverge };
 }

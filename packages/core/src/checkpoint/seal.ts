@@ -41,9 +41,12 @@ export async function sealHead(
     if (locked.fresh && options.anchorFile !== undefined) appendAnchor(options.anchorFile, locked.note);
     return { size: locked.size, note: locked.note, createdAtMs: locked.createdAt };
   }
+  // The head is the one the store derived by hashing entries itself; rows other
+  // writers committed are hashed first, so the seal covers them too.
+  await store.refresh?.();
   const head = await store.head();
   const { note, createdAt } = sign(head);
-  await store.addCheckpoint(head.size, note, createdAt);
+  await store.addCheckpoint(head, note, createdAt);
   if (options.anchorFile !== undefined) appendAnchor(options.anchorFile, note);
   return { size: head.size, note, createdAtMs: createdAt };
 }

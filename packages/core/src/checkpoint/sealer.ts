@@ -49,6 +49,8 @@ export class Checkpointer implements Sealer {
   #queued = false;
   /** After a failed seal, no retry before this time (no hot loop on a full disk). */
   #retryAt = 0;
+  /** A store that refuses to sign (E_TAMPER) refuses with the same finding every time: report it once. */
+  #refusal: unknown;
 
   /** @throws SealogError E_KEY if the origin differs from the key name, E_CONFIG for bad intervals. */
   constructor(options: CheckpointerOptions) {
@@ -144,6 +146,8 @@ export class Checkpointer implements Sealer {
       this.#o.onCheckpoint?.(size, note);
     } catch (err) {
       this.#retryAt = this.#o.now() + Math.min(this.#o.everyMs, RETRY_AFTER_FAILURE_MS);
+      if (err === this.#refusal) return;
+      if (err instanceof SealogError && err.code === 'E_TAMPER') this.#refusal = err;
       this.#o.onError(
         err instanceof SealogError
           ? err

@@ -36,12 +36,16 @@ CREATE TABLE IF NOT EXISTS ledger_state (
   chain_head BLOB NOT NULL,
   compact    BLOB NOT NULL
 );
--- Signed checkpoints (C2SP signed notes over tlog-checkpoint bodies).
+-- Signed checkpoints (C2SP signed notes over tlog-checkpoint bodies), each with
+-- the chain head and compact range at its size: a writer resumes from the newest
+-- one its key signed once the compact range hashes to the signed root.
 CREATE TABLE IF NOT EXISTS checkpoints (
   id         INTEGER PRIMARY KEY,
   size       INTEGER NOT NULL,
   note       TEXT NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  chain_head BLOB,
+  compact    BLOB
 );
 CREATE INDEX IF NOT EXISTS checkpoints_size ON checkpoints (size);
 -- Append-only guards. They stop accidents, not attackers: the hashes do that.
@@ -67,6 +71,25 @@ export function createSchema(db: Database.Database, now: number): void {
     db.prepare(
       "INSERT OR IGNORE INTO ledger_state (id, size, chain_head, compact) VALUES (0, 0, zeroblob(32), x'')",
     ).run();
+  }).immediate();
+}
+
+/**
+ * Adds the checkpoint resume columns (chain_head, compact) to a ledger made by an
+ * older sealog. Nullable, so older readers and writers keep working; a writer
+ * without them resumes from row 0. Runs in BEGIN IMMEDIATE: concurrent writers serialise.
+ */
+export function upgradeSchema(db: Database.Database): void {
+  const has = () =>
+    (db.prepare('PRAGMA table_info(checkpoints)').all() as { name: unknown }[]).some(
+      (c) => c.name === 'compact',
+    );
+  if (has()) return;
+  db.transaction(() => {
+    if (has()) return;
+    db.exec(
+      'ALTER TABLE checkpoints ADD COLUMN chain_head BLOB; ALTER TABLE checkpoints ADD COLUMN compact BLOB;',
+    );
   }).immediate();
 }
 

@@ -15,7 +15,7 @@ describe('SqliteStore durability', () => {
       return pragma(source, options);
     }) as typeof store.db.pragma;
     store.append([{ entry: Buffer.from('{"a":1}'), ts: 1 }]);
-    store.addCheckpoint(1, 'note\n', 0);
+    store.addCheckpoint(store.head(), 'note\n', 0);
     store.append([{ entry: Buffer.from('{"a":2}'), ts: 2 }]);
     expect(seen).toEqual(['synchronous = FULL', 'synchronous = NORMAL']);
     expect(pragma('synchronous', { simple: true })).toBe(1);
@@ -25,7 +25,7 @@ describe('SqliteStore durability', () => {
   it("'power' stays FULL throughout", () => {
     const store = new SqliteStore(join(tempDir(), 'b.db'), { durability: 'power' });
     store.append([{ entry: Buffer.from('{"a":1}'), ts: 1 }]);
-    store.addCheckpoint(1, 'note\n', 0);
+    store.addCheckpoint(store.head(), 'note\n', 0);
     expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
     store.close();
   });

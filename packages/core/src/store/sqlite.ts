@@ -1,10 +1,16 @@
 import Database from 'better-sqlite3';
+import {
+  type CheckpointRow,
+  Derivation,
+  MAX_RESUME_CANDIDATES,
+  pickStart,
+  type ResumeRow,
+} from '../chain/derive.js';
+import { ChainState } from '../chain/state.js';
 import { SealogError } from '../errors.js';
-import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../hash.js';
-import { CompactRange } from '../merkle.js';
 import { assertLedger, checkWritableLocation, ioError } from './open.js';
-import { createSchema } from './schema.js';
-import type { CommitResult, LedgerHead, PendingEntry, Store } from './types.js';
+import { createSchema, upgradeSchema } from './schema.js';
+import type { CommitResult, LedgerHead, PendingEntry, Store, WriterTrust } from './types.js';
 
 /** `process`: survives a crash of this process (WAL, synchronous=NORMAL). `power`: survives power loss (synchronous=FULL). */
 export type Durability = 'process' | 'power';
@@ -18,26 +24,36 @@ const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 export interface SqliteStoreOptions {
   durability?: Durability;
   busyTimeoutMs?: number;
+  /**
+   * The signing writer's trust root. With it the store derives its state from
+   * the newest checkpoint this key signed (else row 0), hashing every row after
+   * it, and refuses to report a signable head for anything it could not derive.
+   */
+  trust?: WriterTrust;
 }
 
-interface StateRow {
-  size: number;
-  chain_head: Buffer;
-  compact: Buffer;
+interface Row {
+  seq: unknown;
+  entry: unknown;
+  chain: unknown;
 }
 
 /**
  * The embedded SQLite store. Several processes may append to one file: each
- * batch runs in BEGIN IMMEDIATE (one writer at a time), rereads the shared
- * `ledger_state` row and extends the chain and tree from there, so the
- * sequence stays gap-free and the chain single.
+ * batch runs in BEGIN IMMEDIATE (one writer at a time), hashes the rows other
+ * processes appended since this one's last commit, and extends its own chain
+ * state over them, so the sequence stays gap-free and the chain single. The
+ * `ledger_state` row is written for readers, never read back as truth.
  */
 export class SqliteStore implements Store {
   readonly path: string;
   readonly #db: Database.Database;
-  #range: CompactRange;
-  #chainHead: Buffer;
-  readonly #readState: Database.Statement;
+  #state: ChainState;
+  /** Set once the file stopped extending what this store derived: nothing is signable after. */
+  #divergence: SealogError | undefined;
+  readonly #trusted: boolean;
+  readonly #onDiverge: ((err: SealogError) => void) | undefined;
+  readonly #rowsFrom: Database.Statement;
   readonly #insert: Database.Statement;
   readonly #writeState: Database.Statement;
   readonly #insertCheckpoint: Database.Statement;
@@ -55,6 +71,8 @@ export class SqliteStore implements Store {
       );
     }
     this.#durability = durability;
+    this.#trusted = options.trust !== undefined;
+    this.#onDiverge = options.trust?.onDiverge;
     try {
       this.#db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
     } catch (err) {
@@ -74,19 +92,17 @@ export class SqliteStore implements Store {
       ).n;
       if (hasTables === 0) createSchema(db, Date.now());
       assertLedger(db, path);
-      this.#readState = db.prepare('SELECT size, chain_head, compact FROM ledger_state WHERE id = 0');
+      upgradeSchema(db);
+      this.#rowsFrom = db.prepare('SELECT seq, entry, chain FROM records WHERE seq >= ? ORDER BY seq');
       this.#insert = db.prepare('INSERT INTO records (seq, ts, entry, chain) VALUES (?, ?, ?, ?)');
       this.#writeState = db.prepare(
         'UPDATE ledger_state SET size = ?, chain_head = ?, compact = ? WHERE id = 0',
       );
       this.#insertCheckpoint = db.prepare(
-        'INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?)',
+        'INSERT INTO checkpoints (size, note, created_at, chain_head, compact) VALUES (?, ?, ?, ?, ?)',
       );
-      // One read transaction = one snapshot: another process committing between the
-      // two reads of the check would otherwise look like a damaged file.
-      const state = db.transaction(() => this.#loadState(true))();
-      this.#range = state.range;
-      this.#chainHead = state.chainHead;
+      // One read transaction = one snapshot, so other writers' commits cannot interleave.
+      this.#state = db.transaction(() => (options.trust ? this.#derive(options.trust) : this.#adopt()))();
       this.#appendTx = db.transaction((batch: readonly PendingEntry[]) => this.#appendLocked(batch));
     } catch (err) {
       this.#db.close();
@@ -94,80 +110,153 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Reads and checks ledger_state. With `checkRows`, also checks it against the last stored row. */
-  #loadState(checkRows: boolean): { range: CompactRange; chainHead: Buffer } {
-    const row = this.#readState.get() as StateRow | undefined;
-    if (!row || !Number.isSafeInteger(row.size) || row.size < 0 || !Buffer.isBuffer(row.chain_head)) {
-      throw this.#stateError('the ledger_state row is missing or malformed');
+  /**
+   * A signing writer's start: the newest checkpoint its own key signed whose
+   * stored compact range has the signed root (else row 0), then every row after
+   * it hashed here, with every other head the key signed (checkpoint rows, the
+   * anchor file) required to come out again. On a disagreement the store still
+   * opens (records must not be lost) but will sign nothing.
+   */
+  #derive(trust: WriterTrust): ChainState {
+    const db = this.#db;
+    const rowCount = this.#rowCount();
+    // Start no later than the newest anchored head, so the anchor is checked against re-hashed rows.
+    const anchored = trust.heads.length > 0 ? Math.max(...trust.heads.map((h) => h.size)) : undefined;
+    const start = pickStart(
+      db
+        .prepare(
+          'SELECT id, size, note, chain_head, compact FROM checkpoints WHERE compact IS NOT NULL AND size <= ? ORDER BY size DESC, id DESC LIMIT ?',
+        )
+        .all(rowCount, MAX_RESUME_CANDIDATES) as ResumeRow[],
+      trust.own,
+      anchored !== undefined ? { rowCount, atMost: anchored } : { rowCount },
+    );
+    const from = start?.state ?? new ChainState();
+    const d = new Derivation(from, this.path, {
+      own: trust.own,
+      heads: trust.heads,
+      rows: db
+        .prepare('SELECT id, note FROM checkpoints WHERE size >= ?')
+        .iterate(from.size) as Iterable<CheckpointRow>,
+    });
+    for (const row of this.#rowsFrom.iterate(Math.max(from.size - 1, 0)) as Iterable<Row>) {
+      if (!d.row(row.seq, row.entry, row.chain)) break;
     }
-    if (row.chain_head.length !== HASH_SIZE) throw this.#stateError('the stored chain head is not 32 bytes');
-    let range: CompactRange;
-    try {
-      range = CompactRange.decode(row.size, Buffer.isBuffer(row.compact) ? row.compact : Buffer.alloc(0));
-    } catch {
-      throw this.#stateError('the stored Merkle state does not match the stored size');
+    const finding = d.end();
+    if (finding) {
+      this.#diverged(finding);
+      return this.#adopt();
     }
-    if (checkRows) {
-      const last = this.#db.prepare('SELECT seq, chain FROM records ORDER BY seq DESC LIMIT 1').get() as
-        | { seq: number; chain: Buffer }
-        | undefined;
-      const rowsSize = last ? last.seq + 1 : 0;
-      const lastChain = last ? last.chain : ZERO_HASH;
-      if (rowsSize !== row.size || !Buffer.isBuffer(lastChain) || !lastChain.equals(row.chain_head)) {
-        throw this.#stateError(
-          `the stored head (size ${row.size}) does not match the last record (size ${rowsSize}); ` +
-            'the file was modified outside sealog or is damaged: run `sealog verify` on it',
-        );
-      }
-    }
-    return { range, chainHead: row.chain_head };
+    return d.state;
   }
 
-  #stateError(what: string): SealogError {
-    return new SealogError('E_STATE', `ledger ${this.path}: ${what}`);
+  /** Number of rows (max seq + 1). Rows themselves say nothing trusted. */
+  #rowCount(): number {
+    const r = this.#db.prepare('SELECT max(seq) AS m FROM records').get() as { m: unknown };
+    return typeof r.m === 'number' ? r.m + 1 : 0;
+  }
+
+  /**
+   * A state to keep chaining on when nothing is to be signed (no key, or after a
+   * divergence): the stored ledger_state if it agrees with the last row, else the
+   * rows rehashed from 0. It is never signed.
+   */
+  #adopt(): ChainState {
+    const s = this.#db.prepare('SELECT size, chain_head, compact FROM ledger_state WHERE id = 0').get() as
+      | { size: unknown; chain_head: unknown; compact: unknown }
+      | undefined;
+    const last = this.#db.prepare('SELECT seq, chain FROM records ORDER BY seq DESC LIMIT 1').get() as
+      | { seq: number; chain: unknown }
+      | undefined;
+    try {
+      const state = ChainState.decode(s?.size, s?.chain_head, s?.compact);
+      const rows = last ? last.seq + 1 : 0;
+      if (
+        state.size === rows &&
+        (rows === 0 || (Buffer.isBuffer(last?.chain) && last.chain.equals(state.chainHead)))
+      ) {
+        return state;
+      }
+    } catch {
+      // fall through: rebuild from the rows
+    }
+    const state = new ChainState();
+    for (const row of this.#rowsFrom.iterate(0) as Iterable<Row>) {
+      if (Buffer.isBuffer(row.entry)) state.append(row.entry);
+    }
+    return state;
+  }
+
+  #diverged(finding: SealogError): void {
+    if (!this.#trusted || this.#divergence) return;
+    this.#divergence = finding;
+    this.#onDiverge?.(finding);
+  }
+
+  /** Hashes rows other processes appended since our last commit; checks they extend our state. */
+  #catchUp(): void {
+    const d = new Derivation(this.#state, this.path);
+    for (const row of this.#rowsFrom.iterate(Math.max(this.#state.size - 1, 0)) as Iterable<Row>) {
+      if (!d.row(row.seq, row.entry, row.chain)) break;
+    }
+    const finding = d.end();
+    if (!finding) {
+      this.#state = d.state;
+      return;
+    }
+    // The file no longer extends what we derived. Keep every record (chained on the
+    // file as it is), but a signing writer signs nothing from now on.
+    this.#diverged(finding);
+    this.#state = this.#adopt();
   }
 
   #appendLocked(batch: readonly PendingEntry[]): CommitResult {
-    // Another process may have appended since our last commit: resume from the shared state.
-    const stored = this.#readState.get() as StateRow;
-    if (stored.size !== this.#range.size || !stored.chain_head.equals(this.#chainHead)) {
-      const s = this.#loadState(false);
-      this.#range = s.range;
-      this.#chainHead = s.chainHead;
-    }
-    const range = this.#range.clone();
-    let chain = this.#chainHead;
-    const firstSeq = range.size;
+    this.#catchUp();
+    const state = this.#state.clone();
+    const firstSeq = state.size;
     for (const { entry, ts } of batch) {
-      const leaf = leafHash(entry);
-      chain = chainHash(chain, leaf);
-      this.#insert.run(range.size, ts, entry, chain);
-      range.append(leaf);
+      const seq = state.size;
+      this.#insert.run(seq, ts, entry, state.append(entry));
     }
-    this.#writeState.run(range.size, chain, range.encode());
+    this.#writeState.run(state.size, state.chainHead, state.encodeCompact());
     // Only adopt the new state once the transaction body succeeded; a throw rolls back both.
-    this.#range = range;
-    this.#chainHead = chain;
-    return { firstSeq, size: range.size, root: range.root(), chainHead: chain };
+    this.#state = state;
+    return { firstSeq, ...state.head() };
   }
 
   append(batch: readonly PendingEntry[]): CommitResult {
-    const before = { range: this.#range, chainHead: this.#chainHead };
+    const before = this.#state;
     try {
       return this.#appendTx.immediate(batch);
     } catch (err) {
-      this.#range = before.range;
-      this.#chainHead = before.chainHead;
+      this.#state = before;
       throw err instanceof SealogError ? err : ioError(this.path, 'append to', err);
     }
   }
 
-  head(): LedgerHead {
-    const s = this.#loadState(false);
-    return { size: s.range.size, root: s.range.root(), chainHead: s.chainHead };
+  /** Why this store will not sign, if it will not. */
+  get divergence(): SealogError | undefined {
+    return this.#divergence;
   }
 
-  addCheckpoint(size: number, note: string, createdAt: number): void {
+  /**
+   * The head this store derived (through its last commit or catch-up). A signing
+   * store that diverged refuses. @throws SealogError E_TAMPER.
+   */
+  head(): LedgerHead {
+    if (this.#divergence) throw this.#divergence;
+    return { ...this.#state.head(), compact: this.#state.encodeCompact() };
+  }
+
+  /**
+   * Hashes rows other writers committed since this store last looked, so a
+   * checkpoint can cover them. A read transaction: a consistent snapshot.
+   */
+  refresh(): void {
+    this.#db.transaction(() => this.#catchUp())();
+  }
+
+  addCheckpoint(head: LedgerHead, note: string, createdAt: number): void {
     // Under 'process' durability commits are not fsynced, yet the sealer copies
     // this note to the anchor file (other storage) as soon as it returns: a
     // power loss could then leave the anchor ahead of the file, an outage that
@@ -177,7 +266,7 @@ export class SqliteStore implements Store {
     try {
       if (sync) this.#db.pragma('synchronous = FULL');
       try {
-        this.#insertCheckpoint.run(size, note, createdAt);
+        this.#insertCheckpoint.run(head.size, note, createdAt, head.chainHead, head.compact ?? null);
       } finally {
         if (sync) this.#db.pragma('synchronous = NORMAL');
       }
@@ -192,6 +281,14 @@ export class SqliteStore implements Store {
       | { note: unknown }
       | undefined;
     return typeof row?.note === 'string' ? row.note : undefined;
+  }
+
+  /** True when a checkpoint row with exactly this note text is stored (anchor cross-check). */
+  hasCheckpointNote(size: number, note: string): boolean {
+    return (
+      this.#db.prepare('SELECT 1 FROM checkpoints WHERE size = ? AND note = ? LIMIT 1').get(size, note) !==
+      undefined
+    );
   }
 
   /** The underlying connection, for modules in core that add tables (budgets, checkpoints). */

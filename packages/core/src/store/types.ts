@@ -1,3 +1,17 @@
+import type { OwnKey, SignedHead } from '../chain/trust.js';
+import type { SealogError } from '../errors.js';
+
+/**
+ * What a signing writer trusts: its own key, and the heads that key signed which
+ * it found outside the ledger (the anchor file). See chain/derive.ts.
+ */
+export interface WriterTrust {
+  own: OwnKey;
+  heads: readonly SignedHead[];
+  /** Told once when the ledger stops extending what this writer derived (E_TAMPER). */
+  onDiverge?: (err: SealogError) => void;
+}
+
 /** One encoded record waiting to be appended. */
 export interface PendingEntry {
   /** Canonical JSON bytes: exactly what is hashed and stored. */
@@ -14,6 +28,8 @@ export interface LedgerHead {
   readonly root: Buffer;
   /** chain[size - 1], or 32 zero bytes when empty. */
   readonly chainHead: Buffer;
+  /** The compact range at `size` (stored beside a checkpoint so a writer can resume from it). */
+  readonly compact?: Buffer;
 }
 
 export interface CommitResult extends LedgerHead {
@@ -42,10 +58,16 @@ export interface Store {
   /** How messages name the ledger: a file path, or a URL without its secrets. */
   readonly display?: string;
   append(batch: readonly PendingEntry[]): CommitResult | Promise<CommitResult>;
-  /** Head as last committed by any writer of this store. */
+  /**
+   * The head this store derived by hashing entries itself (its last commit or
+   * refresh). A store opened with a {@link WriterTrust} that found the ledger
+   * rewritten throws E_TAMPER instead: it never offers an underived head for signing.
+   */
   head(): LedgerHead | Promise<LedgerHead>;
-  /** Stores a signed checkpoint note for `size` (only after those records are committed). */
-  addCheckpoint(size: number, note: string, createdAt: number): void | Promise<void>;
+  /** Stores a signed checkpoint note of `head` with its resume state (only after those records are committed). */
+  addCheckpoint(head: LedgerHead, note: string, createdAt: number): void | Promise<void>;
+  /** Hashes rows other writers committed since, so the next head covers them. */
+  refresh?(): void | Promise<void>;
   close(): void | Promise<void>;
   /**
    * Stores shared by writers on several hosts sign under a lock: reads the head, signs

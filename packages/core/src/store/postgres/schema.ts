@@ -21,7 +21,8 @@ CREATE INDEX IF NOT EXISTS records_ts ON ${q('records')} (ts);
 CREATE TABLE IF NOT EXISTS ${q('ledger_state')} (
   id integer PRIMARY KEY CHECK (id = 0), size bigint NOT NULL, chain_head bytea NOT NULL, compact bytea NOT NULL);
 CREATE TABLE IF NOT EXISTS ${q('checkpoints')} (
-  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, size bigint NOT NULL, note text NOT NULL, created_at bigint NOT NULL);
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, size bigint NOT NULL, note text NOT NULL, created_at bigint NOT NULL,
+  chain_head bytea, compact bytea);
 CREATE INDEX IF NOT EXISTS checkpoints_size ON ${q('checkpoints')} (size);
 CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -103,6 +104,30 @@ export async function ensurePgSchema(
   } catch (err) {
     throw pgError(s.target, 'create the ledger schema in', err);
   }
+}
+
+/**
+ * True when the checkpoints table has the resume columns (chain_head, compact),
+ * adding them first when this role may (the owner; ledgers made by an older
+ * sealog). A writer role that may not alter the table resumes from row 0 instead.
+ */
+export async function ensureResumeColumns(s: PgSession): Promise<boolean> {
+  const has = async () =>
+    (
+      await s.query(
+        `SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'checkpoints' AND column_name = 'compact'`,
+        [s.target.schema],
+      )
+    ).rows.length > 0;
+  if (await has()) return true;
+  try {
+    await s.query(
+      `ALTER TABLE ${qualify(s.target, 'checkpoints')} ADD COLUMN IF NOT EXISTS chain_head bytea, ADD COLUMN IF NOT EXISTS compact bytea`,
+    );
+  } catch {
+    return false; // not the owner: run `sealog init` (as the owner) once to add them
+  }
+  return has();
 }
 
 /** Refuses a schema that is not a sealog ledger of a version we read. @throws E_NOT_LEDGER. */

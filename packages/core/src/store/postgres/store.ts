@@ -1,7 +1,22 @@
+import {
+  type CheckpointRow,
+  Derivation,
+  MAX_RESUME_CANDIDATES,
+  pickStart,
+  type ResumeRow,
+} from '../../chain/derive.js';
+import { ChainState } from '../../chain/state.js';
 import { SealogError } from '../../errors.js';
-import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../../hash.js';
-import { CompactRange } from '../../merkle.js';
-import type { CommitResult, LedgerHead, LockedSeal, PendingEntry, SealSigner, Store } from '../types.js';
+import { leafHash } from '../../hash.js';
+import type {
+  CommitResult,
+  LedgerHead,
+  LockedSeal,
+  PendingEntry,
+  SealSigner,
+  Store,
+  WriterTrust,
+} from '../types.js';
 import {
   DEFAULT_PG_LOCK_TIMEOUT_MS,
   isConnectionError,
@@ -12,20 +27,19 @@ import {
   qualify,
   SessionSlot,
 } from './connect.js';
-import { assertPgLedger, ensurePgSchema, lockKey } from './schema.js';
+import { assertPgLedger, ensurePgSchema, ensureResumeColumns, lockKey } from './schema.js';
 
 export interface PgStoreOptions {
   /** How long a commit waits for another writer before failing and being retried (ms). */
   lockTimeoutMs?: number;
   /** false: open an existing ledger only (E_NOT_LEDGER when the schema has none). Default true. */
   create?: boolean;
+  /** A signing writer's trust root: see SqliteStoreOptions.trust. */
+  trust?: WriterTrust;
 }
 
-interface StateRow {
-  size: unknown;
-  chain_head: unknown;
-  compact: unknown;
-}
+/** Rows read per query while re-deriving (bounded memory on any ledger size). */
+const DERIVE_PAGE_ROWS = 10_000;
 
 /** A batch whose COMMIT was sent but never answered: it may or may not have committed. */
 interface InDoubt {
@@ -51,8 +65,12 @@ export class PgStore implements Store {
   readonly #writer: SessionSlot;
   /** Checkpoints and head reads, on their own connection so they never land inside an append's transaction. */
   readonly #sealer: SessionSlot;
-  #range = new CompactRange();
-  #chainHead: Buffer = ZERO_HASH;
+  /** Derived by hashing entries here: never read back from ledger_state. */
+  #state = new ChainState();
+  readonly #trust: WriterTrust | undefined;
+  #divergence: SealogError | undefined;
+  /** The checkpoints table has chain_head/compact (see ensureResumeColumns). */
+  #hasResume = false;
   #inDoubt: InDoubt | undefined;
   /**
    * A batch found committed after its COMMIT answer was lost, while the rest of
@@ -64,6 +82,7 @@ export class PgStore implements Store {
 
   private constructor(target: PgTarget, options: PgStoreOptions) {
     this.target = target;
+    this.#trust = options.trust;
     const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_PG_LOCK_TIMEOUT_MS;
     // A writer's statements are short (one batch insert) or wait on a lock bounded by
     // lock_timeout: anything slower than that plus a margin is a lost answer.
@@ -88,7 +107,8 @@ export class PgStore implements Store {
         if (options.create !== false) await ensurePgSchema(s, Date.now());
         await assertPgLedger(s);
         await store.#checkPrivileges(s);
-        await store.#checkHead(s);
+        store.#hasResume = await ensureResumeColumns(s);
+        await store.#start(s);
       });
     } catch (err) {
       await store.close();
@@ -99,23 +119,6 @@ export class PgStore implements Store {
 
   get display(): string {
     return this.target.display;
-  }
-
-  #stateError(what: string): SealogError {
-    return new SealogError('E_STATE', `ledger ${this.target.display}: ${what}`);
-  }
-
-  #decodeState(row: StateRow | undefined): { range: CompactRange; chainHead: Buffer } {
-    if (!row || typeof row.size !== 'number' || row.size < 0 || !Buffer.isBuffer(row.chain_head)) {
-      throw this.#stateError('the ledger_state row is missing or malformed');
-    }
-    if (row.chain_head.length !== HASH_SIZE) throw this.#stateError('the stored chain head is not 32 bytes');
-    try {
-      const compact = Buffer.isBuffer(row.compact) ? row.compact : Buffer.alloc(0);
-      return { range: CompactRange.decode(row.size, compact), chainHead: row.chain_head };
-    } catch {
-      throw this.#stateError('the stored Merkle state does not match the stored size');
-    }
   }
 
   /** A role that may only read (or nothing) fails at startup, not at its first commit. */
@@ -134,37 +137,128 @@ export class PgStore implements Store {
     }
   }
 
-  /** Reads state and last record in one snapshot and insists they agree (as SqliteStore does at open). */
-  async #checkHead(s: PgSession): Promise<void> {
+  /**
+   * The start state, in one snapshot: a signing writer derives it (chain/derive.ts:
+   * the newest checkpoint its key signed, else row 0, then every later row hashed
+   * here); a writer without a key adopts the stored head after checking it against
+   * the last record, as SqliteStore does.
+   */
+  async #start(s: PgSession): Promise<void> {
     try {
       await s.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const state = await s.query<StateRow>(
-        `SELECT size, chain_head, compact FROM ${this.#t.state} WHERE id = 0`,
-      );
-      const last = await s.query<{ seq: unknown; chain: unknown }>(
-        `SELECT seq, chain FROM ${this.#t.records} ORDER BY seq DESC LIMIT 1`,
-      );
+      this.#state = this.#trust ? await this.#derive(s, this.#trust) : await this.#adopt(s, true);
       await s.query('COMMIT');
-      const decoded = this.#decodeState(state.rows[0]);
-      const row = last.rows[0];
-      const rowsSize = row && typeof row.seq === 'number' ? row.seq + 1 : 0;
-      const lastChain = row ? row.chain : ZERO_HASH;
-      if (
-        rowsSize !== decoded.range.size ||
-        !Buffer.isBuffer(lastChain) ||
-        !lastChain.equals(decoded.chainHead)
-      ) {
-        throw this.#stateError(
-          `the stored head (size ${decoded.range.size}) does not match the last record (size ${rowsSize}); ` +
-            'the ledger was modified outside sealog or is damaged: run `sealog verify` on it',
-        );
-      }
-      this.#range = decoded.range;
-      this.#chainHead = decoded.chainHead;
     } catch (err) {
       await s.query('ROLLBACK').catch(() => {});
       throw err instanceof SealogError ? err : pgError(this.target, 'open', err);
     }
+  }
+
+  async #derive(s: PgSession, trust: WriterTrust): Promise<ChainState> {
+    const t = this.#t;
+    const last = (await s.query<{ m: unknown }>(`SELECT max(seq) AS m FROM ${t.records}`)).rows[0]?.m;
+    const rowCount = typeof last === 'number' ? last + 1 : 0;
+    const anchored = trust.heads.length > 0 ? Math.max(...trust.heads.map((h) => h.size)) : undefined;
+    const candidates = this.#hasResume
+      ? (
+          await s.query<ResumeRow>(
+            `SELECT id, size, note, chain_head, compact FROM ${t.checkpoints} WHERE compact IS NOT NULL AND size <= $1 ORDER BY size DESC, id DESC LIMIT $2`,
+            [rowCount, MAX_RESUME_CANDIDATES],
+          )
+        ).rows
+      : [];
+    const start = pickStart(
+      candidates,
+      trust.own,
+      anchored !== undefined ? { rowCount, atMost: anchored } : { rowCount },
+    );
+    const from = start?.state ?? new ChainState();
+    const rows = (
+      await s.query<CheckpointRow>(`SELECT id, note FROM ${t.checkpoints} WHERE size >= $1`, [from.size])
+    ).rows;
+    const d = new Derivation(from, this.target.display, { own: trust.own, heads: trust.heads, rows });
+    const finding = await this.#feed(s, d);
+    if (finding) {
+      this.#diverged(finding);
+      return this.#adopt(s, false);
+    }
+    return d.state;
+  }
+
+  /** Feeds every row from the derivation's start (page by page) and ends it. */
+  async #feed(s: PgSession, d: Derivation): Promise<SealogError | undefined> {
+    let next = Math.max(d.state.size - 1, 0);
+    for (;;) {
+      const page = (
+        await s.query<{ seq: unknown; entry: unknown; chain: unknown }>(
+          `SELECT seq, entry, chain FROM ${this.#t.records} WHERE seq >= $1 ORDER BY seq LIMIT ${DERIVE_PAGE_ROWS}`,
+          [next],
+        )
+      ).rows;
+      let going = true;
+      for (const r of page) {
+        going = d.row(r.seq, r.entry, r.chain);
+        if (!going) break;
+      }
+      const lastSeq = page[page.length - 1]?.seq;
+      if (!going || page.length < DERIVE_PAGE_ROWS || typeof lastSeq !== 'number') break;
+      next = lastSeq + 1;
+    }
+    return d.end();
+  }
+
+  /**
+   * A state to chain on when nothing is to be signed. `strict` (a writer without a
+   * key, at open): the stored head must agree with the last record (E_STATE).
+   * Otherwise (after a divergence) the rows are rehashed when it does not.
+   */
+  async #adopt(s: PgSession, strict: boolean): Promise<ChainState> {
+    const state = (
+      await s.query<{ size: unknown; chain_head: unknown; compact: unknown }>(
+        `SELECT size, chain_head, compact FROM ${this.#t.state} WHERE id = 0`,
+      )
+    ).rows[0];
+    const last = (
+      await s.query<{ seq: unknown; chain: unknown }>(
+        `SELECT seq, chain FROM ${this.#t.records} ORDER BY seq DESC LIMIT 1`,
+      )
+    ).rows[0];
+    const rowsSize = last && typeof last.seq === 'number' ? last.seq + 1 : 0;
+    let decoded: ChainState | undefined;
+    try {
+      decoded = ChainState.decode(state?.size, state?.chain_head, state?.compact);
+    } catch (err) {
+      if (strict) throw this.#stateError('the ledger_state row is missing or malformed', err);
+    }
+    const agrees =
+      decoded !== undefined &&
+      decoded.size === rowsSize &&
+      (rowsSize === 0 || (Buffer.isBuffer(last?.chain) && last.chain.equals(decoded.chainHead)));
+    if (decoded && agrees) return decoded;
+    if (strict) {
+      throw this.#stateError(
+        `the stored head (size ${decoded?.size}) does not match the last record (size ${rowsSize}); ` +
+          'the ledger was modified outside sealog or is damaged: run `sealog verify` on it',
+      );
+    }
+    const rebuilt = new Derivation(new ChainState(), this.target.display);
+    await this.#feed(s, rebuilt);
+    return rebuilt.state;
+  }
+
+  #stateError(what: string, cause?: unknown): SealogError {
+    return new SealogError('E_STATE', `ledger ${this.target.display}: ${what}`, { cause });
+  }
+
+  #diverged(finding: SealogError): void {
+    if (!this.#trust || this.#divergence) return;
+    this.#divergence = finding;
+    this.#trust.onDiverge?.(finding);
+  }
+
+  /** Why this store will not sign, if it will not. */
+  get divergence(): SealogError | undefined {
+    return this.#divergence;
   }
 
   append(batch: readonly PendingEntry[]): Promise<CommitResult> {
@@ -237,49 +331,35 @@ export class PgStore implements Store {
     const leaves = batch.map((p) => leafHash(p.entry));
     try {
       // One round trip opens the transaction and takes the sequencing lock.
-      const res = (await s.query(
-        `BEGIN; SELECT size, chain_head, compact FROM ${this.#t.state} WHERE id = 0 FOR UPDATE`,
-      )) as unknown as { rows: StateRow[] }[];
-      const row = res[1]?.rows[0];
-      if (
-        !row ||
-        row.size !== this.#range.size ||
-        !Buffer.isBuffer(row.chain_head) ||
-        !row.chain_head.equals(this.#chainHead)
-      ) {
-        const st = this.#decodeState(row); // another writer appended since our last commit
-        this.#range = st.range;
-        this.#chainHead = st.chainHead;
-      }
-      const range = this.#range.clone();
-      let chain = this.#chainHead;
-      const firstSeq = range.size;
+      await s.query(`BEGIN; SELECT 1 FROM ${this.#t.state} WHERE id = 0 FOR UPDATE`);
+      // Rows other writers committed since our last commit are hashed here, under the
+      // lock, before anything is chained on them: they are never adopted from ledger_state.
+      await this.#catchUp(s);
+      const state = this.#state.clone();
+      const firstSeq = state.size;
       const seqs = new Array<number>(batch.length);
       const tss = new Array<number>(batch.length);
       const entries = new Array<Buffer>(batch.length);
       const chains = new Array<Buffer>(batch.length);
       for (let i = 0; i < batch.length; i++) {
         const { entry, ts } = batch[i]!;
-        const leaf = leaves[i]!;
-        chain = chainHash(chain, leaf);
-        seqs[i] = range.size;
+        seqs[i] = state.size;
         tss[i] = ts;
         entries[i] = entry;
-        chains[i] = chain;
-        range.append(leaf);
+        chains[i] = state.appendLeaf(leaves[i]!);
       }
+      const chain = state.chainHead;
       await s.query(
         `WITH ins AS (INSERT INTO ${this.#t.records} (seq, ts, entry, chain)
            SELECT * FROM unnest($1::int8[], $2::int8[], $3::bytea[], $4::bytea[]))
          UPDATE ${this.#t.state} SET size = $5, chain_head = $6, compact = $7 WHERE id = 0`,
-        [seqs, tss, entries, chains, range.size, chain, range.encode()],
+        [seqs, tss, entries, chains, state.size, chain, state.encodeCompact()],
       );
-      const result: CommitResult = { firstSeq, size: range.size, root: range.root(), chainHead: chain };
-      pending = { entries: batch, lastSeq: range.size - 1, chain, result };
+      const result: CommitResult = { firstSeq, ...state.head() };
+      pending = { entries: batch, lastSeq: state.size - 1, chain, result };
       commitSent = true;
       await s.query('COMMIT');
-      this.#range = range;
-      this.#chainHead = chain;
+      this.#state = state;
       return result;
     } catch (err) {
       if (commitSent) {
@@ -295,29 +375,46 @@ export class PgStore implements Store {
     }
   }
 
-  async head(): Promise<LedgerHead> {
-    try {
-      return await this.#sealer.use(async (s) => {
-        const r = await s.query<StateRow>(
-          `SELECT size, chain_head, compact FROM ${this.#t.state} WHERE id = 0`,
-        );
-        const st = this.#decodeState(r.rows[0]);
-        return { size: st.range.size, root: st.range.root(), chainHead: st.chainHead };
-      });
-    } catch (err) {
-      throw pgError(this.target, 'read the head of', err);
+  /**
+   * Hashes rows other writers committed after our state (inside the caller's
+   * transaction). If they do not extend it, the ledger was changed under us: a
+   * signing writer signs nothing from then on, and chaining goes on over the rows
+   * as they are so no record is lost.
+   */
+  async #catchUp(s: PgSession): Promise<void> {
+    const d = new Derivation(this.#state, this.target.display);
+    const finding = await this.#feed(s, d);
+    if (!finding) {
+      this.#state = d.state;
+      return;
     }
+    this.#diverged(finding);
+    this.#state = await this.#adopt(s, false);
   }
 
-  async addCheckpoint(size: number, note: string, createdAt: number): Promise<void> {
-    try {
-      await this.#sealer.use((s) =>
-        s.query(`INSERT INTO ${this.#t.checkpoints} (size, note, created_at) VALUES ($1, $2, $3)`, [
-          size,
+  /** The head this writer derived (see Store.head). @throws SealogError E_TAMPER after a divergence. */
+  head(): LedgerHead {
+    if (this.#divergence) throw this.#divergence;
+    return { ...this.#state.head(), compact: this.#state.encodeCompact() };
+  }
+
+  #insertCheckpoint(s: PgSession, head: LedgerHead, note: string, createdAt: number): Promise<unknown> {
+    const t = this.#t.checkpoints;
+    return this.#hasResume
+      ? s.query(
+          `INSERT INTO ${t} (size, note, created_at, chain_head, compact) VALUES ($1, $2, $3, $4, $5)`,
+          [head.size, note, createdAt, head.chainHead, head.compact ?? null],
+        )
+      : s.query(`INSERT INTO ${t} (size, note, created_at) VALUES ($1, $2, $3)`, [
+          head.size,
           note,
           createdAt,
-        ]),
-      );
+        ]);
+  }
+
+  async addCheckpoint(head: LedgerHead, note: string, createdAt: number): Promise<void> {
+    try {
+      await this.#sealer.use((s) => this.#insertCheckpoint(s, head, note, createdAt));
     } catch (err) {
       throw pgError(this.target, 'store a checkpoint in', err);
     }
@@ -361,11 +458,16 @@ export class PgStore implements Store {
         await s.query('ROLLBACK');
         return undefined;
       }
-      const st = this.#decodeState(
-        (await s.query<StateRow>(`SELECT size, chain_head, compact FROM ${this.#t.state} WHERE id = 0`))
-          .rows[0],
-      );
-      const head: LedgerHead = { size: st.range.size, root: st.range.root(), chainHead: st.chainHead };
+      // Sign what this writer derives: its own state, extended over the rows other
+      // writers committed since (hashed here). Never the ledger_state row.
+      if (this.#divergence) throw this.#divergence;
+      const d = new Derivation(this.#state, this.target.display);
+      const finding = await this.#feed(s, d);
+      if (finding) {
+        this.#diverged(finding);
+        throw finding;
+      }
+      const head: LedgerHead = { ...d.state.head(), compact: d.state.encodeCompact() };
       const latest = (
         await s.query<{ size: unknown; note: unknown; created_at: unknown }>(
           `SELECT size, note, created_at FROM ${this.#t.checkpoints} ORDER BY id DESC LIMIT 1`,
@@ -387,11 +489,7 @@ export class PgStore implements Store {
         await s.query('ROLLBACK');
         return { size: head.size, note: latest.note, createdAt: signed.createdAt - age, fresh: false };
       }
-      await s.query(`INSERT INTO ${this.#t.checkpoints} (size, note, created_at) VALUES ($1, $2, $3)`, [
-        head.size,
-        signed.note,
-        signed.createdAt,
-      ]);
+      await this.#insertCheckpoint(s, head, signed.note, signed.createdAt);
       await s.query('COMMIT');
       return { size: head.size, note: signed.note, createdAt: signed.createdAt, fresh: true };
     } catch (err) {

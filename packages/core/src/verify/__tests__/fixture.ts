@@ -65,7 +65,7 @@ export function makeLedger(opts: {
       signer,
       1_700_000_000 + head.size,
     );
-    store.addCheckpoint(head.size, note, Date.now());
+    store.addCheckpoint(head, note, Date.now());
     appendAnchor(f.anchor, note);
   };
   let i = 0;

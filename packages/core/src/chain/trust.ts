@@ -1,0 +1,87 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { splitAnchorNotes } from '../checkpoint/anchor.js';
+import { openCheckpoint } from '../checkpoint/signed.js';
+import { SealogError } from '../errors.js';
+import type { VerifierKey } from '../note/keys.js';
+import { parseVerifierKey } from '../note/keys.js';
+
+/** A tree head this writer's own key signed: a point the writer can prove. */
+export interface SignedHead {
+  size: number;
+  root: Buffer;
+  /** Where it was found, for findings: "checkpoint row 12", "anchor file /x". */
+  where: string;
+}
+
+/** Anchor files are read from the end: the newest notes are the ones that matter. */
+export const MAX_ANCHOR_READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The writer's trust root: its own verifier key and origin. A stored checkpoint,
+ * an anchor note or a resume row counts only if this key's signature on it
+ * verifies: rows, anchors and other processes' claims are checked, never adopted.
+ */
+export class OwnKey {
+  readonly #key: VerifierKey;
+  readonly origin: string;
+
+  /** @param verifierKey the signer's own verifier key string. */
+  constructor(verifierKey: string, origin: string) {
+    this.#key = parseVerifierKey(verifierKey);
+    this.origin = origin;
+  }
+
+  /**
+   * The head a note signs, if this key signed it for this origin; undefined for
+   * anything else (forged, foreign, malformed). Never throws: the note is attacker input.
+   */
+  open(note: unknown, where: string): SignedHead | undefined {
+    if (typeof note !== 'string') return undefined;
+    try {
+      const { checkpoint } = openCheckpoint(note, [this.#key], { origin: this.origin });
+      return { size: checkpoint.size, root: Buffer.from(checkpoint.root), where };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The heads this key signed in an anchor file (absent file: none). Reads at
+   * most the last MAX_ANCHOR_READ_BYTES; a special file (FIFO, device) is refused
+   * rather than read, so a planted FIFO cannot hang the writer.
+   * @throws SealogError E_IO when the file exists but cannot be read.
+   */
+  anchorHeads(path: string): SignedHead[] {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new SealogError('E_IO', `cannot read anchor file ${path}`, { cause: err });
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new SealogError('E_IO', `anchor file ${path} is not a regular file`);
+      const len = Math.min(st.size, MAX_ANCHOR_READ_BYTES);
+      const buf = Buffer.alloc(len);
+      let got = 0;
+      while (got < len) {
+        const n = readSync(fd, buf, got, len - got, st.size - len + got);
+        if (n === 0) break;
+        got += n;
+      }
+      const heads: SignedHead[] = [];
+      // A cut first note (when only the tail was read) simply fails to verify.
+      for (const note of splitAnchorNotes(buf.subarray(0, got).toString('utf8'))) {
+        const h = this.open(note, `anchor file ${path}`);
+        if (h) heads.push(h);
+      }
+      return heads;
+    } catch (err) {
+      if (err instanceof SealogError) throw err;
+      throw new SealogError('E_IO', `cannot read anchor file ${path}`, { cause: err });
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
