@@ -1,6 +1,8 @@
+import { bindAnchor, ledgerIdentity } from './checkpoint/binding.js';
 import {
   type CheckpointOptions,
   createCheckpointer,
+  createWriterTrust,
   loadCheckpointKey,
   validateCheckpointOptions,
 } from './checkpoint/config.js';
@@ -185,6 +187,11 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
     },
   };
   for (const k of LEDGER_KEYS) if (o[k] !== undefined) Object.assign(ledgerOpts, { [k]: o[k] });
+  if (o.checkpoint && signer) {
+    // A signing writer derives what it signs; the anchor file's heads are checked on open.
+    ledgerOpts.trust = createWriterTrust(o.checkpoint, signer, onError);
+    if (o.checkpoint.anchorFile !== undefined) bindAnchor(o.checkpoint.anchorFile, ledgerIdentity(o.path));
+  }
   const ledger = isPostgresUrl(o.path) ? await Ledger.openPostgres(ledgerOpts) : Ledger.open(ledgerOpts);
   const transforms: RecordTransform[] = [];
   if (o.privacy) {

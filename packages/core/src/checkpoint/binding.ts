@@ -1,5 +1,7 @@
-import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { SealogError } from '../errors.js';
+import { isPostgresUrl, parsePgUrl } from '../store/postgres/url.js';
 
 /**
  * An anchor file serves exactly one ledger: its notes are one tree's heads, and
@@ -47,4 +49,16 @@ export function bindAnchor(anchorFile: string, ledger: string): void {
     `checkpoint.anchorFile ${anchorFile} already seals another ledger (${JSON.stringify(bound.trim().slice(0, 200))}, see ${path}); ` +
       `give each ledger its own anchorFile and its own key name (one origin per ledger). If this ledger was moved, delete ${path}`,
   );
+}
+
+/** How a binding names a ledger: its file's real path, or its URL without secrets. */
+export function ledgerIdentity(path: string): string {
+  if (isPostgresUrl(path)) return `postgres ${parsePgUrl(path).display}`;
+  let dir = dirname(path);
+  try {
+    dir = realpathSync(dir);
+  } catch {
+    // the ledger's directory must exist; opening the ledger reports it
+  }
+  return `sqlite ${join(dir, basename(path))}`;
 }
