@@ -1,14 +1,19 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
+  bindAnchor,
+  type Ed25519Signer,
   isPostgresUrl,
+  ledgerIdentity,
   loadSignerKeyFile,
+  OwnKey,
   parseCheckpoint,
   parseNote,
   SealogError,
   SqliteStore,
   type Store,
   sealHead,
+  type WriterTrust,
 } from '@sealog/core';
 import { type Command, EXIT_OK, UsageError } from '../command.js';
 import { LEDGER_ARG } from '../source.js';
@@ -18,6 +23,11 @@ const usage = `usage: sealog checkpoint <ledger | postgres://…> --key <keyfile
 Seals a ledger now: signs a checkpoint of every committed record (origin = the
 key's name) with a signed time, stores it in the ledger and, with --anchor,
 appends it to the anchor file. Prints the signed note. Safe while writers run.
+
+Verifies before it signs: it starts from the newest checkpoint this key signed
+(else row 0), hashes every record after it, and checks every checkpoint this key
+signed (in the ledger and in the anchor file) against the rehashed records. On
+any mismatch it signs nothing and exits 1 with the finding: run \`sealog verify\`.
 
   --key <keyfile>   private key from \`sealog keygen\` (mode 0600)
   --anchor <file>   also append the note to this file (created if absent)
@@ -33,17 +43,32 @@ function originOf(note: string | undefined): string | undefined {
   }
 }
 
-type SealableStore = Store & { lastCheckpointNote(): string | undefined | Promise<string | undefined> };
+type SealableStore = Store & {
+  lastCheckpointNote(): string | undefined | Promise<string | undefined>;
+  readonly divergence: SealogError | undefined;
+};
 
-/** Opens an existing ledger for sealing: never creates one where the user mistyped a path. */
-async function openExisting(path: string): Promise<{ store: SealableStore; display: string }> {
+/**
+ * Opens an existing ledger for sealing (never creates one where the user mistyped
+ * a path), deriving its head with this key's trust: see @sealog/core chain/derive.
+ */
+async function openExisting(
+  path: string,
+  trust: WriterTrust,
+): Promise<{ store: SealableStore; display: string }> {
   if (isPostgresUrl(path)) {
     const { PgStore } = await import('@sealog/core/postgres');
-    const store = await PgStore.open(path, { create: false });
+    const store = await PgStore.open(path, { create: false, trust });
     return { store, display: store.display };
   }
   if (!existsSync(path)) throw new SealogError('E_IO', `ledger ${path} does not exist`);
-  return { store: new SqliteStore(path, { durability: 'power' }), display: path };
+  return { store: new SqliteStore(path, { durability: 'power', trust }), display: path };
+}
+
+/** This key's trust root: its own verifier key, and the heads it signed in the anchor file. */
+function trustOf(signer: Ed25519Signer, anchor: string | undefined): WriterTrust {
+  const own = new OwnKey(signer.verifierKey, signer.name);
+  return { own, heads: anchor !== undefined ? own.anchorHeads(anchor) : [] };
 }
 
 export const checkpoint: Command = {
@@ -59,8 +84,12 @@ export const checkpoint: Command = {
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     if (values.key === undefined) throw new UsageError('--key <keyfile> is required');
     const signer = loadSignerKeyFile(values.key);
-    const { store, display } = await openExisting(positionals[0]!);
+    const path = positionals[0]!;
+    if (values.anchor !== undefined) bindAnchor(values.anchor, ledgerIdentity(path));
+    const { store, display } = await openExisting(path, trustOf(signer, values.anchor));
     try {
+      // Verify before signing: a ledger that does not re-derive is refused with the finding.
+      if (store.divergence) throw store.divergence;
       const previous = originOf(await store.lastCheckpointNote());
       if (previous !== undefined && previous !== signer.name) {
         throw new SealogError(
