@@ -8,6 +8,8 @@
 
 /** Nesting depth beyond which values are replaced by "[MaxDepth]". */
 export const DEFAULT_MAX_DEPTH = 64;
+/** Largest `maxDepth` accepted (options.ts): deeper recursion risks the stack, and toPlain stops here. */
+export const MAX_DEPTH_LIMIT = 1000;
 /** Longest string (UTF-16 code units) kept whole; longer ones are cut and marked. */
 export const DEFAULT_MAX_STRING_LENGTH = 64 * 1024;
 /** Largest encoded entry in bytes; a larger record keeps only its small top-level fields. */
@@ -41,6 +43,25 @@ export interface Encoded {
   json: string;
   /** Coercions applied, sorted; empty when the record was already plain JSON. */
   coerced: Coercion[];
+}
+
+/**
+ * A stand-in toPlain (plain.ts) leaves where the encoder would write a marked
+ * string, so a normalised record encodes to the very bytes of the original:
+ * a cycle, a getter that threw, a value whose listing threw.
+ */
+export class Coerced {
+  private constructor(
+    readonly mark: Coercion,
+    readonly text: string,
+    /** false: written only above maxDepth (deeper, the encoder writes "[MaxDepth]" as it would have). */
+    readonly anyDepth: boolean,
+  ) {
+    Object.freeze(this);
+  }
+  static readonly CIRCULAR = new Coerced('circular', '"[Circular]"', true);
+  static readonly THROWS = new Coerced('getter-threw', '"[Throws]"', true);
+  static readonly UNSERIALIZABLE = new Coerced('getter-threw', '"[Unserializable]"', false);
 }
 
 const TOP_FIELD_KEEP_BYTES = 1024;
@@ -115,6 +136,10 @@ class Encoder {
   }
 
   object(obj: object, depth: number): string {
+    if (obj instanceof Coerced && (obj.anyDepth || depth < this.#maxDepth)) {
+      this.coerced.add(obj.mark);
+      return obj.text;
+    }
     if (this.#ancestors.includes(obj)) {
       this.coerced.add('circular');
       return '"[Circular]"';

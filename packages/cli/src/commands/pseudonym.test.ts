@@ -10,7 +10,7 @@ describe('sealog pseudonym', () => {
   it('prints exactly what the pipeline writes for the same key, and never the key', async () => {
     const key = randomBytes(32).toString('hex');
     const file = join(tempDir(), 'psn.key');
-    writeFileSync(file, key);
+    writeFileSync(file, key, { mode: 0o600 });
     const pipeline = createPrivacyPipeline(
       validatePrivacyConfig({
         pseudonymize: { paths: ['user.email', 'user.id'], keys: [{ id: 'k2025', file }] },
@@ -29,7 +29,7 @@ describe('sealog pseudonym', () => {
 
   it('usage and key errors exit 2', async () => {
     const short = join(tempDir(), 'short.key');
-    writeFileSync(short, randomBytes(8).toString('hex'));
+    writeFileSync(short, randomBytes(8).toString('hex'), { mode: 0o600 });
     expect((await runCli(['pseudonym', 'x', '--key-file', short])).code).toBe(2);
     const e = await runCli(['pseudonym', 'x', '--key-id', 'k', '--key-file', short]);
     expect(e.code).toBe(2);

@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
+import { toPlain } from '../plain.js';
+import { Cow, compileTrie, readPath, rewrite } from '../privacy/rewrite.js';
 import type { RecordTransform } from '../sink.js';
 import { BudgetTracker, LEASE_FRACTION, MemoryBudgetStore, SqliteBudgetStore } from './budget.js';
 import { gaussianSigma2, laplaceScale, MICRO, toMicro } from './calibrate.js';
 import { DEFAULT_MAX_UNITS, type NoiseConfig, type NoiseField } from './config.js';
-import { getPath, setPath } from './path.js';
 import { cryptoRng, type Rng } from './rng.js';
 import { discreteGaussian, discreteLaplace } from './sample.js';
 
@@ -42,6 +43,8 @@ export interface SuppressedMarker {
 
 /** The noise transform plus the budget lifecycle. */
 export interface NoiseTransform extends RecordTransform {
+  /** As `apply`, for a record already normalised by toPlain (the privacy pipeline does that first). */
+  applyPlain(record: Record<string, unknown>): Record<string, unknown>;
   /** Gives unused budget leases back to the store; call before closing the ledger. */
   close(): void;
   /** Units whose budget lease is held in memory (bounded by budget.maxUnits). */
@@ -110,6 +113,9 @@ function unitKey(v: unknown): string {
 export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng: Rng): NoiseTransform {
   const fields = Object.entries(config.fields).map(([p, f]) => prepare(p, f));
   const unitParts = config.unit.split('.');
+  // The marker each field gets in the current apply; the trie is compiled once.
+  const decided = new Map<PreparedField, NoisedMarker | SuppressedMarker>();
+  const trie = compileTrie(fields.map((f) => ({ segments: f.parts, action: () => decided.get(f) })));
   const maxUnits = config.budget.maxUnits ?? DEFAULT_MAX_UNITS;
   const limit = toMicro(config.budget.epsilon);
   const store = ctx.db ? new SqliteBudgetStore(ctx.db) : new MemoryBudgetStore(maxUnits);
@@ -128,40 +134,48 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
     return { ...f.meta, value };
   };
 
-  return {
-    apply(record) {
-      const present: [PreparedField, unknown][] = [];
-      let cost = 0;
-      for (const f of fields) {
-        const v = getPath(record, f.parts);
-        if (v === undefined) continue;
-        present.push([f, v]);
-        if (typeof v === 'number' && Number.isFinite(v)) cost += f.micro;
+  const applyPlain = (record: Record<string, unknown>): Record<string, unknown> => {
+    const present: [PreparedField, unknown][] = [];
+    let cost = 0;
+    for (const f of fields) {
+      const v = readPath(record, f.parts);
+      if (v === undefined) continue;
+      present.push([f, v]);
+      if (typeof v === 'number' && Number.isFinite(v)) cost += f.micro;
+    }
+    if (present.length === 0) return record;
+    let reason: SuppressReason = 'budget';
+    let granted = false;
+    if (cost > 0) {
+      try {
+        granted = tracker.spend(unitKey(readPath(record, unitParts)), now(), cost);
+      } catch {
+        // Busy or broken budget table: fail closed, never log the raw value.
+        reason = 'budget-unavailable';
       }
-      if (present.length === 0) return record;
-      let reason: SuppressReason = 'budget';
-      let granted = false;
-      if (cost > 0) {
-        try {
-          granted = tracker.spend(unitKey(getPath(record, unitParts)), now(), cost);
-        } catch {
-          // Busy or broken budget table: fail closed, never log the raw value.
-          reason = 'budget-unavailable';
-        }
-      }
-      const copies = new Set<object>();
-      let out = record;
-      for (const [f, v] of present) {
-        const numeric = typeof v === 'number' && Number.isFinite(v);
-        const marker: NoisedMarker | SuppressedMarker = !numeric
+    }
+    decided.clear();
+    for (const [f, v] of present) {
+      const numeric = typeof v === 'number' && Number.isFinite(v);
+      decided.set(
+        f,
+        !numeric
           ? { dp: 'suppressed', reason: 'not-a-number' }
           : granted
             ? noised(f, v)
-            : { dp: 'suppressed', reason };
-        out = setPath(out, f.parts, marker, copies);
-      }
-      return out;
-    },
+            : { dp: 'suppressed', reason },
+      );
+    }
+    try {
+      return rewrite(record, trie, new Cow()) as Record<string, unknown>;
+    } finally {
+      decided.clear();
+    }
+  };
+
+  return {
+    applyPlain,
+    apply: (record) => applyPlain(toPlain(record)),
     close() {
       tracker.close();
     },

@@ -1,8 +1,10 @@
 import { SealogError } from '../errors.js';
+import { readPath as getPath } from '../privacy/rewrite.js';
 import type { StoredRecord } from '../store/reader.js';
 import { parseEntry } from '../store/reader.js';
+import { checkedTime } from '../store/time-window.js';
+import { inTimeRange } from '../time.js';
 import { laplaceScale, toMicro } from './calibrate.js';
-import { getPath } from './path.js';
 import { cryptoRng, type Rng } from './rng.js';
 import { discreteLaplace } from './sample.js';
 
@@ -132,8 +134,10 @@ export function dpReport(
   const perUnit = new Map<string, Map<string, number>>();
   const agg = new Map<string, { units: number; rows: number; sum: number }>();
   let anon = 0;
+  const timed = o.from !== undefined || o.to !== undefined;
   for (const r of records) {
-    if ((o.from !== undefined && r.ts < o.from) || (o.to !== undefined && r.ts >= o.to)) continue;
+    // The range applies to the entry's own time; an edited ts index fails the report (time-window.ts).
+    if (timed && !inTimeRange(checkedTime('ledger', r.seq, r.ts, r.entry), o.from, o.to)) continue;
     const e = parseEntry(r.entry);
     if (!e) continue;
     const key = groupKey(getPath(e, groupParts));

@@ -4,15 +4,15 @@
 // JSON or util.inspect output.
 
 import { createHmac } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { SealogError } from '../errors.js';
+import { checkKeyStrength, looksLikeKeyText, MAX_KEY_TEXT, readKeyFile, shown } from './key-file.js';
+
+export { MAX_KEY_TEXT } from './key-file.js';
 
 /** Minimum key length: HMAC-SHA-256 keys shorter than the hash output weaken it (RFC 2104 §3). */
 export const MIN_KEY_BYTES = 32;
-/** Longest key text accepted (a key file is tiny; anything large is a mistake). */
-export const MAX_KEY_TEXT = 4096;
 /** Key IDs appear in every pseudonym (`psn:<id>:…`), so they are short and unambiguous. */
 export const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 
@@ -32,7 +32,8 @@ export class PseudonymKey {
   /**
    * Decodes key text: hex if it is entirely hex digits (even length), else
    * base64 or base64url; surrounding whitespace is ignored.
-   * @throws SealogError E_KEY if the id is unsafe, the text is not hex/base64, or it decodes to fewer than 32 bytes.
+   * @throws SealogError E_KEY if the id is unsafe, the text is not hex/base64, or it decodes to fewer than
+   *   32 bytes or to bytes that are plainly not random (one repeated byte, a short pattern).
    *   `source` (a file path or env var name) is named in the message; the text never is.
    */
   static fromText(id: string, text: string, source: string): PseudonymKey {
@@ -48,11 +49,11 @@ export class PseudonymKey {
         `pseudonymization key "${id}" from ${source} is not hex or base64 text; create one with: openssl rand -base64 32`,
       );
     }
-    if (bytes.length < MIN_KEY_BYTES) {
-      throw new SealogError(
-        'E_KEY',
-        `pseudonymization key "${id}" from ${source} is ${bytes.length} bytes; at least ${MIN_KEY_BYTES} random bytes are required (openssl rand -base64 32)`,
-      );
+    try {
+      checkKeyStrength(bytes, id, source, MIN_KEY_BYTES);
+    } catch (err) {
+      bytes.fill(0);
+      throw err;
     }
     return new PseudonymKey(id, bytes);
   }
@@ -91,42 +92,32 @@ export interface KeyLoadContext {
  */
 export function loadPseudonymKey(source: KeySource, ctx: KeyLoadContext = {}): PseudonymKey {
   if (source.file !== undefined) {
+    // Pasted key text stays key-like once resolved, so readKeyFile never prints it.
     const path = resolve(ctx.baseDir ?? process.cwd(), source.file);
-    let text: string;
-    try {
-      if (statSync(path).size > MAX_KEY_TEXT) throw new Error('too large');
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      // The cause is a file-system error (path, errno), never key material.
-      throw new SealogError(
-        'E_KEY',
-        `cannot read pseudonymization key "${source.id}" from file ${path}: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-    return PseudonymKey.fromText(source.id, text, `file ${path}`);
+    const text = readKeyFile(path, source.id);
+    return PseudonymKey.fromText(source.id, text, shown(path, 'file'));
   }
   const name = source.env ?? '';
+  const where = shown(name, 'environment variable');
   const text = (ctx.env ?? process.env)[name];
   if (text === undefined || text.trim() === '') {
-    throw new SealogError(
-      'E_KEY',
-      `pseudonymization key "${source.id}": environment variable ${name} is not set or empty`,
-    );
+    throw new SealogError('E_KEY', `pseudonymization key "${source.id}": ${where} is not set or empty`);
   }
   if (text.length > MAX_KEY_TEXT) {
-    throw new SealogError(
-      'E_KEY',
-      `pseudonymization key "${source.id}": environment variable ${name} is too long`,
-    );
+    throw new SealogError('E_KEY', `pseudonymization key "${source.id}": ${where} is too long`);
   }
-  return PseudonymKey.fromText(source.id, text, `environment variable ${name}`);
+  return PseudonymKey.fromText(source.id, text, where);
 }
 
-/** @throws SealogError with `code` naming `field` if `id` is not a safe key ID. */
+/** @throws SealogError with `code` naming `field` if `id` is not a safe key ID (never echoing key-like text). */
 export function checkKeyId(id: unknown, field: string, code: 'E_CONFIG' | 'E_KEY' = 'E_CONFIG'): string {
   if (typeof id !== 'string' || !KEY_ID_PATTERN.test(id)) {
-    const got = typeof id === 'string' ? JSON.stringify(id.slice(0, 40)) : typeof id;
+    const got =
+      typeof id !== 'string'
+        ? typeof id
+        : looksLikeKeyText(id)
+          ? `${id.length} characters that look like key text (not shown)`
+          : JSON.stringify(id.slice(0, 40));
     throw new SealogError(
       code,
       `${field} must match ${KEY_ID_PATTERN.source} (letters, digits, _ and -, 1-32 chars), got ${got}`,

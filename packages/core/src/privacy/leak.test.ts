@@ -111,7 +111,7 @@ describe('no raw private value reaches the ledger', () => {
         const dir = mkdtempSync(join(tmpdir(), 'sealog-leak-'));
         try {
           const keyFile = join(dir, 'psn.key');
-          writeFileSync(keyFile, KEY);
+          writeFileSync(keyFile, KEY, { mode: 0o600 });
           const sink = await openSink({ path: join(dir, 'audit.db'), privacy: privacy(keyFile) });
           for (const [i, s] of batch.entries()) sink.write(record(s, i));
           await sink.flush();
@@ -154,7 +154,7 @@ describe('no raw private value reaches the ledger', () => {
   it('property: apply never mutates its input', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealog-leak-'));
     const keyFile = join(dir, 'psn.key');
-    writeFileSync(keyFile, KEY);
+    writeFileSync(keyFile, KEY, { mode: 0o600 });
     const p = createPrivacyPipeline(validatePrivacyConfig(privacy(keyFile)));
     rmSync(dir, { recursive: true, force: true });
     fc.assert(

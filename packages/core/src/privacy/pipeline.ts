@@ -1,8 +1,10 @@
 // The privacy pipeline: redact → pseudonymize → generalize → scrub → noise,
-// compiled once at startup. Each step walks only its configured paths and
-// copies only the containers it changes (see rewrite.ts), so `apply` never
-// mutates the caller's record and costs little on the hot path.
+// compiled once at startup. The record is first normalised to the plain data
+// the encoder writes (plain.ts); each step then walks only its configured
+// paths with the one walker (rewrite.ts) and copies only the containers it
+// changes, so `apply` never mutates the caller's record.
 
+import { toPlain } from '../plain.js';
 import type { RecordTransform } from '../sink.js';
 import type { PrivacyConfig } from './config.js';
 import { generalizeBuckets, generalizeIp, generalizePrefix, generalizeTime } from './generalize.js';
@@ -74,10 +76,11 @@ export function createPrivacyPipeline(config: PrivacyConfig, ctx: PrivacyContext
   return {
     keyring,
     apply(record: Record<string, unknown>): Record<string, unknown> {
+      // Every step, noise included, and the encoder see one shape: plain data (plain.ts).
       const cow = new Cow();
-      let r: object = record;
+      let r: object = toPlain(record);
       for (const step of steps) r = rewrite(r, step, cow);
-      return noise ? noise.apply(r as Record<string, unknown>) : (r as Record<string, unknown>);
+      return noise ? noise.applyPlain(r as Record<string, unknown>) : (r as Record<string, unknown>);
     },
     close() {
       // Hands unused leased ε back to the shared budget table.

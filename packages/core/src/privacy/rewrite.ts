@@ -1,16 +1,23 @@
-// Path-directed, copy-on-write rewriting of a log record. Only the containers on
-// the way to a changed value are copied, so the caller's object (which winston
-// shares with its other transports) is never mutated, and the cost depends on
-// the configured paths, not on the size of the record.
+// The one path walker of the privacy pipeline and the noise step (dp/noise.ts):
+// path-directed, copy-on-write rewriting of a record already normalised by
+// toPlain (plain.ts), so every transform sees exactly what the encoder writes.
+// Only the containers on the way to a changed value are copied, so the
+// caller's object (which winston shares with its other transports) is never
+// mutated.
 
+import { followMessage, isErrorLike, type StackRule } from './error-text.js';
 import type { Segment } from './path.js';
 import { WILDCARD } from './path.js';
 
 /** Returned by a leaf action to delete the key (redact with `remove`). */
 export const REMOVE: unique symbol = Symbol('sealog.remove');
 
-/** What to do with the value found at a path: return the replacement, the same value, or REMOVE. */
-export type LeafAction = (value: unknown) => unknown;
+/**
+ * What to do with the value found at a path: return the replacement, the same
+ * value, or REMOVE. `stack` says how an error's stack follows when the action
+ * rewrites that error's `message` (default: rebuilt from its frames, see error-text.ts).
+ */
+export type LeafAction = ((value: unknown) => unknown) & { stack?: StackRule };
 
 /** Compiled paths of one transform: a trie keyed by segment. */
 export interface PathTrie {
@@ -76,55 +83,45 @@ export class Cow {
 }
 
 function shallowCopy(obj: object): object {
-  if (Array.isArray(obj)) return obj.slice();
-  const proto = Object.getPrototypeOf(obj);
   // Plain objects: spread is ~10x faster than copying descriptors and keeps
   // exactly what the encoder writes (own enumerable keys; an own "__proto__"
   // key is defined, not set). The copy is writable even if the input is frozen.
-  if (proto === Object.prototype || proto === null) return { ...obj };
-  // Keep the prototype and every own property (an Error's non-enumerable
-  // message and stack included) so the encoder sees the same kind of value.
-  // Errors and class instances keep their prototype and every own property.
-  const descriptors = Object.getOwnPropertyDescriptors(obj);
-  for (const d of Object.values(descriptors)) {
-    d.configurable = true;
-    if ('value' in d) d.writable = true;
-  }
-  return Object.defineProperties(Object.create(proto), descriptors);
+  return Array.isArray(obj) ? obj.slice() : { ...obj };
 }
 
 /**
- * A value we can descend into, as the encoder would serialise it: plain objects,
- * arrays, Errors and class instances as they are; Maps, Sets and `toJSON`
- * objects converted (to a fresh owned value) so a path into them still finds
- * what would otherwise be written. Anything else (strings, Dates, Buffers) has
- * no children.
+ * A value the walker descends into: plain objects and arrays. Records are
+ * normalised by toPlain (plain.ts) before any transform runs, so a Map, Set,
+ * Error, Buffer or toJSON value is already the plain data the encoder writes;
+ * anything else (a Coerced stand-in, a class instance in a record that was not
+ * normalised) has no children a path may reach.
  */
-function descendable(v: unknown, cow: Cow): object | undefined {
-  if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) return undefined;
-  if (Array.isArray(v) || v instanceof Error) return v;
-  if (v instanceof Map) return cow.own(Object.fromEntries([...v].map(([k, x]) => [String(k), x])));
-  if (v instanceof Set) return cow.own([...v]);
-  const toJSON = (v as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') {
-    const r: unknown = toJSON.call(v);
-    return typeof r === 'object' && r !== null && r !== v ? descendable(r, cow) : undefined;
-  }
-  return v;
+export function isContainer(v: unknown): v is object {
+  if (typeof v !== 'object' || v === null) return false;
+  if (Array.isArray(v)) return true;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 /** Own keys the encoder would write: array indices, or own enumerable string keys. */
 function has(container: object, key: string): boolean {
   if (Array.isArray(container)) return /^(0|[1-9]\d*)$/.test(key) && Number(key) < container.length;
-  // The encoder writes an Error's own message, stack and cause although they are not enumerable.
-  if (container instanceof Error) return Object.hasOwn(container, key);
   return Object.hasOwn(container, key) && Object.prototype.propertyIsEnumerable.call(container, key);
 }
 
 function keysOf(container: object): string[] {
   if (Array.isArray(container)) return Array.from({ length: container.length }, (_, i) => String(i));
-  if (container instanceof Error) return Object.getOwnPropertyNames(container);
   return Object.keys(container);
+}
+
+/** The value at `segments` (no wildcards) as the encoder would write it, or undefined when absent. */
+export function readPath(root: unknown, segments: readonly string[]): unknown {
+  let node = root;
+  for (const key of segments) {
+    if (!isContainer(node) || !has(node, key)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
 }
 
 /** Rewrites `container` along `trie`; returns it unchanged or a (partial) copy. */
@@ -143,9 +140,10 @@ function visit(container: object, key: string, child: PathTrie, cow: Cow): objec
   const before = (container as Record<string, unknown>)[key];
   let v: unknown = before;
   if (child.action) v = child.action(v);
-  if (v !== REMOVE && (child.children.size > 0 || child.wild)) {
-    const inner = descendable(v, cow);
-    if (inner) v = rewrite(inner, child, cow);
-  }
-  return v === before ? container : cow.set(container, key, v);
+  if (v !== REMOVE && (child.children.size > 0 || child.wild) && isContainer(v)) v = rewrite(v, child, cow);
+  const out = v === before ? container : cow.set(container, key, v);
+  // An error's message is repeated in its stack and causes: they follow it (error-text.ts).
+  if (key === 'message' && child.action && isErrorLike(out))
+    return followMessage(out, child.action, before, v, cow);
+  return out;
 }

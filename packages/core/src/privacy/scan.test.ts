@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PseudonymKey } from './keys.js';
 import { pseudonymOf } from './pseudonymize.js';
@@ -63,7 +64,7 @@ describe('scrubText', () => {
   });
 
   it('pseudonym replacement uses the pseudonym of the matched text', () => {
-    const key = PseudonymKey.fromText('k1', 'c3'.repeat(32), 't');
+    const key = PseudonymKey.fromText('k1', randomBytes(32).toString('hex'), 't');
     expect(scrubText('user a@b.io logged in', { kinds: ['email'], replace: 'pseudonym', key })).toBe(
       `user ${pseudonymOf('a@b.io', key)} logged in`,
     );

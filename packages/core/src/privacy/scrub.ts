@@ -3,8 +3,10 @@
 // a tag like "[email]" or with its pseudonym, so two messages about the same
 // address still join without showing it.
 
+import type { StackRule } from './error-text.js';
 import type { PseudonymKey } from './keys.js';
 import { pseudonymOfText } from './pseudonymize.js';
+import type { LeafAction } from './rewrite.js';
 import { type ScrubKind, scan } from './scan.js';
 
 /** How a match is replaced: a fixed tag, or the keyed pseudonym of the matched text. */
@@ -18,24 +20,47 @@ export interface ScrubOptions {
   digestBytes?: number;
 }
 
+function replacement(match: string, kind: ScrubKind, o: ScrubOptions): string {
+  return o.replace === 'pseudonym' && o.key
+    ? pseudonymOfText(match, o.key, o.digestBytes ?? 16)
+    : `[${kind}]`;
+}
+
 /** Returns `text` with every match replaced (the same string if nothing matched). */
 export function scrubText(text: string, o: ScrubOptions): string {
   const spans = scan(text, o.kinds);
   if (spans.length === 0) return text;
-  const key = o.key;
-  const digestBytes = o.digestBytes ?? 16;
   let out = '';
   let at = 0;
   for (const sp of spans) {
-    const match = text.slice(sp.start, sp.end);
-    out += text.slice(at, sp.start);
-    out += o.replace === 'pseudonym' && key ? pseudonymOfText(match, key, digestBytes) : `[${sp.kind}]`;
+    out += text.slice(at, sp.start) + replacement(text.slice(sp.start, sp.end), sp.kind, o);
     at = sp.end;
   }
   return out + text.slice(at);
 }
 
+/**
+ * How a stack follows a scrubbed message: every match found in the message is
+ * replaced wherever the stack repeats it (the scanner's view of the stack's
+ * context could differ), then the stack is scrubbed as free text itself (it
+ * still holds the message as it was when the error was made).
+ */
+function scrubStack(o: ScrubOptions): StackRule {
+  return (stack, before) => {
+    let s = stack;
+    if (typeof before === 'string') {
+      for (const sp of scan(before, o.kinds)) {
+        const match = before.slice(sp.start, sp.end);
+        s = s.split(match).join(replacement(match, sp.kind, o));
+      }
+    }
+    return scrubText(s, o);
+  };
+}
+
 /** The leaf action for a scrub path: strings are scrubbed, anything else is left as it is. */
-export function scrubValue(o: ScrubOptions): (v: unknown) => unknown {
-  return (v) => (typeof v === 'string' ? scrubText(v, o) : v);
+export function scrubValue(o: ScrubOptions): LeafAction {
+  const action: LeafAction = (v) => (typeof v === 'string' ? scrubText(v, o) : v);
+  action.stack = scrubStack(o);
+  return action;
 }

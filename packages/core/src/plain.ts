@@ -1,0 +1,145 @@
+// The record as the encoder will see it, as plain data. The privacy pipeline
+// runs this before any transform, so redact, pseudonymize, generalize, scrub
+// and noise all walk the same shape the encoder writes: a Map is an object, a
+// Set an array, an Error its errorFields, a Buffer { type, base64 }, a toJSON
+// value its result. Before this, a noise path did not look inside a Map or a
+// toJSON result while the encoder expanded them, and the raw metric was stored
+// (issue 14, finding 9b). Each toJSON is called once: its result is what every
+// transform and the encoder see.
+//
+// This walk mirrors Encoder#objectBody in encode.ts step by step; what the
+// encoder would mark stays a value it marks the same way (bigint, function,
+// symbol, NaN, long strings stay as they are; a cycle, a throwing getter and an
+// unlistable value become Coerced stand-ins). plain.test.ts checks that
+// encodeRecord(toPlain(r)) === encodeRecord(r) as a property.
+
+import { Coerced, errorFields, MAX_DEPTH_LIMIT } from './encode.js';
+
+class Plainer {
+  readonly #ancestors: object[] = [];
+
+  /** The record is its children's ancestor, as in Encoder#topPairs; its keys are read without toJSON. */
+  top(record: Record<string, unknown>): Record<string, unknown> {
+    this.#ancestors.push(record);
+    return this.members(record, 0);
+  }
+
+  value(v: unknown, depth: number): unknown {
+    if (typeof v !== 'object' || v === null) return v;
+    return this.object(v, depth);
+  }
+
+  object(obj: object, depth: number): unknown {
+    if (obj instanceof Coerced) return obj;
+    // A cycle becomes a stand-in, not a reference: a copy-on-write transform
+    // would otherwise leave it pointing at the untransformed original.
+    if (this.#ancestors.includes(obj)) return Coerced.CIRCULAR;
+    // The encoder never goes deeper (options.ts caps maxDepth at this limit).
+    if (depth >= MAX_DEPTH_LIMIT) return obj;
+    this.#ancestors.push(obj);
+    try {
+      return this.#body(obj, depth);
+    } catch {
+      return Coerced.UNSERIALIZABLE;
+    } finally {
+      this.#ancestors.pop();
+    }
+  }
+
+  #body(obj: object, depth: number): unknown {
+    const proto = Object.getPrototypeOf(obj);
+    if (
+      (proto === Object.prototype || proto === null) &&
+      typeof (obj as { toJSON?: unknown }).toJSON !== 'function'
+    ) {
+      return this.members(obj as Record<string, unknown>, depth);
+    }
+    // Anything but a plain object or array becomes a fresh copy (fresh = true).
+    if (Array.isArray(obj)) return this.#array(obj, depth, proto !== Array.prototype);
+    if (obj instanceof Error) return this.members(errorFields(obj), depth, true);
+    if (ArrayBuffer.isView(obj)) {
+      const bytes = Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength);
+      return { type: 'Buffer', base64: bytes.toString('base64') };
+    }
+    if (obj instanceof Map)
+      return this.members(Object.fromEntries([...obj].map(([k, v]) => [String(k), v])), depth, true);
+    if (obj instanceof Set) return this.#array([...obj], depth, true);
+    const toJSON = (obj as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') {
+      const replaced: unknown = toJSON.call(obj);
+      // The encoder writes an undefined toJSON result as null.
+      if (typeof replaced !== 'object' || replaced === null) return replaced === undefined ? null : replaced;
+      if (replaced !== obj) return this.object(replaced, depth);
+    }
+    return this.members(obj as Record<string, unknown>, depth, true);
+  }
+
+  // Copy on change: plain data (all a JSON-parsed pino record holds) is
+  // returned as the same object, so untouched subtrees stay shared. Each
+  // member is read once: the value compared is the value kept.
+  #array(arr: readonly unknown[], depth: number, fresh = false): unknown[] {
+    let out: unknown[] | undefined = fresh ? [] : undefined;
+    const seen: unknown[] = [];
+    for (let i = 0; i < arr.length; i++) {
+      const [raw, v] = this.#member(arr, i, depth);
+      if (out === undefined && (v !== raw || !(i in arr))) out = seen.slice();
+      if (out !== undefined) out.push(v);
+      else seen.push(raw);
+    }
+    return out ?? (arr as unknown[]);
+  }
+
+  members(obj: Record<string, unknown>, depth: number, fresh = false): Record<string, unknown> {
+    const keys = Object.keys(obj);
+    let out: Record<string, unknown> | undefined = fresh ? {} : undefined;
+    const seen: unknown[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      const [raw, v] = this.#member(obj, k, depth);
+      if (out === undefined && v !== raw) {
+        out = {};
+        for (let j = 0; j < i; j++) setOwn(out, keys[j] as string, seen[j]);
+      }
+      if (out !== undefined) setOwn(out, k, v);
+      else seen.push(raw);
+    }
+    return out ?? obj;
+  }
+
+  /** [the value read, its plain form]; a getter that throws reads as a unique value. */
+  #member(container: object, key: string | number, depth: number): [unknown, unknown] {
+    let v: unknown;
+    try {
+      v = (container as Record<string | number, unknown>)[key];
+    } catch {
+      return [THREW, Coerced.THROWS];
+    }
+    return [v, this.value(v, depth + 1)];
+  }
+}
+
+const THREW = Symbol('threw');
+
+/**
+ * A copy of `record` in plain data (objects, arrays, primitives, functions and
+ * {@link Coerced} stand-ins) that encodes to the same bytes. The top level is
+ * listed as the encoder lists it (own enumerable keys, no toJSON). A record
+ * that is not an object, or whose keys cannot be listed, is returned as is.
+ * Never throws, never mutates `record`.
+ */
+export function toPlain(record: Record<string, unknown>): Record<string, unknown> {
+  if (typeof record !== 'object' || record === null || Array.isArray(record) || ArrayBuffer.isView(record))
+    return record;
+  try {
+    return new Plainer().top(record);
+  } catch {
+    return record; // the encoder keeps only its marks of such a record
+  }
+}
+
+/** As JSON.parse does, a `__proto__` key is an own data property, never the prototype. */
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
