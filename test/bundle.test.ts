@@ -53,7 +53,9 @@ describe('evidence bundle round trip', () => {
   it('without --key uses the bundle keys and says that proves only self-consistency', async () => {
     const l = await sealedLedger(tempDir(), 5);
     const r = verifyBundle(exportFrom(l));
-    expect(r.status).toBe('ok');
+    // Not a pass: a forger makes any bundle self-consistent (issue 14, finding 6).
+    expect(r.status).toBe('self-consistent');
+    expect(r.problems).toEqual([]);
     expect(r.keySource).toBe('bundle');
     expect(r.notes.join('\n')).toMatch(/self-consistent/);
   });
@@ -200,7 +202,7 @@ describe('sealog export / verify-bundle CLI', () => {
     const e = await runCli([
       'export',
       l.path,
-      '--key',
+      '--key-file',
       keys,
       '--level',
       'warn',
@@ -220,11 +222,11 @@ describe('sealog export / verify-bundle CLI', () => {
     b.entries[2]!.entry = flipByte(b.entries[2]!.entry, 3);
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify(b));
-    const failed = await runCli(['verify-bundle', bad, '--key', keys]);
+    const failed = await runCli(['verify-bundle', bad, '--key-file', keys]);
     expect(failed.code).toBe(1);
     expect(failed.out).toMatch(/^FAILED\n[\s\S]*problem: {4}record 6: entry bytes were changed/);
     writeFileSync(bad, '{"type":"something else"}');
-    const unreadable = await runCli(['verify-bundle', bad, '--key', keys]);
+    const unreadable = await runCli(['verify-bundle', bad, '--key-file', keys]);
     expect(unreadable.code).toBe(2);
     expect(unreadable.out).toMatch(/^UNREADABLE\n[\s\S]*not a sealog evidence bundle/);
     const missing = await runCli(['verify-bundle', join(dir, 'nope.json')]);

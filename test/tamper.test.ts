@@ -154,7 +154,7 @@ const matrix: Case[] = [
       writeFileSync(join(f.dir, 'other-vkey.txt'), other.vkey);
     },
     kind: 'wrong-origin',
-    args: (f) => ['--key', join(f.dir, 'other-vkey.txt')],
+    args: (f) => ['--key-file', join(f.dir, 'other-vkey.txt')],
   },
 ];
 
@@ -172,7 +172,7 @@ describe('sealog verify: the tamper matrix (real binary)', () => {
 
   it('an untouched ledger verifies with exit 0, also against its anchor file under --strict', async () => {
     const f = makeLedger({ records: 100, every: 25 });
-    const r = await sealog(['verify', f.path, '--key', keyFile(f), '--checkpoint', f.anchor, '--strict']);
+    const r = await sealog(['verify', f.path, '--key-file', keyFile(f), '--checkpoint', f.anchor, '--strict']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('OK: intact, every record covered by a valid checkpoint');
@@ -183,11 +183,11 @@ describe('sealog verify: the tamper matrix (real binary)', () => {
       const f = makeLedger({ records: 100, every: 25 });
       tamper(f.path, (db) => c.edit(db, f));
       const extra = c.args?.(f) ?? [];
-      const human = await sealog(['verify', f.path, '--key', keyFile(f), ...extra]);
+      const human = await sealog(['verify', f.path, '--key-file', keyFile(f), ...extra]);
       expect(human.code, human.out + human.err).toBe(1);
       expect(human.out).toContain('FAILED');
       if (c.says) expect(human.out).toContain(c.says);
-      const json = await sealog(['verify', f.path, '--key', keyFile(f), '--json', ...extra]);
+      const json = await sealog(['verify', f.path, '--key-file', keyFile(f), '--json', ...extra]);
       expect(json.code).toBe(1);
       const report = JSON.parse(json.out) as VerifyReport;
       expect(report.ok).toBe(false);
@@ -200,11 +200,11 @@ describe('sealog prove / verify-proof (in process)', () => {
   it('round-trips an inclusion and a consistency proof, and rejects an edited one with exit 1', async () => {
     const f = makeLedger({ records: 100, every: 25 });
     const proof = join(f.dir, 'p.json');
-    expect((await runCli(['prove', f.path, '--seq', '42', '--out', proof])).code).toBe(0);
-    const ok = await runCli(['verify-proof', proof, '--key', keyFile(f)]);
+    expect((await runCli(['prove', f.path, '--seq', '42', '--key', f.vkey, '--out', proof])).code).toBe(0);
+    const ok = await runCli(['verify-proof', proof, '--key-file', keyFile(f)]);
     expect(ok.code).toBe(0);
     expect(ok.out).toContain('OK: record 42 is in audit.example/log at tree size 100');
-    const c = await runCli(['prove', f.path, '--from-size', '25', '--to-size', '75']);
+    const c = await runCli(['prove', f.path, '--from-size', '25', '--to-size', '75', '--key', f.vkey]);
     expect(c.code).toBe(0);
     writeFileSync(proof, c.out);
     expect((await runCli(['verify-proof', proof, '--key', f.vkey])).code).toBe(0);
@@ -220,9 +220,12 @@ describe('sealog prove / verify-proof (in process)', () => {
 
   it('usage errors exit 2', async () => {
     const f = makeLedger({ records: 3, every: 3 });
-    expect((await runCli(['verify', f.path])).code).toBe(2);
+    // No key is no longer a usage error: verify checks the chain and fails with no-trusted-key (exit 1).
+    expect((await runCli(['verify', f.path])).code).toBe(1);
+    expect((await runCli(['verify', f.path, '--chain-only', '--key', f.vkey])).code).toBe(2);
     expect((await runCli(['verify', f.path, '--key', 'not-a-key'])).code).toBe(2);
     expect((await runCli(['prove', f.path])).code).toBe(2);
-    expect((await runCli(['prove', f.path, '--seq', '1', '--to-size', '3'])).code).toBe(2);
+    expect((await runCli(['prove', f.path, '--seq', '1'])).code).toBe(2); // no key
+    expect((await runCli(['prove', f.path, '--key', f.vkey, '--seq', '1', '--to-size', '3'])).code).toBe(2);
   });
 });

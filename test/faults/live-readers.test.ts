@@ -57,11 +57,14 @@ describe('readers during heavy writes', () => {
       while (running || verifies < 2) {
         const anchor = existsSync(key.anchorFile) ? ['--checkpoint', key.anchorFile] : [];
         const cli = await runBin(['verify', path, '--key', key.vkey, ...anchor, '--json']);
-        expect(cli.code, cli.out + cli.err).toBe(0);
         const r = JSON.parse(cli.out);
-        expect(findingKinds(r).filter((k) => k !== 'unsealed')).toEqual([]);
+        // Records committed before the first checkpoint landed are not proven
+        // yet: that (no-checkpoint, exit 1) is the only failure a live read may see.
+        const sealing = (k: string) => k === 'unsealed' || k === 'no-checkpoint';
+        expect(cli.code, cli.out + cli.err).toBe(findingKinds(r).includes('no-checkpoint') ? 1 : 0);
+        expect(findingKinds(r).filter((k) => !sealing(k))).toEqual([]);
         const inProcess = verifyLedger(path, { keys: [key.vkey] });
-        expect(findingKinds(inProcess).filter((k) => k !== 'unsealed')).toEqual([]);
+        expect(findingKinds(inProcess).filter((k) => !sealing(k))).toEqual([]);
         verifies += 2;
         if (running) duringWrites++;
       }

@@ -42,8 +42,8 @@ const fixture = makeLedger({ records: 40, every: 10 });
 const keys = [fixture.vkey, fixture.cosignerVkey];
 const reader = new LedgerReader(fixture.path);
 const note = reader.checkpoints().at(-1)!.note;
-const inclusion = proveInclusion(fixture.path, 7);
-const consistency = proveConsistency(fixture.path, 10, 40);
+const inclusion = proveInclusion(fixture.path, 7, keys);
+const consistency = proveConsistency(fixture.path, 10, 40, keys);
 const bundle = exportBundle(reader, { query: {}, keys }).bundle;
 reader.close();
 

@@ -80,7 +80,7 @@ describe('read commands on PostgreSQL', () => {
 
   it('prove writes proofs verify-proof accepts; export writes a bundle verify-bundle accepts', async () => {
     const proof = join(dir, 'proof.json');
-    expect((await runCli(['prove', url, '--seq', '7', '--out', proof])).code).toBe(0);
+    expect((await runCli(['prove', url, '--seq', '7', '--key', pub, '--out', proof])).code).toBe(0);
     const checked = await runCli(['verify-proof', proof, '--key', pub]);
     expect(checked.code).toBe(0);
     const bundle = join(dir, 'bundle.json');

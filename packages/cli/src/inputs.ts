@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { SealogError } from '@sealog/core';
+import { readFileSync, statSync } from 'node:fs';
+import { isSealogError, parseVerifierKey, SealogError } from '@sealog/core';
 import { UsageError } from './command.js';
 
 /** Largest file a command reads whole (notes, proofs, key lists, anchor files). */
@@ -7,39 +7,94 @@ export const MAX_INPUT_FILE_BYTES = 256 * 1024 * 1024;
 
 /** Reads a whole input file, bounded in size. @throws SealogError E_IO naming `what` and the path. */
 export function readInputFile(path: string, what: string): string {
+  let st: ReturnType<typeof statSync>;
   try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > MAX_INPUT_FILE_BYTES) throw new Error(`larger than ${MAX_INPUT_FILE_BYTES} bytes`);
+    st = statSync(path);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new SealogError('E_IO', `cannot read ${what} ${path}: ${why}`, { cause: err });
+  }
+  // A FIFO or device would block or never end; a directory is a slip.
+  if (!st.isFile()) throw new SealogError('E_IO', `cannot read ${what} ${path}: not a regular file`);
+  if (st.size > MAX_INPUT_FILE_BYTES)
+    throw new SealogError('E_IO', `cannot read ${what} ${path}: larger than ${MAX_INPUT_FILE_BYTES} bytes`);
+  try {
     return readFileSync(path, 'utf8');
   } catch (err) {
     throw new SealogError('E_IO', `cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
+/** The two ways to give verifier keys, shared by every command that checks signatures. */
+export const KEY_OPTIONS = {
+  key: { type: 'string', multiple: true },
+  'key-file': { type: 'string', multiple: true },
+} as const;
+
+export const KEY_USAGE = `  --key <vkey>         a trusted verifier key string (name+8hex+base64), as printed by
+                       \`sealog keygen\`; never read as a file name. Repeatable.
+  --key-file <path>    a file of verifier keys, one per line (# comments), e.g. the
+                       saved \`sealog keygen\` output. Repeatable; combines with --key.
+`;
+
+/** What a --key value that is not a key looks like when the user meant a file. */
+function looksLikePath(v: string): boolean {
+  return /[/\\]/.test(v) || /\.(txt|pub|vkeys?|keys?)$/i.test(v) || !v.includes('+');
+}
+
+/** A key argument as it may appear in an error: never echo what might be private key material. */
+function shown(v: string): string {
+  if (/PRIVATE/i.test(v)) return '(a private key)';
+  return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
+}
+
 /**
- * Verifier keys from repeated --key values: each a verifier key string, or a
- * file holding keys one per line (`#` comments; e.g. the saved `keygen`
- * output). A vkey contains "+" and no path separator, so an existing regular
- * file wins only when it is one.
- * @throws UsageError when `required` and none is given, or a key file is empty; SealogError E_IO.
+ * Verifier keys from `--key` (key strings only) and `--key-file` (files of
+ * keys). Issue 14, finding 3: a key string is never opened as a path, or an
+ * insider who plants a file named like the real key in the working directory
+ * chooses the key the verifier trusts.
+ * @throws UsageError when `required` and none is given, or a --key value is
+ *   not a verifier key; SealogError E_IO (key file unreadable or not a regular
+ *   file) or E_KEY (a bad line in a key file).
  */
-export function readKeyArgs(values: readonly string[] | undefined, required: boolean): string[] {
-  if (required && !values?.length) {
+export function readKeyArgs(
+  values: { key?: readonly string[] | undefined; 'key-file'?: readonly string[] | undefined },
+  required: boolean,
+): string[] {
+  const given = values.key ?? [];
+  const files = values['key-file'] ?? [];
+  if (required && given.length === 0 && files.length === 0) {
     throw new UsageError(
-      '--key <verifier key> is required (the verifier keys `sealog keygen` printed, or a file of them)',
+      '--key <verifier key> or --key-file <file> is required (the verifier keys `sealog keygen` printed)',
     );
   }
   const keys: string[] = [];
-  for (const v of values ?? []) {
-    if (existsSync(v) && statSync(v).isFile()) {
-      const lines = readInputFile(v, 'key file')
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l !== '' && !l.startsWith('#'));
-      if (lines.length === 0) throw new UsageError(`key file ${v} holds no verifier key`);
-      keys.push(...lines);
-    } else keys.push(v);
+  for (const v of given) {
+    try {
+      parseVerifierKey(v);
+    } catch (err) {
+      if (!isSealogError(err)) throw err;
+      const hint = looksLikePath(v) ? `; to read keys from a file, use --key-file ${shown(v)}` : '';
+      throw new UsageError(`--key ${shown(v)} is not a verifier key: ${err.message}${hint}`);
+    }
+    keys.push(v.trim());
+  }
+  for (const path of files) {
+    const lines = readInputFile(path, 'key file')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    if (lines.length === 0) throw new UsageError(`key file ${path} holds no verifier key`);
+    for (const [i, l] of lines.entries()) {
+      try {
+        parseVerifierKey(l);
+      } catch (err) {
+        if (!isSealogError(err)) throw err;
+        throw new SealogError('E_KEY', `key file ${path}, key ${i + 1}: ${err.message}`, { cause: err });
+      }
+    }
+    keys.push(...lines);
   }
   return keys;
 }

@@ -1,5 +1,5 @@
 export { type ExportOptions, type ExportResult, exportBundle } from './bundle/export.js';
-export { BUNDLE_FILE, readBundleFile, writeBundle } from './bundle/files.js';
+export { BUNDLE_FILE, readBundleFile, verifyBundlePath, writeBundle } from './bundle/files.js';
 export {
   BUNDLE_TYPE,
   type Bundle,
@@ -144,6 +144,7 @@ export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DURABILITY, type Durability, SqliteSto
 export type { CommitResult, LedgerHead, LockedSeal, PendingEntry, SealSigner, Store } from './store/types.js';
 export {
   type CheckpointResult,
+  DEFAULT_MAX_UNSEALED,
   type Finding,
   type FindingKind,
   MAX_FINDINGS,

@@ -29,15 +29,16 @@ function verdictText(r: BundleReport): string {
   if (r.status === 'unreadable')
     return 'UNREADABLE — this is not a sealog evidence bundle this page can check';
   if (r.status === 'failed') return `FAILED — ${r.problems.length} problem(s); do not rely on this bundle`;
-  return r.keySource === 'bundle'
-    ? 'VERIFIED (self-consistent only) — paste the key you got from the log owner to verify who signed'
-    : 'VERIFIED — every record is in the signed checkpoint';
+  // Same rule as `sealog verify-bundle`: keys taken from the bundle prove nothing about who signed.
+  if (r.status === 'self-consistent')
+    return 'NOT VERIFIED — self-consistent only: anyone could have made this bundle. Paste the key you got from the log owner to verify who signed';
+  return 'VERIFIED — every record is in the signed checkpoint';
 }
 
 /** Draws a report into `root`, replacing what was there. */
 export function renderReport(root: HTMLElement, r: BundleReport, fileName: string): void {
   root.replaceChildren();
-  const status = r.status === 'ok' && r.keySource === 'bundle' ? 'self' : r.status;
+  const status = r.status === 'self-consistent' ? 'self' : r.status;
   root.append(
     el('div', verdictText(r), { id: 'verdict', class: `verdict ${status}`, 'data-status': status }),
   );

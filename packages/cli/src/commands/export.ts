@@ -1,25 +1,25 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { exportBundle, LedgerReader, SealogError, writeBundle } from '@sealog/core';
+import { exportBundle, LedgerReader, writeBundle } from '@sealog/core';
 import { type Command, EXIT_OK, UsageError } from '../command.js';
 import { buildQuery, FILTER_OPTIONS, FILTER_USAGE, type FilterValues } from '../filters.js';
-import { readKeyArgs } from '../inputs.js';
+import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
 
-const usage = `usage: sealog export <ledger> --key <vkey | file>... --out <dir | file.json> [--anchor <file>] [filters]
+const usage = `usage: sealog export <ledger> (--key <vkey> | --key-file <file>)... --out <dir | file.json> [--anchor <file>] [filters]
 
 Writes an evidence bundle for an auditor: the selected records exactly as
-stored, an inclusion proof for each against the newest signed checkpoint that
-covers them, that checkpoint, the verifier keys, the anchor checkpoints that
-cover the range (--anchor) and a README. Rows left out by filters or --seq are
-reported as withheld; the rows included still verify. Read-only.
+stored, an inclusion proof for each against the newest checkpoint signed by
+the given keys that covers them (other checkpoint rows are ignored), that
+checkpoint, the verifier keys, the anchor checkpoints that cover the range
+(--anchor) and a README. Rows left out by filters or --seq are reported as
+withheld; the rows included still verify. Read-only.
 
-  --key <vkey|file>  verifier key(s): the log key and its <origin>/time key
-                     (the two lines \`sealog keygen\` printed), or a file of them
-  --out <path>       a new directory (bundle.json, README.txt, manifest.json,
-                     checkpoint.txt, keys.txt, entries.jsonl), or a single
-                     file ending in .json (what the browser verifier loads)
-  --anchor <file>    the anchor file the checkpointer appends to
+${KEY_USAGE}                       Give the log key and its <origin>/time key (the two lines
+                       \`sealog keygen\` printed).
+  --out <path>         a new directory (bundle.json, README.txt, manifest.json,
+                       checkpoint.txt, keys.txt, entries.jsonl), or a single
+                       file ending in .json (what the browser verifier loads)
+  --anchor <file>      the anchor file the checkpointer appends to
 
 The recipient checks it with \`sealog verify-bundle\` or packages/web-verifier's
 verifier.html. If no checkpoint covers the range yet, run \`sealog checkpoint\`.
@@ -46,7 +46,7 @@ export const exportCommand: Command = {
       args: argv,
       allowPositionals: true,
       options: {
-        key: { type: 'string', multiple: true },
+        ...KEY_OPTIONS,
         out: { type: 'string' },
         anchor: { type: 'string' },
         ...FILTER_OPTIONS,
@@ -55,16 +55,10 @@ export const exportCommand: Command = {
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     const out = values.out;
     if (out === undefined) throw new UsageError('--out <dir | file.json> is required');
-    const keys = readKeyArgs(values.key, true);
+    const keys = readKeyArgs(values, true);
     const query = buildQuery(values);
     let anchorText: string | undefined;
-    if (values.anchor !== undefined) {
-      try {
-        anchorText = readFileSync(values.anchor, 'utf8');
-      } catch (err) {
-        throw new SealogError('E_IO', `cannot read anchor file ${values.anchor}`, { cause: err });
-      }
-    }
+    if (values.anchor !== undefined) anchorText = readInputFile(values.anchor, 'anchor file');
     return withLedger(positionals[0]!, (path) => {
       const reader = new LedgerReader(path);
       try {

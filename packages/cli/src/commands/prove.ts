@@ -2,20 +2,23 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { proveConsistency, proveInclusion, SealogError } from '@sealog/core';
 import { type Command, EXIT_OK, intOption, UsageError } from '../command.js';
+import { KEY_OPTIONS, KEY_USAGE, readKeyArgs } from '../inputs.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
 
-const usage = `usage: sealog prove <ledger> --seq N [--out <file>]
-       sealog prove <ledger> --from-size M --to-size N [--out <file>]
+const usage = `usage: sealog prove <ledger> (--key <vkey> | --key-file <file>)... --seq N [--out <file>]
+       sealog prove <ledger> (--key <vkey> | --key-file <file>)... --from-size M --to-size N [--out <file>]
 
 Writes a self-contained proof (JSON, docs/verify.md) that anyone can check
-offline with \`sealog verify-proof\` and the verifier key, without the ledger:
+offline with \`sealog verify-proof\` and the verifier key, without the ledger.
+Only stored checkpoints signed by the given keys are used; other checkpoint
+rows (forged, or another log's) are ignored.
 
-  --seq N                 inclusion: record N, its exact bytes and the latest
-                          signed checkpoint covering it
+${KEY_USAGE}  --seq N              inclusion: record N, its exact bytes and the largest
+                       signed checkpoint covering it
   --from-size M --to-size N
-                          consistency: the checkpoint at N extends the one at M
-                          (both must be stored checkpoints of those sizes)
-  --out <file>            write the proof there instead of stdout
+                       consistency: the checkpoint at N extends the one at M
+                       (both must be signed checkpoints of those sizes)
+  --out <file>         write the proof there instead of stdout
 `;
 
 export const prove: Command = {
@@ -27,6 +30,7 @@ export const prove: Command = {
       args: argv,
       allowPositionals: true,
       options: {
+        ...KEY_OPTIONS,
         seq: { type: 'string' },
         'from-size': { type: 'string' },
         'to-size': { type: 'string' },
@@ -34,6 +38,7 @@ export const prove: Command = {
       },
     });
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
+    const keys = readKeyArgs(values, true);
     const consistency = values['from-size'] !== undefined || values['to-size'] !== undefined;
     if (consistency === (values.seq !== undefined)) {
       throw new UsageError('give either --seq N, or --from-size M and --to-size N');
@@ -47,8 +52,9 @@ export const prove: Command = {
             path,
             intOption('from-size', values['from-size'], 0),
             intOption('to-size', values['to-size'], 0),
+            keys,
           )
-        : proveInclusion(path, intOption('seq', values.seq, 0)),
+        : proveInclusion(path, intOption('seq', values.seq, 0), keys),
     );
     const text = `${JSON.stringify(bundle, null, 2)}\n`;
     if (values.out === undefined) io.out(text);

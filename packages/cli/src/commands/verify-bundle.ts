@@ -1,21 +1,24 @@
 import { parseArgs } from 'node:util';
-import { type BundleReport, readBundleFile, verifyBundle } from '@sealog/core';
+import { type BundleReport, verifyBundlePath } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from '../command.js';
-import { readKeyArgs } from '../inputs.js';
+import { KEY_OPTIONS, KEY_USAGE, readKeyArgs } from '../inputs.js';
 
-const usage = `usage: sealog verify-bundle <bundle.json | bundle-dir> [--key <vkey | file>]... [--json]
+const usage = `usage: sealog verify-bundle <bundle.json | bundle-dir> (--key <vkey> | --key-file <file>)... [--json]
 
 Checks an evidence bundle written by \`sealog export\`, offline: the checkpoint's
 signature and signed time, every record's inclusion proof against the
-checkpoint root, every anchor checkpoint's consistency, and the manifest.
+checkpoint root, every anchor checkpoint's consistency, and the manifest. For
+a bundle directory, also that README.txt, manifest.json, checkpoint.txt,
+keys.txt and entries.jsonl say exactly what bundle.json says.
 
-  --key <vkey|file>  a trusted verifier key, or a file of them (one per line).
-                     Give the log key and its <origin>/time key. Without --key
-                     the bundle's own keys are used, which proves only that the
-                     bundle is self-consistent, not who signed it.
-  --json             print the full report as JSON
+${KEY_USAGE}                       Give the log key and its <origin>/time key, obtained from the
+                       log's owner, not from the bundle. Without a key the bundle's
+                       own keys are used: that shows only that the bundle is
+                       self-consistent, which a forger can achieve, so it exits 1.
+  --json               print the full report as JSON
 
-Exit codes: 0 verified, 1 verification failed, 2 unreadable bundle or usage error.
+Exit codes: 0 verified with a given key, 1 verification failed or no trusted key
+given (self-consistent only), 2 unreadable bundle or usage error.
 `;
 
 const time = (s: number): string => new Date(s * 1000).toISOString();
@@ -23,10 +26,14 @@ const time = (s: number): string => new Date(s * 1000).toISOString();
 /** The report as lines a person reads: verdict first, then why. */
 export function formatReport(r: BundleReport): string {
   const out: string[] = [];
-  const verdict = { ok: 'VERIFIED', failed: 'FAILED', unreadable: 'UNREADABLE' }[r.status];
-  out.push(
-    `${verdict}${r.status === 'ok' && r.keySource === 'bundle' ? ' (self-consistent only: key taken from the bundle)' : ''}`,
-  );
+  const verdict = {
+    ok: 'VERIFIED',
+    'self-consistent':
+      "NOT VERIFIED: self-consistent only. The key was taken from the bundle, so anyone could have made it; give the log owner's key with --key or --key-file",
+    failed: 'FAILED',
+    unreadable: 'UNREADABLE',
+  }[r.status];
+  out.push(verdict);
   const cp = r.checkpoint;
   if (cp) {
     out.push(`checkpoint: origin ${cp.origin}, size ${cp.size}, root ${cp.root}`);
@@ -59,13 +66,14 @@ export const verifyBundleCommand: Command = {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { key: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+      options: { ...KEY_OPTIONS, json: { type: 'boolean' } },
     });
     if (positionals.length !== 1)
       throw new UsageError('expected exactly one bundle (a .json file or a bundle directory)');
-    const keys = readKeyArgs(values.key, false);
-    const report = verifyBundle(readBundleFile(positionals[0]!), { keys });
+    const keys = readKeyArgs(values, false);
+    const report = verifyBundlePath(positionals[0]!, { keys });
     io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-    return report.status === 'ok' ? EXIT_OK : report.status === 'failed' ? EXIT_FAIL : EXIT_USAGE;
+    if (report.status === 'ok') return EXIT_OK;
+    return report.status === 'unreadable' ? EXIT_USAGE : EXIT_FAIL;
   },
 };

@@ -2,17 +2,17 @@ import { parseArgs } from 'node:util';
 import { verifyConsistencyProof, verifyInclusionProof } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from '../command.js';
 import { escapeTerminal } from '../format.js';
-import { readInputFile, readKeyArgs } from '../inputs.js';
+import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
 
-const usage = `usage: sealog verify-proof <proof.json> --key <vkey> [--key <vkey>...] [--origin <origin>] [--json]
+const usage = `usage: sealog verify-proof <proof.json> (--key <vkey> | --key-file <file>)... [--origin <origin>] [--json]
 
 Checks a proof written by \`sealog prove\` offline, without the ledger: the
 checkpoint's signature by one of the keys, and the RFC 9162 inclusion or
 consistency proof against its signed root.
 
-  --key <vkey>       verifier key (or a file of them); add <origin>/time for the signed time
-  --origin <origin>  require this origin (default: the signing key's name)
-  --json             print the result as JSON
+${KEY_USAGE}                       Add the <origin>/time key to check the signed time.
+  --origin <origin>    require this origin (default: the signing key's name)
+  --json               print the result as JSON
 
 exit status: 0 valid, 1 invalid, 2 unreadable proof or usage error
 `;
@@ -30,13 +30,13 @@ export const verifyProof: Command = {
       args: argv,
       allowPositionals: true,
       options: {
-        key: { type: 'string', multiple: true },
+        ...KEY_OPTIONS,
         origin: { type: 'string' },
         json: { type: 'boolean' },
       },
     });
     if (positionals.length !== 1) throw new UsageError('expected exactly one proof file');
-    const keys = readKeyArgs(values.key, true);
+    const keys = readKeyArgs(values, true);
     const text = readInputFile(positionals[0]!, 'proof');
     const opts = values.origin === undefined ? {} : { origin: values.origin };
     const isConsistency = /"type"\s*:\s*"sealog\/consistency-proof\/v1"/.test(text);

@@ -1,27 +1,32 @@
 import { parseArgs } from 'node:util';
-import { type Finding, type VerifyReport, verifyLedger } from '@sealog/core';
+import { DEFAULT_MAX_UNSEALED, type Finding, type VerifyReport, verifyLedger } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, intOption, UsageError } from '../command.js';
 import { escapeTerminal } from '../format.js';
-import { readInputFile, readKeyArgs } from '../inputs.js';
+import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
 
-/** Largest key, checkpoint or anchor file read (anchor files grow by ~400 bytes a checkpoint). */
-
-const usage = `usage: sealog verify <ledger> --key <vkey> [--key <vkey>...] [--checkpoint <file>...]
-                     [--origin <origin>] [--strict] [--json] [--threads <n>]
+const usage = `usage: sealog verify <ledger> (--key <vkey> | --key-file <file>)... [--checkpoint <file>...]
+                     [--origin <origin>] [--max-unsealed <n> | --strict] [--json] [--threads <n>]
+       sealog verify <ledger> --chain-only [--json]
 
 Checks a ledger in one read-only pass: every entry against its chain hash,
 every row's place in the chain, every stored checkpoint's signature and Merkle
 root, ledger_state, and any checkpoint given from outside. Says what is wrong
-and where. See docs/verify.md.
+and where. "OK" means every record up to the newest checkpoint signed by a
+trusted key is proved, and at most --max-unsealed records follow it.
+See docs/verify.md.
 
-  --key <vkey>         a verifier key printed by \`sealog keygen\`, or a file of them
-                       (one per line). Repeat for old keys after a rotation; add the
-                       <origin>/time key to check signed times.
+${KEY_USAGE}                       Repeat for old keys after a rotation; add the <origin>/time
+                       key to check signed times.
   --checkpoint <file>  a signed checkpoint note, or an anchor file of them, kept
                        outside the ledger: detects a cut-off tail or rewritten history
   --origin <origin>    the log's origin (default: that of the first valid checkpoint)
-  --strict             fail if records after the last checkpoint are unsealed
+  --max-unsealed <n>   most records tolerated after the newest valid checkpoint
+                       (default ${DEFAULT_MAX_UNSEALED}: what a writer with default options can
+                       leave unsealed when it crashes)
+  --strict             no unsealed record tolerated (--max-unsealed 0)
+  --chain-only         no key: check only the hash chain and ledger_state. Proves the
+                       file is self-consistent, not that anyone signed it
   --json               print the report as JSON (schema in docs/verify.md)
   --threads <n>        worker threads that hash a large ledger beside the main one
                        (default: one per core, at most 4; 0 = main thread only)
@@ -44,10 +49,12 @@ export function formatReport(path: string, r: VerifyReport): string {
   if (r.findings.length > 0) out += '\nfindings:\n';
   for (const f of r.findings) out += line(f);
   if (r.omittedFindings > 0) out += `  … and ${r.omittedFindings} more\n`;
-  if (r.ok) {
+  if (r.ok && r.trust === 'chain-only') {
+    out += `\nOK (chain only): the ${r.size} record(s) are chained consistently; no signature was checked, so this does not show they are what was written\n`;
+  } else if (r.ok) {
     out +=
       r.unsealed > 0
-        ? `\nOK: intact; the last ${r.unsealed} record(s) are chained but not yet covered by a checkpoint\n`
+        ? `\nOK: intact up to the checkpoint at ${r.sealed}; the last ${r.unsealed} record(s) are chained but not yet covered by a checkpoint (policy: at most ${r.maxUnsealed})\n`
         : '\nOK: intact, every record covered by a valid checkpoint\n';
   } else {
     const n = r.findings.length + r.omittedFindings;
@@ -65,18 +72,37 @@ export const verify: Command = {
       args: argv,
       allowPositionals: true,
       options: {
-        key: { type: 'string', multiple: true },
+        ...KEY_OPTIONS,
         checkpoint: { type: 'string', multiple: true },
         origin: { type: 'string' },
         strict: { type: 'boolean' },
+        'max-unsealed': { type: 'string' },
+        'chain-only': { type: 'boolean' },
         json: { type: 'boolean' },
         threads: { type: 'string' },
       },
     });
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
-    const keys = readKeyArgs(values.key, true);
+    const chainOnly = values['chain-only'] === true;
+    const keys = readKeyArgs(values, false);
+    if (chainOnly && (keys.length > 0 || values.checkpoint !== undefined)) {
+      throw new UsageError(
+        '--chain-only checks no signature: give it without --key, --key-file or --checkpoint',
+      );
+    }
+    if (values.strict && values['max-unsealed'] !== undefined) {
+      throw new UsageError('--strict is --max-unsealed 0: give one of them');
+    }
     const trusted = (values.checkpoint ?? []).map((p) => readInputFile(p, 'checkpoint file'));
-    const options: Parameters<typeof verifyLedger>[1] = { keys, trusted, strict: values.strict === true };
+    const options: Parameters<typeof verifyLedger>[1] = {
+      keys,
+      trusted,
+      strict: values.strict === true,
+      chainOnly,
+    };
+    if (values['max-unsealed'] !== undefined) {
+      options.maxUnsealed = intOption('max-unsealed', values['max-unsealed'], DEFAULT_MAX_UNSEALED);
+    }
     if (values.origin !== undefined) options.origin = values.origin;
     if (values.threads !== undefined) options.threads = intOption('threads', values.threads, 0);
     return withLedger(positionals[0]!, (path, display) => {

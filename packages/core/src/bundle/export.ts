@@ -140,17 +140,21 @@ export function exportBundle(reader: LedgerReader, options: ExportOptions): Expo
 
 type Opened = OpenedCheckpoint & { note: string };
 
-/** Newest stored checkpoint that verifies under `keys` and covers seq `lastSeq`. */
+/**
+ * Largest stored checkpoint that verifies under `keys` (a log signature by the
+ * key named like its origin) and covers seq `lastSeq`. Every row is looked
+ * at: row order is the file's claim, and a forged or replayed row must
+ * neither be picked nor hide a good one (issue 14, finding 7).
+ */
 function newestCovering(
   reader: LedgerReader,
   keys: VerifierKey[],
   lastSeq: number,
   ledgerSize: number,
 ): Opened {
-  const stored = reader.checkpoints();
   let unverified = 0;
-  for (let i = stored.length - 1; i >= 0; i--) {
-    const row = stored[i]!;
+  let best: Opened | undefined;
+  for (const row of reader.checkpoints()) {
     let opened: OpenedCheckpoint;
     try {
       opened = openCheckpoint(row.note, keys);
@@ -158,10 +162,17 @@ function newestCovering(
       unverified++;
       continue;
     }
-    if (opened.checkpoint.size > ledgerSize) continue; // a checkpoint past the end: verify will report it
-    if (opened.checkpoint.size <= lastSeq) break; // older ones are smaller still
-    return { ...opened, note: row.note };
+    const cp = opened.checkpoint;
+    const byOwner = opened.verified.some((v) => v.type === SIG_TYPE_ED25519 && v.name === cp.origin);
+    if (!byOwner) {
+      unverified++;
+      continue;
+    }
+    if (cp.size > ledgerSize) continue; // a checkpoint past the end: verify will report it
+    if (cp.size <= lastSeq) continue;
+    if (!best || cp.size > best.checkpoint.size) best = { ...opened, note: row.note };
   }
+  if (best) return best;
   const why =
     unverified > 0 ? ` (${unverified} stored checkpoint(s) did not verify with the given keys)` : '';
   throw new SealogError(

@@ -10,12 +10,16 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { SealogError } from '../errors.js';
+import { parseBundleShape } from './parse.js';
+import { checkSidecars, sidecarFiles } from './sidecars.js';
 import { type Bundle, MAX_BUNDLE_BYTES } from './types.js';
+import { type BundleReport, verifyBundle } from './verify.js';
 
 // Two forms on disk. `x.json`: the bundle alone, one file to mail or drop on
 // the browser verifier. A directory: the same bundle.json plus readable copies
 // of its parts for people (README.txt, manifest.json, checkpoint.txt,
-// keys.txt, entries.jsonl). Only bundle.json is ever verified.
+// keys.txt, entries.jsonl). bundle.json is verified; `sealog verify-bundle`
+// on the directory also checks each copy against it (sidecars.ts).
 
 /** The file inside a bundle directory that holds the bundle. */
 export const BUNDLE_FILE = 'bundle.json';
@@ -35,16 +39,7 @@ export function writeBundle(bundle: Bundle, out: string): string[] {
     mkdirSync(out, { recursive: true });
     if (readdirSync(out).length > 0)
       throw new SealogError('E_IO', `${out} is not empty; choose a new directory`);
-    // Entries are canonical JSON (RFC 8785 escapes control characters), so each is one line.
-    const entries = bundle.entries.map((e) => Buffer.from(e.entry, 'base64').toString('utf8')).join('\n');
-    const files: [string, string][] = [
-      [BUNDLE_FILE, json],
-      ['manifest.json', `${JSON.stringify(bundle.manifest, null, 2)}\n`],
-      ['README.txt', bundle.readme],
-      ['checkpoint.txt', bundle.checkpoint],
-      ['keys.txt', `${bundle.keys.join('\n')}\n`],
-      ['entries.jsonl', `${entries}\n`],
-    ];
+    const files: [string, string][] = [[BUNDLE_FILE, json], ...(sidecarFiles(bundle) ?? [])];
     for (const [name, text] of files) writeFileSync(join(out, name), text, { flag: 'wx' });
     return files.map(([name]) => join(out, name));
   } catch (err) {
@@ -62,6 +57,8 @@ export function readBundleFile(path: string): Uint8Array {
   let file = path;
   try {
     if (statSync(path).isDirectory()) file = join(path, BUNDLE_FILE);
+    // A FIFO or device named like a bundle would block the open or never end.
+    if (!statSync(file).isFile()) throw new SealogError('E_IO', `${file} is not a regular file`);
     const fd = openSync(file, 'r');
     try {
       const size = fstatSync(fd).size;
@@ -82,4 +79,28 @@ export function readBundleFile(path: string): Uint8Array {
     if (err instanceof SealogError) throw err;
     throw new SealogError('E_IO', `cannot read the bundle ${file}`, { cause: err });
   }
+}
+
+/**
+ * Verifies a bundle on disk: a `.json` file, or a bundle directory, whose
+ * side files (README.txt, manifest.json, checkpoint.txt, keys.txt,
+ * entries.jsonl) must then each match bundle.json byte for byte: a copy
+ * people read that says something else fails the bundle.
+ * @throws SealogError E_IO when the bundle file cannot be read (see readBundleFile).
+ */
+export function verifyBundlePath(path: string, options: { keys?: readonly string[] } = {}): BundleReport {
+  const bytes = readBundleFile(path);
+  const report = verifyBundle(bytes, options);
+  let dir = false;
+  try {
+    dir = statSync(path).isDirectory();
+  } catch {}
+  if (!dir || report.status === 'unreadable') return report;
+  const parsed = parseBundleShape(bytes);
+  if ('error' in parsed) return report;
+  const { problems, notes } = checkSidecars(path, parsed.shape);
+  report.problems.push(...problems);
+  report.notes.push(...notes);
+  if (problems.length > 0) report.status = 'failed';
+  return report;
 }

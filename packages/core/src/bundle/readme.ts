@@ -39,11 +39,15 @@ part of that log exactly as written.
 Files
 -----
   bundle.json     everything needed to verify (this is the file to check)
-  manifest.json   the summary above, as JSON (unsigned; the verifier re-checks it)
+  manifest.json   the summary above, as JSON (unsigned)
   checkpoint.txt  the signed checkpoint note (C2SP signed-note / tlog-checkpoint)
-  keys.txt        the verifier keys the exporter used
+  keys.txt        the verifier keys the exporter used (do not trust them; see below)
   entries.jsonl   the records, one per line, exactly as stored and hashed
   README.txt      this file
+
+The other files are copies of parts of bundle.json for people to read.
+\`sealog verify-bundle <this directory>\` checks that each copy says exactly
+what bundle.json says; the browser page reads bundle.json only.
 
 How to verify
 -------------
@@ -57,8 +61,10 @@ the bundle is consistent with itself.
    signed it and when, and an overall verdict.
 
 2. On the command line (Node.js 20+, with the @sealog/cli package installed):
-     sealog verify-bundle bundle.json --key '<trusted verifier key>' --key '<its /time key>'
-   Exit code 0 = verified, 1 = verification failed, 2 = unreadable.
+     sealog verify-bundle <this directory> --key '<trusted verifier key>' --key '<its /time key>'
+   (or --key-file <file of those keys>; give bundle.json if you only have that file).
+   Exit code 0 = verified, 1 = verification failed or no trusted key given,
+   2 = unreadable.
 
 What a pass proves and what it does not
 ---------------------------------------

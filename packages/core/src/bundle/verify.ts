@@ -50,8 +50,13 @@ export interface CheckpointInfo {
 
 /** Everything a recipient is told about a bundle. */
 export interface BundleReport {
-  /** ok: every check passed; failed: something did not verify; unreadable: not a v1 bundle. */
-  status: 'ok' | 'failed' | 'unreadable';
+  /**
+   * ok: every check passed under keys the verifier gave; self-consistent:
+   * every check passed, but only under the keys the bundle carries, which
+   * anyone forging a bundle can make (not a pass: issue 14, finding 6);
+   * failed: something did not verify; unreadable: not a v1 bundle.
+   */
+  status: 'ok' | 'self-consistent' | 'failed' | 'unreadable';
   /** Where the trusted keys came from: given by the verifier, or taken from the bundle (self-consistency only). */
   keySource: 'given' | 'bundle';
   checkpoint?: CheckpointInfo;
@@ -146,7 +151,7 @@ export function verifyBundle(input: unknown, options: { keys?: readonly string[]
         'outside the exported range.',
     );
   }
-  report.status = report.problems.length === 0 ? 'ok' : 'failed';
+  report.status = report.problems.length > 0 ? 'failed' : given ? 'ok' : 'self-consistent';
   return report;
 }
 
@@ -291,6 +296,12 @@ function checkManifest(m: Record<string, unknown>, report: BundleReport, entryCo
     lies.push(`entryCount ${JSON.stringify(m.entryCount)} ≠ ${entryCount} records`);
   if (JSON.stringify(m.seqs) !== JSON.stringify(report.seqs))
     lies.push('seqs differ from the records present');
+  const first = report.seqs[0]?.[0];
+  const last = report.seqs[report.seqs.length - 1]?.[1];
+  if (first !== undefined && (m.firstSeq !== first || m.lastSeq !== last))
+    lies.push(
+      `firstSeq/lastSeq ${JSON.stringify(m.firstSeq)}..${JSON.stringify(m.lastSeq)} ≠ ${first}..${last}`,
+    );
   if (m.withheld !== report.withheld)
     lies.push(`withheld ${JSON.stringify(m.withheld)} ≠ ${report.withheld}`);
   if (lies.length > 0) report.problems.push(`manifest disagrees with the bundle: ${lies.join('; ')}`);

@@ -4,7 +4,8 @@ import { parseVerifierKey } from '../note/keys.js';
 import { openReadOnly } from '../store/open.js';
 import { bundlePart, CONSISTENCY_TYPE, type ConsistencyBundle, encodeHashes } from './bundle.js';
 import { checkProofNote, type ProofFailure, type ProvenCheckpoint } from './check.js';
-import { assertMatches, readLeaves, storedNotes } from './leaves.js';
+import { proverKeys } from './inclusion.js';
+import { assertMatches, readLeaves, skippedText, storedNotes } from './leaves.js';
 
 /** Builds a consistency bundle from parts (no ledger needed). @throws RangeError if from > to. */
 export function makeConsistencyBundle(
@@ -26,11 +27,18 @@ export function makeConsistencyBundle(
 
 /**
  * Proves that the ledger's checkpoint at `toSize` extends its checkpoint at
- * `fromSize` (RFC 9162 §2.1.4), using the latest stored checkpoint of each size.
- * @throws SealogError E_CONFIG (no stored checkpoint of that size, or from > to),
- *   E_TAMPER (records do not match a checkpoint), E_IO / E_NOT_LEDGER.
+ * `fromSize` (RFC 9162 §2.1.4), using the latest stored checkpoint of each
+ * size that is signed by one of `keys` (other rows are ignored).
+ * @throws SealogError E_CONFIG (no key, no signed checkpoint of that size, or
+ *   from > to), E_KEY, E_TAMPER (records do not match a checkpoint), E_IO / E_NOT_LEDGER.
  */
-export function proveConsistency(path: string, fromSize: number, toSize: number): ConsistencyBundle {
+export function proveConsistency(
+  path: string,
+  fromSize: number,
+  toSize: number,
+  keys: readonly string[],
+): ConsistencyBundle {
+  const vkeys = proverKeys(keys);
   for (const [n, v] of [
     ['from-size', fromSize],
     ['to-size', toSize],
@@ -43,14 +51,14 @@ export function proveConsistency(path: string, fromSize: number, toSize: number)
   const db = openReadOnly(path);
   try {
     db.exec('BEGIN');
-    const notes = storedNotes(db);
+    const { notes, skipped } = storedNotes(db, vkeys);
     const pick = (size: number) => {
       const found = notes.filter((c) => c.size === size).pop();
       if (!found) {
         const sizes = [...new Set(notes.map((c) => c.size))].slice(-20).join(', ');
         throw new SealogError(
           'E_CONFIG',
-          `no stored checkpoint has size ${size}; sizes available: ${sizes || 'none'}`,
+          `no checkpoint signed by the given keys has size ${size}; sizes available: ${sizes || 'none'}${skippedText(skipped)}`,
         );
       }
       return found;

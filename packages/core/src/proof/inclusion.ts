@@ -2,11 +2,11 @@ import { SealogError } from '../errors.js';
 import { leafHash } from '../hash.js';
 import { inclusionProof, type LeafSource, verifyInclusion } from '../merkle.js';
 import { encodeBase64 } from '../note/encoding.js';
-import { parseVerifierKey } from '../note/keys.js';
+import { parseVerifierKey, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
 import { openReadOnly } from '../store/open.js';
 import { bundlePart, encodeHashes, INCLUSION_TYPE, type InclusionBundle } from './bundle.js';
 import { checkProofNote, type ProofFailure, type ProvenCheckpoint } from './check.js';
-import { assertMatches, readLeaves, storedNotes } from './leaves.js';
+import { assertMatches, readLeaves, skippedText, storedNotes } from './leaves.js';
 
 /**
  * Builds an inclusion bundle from parts (no ledger needed): the proof of leaf
@@ -30,20 +30,36 @@ export function makeInclusionBundle(
   };
 }
 
+/** Parses the trusted keys a prover picks checkpoints with. @throws SealogError E_KEY / E_CONFIG. */
+export function proverKeys(keys: readonly string[]): VerifierKey[] {
+  const parsed = keys.map((k) => parseVerifierKey(k));
+  if (!parsed.some((k) => k.type === SIG_TYPE_ED25519)) {
+    throw new SealogError(
+      'E_CONFIG',
+      'give the log verifier key (--key or --key-file): only checkpoints it signed are used for proofs',
+    );
+  }
+  return parsed;
+}
+
 /**
  * Proves that record `seq` is in the ledger at `path`, against the largest
- * (latest) stored checkpoint that covers it. Reads and hashes the records up
- * to that checkpoint once; refuses if they do not reproduce its root.
- * @throws SealogError E_CONFIG (seq not covered by any checkpoint yet: seal first),
- *   E_TAMPER (records do not match the checkpoint), E_IO / E_NOT_LEDGER (file).
+ * stored checkpoint that covers it and is signed by one of `keys` (forged or
+ * foreign checkpoint rows are ignored). Reads and hashes the records up to
+ * that checkpoint once; refuses if they do not reproduce its root.
+ * @throws SealogError E_CONFIG (no key, or seq not covered by a signed
+ *   checkpoint yet: seal first), E_KEY (bad key), E_TAMPER (records do not
+ *   match the checkpoint), E_IO / E_NOT_LEDGER (file).
  */
-export function proveInclusion(path: string, seq: number): InclusionBundle {
+export function proveInclusion(path: string, seq: number, keys: readonly string[]): InclusionBundle {
+  const vkeys = proverKeys(keys);
   if (!Number.isSafeInteger(seq) || seq < 0)
     throw new SealogError('E_CONFIG', `seq must be an integer ≥ 0, got ${String(seq)}`);
   const db = openReadOnly(path);
   try {
     db.exec('BEGIN');
-    const covering = storedNotes(db).filter((c) => c.size > seq);
+    const { notes, skipped } = storedNotes(db, vkeys);
+    const covering = notes.filter((c) => c.size > seq);
     const cp = covering.reduce<(typeof covering)[number] | undefined>(
       (best, c) => (!best || c.size >= best.size ? c : best),
       undefined,
@@ -51,7 +67,7 @@ export function proveInclusion(path: string, seq: number): InclusionBundle {
     if (!cp) {
       throw new SealogError(
         'E_CONFIG',
-        `no stored checkpoint covers record ${seq} yet; run \`sealog checkpoint\` first`,
+        `no checkpoint signed by the given keys covers record ${seq} yet${skippedText(skipped)}; run \`sealog checkpoint\` first`,
       );
     }
     const leaves = readLeaves(db, cp.size);

@@ -1,15 +1,18 @@
 import type Database from 'better-sqlite3';
-import { parseCheckpoint } from '../checkpoint/body.js';
 import { SealogError } from '../errors.js';
 import { HASH_SIZE, leafHash } from '../hash.js';
 import { CompactRange, type LeafSource } from '../merkle.js';
-import { parseNote } from '../note/note.js';
+import type { VerifierKey } from '../note/keys.js';
+import { MAX_NOTE_BYTES } from '../note/note.js';
+import { checkNote } from '../verify/checkpoint.js';
 
 // The prover's view of a ledger: leaf hashes of the first n records, hashed
 // once into one flat buffer (32 bytes a record), and the stored checkpoints
-// with their (unverified) bodies. The prover is not a verifier: it refuses to
-// prove against a checkpoint whose root its records do not reproduce, and
-// leaves signature checks to whoever verifies the proof.
+// whose signatures verify under the trusted keys. Issue 14, finding 7: a
+// checkpoint row is a claim anyone who can write the file can make, so an
+// unverified row (say one forged with size 2^53-1) must neither be picked
+// nor size an allocation. The prover also refuses to prove against a
+// checkpoint whose root its records do not reproduce.
 
 const PAGE = 8192;
 
@@ -27,6 +30,14 @@ export interface Leaves {
  * @throws SealogError E_TAMPER when a seq is missing or an entry is not a blob (run `sealog verify`).
  */
 export function readLeaves(db: Database.Database, size: number): Leaves {
+  // Even a validly signed size is only allocated for once the rows are there.
+  const count = (db.prepare('SELECT count(*) FROM records').pluck().get() as number) ?? 0;
+  if (count < size) {
+    throw new SealogError(
+      'E_TAMPER',
+      `the ledger holds only ${count} of the ${size} records a signed checkpoint covers; run \`sealog verify\``,
+    );
+  }
   const range = new CompactRange();
   const hashes = Buffer.alloc(size * HASH_SIZE);
   const stmt = db
@@ -62,7 +73,7 @@ export function readLeaves(db: Database.Database, size: number): Leaves {
   };
 }
 
-/** A stored checkpoint whose note parses (signature not checked here). */
+/** A stored checkpoint signed by a trusted log key whose name is its origin. */
 export interface StoredNote {
   id: number;
   size: number;
@@ -70,22 +81,45 @@ export interface StoredNote {
   note: string;
 }
 
-/** Stored checkpoints whose notes parse, in id order. Unparseable ones are skipped (verify reports them). */
-export function storedNotes(db: Database.Database): StoredNote[] {
-  const out: StoredNote[] = [];
-  const rows = db.prepare('SELECT id, note FROM checkpoints ORDER BY id').raw(true).iterate() as Iterable<
-    unknown[]
-  >;
+/**
+ * Stored checkpoints that verify under `keys` (a log signature by a key
+ * named like the origin, and the origin `origin` when given), in id order.
+ * Anything else is skipped and counted: `sealog verify` reports it.
+ */
+export function storedNotes(
+  db: Database.Database,
+  keys: readonly VerifierKey[],
+  origin?: string,
+): { notes: StoredNote[]; skipped: number } {
+  const notes: StoredNote[] = [];
+  let skipped = 0;
+  // A huge note is measured, never loaded.
+  const rows = db
+    .prepare(
+      `SELECT id, iif(length(CAST(note AS BLOB)) <= ${MAX_NOTE_BYTES}, note, NULL) FROM checkpoints ORDER BY id`,
+    )
+    .raw(true)
+    .iterate() as Iterable<unknown[]>;
   for (const [id, note] of rows) {
-    if (typeof id !== 'number' || typeof note !== 'string') continue;
-    try {
-      const cp = parseCheckpoint(parseNote(note).text);
-      out.push({ id, size: cp.size, root: Buffer.from(cp.root), note });
-    } catch {
-      // malformed: not usable for a proof
+    if (typeof id !== 'number' || typeof note !== 'string') {
+      skipped++;
+      continue;
     }
+    const r = checkNote(note, keys);
+    if (!r.ok || !r.signers.includes(r.origin) || (origin !== undefined && r.origin !== origin)) {
+      skipped++;
+      continue;
+    }
+    notes.push({ id, size: r.size, root: r.root, note });
   }
-  return out;
+  return { notes, skipped };
+}
+
+/** Why no usable checkpoint was found, for error messages. */
+export function skippedText(skipped: number): string {
+  return skipped > 0
+    ? ` (${skipped} stored checkpoint(s) are not signed by the given keys and were ignored)`
+    : '';
 }
 
 /**

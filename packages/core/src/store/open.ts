@@ -105,9 +105,34 @@ export function assertLedger(db: Database.Database, path: string): void {
   }
 }
 
+/**
+ * Refuses a ledger path, or a -wal/-shm/-journal file beside it, that is not a
+ * regular file. Issue 14, finding 8: SQLite opening a FIFO blocks in open(2)
+ * for ever (no signal handler can run); a device or directory is never a ledger.
+ * @throws SealogError E_IO naming the file.
+ */
+export function assertRegularFiles(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(file);
+    } catch (err) {
+      if (file === path) throw ioError(path, 'open', err);
+      continue; // an absent side file is normal
+    }
+    if (!st.isFile()) {
+      throw new SealogError(
+        'E_IO',
+        `${file} is not a regular file (a FIFO, device or directory); point sealog at a ledger file`,
+      );
+    }
+  }
+}
+
 /** Opens a ledger read-only for readers (tail, verify, prove). Never blocks writers (WAL). */
 export function openReadOnly(path: string): Database.Database {
   if (!existsSync(path)) throw new SealogError('E_IO', `ledger ${path} does not exist`);
+  assertRegularFiles(path);
   let db: Database.Database;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });

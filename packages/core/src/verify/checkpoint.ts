@@ -50,7 +50,11 @@ export function checkNote(note: string, keys: readonly VerifierKey[]): OpenedNot
   const logKeys = new Set(keys.filter((k) => k.type === SIG_TYPE_ED25519).map((k) => label(k.name, k.keyId)));
   if (!signatures.some((s) => logKeys.has(label(s.name, s.keyId)))) {
     const by = [...new Set(signatures.map((s) => label(s.name, s.keyId)))].slice(0, 5).join(', ');
-    return { ok: false, kind: 'unknown-key', message: `signed only by keys not given with --key (${by})` };
+    return {
+      ok: false,
+      kind: 'unknown-key',
+      message: `signed only by keys not given as trusted keys (${by})`,
+    };
   }
   try {
     const opened = openCheckpoint(note, keys);

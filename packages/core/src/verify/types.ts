@@ -8,7 +8,13 @@
  * - inserted: a row that the chain does not lead through (or a duplicate seq).
  * - reordered: a row chained at another position than the one it is stored at.
  * - truncated: a checkpoint (stored or trusted) covers more records than the file holds.
- * - unsealed: records after the last valid checkpoint (a failure only with `strict`).
+ * - unsealed: records after the newest valid checkpoint; a failure when there are
+ *   more than `maxUnsealed` of them (0 with `strict`).
+ * - no-checkpoint: the ledger has records but no checkpoint signed by a trusted
+ *   key covers any of them, so nothing about them is proved (always a failure).
+ * - no-trusted-key: no verifier key was given, so only the hash chain was
+ *   checked, which anyone who can write the file can recompute (a failure
+ *   unless `chainOnly`).
  * - bad-signature: a signature by a trusted key does not verify.
  * - unknown-key: a checkpoint carries no signature by any trusted key.
  * - wrong-origin: a checkpoint names another log than this one.
@@ -24,6 +30,8 @@ export type FindingKind =
   | 'reordered'
   | 'truncated'
   | 'unsealed'
+  | 'no-checkpoint'
+  | 'no-trusted-key'
   | 'bad-signature'
   | 'unknown-key'
   | 'wrong-origin'
@@ -76,15 +84,41 @@ export interface VerifyReport {
   checkpoints: CheckpointResult[];
   /** Records not covered by any valid checkpoint. */
   unsealed: number;
+  /** Records covered by the newest valid checkpoint signed by a trusted key (0 if none). */
+  sealed: number;
+  /** The sealing policy applied: most unsealed records tolerated (0 under `strict`). */
+  maxUnsealed: number;
+  /**
+   * What the verdict rests on: `keys` = checkpoint signatures by the trusted
+   * keys given; `chain-only` = no key was given, only the hash chain and
+   * ledger_state were checked (proves nothing against someone who can write the file).
+   */
+  trust: 'keys' | 'chain-only';
 }
 
 export interface VerifyOptions {
-  /** Verifier keys (`name+id+base64`), several for key rotation; 0x04 cosigner keys add signed time. */
+  /**
+   * Trusted verifier keys (`name+id+base64`), several for key rotation; 0x04
+   * cosigner keys add signed time. Empty only with `chainOnly`, or the report
+   * fails with `no-trusted-key`.
+   */
   keys: readonly string[];
   /** Signed checkpoint notes or anchor-file contents obtained from outside the ledger. */
   trusted?: readonly string[];
-  /** Treat unsealed records as a failure. Default false. */
+  /** No unsealed record is tolerated: same as `maxUnsealed: 0`. Default false. */
   strict?: boolean;
+  /**
+   * The verifier's sealing policy: most records after the newest valid
+   * checkpoint before the ledger fails. Default {@link DEFAULT_MAX_UNSEALED}.
+   * The policy is the verifier's to state, never read from the file.
+   */
+  maxUnsealed?: number;
+  /**
+   * Check only the hash chain and ledger_state, with no key (`keys` must be
+   * empty). The report says so (`trust: 'chain-only'`); it proves the file is
+   * internally consistent, not that anyone signed it.
+   */
+  chainOnly?: boolean;
   /** Expected checkpoint origin. Default: the origin of the first checkpoint that verifies. */
   origin?: string;
   /**
@@ -99,7 +133,14 @@ export interface VerifyOptions {
 /** Most findings listed in a report; more are counted in `omittedFindings`. */
 export const MAX_FINDINGS = 1000;
 
-/** Kinds that fail verification regardless of `strict` (all but `unsealed`). */
-export function isFailure(kind: FindingKind, strict: boolean): boolean {
-  return kind !== 'unsealed' || strict;
+/**
+ * Most unsealed records tolerated by default: what a writer with the default
+ * options (a checkpoint every 1000 records, batches of 1000) can leave
+ * unsealed when it crashes (DEFAULT_CHECKPOINT_EVERY_RECORDS + DEFAULT_BATCH_SIZE).
+ */
+export const DEFAULT_MAX_UNSEALED = 2000;
+
+/** Kinds that fail verification by themselves; `unsealed` fails by count (see maxUnsealed). */
+export function isFailure(kind: FindingKind): boolean {
+  return kind !== 'unsealed';
 }

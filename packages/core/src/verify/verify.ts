@@ -10,6 +10,7 @@ import { scanRecords } from './scan.js';
 import { checkState } from './state.js';
 import {
   type CheckpointResult,
+  DEFAULT_MAX_UNSEALED,
   type Finding,
   isFailure,
   MAX_FINDINGS,
@@ -17,6 +18,7 @@ import {
   type VerifyOptions,
   type VerifyReport,
 } from './types.js';
+import { sealingFindings } from './verdict.js';
 
 interface Sealed {
   result: CheckpointResult;
@@ -33,28 +35,41 @@ class Findings {
   readonly list: Finding[] = [];
   omitted = 0;
   failed = false;
-  readonly #strict: boolean;
 
-  constructor(strict: boolean) {
-    this.#strict = strict;
-  }
-
-  add = (f: Finding): void => {
-    if (isFailure(f.kind, this.#strict)) this.failed = true;
+  add = (f: Finding, fails = isFailure(f.kind)): void => {
+    if (fails) this.failed = true;
     if (this.list.length < MAX_FINDINGS) this.list.push(f);
     else this.omitted++;
   };
 }
 
 /** Parses the verifier keys up front: a bad key is the caller's mistake (E_KEY, exit 2), not a finding. */
-function parseKeys(keys: readonly string[]): VerifierKey[] {
-  if (!Array.isArray(keys) || keys.length === 0) {
+function parseKeys(options: VerifyOptions): VerifierKey[] {
+  const keys = options.keys;
+  if (!Array.isArray(keys)) throw new SealogError('E_CONFIG', 'keys must be a list of verifier keys');
+  if (options.chainOnly === true && keys.length > 0) {
     throw new SealogError(
       'E_CONFIG',
-      'give at least one verifier key (--key name+id+base64, printed by `sealog keygen`)',
+      'chainOnly checks no signature: give either keys or chainOnly, not both',
+    );
+  }
+  if (keys.length === 0 && (options.trusted?.length ?? 0) > 0) {
+    throw new SealogError(
+      'E_CONFIG',
+      'a checkpoint given from outside can only be checked with its verifier key (--key or --key-file)',
     );
   }
   return keys.map((k) => parseVerifierKey(k));
+}
+
+/** The verifier's sealing policy: `strict` is 0, else `maxUnsealed`, else the default. */
+function maxUnsealed(options: VerifyOptions): number {
+  if (options.strict === true) return 0;
+  const m = options.maxUnsealed ?? DEFAULT_MAX_UNSEALED;
+  if (!Number.isSafeInteger(m) || m < 0) {
+    throw new SealogError('E_CONFIG', `maxUnsealed must be an integer ≥ 0, got ${String(m)}`);
+  }
+  return m;
 }
 
 function readCheckpointRows(db: Database.Database, keys: VerifierKey[], f: Findings): Sealed[] {
@@ -121,7 +136,8 @@ function readTrusted(trusted: readonly string[], keys: VerifierKey[], f: Finding
  *   SQLite, damaged, wrong schema). Never anything else.
  */
 export function verifyLedger(path: string, options: VerifyOptions): VerifyReport {
-  const keys = parseKeys(options.keys);
+  const keys = parseKeys(options);
+  maxUnsealed(options); // validated before the file is opened
   const t = options.threads;
   // Each worker may hold one page's entries (up to 32 MiB) at a time.
   if (t !== undefined && (!Number.isSafeInteger(t) || t < 0 || t > MAX_THREADS)) {
@@ -130,7 +146,7 @@ export function verifyLedger(path: string, options: VerifyOptions): VerifyReport
       `threads must be an integer from 0 to ${MAX_THREADS}, got ${String(t)}`,
     );
   }
-  const f = new Findings(options.strict === true);
+  const f = new Findings();
   const db = openReadOnly(path);
   try {
     db.exec('BEGIN'); // one snapshot for records, checkpoints and state
@@ -150,7 +166,9 @@ function run(
   options: VerifyOptions,
   f: Findings,
 ): VerifyReport {
-  const stored = readCheckpointRows(db, keys, f);
+  // Without a key no signature can be checked: reading the rows would only
+  // call every checkpoint "unknown-key"; the verdict says what was not checked.
+  const stored = keys.length > 0 ? readCheckpointRows(db, keys, f) : [];
   const trusted = readTrusted(options.trusted ?? [], keys, f);
   const all = [...stored, ...trusted];
   const wanted = new Set<number>();
@@ -223,12 +241,16 @@ function run(
     }
   }
   const unsealed = Math.max(0, scan.rows - sealedSize);
-  if (unsealed > 0) {
-    f.add({
-      kind: 'unsealed',
-      seq: scan.rows - unsealed,
-      message: `${unsealed} record(s) from row ${scan.rows - unsealed} on are after the last valid checkpoint: chained but not signed`,
-    });
+  const trust = keys.length > 0 ? 'keys' : 'chain-only';
+  const policy = maxUnsealed(options);
+  for (const j of sealingFindings({
+    rows: scan.rows,
+    sealed: sealedSize,
+    trust,
+    chainOnly: options.chainOnly === true,
+    maxUnsealed: policy,
+  })) {
+    f.add(j.finding, j.fails);
   }
   const report: VerifyReport = {
     version: REPORT_VERSION,
@@ -239,6 +261,9 @@ function run(
     omittedFindings: f.omitted,
     checkpoints: all.map((s) => s.result),
     unsealed,
+    sealed: sealedSize,
+    maxUnsealed: policy,
+    trust,
   };
   if (origin !== undefined) report.origin = origin;
   return report;

@@ -143,7 +143,7 @@ describe('consistency proofs (RFC 9162 §2.1.4)', () => {
 describe('proofs from a ledger file', () => {
   it('prove and verify inclusion and consistency against stored checkpoints', () => {
     const f = makeLedger({ records: 50, every: 20 }); // checkpoints at 20, 40, 50
-    const b = proveInclusion(f.path, 7);
+    const b = proveInclusion(f.path, 7, [f.vkey, f.cosignerVkey]);
     expect(b.treeSize).toBe(50);
     const r = verifyInclusionProof(JSON.stringify(b), [f.vkey, f.cosignerVkey]);
     expect(r).toMatchObject({
@@ -151,7 +151,7 @@ describe('proofs from a ledger file', () => {
       seq: 7,
       checkpoint: { origin: f.origin, size: 50, time: 1_700_000_050 },
     });
-    const c = proveConsistency(f.path, 20, 40);
+    const c = proveConsistency(f.path, 20, 40, [f.vkey]);
     expect(verifyConsistencyProof(c, [f.vkey])).toMatchObject({
       ok: true,
       from: { size: 20 },
@@ -166,9 +166,13 @@ describe('proofs from a ledger file', () => {
 
   it('refuses to prove from records that do not match the checkpoint, or beyond the last checkpoint', () => {
     const f = makeLedger({ records: 30, every: 20, sealTail: false }); // checkpoint at 20 only
-    expect(() => proveInclusion(f.path, 25)).toThrow(/no stored checkpoint covers record 25/);
-    expect(() => proveConsistency(f.path, 10, 20)).toThrow(/no stored checkpoint has size 10/);
+    expect(() => proveInclusion(f.path, 25, [f.vkey])).toThrow(
+      /no checkpoint signed by the given keys covers record 25/,
+    );
+    expect(() => proveConsistency(f.path, 10, 20, [f.vkey])).toThrow(
+      /no checkpoint signed by the given keys has size 10/,
+    );
     tamper(f.path, (db) => db.prepare("UPDATE records SET entry = x'7b7d' WHERE seq = 3").run());
-    expect(() => proveInclusion(f.path, 3)).toThrow(expect.objectContaining({ code: 'E_TAMPER' }));
+    expect(() => proveInclusion(f.path, 3, [f.vkey])).toThrow(expect.objectContaining({ code: 'E_TAMPER' }));
   });
 });
