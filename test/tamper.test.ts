@@ -172,7 +172,15 @@ describe('sealog verify: the tamper matrix (real binary)', () => {
 
   it('an untouched ledger verifies with exit 0, also against its anchor file under --strict', async () => {
     const f = makeLedger({ records: 100, every: 25 });
-    const r = await sealog(['verify', f.path, '--key-file', keyFile(f), '--checkpoint', f.anchor, '--strict']);
+    const r = await sealog([
+      'verify',
+      f.path,
+      '--key-file',
+      keyFile(f),
+      '--checkpoint',
+      f.anchor,
+      '--strict',
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('OK: intact, every record covered by a valid checkpoint');
