@@ -161,6 +161,16 @@ export function findingKinds(r: VerifyReport): string[] {
   return r.findings.map((f) => f.kind);
 }
 
+/**
+ * Findings beyond what a crash may honestly leave: an unsealed tail, and — only
+ * when no valid checkpoint survived in the file (the crash came before the first
+ * seal reached it) — `no-checkpoint`, which says nothing is proved yet.
+ */
+export function beyondCrash(r: VerifyReport): string[] {
+  const noneValid = r.checkpoints.every((c) => !c.valid);
+  return findingKinds(r).filter((k) => k !== 'unsealed' && !(k === 'no-checkpoint' && noneValid));
+}
+
 /** Runs the built `sealog` binary; resolves with exit code and output. */
 export function runBin(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {

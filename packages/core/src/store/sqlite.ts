@@ -102,7 +102,7 @@ export class SqliteStore implements Store {
         'INSERT INTO checkpoints (size, note, created_at, chain_head, compact) VALUES (?, ?, ?, ?, ?)',
       );
       // One read transaction = one snapshot, so other writers' commits cannot interleave.
-      this.#state = db.transaction(() => (options.trust ? this.#derive(options.trust) : this.#adopt()))();
+      this.#state = db.transaction(() => (options.trust ? this.#derive(options.trust) : this.#adopt(true)))();
       this.#appendTx = db.transaction((batch: readonly PendingEntry[]) => this.#appendLocked(batch));
     } catch (err) {
       this.#db.close();
@@ -158,10 +158,11 @@ export class SqliteStore implements Store {
 
   /**
    * A state to keep chaining on when nothing is to be signed (no key, or after a
-   * divergence): the stored ledger_state if it agrees with the last row, else the
-   * rows rehashed from 0. It is never signed.
+   * divergence): the stored ledger_state if it agrees with the last row. When it
+   * does not, a writer without a key refuses to open (`strict`, E_STATE), and a
+   * writer that diverged rehashes the rows from 0 so no record is lost. Never signed.
    */
-  #adopt(): ChainState {
+  #adopt(strict = false): ChainState {
     const s = this.#db.prepare('SELECT size, chain_head, compact FROM ledger_state WHERE id = 0').get() as
       | { size: unknown; chain_head: unknown; compact: unknown }
       | undefined;
@@ -178,7 +179,14 @@ export class SqliteStore implements Store {
         return state;
       }
     } catch {
-      // fall through: rebuild from the rows
+      // fall through
+    }
+    if (strict) {
+      throw new SealogError(
+        'E_STATE',
+        `ledger ${this.path}: the stored head does not match the last record; ` +
+          'the file was modified outside sealog or is damaged: run `sealog verify` on it',
+      );
     }
     const state = new ChainState();
     for (const row of this.#rowsFrom.iterate(0) as Iterable<Row>) {
