@@ -14,6 +14,7 @@ import {
   verifyLedger,
   ZERO_HASH,
 } from '../packages/core/dist/index.js';
+import { indexTime } from '../packages/core/src/time.js';
 import { tamper } from '../packages/core/src/verify/__tests__/fixture.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -26,7 +27,7 @@ function ledger(entries: Buffer[]): { path: string; keys: string[] } {
   const path = join(tempDir(), 'ledger.db');
   const store = new SqliteStore(path);
   for (let i = 0; i < entries.length; i += 1000) {
-    store.append(entries.slice(i, i + 1000).map((entry, k) => ({ entry, ts: i + k })));
+    store.append(entries.slice(i, i + 1000).map((entry) => ({ entry, ts: indexTime(entry) })));
   }
   const head = store.head();
   const note = signCheckpoint(
@@ -34,13 +35,13 @@ function ledger(entries: Buffer[]): { path: string; keys: string[] } {
     parseSignerKey(key.privateKey),
     1,
   );
-  store.addCheckpoint(head.size, note, 0);
+  store.addCheckpoint(head, note, 0);
   store.close();
   return { path, keys: [key.verifierKey] };
 }
 
 const plain = (n: number) =>
-  Array.from({ length: n }, (_, i) => Buffer.from(canonicalJson({ i, msg: `event ${i}` })));
+  Array.from({ length: n }, (_, i) => Buffer.from(canonicalJson({ i, msg: `event ${i}`, time: i })));
 
 describe('hostile pages the fast path must not accept', () => {
   it('a seq that is not an integer, in a table whose seq is not the rowid (PRIMARY KEY DESC)', () => {

@@ -119,20 +119,14 @@ export function buildQuery(values: FilterValues, now = Date.now()): RecordQuery 
     );
   }
   const grep = values.grep;
-  const { tsFrom, tsTo } = q;
-  const needsEntry = tests.length > 0 || tsFrom !== undefined || tsTo !== undefined;
-  if (grep === undefined && !needsEntry) return q;
+  // The time range is not tested here: queryRecords applies it to each entry's
+  // own time and checks the ts index it used (core store/time-window.ts).
+  if (grep === undefined && tests.length === 0) return q;
   q.match = (rec: StoredRecord) => {
     if (grep !== undefined && !rec.entry.includes(grep)) return false;
-    if (!needsEntry) return true;
+    if (tests.length === 0) return true;
     const r = parseEntry(rec.entry);
-    if (!r) return false;
-    // ts narrows the scan but is not authenticated: re-check the entry's own time.
-    const t = typeof r.time === 'number' ? r.time : Date.parse(String(r.time ?? r.timestamp ?? ''));
-    const time = Number.isFinite(t) ? t : rec.ts;
-    if (tsFrom !== undefined && time < tsFrom) return false;
-    if (tsTo !== undefined && time >= tsTo) return false;
-    return tests.every((test) => test(r));
+    return r !== undefined && tests.every((test) => test(r));
   };
   return q;
 }

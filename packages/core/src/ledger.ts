@@ -182,9 +182,13 @@ export class Ledger {
     // Every entry carries its own time (the receive time is added when it has none),
     // and ts is derived from what was encoded: the verifier checks one against the other.
     const stamped = stampTime(record, Date.now());
-    const { json } = encodeRecord(stamped.record, this.#opts);
+    const { json, coerced } = encodeRecord(stamped.record, this.#opts);
     const entry = Buffer.from(json, 'utf8');
-    this.#queue.push({ entry, ts: stamped.ts ?? indexTime(entry) });
+    // A coerced entry may have lost or changed its time (entry-too-large keeps a prefix of fields).
+    this.#queue.push({
+      entry,
+      ts: coerced.length === 0 && stamped.ts !== undefined ? stamped.ts : indexTime(entry),
+    });
     this.#enqueued++;
     this.#schedule();
   }

@@ -1,6 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { isPostgresUrl, LedgerReader, queryRecords, type RecordQuery, type StoredRecord } from '@sealog/core';
+import {
+  checkedTime,
+  inTimeRange,
+  isPostgresUrl,
+  LedgerReader,
+  queryRecords,
+  type RecordQuery,
+  type StoredRecord,
+} from '@sealog/core';
 import { type Command, EXIT_OK, intOption, UsageError } from '../command.js';
 import { buildQuery, FILTER_OPTIONS, FILTER_USAGE } from '../filters.js';
 import { OUTPUT_OPTIONS, OUTPUT_USAGE, printer } from '../output.js';
@@ -103,10 +111,11 @@ async function followPostgres(
   signal: AbortSignal,
 ): Promise<void> {
   const { followPg } = await import('@sealog/core/postgres');
+  const timed = q.tsFrom !== undefined || q.tsTo !== undefined;
   for await (const r of followPg(url, Math.max(next, q.seqFrom ?? 0), signal, FOLLOW_POLL_MS)) {
     if (q.seqTo !== undefined && r.seq >= q.seqTo) return;
-    if (q.tsFrom !== undefined && r.ts < q.tsFrom) continue;
-    if (q.tsTo !== undefined && r.ts >= q.tsTo) continue;
+    // The entry's own time decides, as in queryRecords; an edited ts index fails loudly.
+    if (timed && !inTimeRange(checkedTime('ledger', r.seq, r.ts, r.entry), q.tsFrom, q.tsTo)) continue;
     if (q.match && !q.match(r)) continue;
     print(r);
   }

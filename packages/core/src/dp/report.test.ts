@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../store/reader.js';
+import { indexTime } from '../time.js';
 import { seededRng } from './__tests__/helpers.js';
 import { dpReport, selectionThreshold } from './report.js';
 
+/** Rows as the writer stores them: objects carry their time (1000 + seq), ts is the entry's own time. */
 function ledger(rows: unknown[]): StoredRecord[] {
-  return rows.map((r, seq) => ({
-    seq,
-    ts: 1000 + seq,
-    entry: Buffer.from(typeof r === 'string' ? r : JSON.stringify(r)),
-    chain: Buffer.alloc(32),
-  }));
+  return rows.map((r, seq) => {
+    const entry = Buffer.from(
+      typeof r === 'string' ? r : JSON.stringify({ ...(r as object), time: 1000 + seq }),
+    );
+    return { seq, ts: indexTime(entry), entry, chain: Buffer.alloc(32) };
+  });
 }
 
 function data(): unknown[] {

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { chainHash, HASH_SIZE, leafHash } from '../hash.js';
+import { indexTime } from '../time.js';
 
 // The verifier's fast path (issue 8): one query returns a whole page of rows as
 // a few values (seqs, entry lengths, all entries concatenated, all chains
@@ -7,7 +8,8 @@ import { chainHash, HASH_SIZE, leafHash } from '../hash.js';
 // better-sqlite3 spends its time. The fast path only ever *accepts* a page: it
 // proves the page is exactly the rows seq from, from+1, …, to-1 in that order,
 // every entry a blob of sane size (and the page within a byte budget), every
-// chain a 32-byte blob, and every chain link inside the page correct. Anything
+// chain a 32-byte blob, every ts the entry's own time (ts-check.ts), and every
+// chain link inside the page correct. Anything
 // else (a gap, a duplicated rowid, a TEXT entry, a wrong link, a SQLite error
 // on a hostile file) makes the page "dirty", and the caller re-reads it row by
 // row through the original scanner, which locates and classifies the problem.
@@ -30,8 +32,9 @@ const SIZE_SQL = 'SELECT count(*), sum(length(entry)) FROM records WHERE seq >= 
 
 const PAGE_SQL = `SELECT count(*),
   sum(typeof(entry) = 'blob'), sum(typeof(chain) = 'blob'), sum(length(entry)), group_concat(seq),
-  group_concat(length(entry)), CAST(group_concat(entry, '') AS BLOB), CAST(group_concat(chain, '') AS BLOB)
-  FROM (SELECT seq,
+  group_concat(length(entry)), CAST(group_concat(entry, '') AS BLOB), CAST(group_concat(chain, '') AS BLOB),
+  group_concat(ts)
+  FROM (SELECT seq, iif(typeof(ts) = 'integer', ts, NULL) AS ts,
     iif(typeof(entry) = 'blob' AND length(entry) <= ${FAST_ENTRY_BYTES}, entry, NULL) AS entry,
     iif(typeof(chain) = 'blob' AND length(chain) = ${HASH_SIZE}, chain, NULL) AS chain
     FROM records WHERE seq >= ? AND seq < ? ORDER BY seq)`;
@@ -68,7 +71,7 @@ export function pageReader(db: Database.Database): (from: number, to: number) =>
  * must equal SHA-256(previous stored chain ‖ leaf).
  */
 function readPage(r: unknown[], from: number, expected: number): CleanPage | undefined {
-  const [count, blobs, chainBlobs, total, seqList, lengths, entries, chains] = r;
+  const [count, blobs, chainBlobs, total, seqList, lengths, entries, chains, tsList] = r;
   if (count !== expected || count === 0) return undefined;
   if (blobs !== count || chainBlobs !== count) return undefined;
   if (typeof seqList !== 'string' || typeof lengths !== 'string') return undefined;
@@ -81,13 +84,20 @@ function readPage(r: unknown[], from: number, expected: number): CleanPage | und
   for (let i = 0; i < count; i++) if (seqs[i] !== String(from + i)) return undefined;
   const lens = lengths.split(',');
   if (lens.length !== count) return undefined;
+  // Non-integer ts values were turned to NULL above, which group_concat skips.
+  if (typeof tsList !== 'string') return undefined;
+  const tss = tsList.split(',');
+  if (tss.length !== count) return undefined;
   const leaves = Buffer.allocUnsafe(count * HASH_SIZE);
   let off = 0;
   for (let i = 0; i < count; i++) {
     const len = Number(lens[i]);
     if (!Number.isSafeInteger(len) || len < 0 || off + len > entries.length) return undefined;
-    const leaf = leafHash(entries.subarray(off, off + len));
+    const entry = entries.subarray(off, off + len);
+    const leaf = leafHash(entry);
     off += len;
+    // The time index must be the entry's own time (ts-check.ts says why and names the row).
+    if (tss[i] !== String(indexTime(entry))) return undefined;
     leaf.copy(leaves, i * HASH_SIZE);
     if (i > 0) {
       const at = i * HASH_SIZE;

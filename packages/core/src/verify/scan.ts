@@ -54,7 +54,7 @@ function standardSchema(db: Database.Database): boolean {
 }
 
 const COLUMNS = `seq, iif(length(entry) <= ${MAX_VERIFY_ENTRY_BYTES}, entry, NULL), length(entry),
-  iif(length(chain) <= ${2 * HASH_SIZE}, chain, NULL)`;
+  iif(length(chain) <= ${2 * HASH_SIZE}, chain, NULL), iif(length(ts) <= 64, ts, NULL)`;
 
 /** Where the rows come from and how many threads hash them. */
 export interface ScanSource {
@@ -86,7 +86,7 @@ export function scanRecords(
         'the records table does not have the sealog schema (seq INTEGER PRIMARY KEY); it was recreated or edited',
     });
     const all = db.prepare(`SELECT ${COLUMNS} FROM records ORDER BY seq`).raw(true);
-    for (const r of all.iterate() as Iterable<unknown[]>) s.row(r[0], r[1], r[2], r[3]);
+    for (const r of all.iterate() as Iterable<unknown[]>) s.row(r[0], r[1], r[2], r[3], r[4]);
     return result(s);
   }
   // Seqs beyond 2^53 come back from better-sqlite3 as lossy numbers and cannot
@@ -94,7 +94,7 @@ export function scanRecords(
   const max = Number.MAX_SAFE_INTEGER;
   // Negative seqs (a hand edit) come first in seq order; the scanner reports and skips each.
   const negative = db.prepare(`SELECT ${COLUMNS} FROM records WHERE seq < 0 ORDER BY seq`).raw(true);
-  for (const r of negative.iterate() as Iterable<unknown[]>) s.row(r[0], r[1], r[2], r[3]);
+  for (const r of negative.iterate() as Iterable<unknown[]>) s.row(r[0], r[1], r[2], r[3], r[4]);
   const [lastSeq, count] = db
     .prepare('SELECT max(seq), count(*) FROM records WHERE seq >= 0 AND seq <= ?')
     .raw(true)
@@ -108,7 +108,7 @@ export function scanRecords(
       .raw(true);
     let rows = next.all(-1, max, PAGE_ROWS) as unknown[][]; // seq > -1: negatives were read above
     for (;;) {
-      for (const r of rows) s.row(r[0], r[1], r[2], r[3]);
+      for (const r of rows) s.row(r[0], r[1], r[2], r[3], r[4]);
       if (rows.length < PAGE_ROWS) break;
       rows = next.all(rows[rows.length - 1]![0], max, PAGE_ROWS) as unknown[][];
     }
@@ -145,7 +145,7 @@ function scanPages(db: Database.Database, s: Scanner, lastSeq: number, source?: 
       const page = pages?.page(k);
       if (page && sameEnd(page, chainAt.get(from + page.count - 1)) && s.page(from, page)) continue;
       const to = Math.min(from + PAGE_ROWS, lastSeq + 1);
-      for (const r of rows.iterate(from, to) as Iterable<unknown[]>) s.row(r[0], r[1], r[2], r[3]);
+      for (const r of rows.iterate(from, to) as Iterable<unknown[]>) s.row(r[0], r[1], r[2], r[3], r[4]);
     }
   } finally {
     pages?.close();

@@ -1,6 +1,7 @@
 import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../hash.js';
 import { CompactRange } from '../merkle.js';
 import type { CleanPage } from './page.js';
+import { checkTs } from './ts-check.js';
 import type { Finding } from './types.js';
 
 // The checks of one streaming pass over `records` in seq order. Every value comes from a
@@ -78,8 +79,11 @@ export class Scanner {
     return out;
   }
 
-  /** Checks one row. `size` is length(entry) as SQLite reports it (entry is NULL when too large). */
-  row(seq: unknown, entry: unknown, size: unknown, chain: unknown): void {
+  /**
+   * Checks one row. `size` is length(entry) as SQLite reports it (entry is NULL
+   * when too large); `ts` is the row's time index, checked against the entry.
+   */
+  row(seq: unknown, entry: unknown, size: unknown, chain: unknown, ts: unknown): void {
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
       const shown = typeof seq === 'string' ? JSON.stringify(seq.slice(0, 40)) : String(seq);
       this.#emit({
@@ -100,6 +104,10 @@ export class Scanner {
       this.gaps.push({ from: this.lastSeq + 1, to: seq - 1 });
     }
     const leaf = this.#leaf(seq, entry, size);
+    if (Buffer.isBuffer(entry)) {
+      const bad = checkTs(seq, entry, ts);
+      if (bad) this.#emit(bad);
+    }
     let stored: Buffer | undefined;
     if (Buffer.isBuffer(chain) && chain.length === HASH_SIZE) stored = chain;
     else

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chainHash, leafHash } from '../../hash.js';
+import { TIME_UNKNOWN } from '../../time.js';
 import type { FindingKind, VerifyReport } from '../types.js';
 import { verifyLedger } from '../verify.js';
 import { entryOf, type Fixture, makeLedger, rechain, renumber, swapRows, tamper } from './fixture.js';
@@ -156,7 +157,9 @@ describe('verifyLedger names each tampering', () => {
     tamper(f.path, (db) => {
       const prev = (db.prepare('SELECT chain FROM records WHERE seq = 99').get() as { chain: Buffer }).chain;
       const e = Buffer.from('{"msg":"late"}');
-      db.prepare('INSERT INTO records (seq, ts, entry, chain) VALUES (100, 0, ?, ?)').run(
+      // ts as the writer would store it for an entry with no time, so only the state gives it away.
+      db.prepare('INSERT INTO records (seq, ts, entry, chain) VALUES (100, ?, ?, ?)').run(
+        TIME_UNKNOWN,
         e,
         chainHash(prev, leafHash(e)),
       );
@@ -191,7 +194,9 @@ describe('verifyLedger names each tampering', () => {
       for (const x of find(r, 'reordered')) expect([a, b]).toContain(x.seq);
       expect(
         kinds(r).filter(
-          (k) => !['reordered', 'checkpoint-mismatch', 'state-mismatch', 'unsealed'].includes(k),
+          // A swap involving row 0 breaks every checkpoint, so none covers any record: no-checkpoint.
+          (k) =>
+            !['reordered', 'checkpoint-mismatch', 'state-mismatch', 'unsealed', 'no-checkpoint'].includes(k),
         ),
       ).toEqual([]);
     }
@@ -232,7 +237,11 @@ describe('verifyLedger names each tampering', () => {
   it('everything re-chained without the key: only the signed roots catch it', () => {
     const f = fresh();
     tamper(f.path, (db) => {
-      db.prepare('UPDATE records SET entry = ? WHERE seq = 60').run(Buffer.from('{"msg":"rewritten"}'));
+      // ts follows the entry (it has no time), so no index finding either.
+      db.prepare('UPDATE records SET entry = ?, ts = ? WHERE seq = 60').run(
+        Buffer.from('{"msg":"rewritten"}'),
+        TIME_UNKNOWN,
+      );
       rechain(db);
     });
     const r = verify(f);
@@ -296,5 +305,23 @@ describe('verifyLedger names each tampering', () => {
     const r2 = verify(f, { keys: [f.vkey, other.vkey] });
     expect(find(r2, 'wrong-origin')).toEqual([expect.objectContaining({ checkpointId: 4 })]);
     expect(r2.ok).toBe(false);
+  });
+});
+
+describe('verifyLedger checks the time index (issue 14, finding 5)', () => {
+  it('a ts moved out of its entry time is index-modified at that row (the page fast path refuses the page)', () => {
+    {
+      const f = fresh();
+      tamper(f.path, (db) => {
+        db.prepare('UPDATE records SET ts = 0 WHERE seq = 7').run();
+        db.prepare('UPDATE records SET ts = ? WHERE seq = 40').run(TIME_UNKNOWN); // "no time" for a timed entry
+        db.prepare("UPDATE records SET ts = 'late' WHERE seq = 41").run();
+        db.prepare('UPDATE records SET ts = ts + 1 WHERE seq = 99').run();
+      });
+      const r = verifyLedger(f.path, { keys: [f.vkey], threads: 0 });
+      expect(find(r, 'index-modified').map((x) => x.seq)).toEqual([7, 40, 41, 99]);
+      expect(kinds(r).filter((k) => k !== 'index-modified')).toEqual([]);
+      expect(r.ok).toBe(false);
+    }
   });
 });
