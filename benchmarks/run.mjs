@@ -13,6 +13,7 @@ const SCENARIOS = [
   'pino-sustained',
   'winston',
   'verify',
+  'writer-open',
   'postgres',
 ];
 for (const name of only.length ? only : SCENARIOS) {

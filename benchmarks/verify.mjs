@@ -36,7 +36,7 @@ function makeLedger(path, n) {
       if ((k + 1) % SEAL_EVERY === 0 || k + 1 === n) {
         const head = store.append(batch.splice(0));
         const note = signCheckpoint({ origin: signer.name, size: head.size, root: head.root }, signer, 1);
-        store.addCheckpoint(head.size, note, 0);
+        store.addCheckpoint(head, note, 0);
       }
     }
   }

@@ -15,7 +15,9 @@ export {
   type EntryResult,
   verifyBundle,
 } from './bundle/verify.js';
+export { OwnKey, type SignedHead } from './chain/trust.js';
 export { ANCHOR_NOTE_SEPARATOR, appendAnchor, splitAnchorNotes } from './checkpoint/anchor.js';
+export { bindAnchor, ledgerIdentity } from './checkpoint/binding.js';
 export {
   type Checkpoint,
   formatCheckpoint,
@@ -141,7 +143,17 @@ export { DEFAULT_PG_SCHEMA, isPostgresUrl, type PgTarget, parsePgUrl } from './s
 export { queryRecords, type RecordQuery } from './store/query.js';
 export { LedgerReader, parseEntry, type StoredCheckpoint, type StoredRecord } from './store/reader.js';
 export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DURABILITY, type Durability, SqliteStore } from './store/sqlite.js';
-export type { CommitResult, LedgerHead, LockedSeal, PendingEntry, SealSigner, Store } from './store/types.js';
+export { checkedTime } from './store/time-window.js';
+export type {
+  CommitResult,
+  LedgerHead,
+  LockedSeal,
+  PendingEntry,
+  SealSigner,
+  Store,
+  WriterTrust,
+} from './store/types.js';
+export { entryTime, inTimeRange, TIME_UNKNOWN } from './time.js';
 export {
   type CheckpointResult,
   DEFAULT_MAX_UNSEALED,

@@ -70,8 +70,9 @@ export class ChainState {
     return new ChainState(this.#range.clone(), this.#chain);
   }
 
+  /** Size, root, chain head and compact range: all a checkpoint and its resume state need. */
   head(): LedgerHead {
-    return { size: this.size, root: this.root(), chainHead: this.#chain };
+    return { size: this.size, root: this.root(), chainHead: this.#chain, compact: this.encodeCompact() };
   }
 
   /** The compact range's bytes (its size is stored beside them). */

@@ -253,7 +253,7 @@ export class SqliteStore implements Store {
    */
   head(): LedgerHead {
     if (this.#divergence) throw this.#divergence;
-    return { ...this.#state.head(), compact: this.#state.encodeCompact() };
+    return this.#state.head();
   }
 
   /**

@@ -22,6 +22,7 @@
  * - checkpoint-mismatch: a signed root/size disagrees with the recomputed tree.
  * - state-mismatch: `ledger_state` disagrees with the rows.
  * - malformed-row: a record row has a bad type, length or seq.
+ * - index-modified: a row's `ts` (the time index) is not its entry's own time.
  */
 export type FindingKind =
   | 'modified'
@@ -38,7 +39,8 @@ export type FindingKind =
   | 'malformed-checkpoint'
   | 'checkpoint-mismatch'
   | 'state-mismatch'
-  | 'malformed-row';
+  | 'malformed-row'
+  | 'index-modified';
 
 /** One problem, located by record seq and/or checkpoint row id where it has one. */
 export interface Finding {

@@ -395,7 +395,7 @@ export class PgStore implements Store {
   /** The head this writer derived (see Store.head). @throws SealogError E_TAMPER after a divergence. */
   head(): LedgerHead {
     if (this.#divergence) throw this.#divergence;
-    return { ...this.#state.head(), compact: this.#state.encodeCompact() };
+    return this.#state.head();
   }
 
   #insertCheckpoint(s: PgSession, head: LedgerHead, note: string, createdAt: number): Promise<unknown> {
@@ -467,7 +467,7 @@ export class PgStore implements Store {
         this.#diverged(finding);
         throw finding;
       }
-      const head: LedgerHead = { ...d.state.head(), compact: d.state.encodeCompact() };
+      const head: LedgerHead = d.state.head();
       const latest = (
         await s.query<{ size: unknown; note: unknown; created_at: unknown }>(
           `SELECT size, note, created_at FROM ${this.#t.checkpoints} ORDER BY id DESC LIMIT 1`,

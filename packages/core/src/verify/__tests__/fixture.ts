@@ -71,7 +71,9 @@ export function makeLedger(opts: {
   let i = 0;
   while (i < opts.records) {
     const n = Math.min(opts.every, opts.records - i);
-    store.append(Array.from({ length: n }, (_, k) => ({ entry: entryOf(i + k), ts: i + k })));
+    store.append(
+      Array.from({ length: n }, (_, k) => ({ entry: entryOf(i + k), ts: 1_700_000_000_000 + i + k })),
+    );
     i += n;
     if (n === opts.every || opts.sealTail !== false) seal();
   }

@@ -1,0 +1,142 @@
+// Scenario: what deriving, never adopting, costs the writer (issue 14).
+//  1. Opening a signing writer on a 1M and a 10M record ledger sealed every 1000
+//     records: from its newest signed checkpoint (resume state beside it), and from
+//     row 0 (no usable resume state: an old file, or forged resume rows), beside a
+//     writer without a key, which only checks ledger_state against the last row.
+//  2. Hashing the rows other writers append: 1, 2 and 4 signing writer processes
+//     on one file, records/s and the CPU each spends per row it did not write.
+// Measures; asserts nothing.
+import { fork } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  canonicalJson,
+  generateKey,
+  OwnKey,
+  parseSignerKey,
+  SqliteStore,
+  signCheckpoint,
+} from '@sealog/core';
+import Database from 'better-sqlite3';
+import { AUDIT_MSG, auditRecord, machine, QUICK, table, workDir } from './lib.mjs';
+
+const SIZES = QUICK ? [20_000] : [1_000_000, 10_000_000];
+const SEAL_EVERY = 1000;
+const key = generateKey('bench.example/log');
+const signer = parseSignerKey(key.privateKey);
+const trust = () => ({ own: new OwnKey(signer.verifierKey, signer.name), heads: [] });
+
+if (process.argv[2] === 'child') {
+  // One writer process of part 2: appends its share in batches of 1000, then reports.
+  const [, , , path, records] = process.argv;
+  const store = new SqliteStore(path, { trust: trust(), busyTimeoutMs: 60_000 });
+  const t0 = process.cpuUsage();
+  const w0 = performance.now();
+  for (let i = 0; i < Number(records); i += 1000) {
+    const batch = [];
+    for (let k = i; k < i + 1000; k++) {
+      batch.push({
+        entry: Buffer.from(canonicalJson({ ...auditRecord(k), msg: AUDIT_MSG, pid: process.pid })),
+        ts: k,
+      });
+    }
+    store.append(batch);
+  }
+  const cpu = process.cpuUsage(t0);
+  process.send({ cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - w0 });
+  store.close();
+  process.exit(0);
+}
+
+const dir = workDir();
+
+function makeLedger(path, n) {
+  const store = new SqliteStore(path);
+  const batch = [];
+  for (let k = 0; k < n; k++) {
+    batch.push({
+      entry: Buffer.from(canonicalJson({ ...auditRecord(k), msg: AUDIT_MSG, time: 1.7e12 + k })),
+      ts: 1.7e12 + k,
+    });
+    if ((k + 1) % SEAL_EVERY === 0 || k + 1 === n) {
+      const head = store.append(batch.splice(0));
+      store.addCheckpoint(
+        head,
+        signCheckpoint({ origin: signer.name, size: head.size, root: head.root }, signer, 1),
+        0,
+      );
+    }
+  }
+  store.close();
+}
+
+function openMs(path, options) {
+  const t0 = performance.now();
+  const s = new SqliteStore(path, options);
+  const ms = performance.now() - t0;
+  if (s.divergence) throw s.divergence;
+  s.close();
+  return ms;
+}
+
+const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const rows = [];
+for (const n of SIZES) {
+  const path = join(dir, `open-${n}.db`);
+  makeLedger(path, n);
+  const zero = join(dir, `open-${n}-zero.db`);
+  copyFileSync(path, zero);
+  const db = new Database(zero);
+  db.exec('DROP TRIGGER checkpoints_no_update; UPDATE checkpoints SET compact = NULL, chain_head = NULL');
+  db.close();
+  const reps = n >= 10_000_000 ? 1 : 3;
+  const keyless = median(Array.from({ length: 3 }, () => openMs(path, {})));
+  const fromCheckpoint = median(Array.from({ length: 3 }, () => openMs(path, { trust: trust() })));
+  const fromZero = median(Array.from({ length: reps }, () => openMs(zero, { trust: trust() })));
+  rows.push(
+    { name: `${n} records: writer without a key (checks ledger_state vs last row)`, ms: keyless },
+    { name: `${n} records: signing writer, from its newest signed checkpoint`, ms: fromCheckpoint },
+    {
+      name: `${n} records: signing writer, from row 0 (no resume state)`,
+      ms: fromZero,
+      'records/s': n / (fromZero / 1000),
+    },
+  );
+}
+table('Writer open time (derive from a signed checkpoint vs from zero)', rows);
+
+const PER_WRITER = QUICK ? 20_000 : 200_000;
+const multi = [];
+for (const writers of [1, 2, 4]) {
+  const path = join(dir, `multi-${writers}.db`);
+  new SqliteStore(path).close();
+  const t0 = performance.now();
+  const results = await Promise.all(
+    Array.from({ length: writers }, () => {
+      const c = fork(new URL(import.meta.url).pathname, ['child', path, String(PER_WRITER)]);
+      return new Promise((resolve) => c.once('message', resolve));
+    }),
+  );
+  const wallMs = performance.now() - t0;
+  const total = writers * PER_WRITER;
+  const cpuMs = results.reduce((a, r) => a + r.cpuMs, 0);
+  const foreign = total * (writers - 1); // every writer hashes the rows of the others
+  multi.push({
+    name: `${writers} signing writer process(es) × ${PER_WRITER}`,
+    'records/s': total / (wallMs / 1000),
+    'CPU µs/record': (cpuMs * 1000) / total,
+    'foreign rows hashed': foreign,
+  });
+}
+const base = multi[0]['CPU µs/record'];
+for (const m of multi.slice(1)) {
+  const writers = Number(m.name[0]);
+  // extra CPU over one writer, per foreign row hashed
+  m['µs per foreign row'] = ((m['CPU µs/record'] - base) * writers * PER_WRITER) / m['foreign rows hashed'];
+}
+table(
+  'Several signing writers on one file: rows written by others are hashed before anything chains on them',
+  multi,
+);
+console.log(`\nmachine: ${machine()}`);
