@@ -4,11 +4,11 @@ import {
   createCheckpointer,
   createWriterTrust,
   loadCheckpointKey,
-  validateCheckpointOptions,
 } from './checkpoint/config.js';
 import { SealogError } from './errors.js';
 import { Ledger, type LedgerOptions, type LedgerStats } from './ledger.js';
-import { createPrivacyPipeline, type PrivacyConfig, validatePrivacyConfig } from './privacy/index.js';
+import { LEDGER_OPTION_KEYS, SINK_OPTION_KEYS, validateSinkOptions } from './options.js';
+import { createPrivacyPipeline, type PrivacyConfig } from './privacy/index.js';
 import { isPostgresUrl } from './store/postgres/url.js';
 import type { CommitResult } from './store/types.js';
 
@@ -47,50 +47,15 @@ export interface Sealer {
   close(): Promise<void> | void;
 }
 
-const LEDGER_KEYS = [
-  'path',
-  'durability',
-  'batchSize',
-  'batchDelayMs',
-  'busyTimeoutMs',
-  'maxPending',
-  'maxEntryBytes',
-  'maxStringLength',
-  'maxDepth',
-] as const;
+// Option keys and their checks live in options.ts: every option is checked there, once.
+const LEDGER_KEYS = LEDGER_OPTION_KEYS;
 
-/** Options keys the sink understands; anything else is a config error (typos must not pass silently). */
-export const SINK_OPTION_KEYS: readonly string[] = [...LEDGER_KEYS, 'privacy', 'checkpoint'];
+export { SINK_OPTION_KEYS, validateSinkOptions };
 
 export interface SinkHooks {
   onError?: (err: SealogError) => void;
   /** Called after every commit, after the sealers (e.g. to publish counters). Must not throw. */
   onCommit?: (result: CommitResult) => void;
-}
-
-/** Checks options are plain JSON with known keys; throws E_CONFIG naming the field. */
-export function validateSinkOptions(options: unknown): SinkOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new SealogError('E_CONFIG', 'sealog options must be an object like { path: "./audit.db" }');
-  }
-  for (const key of Object.keys(options)) {
-    if (!SINK_OPTION_KEYS.includes(key)) {
-      throw new SealogError(
-        'E_CONFIG',
-        `unknown sealog option "${key}"; known options: ${SINK_OPTION_KEYS.join(', ')}`,
-      );
-    }
-  }
-  const o = options as SinkOptions;
-  if (typeof o.path !== 'string' || o.path === '') {
-    throw new SealogError(
-      'E_CONFIG',
-      'option "path" is required: the ledger file to write, e.g. "./audit.db" (or a postgres:// URL)',
-    );
-  }
-  if (o.checkpoint !== undefined) validateCheckpointOptions(o.checkpoint);
-  if (o.privacy !== undefined) return { ...o, privacy: validatePrivacyConfig(o.privacy) };
-  return o;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { OwnKey } from '../chain/trust.js';
 import { SealogError } from '../errors.js';
+import { unknownKeyMessage } from '../suggest.js';
 import { loadSignerKeyFile } from '../note/keyfile.js';
 import type { Ed25519Signer } from '../note/keys.js';
 import type { Store, WriterTrust } from '../store/types.js';
@@ -36,7 +37,7 @@ export function validateCheckpointOptions(value: unknown): CheckpointOptions {
   }
   for (const key of Object.keys(value)) {
     if (!(KEYS as readonly string[]).includes(key)) {
-      throw new SealogError('E_CONFIG', `unknown option "checkpoint.${key}"; known: ${KEYS.join(', ')}`);
+      throw new SealogError('E_CONFIG', unknownKeyMessage(`checkpoint.${key}`, key, KEYS));
     }
   }
   const o = value as Record<string, unknown>;

@@ -1,4 +1,5 @@
 import { SealogError } from '../errors.js';
+import { closest } from '../suggest.js';
 import { MICRO } from './calibrate.js';
 
 // The noise configuration is plain JSON (it crosses pino's worker boundary)
@@ -60,7 +61,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], at: string): void {
   for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) fail(`${at}.${k}`, `is not a known option; known: ${allowed.join(', ')}`);
+    if (!allowed.includes(k)) {
+      const guess = closest(k, allowed);
+      fail(
+        `${at}.${k}`,
+        `is not a known option${guess ? `; did you mean "${at}.${guess}"?` : ''} (known: ${allowed.join(', ')})`,
+      );
+    }
   }
 }
 

@@ -4,6 +4,8 @@
 // field, e.g. `privacy.generalize[2].buckets must be ascending`.
 
 import { SealogError } from '../errors.js';
+import { got } from '../options.js';
+import { closest } from '../suggest.js';
 import { TIME_GRANULARITIES, type TimeGranularity } from './generalize.js';
 import type { IpPrefixes } from './ip.js';
 import { checkKeyId, type KeySource } from './keys.js';
@@ -66,7 +68,12 @@ function obj(v: unknown, field: string, keys: readonly string[]): Record<string,
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${field} must be an object`);
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!keys.includes(k)) fail(`${field}.${k} is not a known option; known: ${keys.join(', ')}`);
+    if (!keys.includes(k)) {
+      const guess = closest(k, keys);
+      fail(
+        `${field}.${k} is not a known option${guess ? `; did you mean "${field}.${guess}"?` : ''} (known: ${keys.join(', ')})`,
+      );
+    }
   }
   return o;
 }
@@ -78,7 +85,7 @@ function arr(v: unknown, field: string): unknown[] {
 
 function int(v: unknown, field: string, lo: number, hi: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-    fail(`${field} must be an integer from ${lo} to ${hi}`);
+    fail(`${field} must be an integer from ${lo} to ${hi}, got ${got(v)}`);
   }
   return v as number;
 }
