@@ -17,6 +17,11 @@ import { Coerced, errorFields, MAX_DEPTH_LIMIT } from './encode.js';
 
 class Plainer {
   readonly #ancestors: object[] = [];
+  readonly #maxDepth: number;
+
+  constructor(maxDepth: number) {
+    this.#maxDepth = maxDepth;
+  }
 
   /** The record is its children's ancestor, as in Encoder#topPairs; its keys are read without toJSON. */
   top(record: Record<string, unknown>): Record<string, unknown> {
@@ -34,8 +39,8 @@ class Plainer {
     // A cycle becomes a stand-in, not a reference: a copy-on-write transform
     // would otherwise leave it pointing at the untransformed original.
     if (this.#ancestors.includes(obj)) return Coerced.CIRCULAR;
-    // The encoder never goes deeper (options.ts caps maxDepth at this limit).
-    if (depth >= MAX_DEPTH_LIMIT) return obj;
+    // The encoder writes "[MaxDepth]" for any object here: left as it is (a toJSON result there would differ).
+    if (depth >= this.#maxDepth) return obj;
     this.#ancestors.push(obj);
     try {
       return this.#body(obj, depth);
@@ -125,13 +130,18 @@ const THREW = Symbol('threw');
  * {@link Coerced} stand-ins) that encodes to the same bytes. The top level is
  * listed as the encoder lists it (own enumerable keys, no toJSON). A record
  * that is not an object, or whose keys cannot be listed, is returned as is.
+ * `maxDepth` is the encoder's: objects at or below it are left as they are
+ * (the encoder writes "[MaxDepth]" for them whatever they hold).
  * Never throws, never mutates `record`.
  */
-export function toPlain(record: Record<string, unknown>): Record<string, unknown> {
+export function toPlain(
+  record: Record<string, unknown>,
+  maxDepth = MAX_DEPTH_LIMIT,
+): Record<string, unknown> {
   if (typeof record !== 'object' || record === null || Array.isArray(record) || ArrayBuffer.isView(record))
     return record;
   try {
-    return new Plainer().top(record);
+    return new Plainer(Math.min(maxDepth, MAX_DEPTH_LIMIT)).top(record);
   } catch {
     return record; // the encoder keeps only its marks of such a record
   }

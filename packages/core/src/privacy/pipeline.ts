@@ -73,12 +73,14 @@ export function createPrivacyPipeline(config: PrivacyConfig, ctx: PrivacyContext
     steps.push(trie(scrub.paths, 'privacy.scrub.paths', () => action));
   }
   const noise = config.noise !== undefined ? createNoise(config.noise, ctx) : undefined;
+  // The encoder's maxDepth, when the host passes it: toPlain then stops exactly where the encoder does.
+  const maxDepth = typeof ctx.maxDepth === 'number' ? ctx.maxDepth : undefined;
   return {
     keyring,
     apply(record: Record<string, unknown>): Record<string, unknown> {
       // Every step, noise included, and the encoder see one shape: plain data (plain.ts).
       const cow = new Cow();
-      let r: object = toPlain(record);
+      let r: object = toPlain(record, maxDepth);
       for (const step of steps) r = rewrite(r, step, cow);
       return noise ? noise.applyPlain(r as Record<string, unknown>) : (r as Record<string, unknown>);
     },
