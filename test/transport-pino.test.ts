@@ -102,7 +102,9 @@ export default () => build((source) => source.pipe(new Transform({ objectMode: t
       options: { path: join(dir, 'a.db'), batchSize: 0 },
     });
     const err = await new Promise<Error>((res) => transport.once('error', res));
-    expect(err.message).toMatch(/^sealog E_CONFIG: option "batchSize" must be an integer from 1 to \d+, got 0/);
+    expect(err.message).toMatch(
+      /^sealog E_CONFIG: option "batchSize" must be an integer from 1 to \d+, got 0/,
+    );
     const unknown = pino.transport({ target: PINO_TARGET, options: { path: join(dir, 'b.db'), pathh: 'x' } });
     const err2 = await new Promise<Error>((res) => unknown.once('error', res));
     expect(err2.message).toMatch(/^sealog E_CONFIG: unknown sealog option "pathh"/);
