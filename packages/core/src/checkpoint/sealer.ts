@@ -146,7 +146,8 @@ export class Checkpointer implements Sealer {
       this.#o.onCheckpoint?.(size, note);
     } catch (err) {
       this.#retryAt = this.#o.now() + Math.min(this.#o.everyMs, RETRY_AFTER_FAILURE_MS);
-      if (err === this.#refusal) return;
+      // The store told onError when it diverged: the seal it now refuses is the same finding.
+      if (err === this.#refusal || err === this.#o.store.divergence) return;
       if (err instanceof SealogError && err.code === 'E_TAMPER') this.#refusal = err;
       this.#o.onError(
         err instanceof SealogError

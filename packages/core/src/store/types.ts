@@ -66,6 +66,8 @@ export interface Store {
   head(): LedgerHead | Promise<LedgerHead>;
   /** Stores a signed checkpoint note of `head` with its resume state (only after those records are committed). */
   addCheckpoint(head: LedgerHead, note: string, createdAt: number): void | Promise<void>;
+  /** Set once a signing store found the ledger no longer extends what it derived (already reported through WriterTrust.onDiverge). */
+  readonly divergence?: SealogError | undefined;
   /** Hashes rows other writers committed since, so the next head covers them. */
   refresh?(): void | Promise<void>;
   close(): void | Promise<void>;
