@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
@@ -55,6 +55,8 @@ describe('attack: a weak or exposed pseudonymization key', () => {
     expect(zero.err).toMatch(/open-failed E_KEY .*not random/);
     const one = await start(dir, { file: keyFile(dir, 'one.key', Buffer.alloc(48, 0x41), 0o600) });
     expect(one.err).toMatch(/open-failed E_KEY .*not random/);
+    // keys are checked before the ledger opens: a refused start leaves no ledger file behind
+    expect(existsSync(join(dir, 'audit.db'))).toBe(false);
   });
 
   it('refuses a random key file that group or others can read, naming the fix', async () => {

@@ -1,5 +1,6 @@
 import { type EncodeLimits, encodeRecord } from './encode.js';
 import { SealogError } from './errors.js';
+import { validateLedgerOptions } from './options.js';
 import { type Durability, SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
 import type { CommitResult, PendingEntry, Store, WriterTrust } from './store/types.js';
 import { indexTime, stampTime } from './time.js';
@@ -111,12 +112,8 @@ export class Ledger {
 
   /** Opens (creating if needed) the SQLite ledger at `options.path`. Validates options first. */
   static open(options: LedgerOptions): Ledger {
-    if (typeof options?.path !== 'string' || options.path === '') {
-      throw new SealogError('E_CONFIG', 'path is required: the file the ledger is written to');
-    }
-    positiveInt('batchSize', options.batchSize, DEFAULT_BATCH_SIZE);
-    nonNegative('batchDelayMs', options.batchDelayMs, DEFAULT_BATCH_DELAY_MS);
-    positiveInt('maxPending', options.maxPending, DEFAULT_MAX_PENDING);
+    // The one validator of every ledger option (options.ts), as for a sink.
+    validateLedgerOptions((options ?? {}) as unknown as Record<string, unknown>);
     const storeOpts: SqliteStoreOptions = {};
     if (options.trust !== undefined) storeOpts.trust = options.trust;
     if (options.durability !== undefined) storeOpts.durability = options.durability;
@@ -131,9 +128,7 @@ export class Ledger {
    * `postgres://` URL. `busyTimeoutMs` bounds the wait for other writers' locks.
    */
   static async openPostgres(options: LedgerOptions): Promise<Ledger> {
-    positiveInt('batchSize', options.batchSize, DEFAULT_BATCH_SIZE);
-    nonNegative('batchDelayMs', options.batchDelayMs, DEFAULT_BATCH_DELAY_MS);
-    positiveInt('maxPending', options.maxPending, DEFAULT_MAX_PENDING);
+    validateLedgerOptions((options ?? {}) as unknown as Record<string, unknown>);
     if (options.durability !== undefined) {
       throw new SealogError(
         'E_CONFIG',

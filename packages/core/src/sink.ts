@@ -8,7 +8,7 @@ import {
 import { SealogError } from './errors.js';
 import { Ledger, type LedgerOptions, type LedgerStats } from './ledger.js';
 import { LEDGER_OPTION_KEYS, SINK_OPTION_KEYS, validateSinkOptions } from './options.js';
-import { createPrivacyPipeline, type PrivacyConfig } from './privacy/index.js';
+import { createPrivacyPipeline, loadKeyring, type PrivacyConfig } from './privacy/index.js';
 import { isPostgresUrl } from './store/postgres/url.js';
 import type { CommitResult } from './store/types.js';
 
@@ -140,8 +140,10 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
   const o = validateSinkOptions(options);
   const onError =
     hooks.onError ?? ((err: SealogError) => process.stderr.write(`sealog: ${err.code}: ${err.message}\n`));
-  // The key is loaded before the ledger opens, so a bad key fails startup without creating a file.
+  // Keys are loaded before the ledger opens, so a bad key fails startup without creating a file.
   const signer = o.checkpoint ? loadCheckpointKey(o.checkpoint) : undefined;
+  const psn = o.privacy?.pseudonymize;
+  if (psn) loadKeyring(psn.keys, psn.current); // checked now; the pipeline loads them again below
   let sink: Sink | undefined;
   const ledgerOpts: LedgerOptions = {
     path: o.path,
@@ -162,7 +164,8 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
   if (o.privacy) {
     try {
       // Keys are loaded here, at startup: a missing key must fail before the first record.
-      transforms.push(createPrivacyPipeline(o.privacy, { ledger }));
+      // maxDepth: the pipeline normalises records exactly as deep as the encoder will encode them.
+      transforms.push(createPrivacyPipeline(o.privacy, { ledger, maxDepth: o.maxDepth }));
     } catch (err) {
       await ledger.close();
       throw err;
