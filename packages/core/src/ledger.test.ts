@@ -120,10 +120,12 @@ describe('Ledger', () => {
   it('validates options at open with E_CONFIG', () => {
     const path = join(tempDir(), 'a.db');
     expect(() => Ledger.open({ path: '' })).toThrow(SealogError);
-    expect(() => Ledger.open({ path, batchSize: 0 })).toThrow(/batchSize must be a positive integer/);
+    expect(() => Ledger.open({ path, batchSize: 0 })).toThrow(/option "batchSize" must be an integer from 1/);
     expect(() => Ledger.open({ path, durability: 'disk' as never })).toThrow(
-      /durability must be "process" or "power"/,
+      /option "durability" must be "process" or "power"/,
     );
+    // the caps are checked too, not silently disabled (issue 14 finding 10)
+    expect(() => Ledger.open({ path, maxDepth: 'x' as never })).toThrow(/option "maxDepth" must be an integer/);
   });
 
   it('keeps records queued and retries when the store fails, losing nothing', async () => {
