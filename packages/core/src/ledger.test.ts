@@ -125,7 +125,9 @@ describe('Ledger', () => {
       /option "durability" must be "process" or "power"/,
     );
     // the caps are checked too, not silently disabled (issue 14 finding 10)
-    expect(() => Ledger.open({ path, maxDepth: 'x' as never })).toThrow(/option "maxDepth" must be an integer/);
+    expect(() => Ledger.open({ path, maxDepth: 'x' as never })).toThrow(
+      /option "maxDepth" must be an integer/,
+    );
   });
 
   it('keeps records queued and retries when the store fails, losing nothing', async () => {

@@ -1,9 +1,9 @@
 import { OwnKey } from '../chain/trust.js';
 import { SealogError } from '../errors.js';
-import { unknownKeyMessage } from '../suggest.js';
 import { loadSignerKeyFile } from '../note/keyfile.js';
 import type { Ed25519Signer } from '../note/keys.js';
 import type { Store, WriterTrust } from '../store/types.js';
+import { unknownKeyMessage } from '../suggest.js';
 import { Checkpointer } from './sealer.js';
 
 /**
