@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/helpers/tmp.js';
 import { isSealogError } from '../errors.js';
 import { loadSignerKeyFile, writeKeyFile } from './keyfile.js';
-import { generateKey } from './keys.js';
+import { Ed25519Signer, generateKey } from './keys.js';
 
 function caught(fn: () => unknown): { code: string; message: string } {
   try {
@@ -67,5 +67,20 @@ describe('key files', () => {
     const big = join(dir, 'big.key');
     writeFileSync(big, 'A'.repeat(10_000), { mode: 0o600 });
     expect(caught(() => loadSignerKeyFile(big)).code).toBe('E_KEY');
+  });
+
+  it('refuses a guessable seed (all zero, one repeated byte): its key pair is public', () => {
+    const dir = tempDir();
+    for (const [name, seed] of [
+      ['zero', new Uint8Array(32)],
+      ['repeated', new Uint8Array(32).fill(0x41)],
+      ['pattern', Uint8Array.from({ length: 32 }, (_, i) => i % 8)],
+    ] as const) {
+      const path = join(dir, `${name}.key`);
+      writeFileSync(path, new Ed25519Signer('audit.example/log', seed).privateKeyString(), { mode: 0o600 });
+      const e = caught(() => loadSignerKeyFile(path));
+      expect(e.code, name).toBe('E_KEY');
+      expect(e.message).toMatch(/seed is not random/);
+    }
   });
 });

@@ -232,12 +232,21 @@ export function parseSignerKey(privateKey: string): Ed25519Signer {
   if (!material || material.length !== 1 + ED25519_KEY_SIZE)
     throw keyError('private key material is not standard base64 of 33 bytes');
   if (material[0] !== SIG_TYPE_ED25519) throw keyError('private key is not an Ed25519 (type 0x01) key');
+  // A seed anyone can guess (all zero, one repeated byte, a short pattern) is a public
+  // key pair: 32 random bytes have ~30 distinct values, such patterns very few.
+  if (new Set(material.subarray(1)).size < MIN_SEED_DISTINCT_BYTES) {
+    material.fill(0);
+    throw keyError('private key seed is not random; generate a key with `sealog keygen`');
+  }
   const signer = new Ed25519Signer(parts.name, material.subarray(1));
   material.fill(0);
   if (toHex(signer.keyId) !== parts.hexId)
     throw keyError('private key ID does not match its name and key (corrupted or edited key file)');
   return signer;
 }
+
+/** Fewest distinct byte values a private seed may have (see parseSignerKey). */
+const MIN_SEED_DISTINCT_BYTES = 16;
 
 /** A fresh key pair as strings, plus the vkey of its derived time cosigner. */
 export interface GeneratedKey {

@@ -76,7 +76,7 @@ async function copyInto(
       [batch.seq, batch.ts, batch.entry, batch.chain],
     );
     for (const a of Object.values(batch)) a.length = 0;
-    onProgress?.(check.range.size);
+    onProgress?.(check.state.size);
   };
   for (const r of reader.records()) {
     check.row(r.seq, r.entry, r.chain);
@@ -110,10 +110,10 @@ async function copyInto(
     ]);
   }
   await s.query(`UPDATE ${q('ledger_state')} SET size = $1, chain_head = $2, compact = $3 WHERE id = 0`, [
-    check.range.size,
-    check.chain,
-    check.range.encode(),
+    check.state.size,
+    check.state.chainHead,
+    check.state.encodeCompact(),
   ]);
   await s.query('COMMIT');
-  return { records: check.range.size, checkpoints: cps.length };
+  return { records: check.state.size, checkpoints: cps.length };
 }

@@ -120,7 +120,7 @@ async function copyOnce(
         // A migrated ledger gets the state recomputed from its rows: writers will extend it,
         // and the stored compact range is not covered by the chain check. A snapshot keeps
         // the stored row as it is, for the verifier to compare with the rows.
-        if (check) st.run(0, check.range.size, check.chain, check.range.encode());
+        if (check) st.run(0, check.state.size, check.state.chainHead, check.state.encodeCompact());
         else for (const r of state.rows) st.run(r.id, r.size, r.chain_head, r.compact);
         const cp = db.prepare('INSERT INTO checkpoints (id, size, note, created_at) VALUES (?, ?, ?, ?)');
         for (const r of cps.rows) cp.run(r.id, r.size, r.note, r.created_at);
