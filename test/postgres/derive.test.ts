@@ -2,13 +2,17 @@
 // superuser's consistent rewrite of sealed history, a forged compact range in
 // ledger_state and a second writer's rows are handled as on SQLite.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainState } from '../../packages/core/src/chain/state.js';
-import { OwnKey } from '../../packages/core/src/chain/trust.js';
+import { AnchorHeads, OwnKey } from '../../packages/core/src/chain/trust.js';
 import { sealHead } from '../../packages/core/src/checkpoint/seal.js';
+import { signCheckpoint } from '../../packages/core/src/checkpoint/signed.js';
 import { generateKey, type PendingEntry, parseSignerKey } from '../../packages/core/src/index.js';
 import { PgStore } from '../../packages/core/src/store/postgres/index.js';
 import { createTestDatabase, psql } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let db: { url: string; drop: () => Promise<void> };
 let n = 0;
@@ -25,11 +29,14 @@ const honest = (count: number) => {
 
 const origin = 'example.com/pg-derive';
 const signer = parseSignerKey(generateKey(origin).privateKey);
-const trust = () => {
+const trust = (anchorFile?: string) => {
   const diverged: Error[] = [];
+  const own = new OwnKey(signer.verifierKey, origin);
+  const anchor = anchorFile ? new AnchorHeads(own, anchorFile) : undefined;
   return {
-    own: new OwnKey(signer.verifierKey, origin),
-    heads: [],
+    own,
+    heads: anchor ? [...anchor.read()] : [],
+    anchor,
     onDiverge: (e: Error) => diverged.push(e),
     diverged,
   };
@@ -121,6 +128,53 @@ describe('PgStore with a writer trust', () => {
     expect(seal?.size).toBe(10);
     expect(seal?.note).toContain(honest(10).root().toString('base64'));
     await other.close();
+    await a.close();
+  });
+
+  it('rows another signer sealed and anchored, then rewritten by the superuser, are refused by the running writer', async () => {
+    const url = ledgerUrl();
+    const anchor = join(tempDir(), 'anchor.txt');
+    const ta = trust(anchor);
+    const a = await PgStore.open(url, { trust: ta });
+    await a.append(batch(0, 4));
+    const b = await PgStore.open(url, { trust: trust(anchor) });
+    await b.append(batch(4, 6));
+    expect((await sealHead(b, signer, { anchorFile: anchor }))?.size).toBe(10);
+    await b.close();
+    await superuserRewrite(url, 6);
+    await psql(
+      db.url,
+      `SET session_replication_role = replica; DELETE FROM "${schemaOf(url)}".checkpoints WHERE size = 10`,
+    );
+    await a.append(batch(10, 2));
+    expect(String(ta.diverged[0]?.message)).toMatch(/anchor file.*size 10.*root differs/);
+    await expect(sealHead(a, signer)).rejects.toMatchObject({ code: 'E_TAMPER' });
+    await a.close();
+  });
+
+  it("a forged 'same head, just stored' row cannot cancel a seal or keep it from the anchor", async () => {
+    const url = ledgerUrl();
+    const anchor = join(tempDir(), 'anchor.txt');
+    const a = await PgStore.open(url, { trust: trust(anchor) });
+    await a.append(batch(0, 8));
+    // the insider stores the head's public body under a signature of another key, stamped now
+    const mallory = parseSignerKey(generateKey(origin).privateKey);
+    const forged = signCheckpoint({ origin, size: 8, root: honest(8).root() }, mallory, 1);
+    await psql(
+      db.url,
+      `INSERT INTO "${schemaOf(url)}".checkpoints (size, note, created_at) VALUES (8, $1, $2)`,
+      [forged, Date.now()],
+    );
+    const seal = await sealHead(a, signer, { anchorFile: anchor });
+    expect(seal?.note).not.toBe(forged);
+    expect(new OwnKey(signer.verifierKey, origin).open(seal?.note, 'seal')?.size).toBe(8);
+    // our own note was stored and anchored
+    const notes = await psql<{ note: string }>(
+      db.url,
+      `SELECT note FROM "${schemaOf(url)}".checkpoints WHERE size = 8`,
+    );
+    expect(notes.map((r) => r.note)).toContain(seal?.note);
+    expect(readFileSync(anchor, 'utf8')).toContain(seal!.note);
     await a.close();
   });
 });

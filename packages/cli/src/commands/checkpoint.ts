@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
+  AnchorHeads,
   bindAnchor,
   type Ed25519Signer,
   isPostgresUrl,
@@ -68,7 +69,9 @@ async function openExisting(
 /** This key's trust root: its own verifier key, and the heads it signed in the anchor file. */
 function trustOf(signer: Ed25519Signer, anchor: string | undefined): WriterTrust {
   const own = new OwnKey(signer.verifierKey, signer.name);
-  return { own, heads: anchor !== undefined ? own.anchorHeads(anchor) : [] };
+  if (anchor === undefined) return { own, heads: [] };
+  const heads = new AnchorHeads(own, anchor);
+  return { own, heads: [...heads.read()], anchor: heads };
 }
 
 export const checkpoint: Command = {

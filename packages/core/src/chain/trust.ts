@@ -85,3 +85,65 @@ export class OwnKey {
     }
   }
 }
+
+/**
+ * The heads this key signed in an anchor file, kept current: each {@link read}
+ * parses only what was appended since the last one (other writers of the ledger
+ * append their checkpoints there too). The attacker is assumed unable to write
+ * the anchor file; a file that shrank is read again from its tail.
+ */
+export class AnchorHeads {
+  readonly path: string;
+  readonly #own: OwnKey;
+  #offset = 0;
+  #heads: SignedHead[] = [];
+
+  constructor(own: OwnKey, path: string) {
+    this.#own = own;
+    this.path = path;
+  }
+
+  /** Every head read so far, after reading what was appended. @throws SealogError E_IO. */
+  read(): readonly SignedHead[] {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.#heads;
+      throw new SealogError('E_IO', `cannot read anchor file ${this.path}`, { cause: err });
+    }
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) throw new SealogError('E_IO', `anchor file ${this.path} is not a regular file`);
+      if (st.size < this.#offset) {
+        this.#offset = 0;
+        this.#heads = [];
+      }
+      // Only the newest MAX_ANCHOR_READ_BYTES of what is new: they hold the newest heads.
+      const from = Math.max(this.#offset, st.size - MAX_ANCHOR_READ_BYTES);
+      const len = st.size - from;
+      if (len <= 0) return this.#heads;
+      const buf = Buffer.alloc(len);
+      let got = 0;
+      while (got < len) {
+        const n = readSync(fd, buf, got, len - got, from + got);
+        if (n === 0) break;
+        got += n;
+      }
+      const text = buf.subarray(0, got).toString('utf8');
+      // Each note is written whole, ending in an empty line; keep a torn last one for later.
+      const complete = text.endsWith('\n\n') ? text : text.slice(0, text.lastIndexOf('\n\n') + 2);
+      for (const note of splitAnchorNotes(complete)) {
+        const h = this.#own.open(note, `anchor file ${this.path}`);
+        if (h) this.#heads.push(h);
+      }
+      this.#offset = from + Buffer.byteLength(complete, 'utf8');
+      return this.#heads;
+    } catch (err) {
+      if (err instanceof SealogError) throw err;
+      throw new SealogError('E_IO', `cannot read anchor file ${this.path}`, { cause: err });
+    } finally {
+      closeSync(fd);
+    }
+  }
+}

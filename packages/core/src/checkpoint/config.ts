@@ -1,4 +1,4 @@
-import { OwnKey } from '../chain/trust.js';
+import { AnchorHeads, OwnKey } from '../chain/trust.js';
 import { SealogError } from '../errors.js';
 import { loadSignerKeyFile } from '../note/keyfile.js';
 import type { Ed25519Signer } from '../note/keys.js';
@@ -106,5 +106,7 @@ export function createWriterTrust(
   onDiverge: (err: SealogError) => void,
 ): WriterTrust {
   const own = new OwnKey(signer.verifierKey, options.origin ?? signer.name);
-  return { own, heads: options.anchorFile ? own.anchorHeads(options.anchorFile) : [], onDiverge };
+  if (options.anchorFile === undefined) return { own, heads: [], onDiverge };
+  const anchor = new AnchorHeads(own, options.anchorFile);
+  return { own, heads: [...anchor.read()], anchor, onDiverge };
 }

@@ -38,7 +38,8 @@ export async function sealHead(
     // A store shared across hosts: whichever writer holds its checkpoint lock signs.
     const locked = await store.sealLocked(sign, { wait: options.wait ?? true });
     if (!locked) return undefined;
-    if (locked.fresh && options.anchorFile !== undefined) appendAnchor(options.anchorFile, locked.note);
+    // Anchored even when another writer stored the same head: this anchor may be another file.
+    if (options.anchorFile !== undefined) appendAnchor(options.anchorFile, locked.note);
     return { size: locked.size, note: locked.note, createdAtMs: locked.createdAt };
   }
   // The head is the one the store derived by hashing entries itself; rows other

@@ -52,6 +52,7 @@ export class SqliteStore implements Store {
   /** Set once the file stopped extending what this store derived: nothing is signable after. */
   #divergence: SealogError | undefined;
   readonly #trusted: boolean;
+  readonly #trust: WriterTrust | undefined;
   readonly #onDiverge: ((err: SealogError) => void) | undefined;
   readonly #rowsFrom: Database.Statement;
   readonly #insert: Database.Statement;
@@ -72,6 +73,7 @@ export class SqliteStore implements Store {
     }
     this.#durability = durability;
     this.#trusted = options.trust !== undefined;
+    this.#trust = options.trust;
     this.#onDiverge = options.trust?.onDiverge;
     try {
       this.#db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
@@ -201,10 +203,18 @@ export class SqliteStore implements Store {
     this.#onDiverge?.(finding);
   }
 
-  /** Hashes rows other processes appended since our last commit; checks they extend our state. */
+  /**
+   * Hashes rows other processes appended since our last commit and checks they
+   * extend our state. For a signing store they must also reproduce every head
+   * its key signed over them (another writer's checkpoint rows, and the anchor
+   * file re-read now): rows sealed elsewhere and then rewritten are refused.
+   */
   #catchUp(): void {
-    const d = new Derivation(this.#state, this.path);
-    for (const row of this.#rowsFrom.iterate(Math.max(this.#state.size - 1, 0)) as Iterable<Row>) {
+    const size = this.#state.size;
+    const last = (this.#db.prepare('SELECT max(seq) AS m FROM records').get() as { m: unknown }).m;
+    const foreign = typeof last !== 'number' || last + 1 !== size;
+    const d = new Derivation(this.#state, this.path, foreign && this.#trust ? this.#signedAbove(size) : {});
+    for (const row of this.#rowsFrom.iterate(Math.max(size - 1, 0)) as Iterable<Row>) {
       if (!d.row(row.seq, row.entry, row.chain)) break;
     }
     const finding = d.end();
@@ -216,6 +226,16 @@ export class SqliteStore implements Store {
     // file as it is), but a signing writer signs nothing from now on.
     this.#diverged(finding);
     this.#state = this.#adopt();
+  }
+
+  /** What the key signed at or above `size`: checkpoint rows (checked lazily) and anchor heads. */
+  #signedAbove(size: number): ConstructorParameters<typeof Derivation>[2] {
+    const trust = this.#trust!;
+    return {
+      own: trust.own,
+      heads: trust.anchor ? trust.anchor.read() : trust.heads,
+      rows: this.#db.prepare('SELECT id, note FROM checkpoints WHERE size >= ?').all(size) as CheckpointRow[],
+    };
   }
 
   #appendLocked(batch: readonly PendingEntry[]): CommitResult {

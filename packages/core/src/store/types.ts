@@ -1,4 +1,4 @@
-import type { OwnKey, SignedHead } from '../chain/trust.js';
+import type { AnchorHeads, OwnKey, SignedHead } from '../chain/trust.js';
 import type { SealogError } from '../errors.js';
 
 /**
@@ -7,7 +7,13 @@ import type { SealogError } from '../errors.js';
  */
 export interface WriterTrust {
   own: OwnKey;
+  /** Heads found outside the ledger when the store opened. */
   heads: readonly SignedHead[];
+  /**
+   * The anchor file, re-read before the store extends over rows other writers
+   * appended: their seals must come out of those rows too.
+   */
+  anchor?: AnchorHeads;
   /** Told once when the ledger stops extending what this writer derived (E_TAMPER). */
   onDiverge?: (err: SealogError) => void;
 }
@@ -45,7 +51,10 @@ export interface LockedSeal {
   size: number;
   note: string;
   createdAt: number;
-  /** False when another writer had just checkpointed this head: its note is returned, nothing was signed. */
+  /**
+   * False when another writer had just stored a checkpoint of this head that this key
+   * signed: ours was not stored again. `note` is always the one this writer signed.
+   */
   fresh: boolean;
 }
 

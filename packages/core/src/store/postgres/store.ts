@@ -382,7 +382,7 @@ export class PgStore implements Store {
    * as they are so no record is lost.
    */
   async #catchUp(s: PgSession): Promise<void> {
-    const d = new Derivation(this.#state, this.target.display);
+    const d = await this.#derivation(s);
     const finding = await this.#feed(s, d);
     if (!finding) {
       this.#state = d.state;
@@ -390,6 +390,25 @@ export class PgStore implements Store {
     }
     this.#diverged(finding);
     this.#state = await this.#adopt(s, false);
+  }
+
+  /**
+   * A derivation from our state; when other writers appended since, a signing store
+   * also checks their rows against every head its key signed at or above our size
+   * (their checkpoint rows, and the anchor file re-read now).
+   */
+  async #derivation(s: PgSession): Promise<Derivation> {
+    const size = this.#state.size;
+    const trust = this.#trust;
+    if (!trust) return new Derivation(this.#state, this.target.display);
+    const last = (await s.query<{ m: unknown }>(`SELECT max(seq) AS m FROM ${this.#t.records}`)).rows[0]?.m;
+    if (typeof last === 'number' && last + 1 === size)
+      return new Derivation(this.#state, this.target.display);
+    const rows = (
+      await s.query<CheckpointRow>(`SELECT id, note FROM ${this.#t.checkpoints} WHERE size >= $1`, [size])
+    ).rows;
+    const heads = trust.anchor ? trust.anchor.read() : trust.heads;
+    return new Derivation(this.#state, this.target.display, { own: trust.own, heads, rows });
   }
 
   /** The head this writer derived (see Store.head). @throws SealogError E_TAMPER after a divergence. */
@@ -461,7 +480,7 @@ export class PgStore implements Store {
       // Sign what this writer derives: its own state, extended over the rows other
       // writers committed since (hashed here). Never the ledger_state row.
       if (this.#divergence) throw this.#divergence;
-      const d = new Derivation(this.#state, this.target.display);
+      const d = await this.#derivation(s);
       const finding = await this.#feed(s, d);
       if (finding) {
         this.#diverged(finding);
@@ -474,20 +493,23 @@ export class PgStore implements Store {
         )
       ).rows[0];
       const signed = sign(head);
-      // Skip only a checkpoint of exactly this head (same signed body: origin, size,
-      // root) stored moments ago. Every value in that row is untrusted: a forged row
-      // with a huge size or a future time must not stop this writer from signing.
+      // Another writer of this ledger may have just stored a checkpoint of exactly this
+      // head: then ours is not stored again. Only a note this key really signed counts
+      // (a forged row must not cancel the seal), and the note returned, and anchored by
+      // the caller, is always our own.
       const age = typeof latest?.created_at === 'number' ? signed.createdAt - latest.created_at : -1;
+      const same = this.#trust?.own.open(latest?.note, 'the newest checkpoint row');
       if (
-        latest &&
-        typeof latest.note === 'string' &&
-        latest.size === head.size &&
+        same &&
+        latest?.size === head.size &&
+        same.size === head.size &&
+        same.root.equals(head.root) &&
         age >= 0 &&
         age < RESIGN_AFTER_MS &&
-        noteBody(latest.note) === noteBody(signed.note)
+        noteBody(String(latest.note)) === noteBody(signed.note)
       ) {
         await s.query('ROLLBACK');
-        return { size: head.size, note: latest.note, createdAt: signed.createdAt - age, fresh: false };
+        return { size: head.size, note: signed.note, createdAt: signed.createdAt, fresh: false };
       }
       await this.#insertCheckpoint(s, head, signed.note, signed.createdAt);
       await s.query('COMMIT');
