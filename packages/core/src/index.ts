@@ -15,7 +15,7 @@ export {
   type EntryResult,
   verifyBundle,
 } from './bundle/verify.js';
-export { OwnKey, type SignedHead } from './chain/trust.js';
+export { AnchorHeads, OwnKey, type SignedHead } from './chain/trust.js';
 export { ANCHOR_NOTE_SEPARATOR, appendAnchor, splitAnchorNotes } from './checkpoint/anchor.js';
 export { bindAnchor, ledgerIdentity } from './checkpoint/binding.js';
 export {
