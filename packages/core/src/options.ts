@@ -105,7 +105,9 @@ export function validateSinkOptions(options: unknown): SinkOptions {
     validateCheckpointOptions(o.checkpoint);
     const keyFile = (o.checkpoint as { keyFile: string }).keyFile;
     // A key pasted where its path belongs would be printed by "key file ... does not exist".
-    if (/^\s*PRIVATE\+KEY\+/i.test(keyFile) || looksLikeKeyText(keyFile))
+    // Checkpoint keys are always `PRIVATE+KEY+…` (sealog keygen); a looser test refused
+    // ordinary paths with mixed-case random parts (mkdtemp names, /srv/App2-Data/...).
+    if (/PRIVATE\+KEY\+/i.test(keyFile))
       fail(
         'option "checkpoint.keyFile" holds what looks like a key, not a path (not shown); ' +
           'keep the key in a file with mode 0600 (`sealog keygen --out audit.key`) and give that file',
