@@ -3,6 +3,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OwnKey } from '../../packages/core/src/chain/trust.js';
+import { signCheckpoint } from '../../packages/core/src/checkpoint/signed.js';
 import {
   chainHash,
   Ledger,
@@ -12,6 +14,7 @@ import {
   rootFromLeaves,
   SealogError,
 } from '../../packages/core/src/index.js';
+import { generateKey, parseSignerKey } from '../../packages/core/src/note/keys.js';
 import { PgStore } from '../../packages/core/src/store/postgres/index.js';
 import { createTestDatabase, psql } from '../helpers/postgres.js';
 import { CommitProxy } from './commit-proxy.js';
@@ -124,12 +127,18 @@ describe('PgStore', () => {
   it('signs a checkpoint even when a forged row claims a bigger, newer one; skips only a fresh one of this head', async () => {
     const url = ledgerUrl();
     const schema = new URL(url).searchParams.get('schema');
-    const store = await PgStore.open(url);
-    await store.append(entries(0, 3));
-    const sign = (head: { size: number; root: Buffer }) => ({
-      note: `log.example\n${head.size}\n${head.root.toString('base64')}\n\n— log.example sig\n`,
-      createdAt: Date.now(),
+    const key = parseSignerKey(generateKey('log.example').privateKey);
+    const store = await PgStore.open(url, {
+      trust: { own: new OwnKey(key.verifierKey, 'log.example'), heads: [] },
     });
+    await store.append(entries(0, 3));
+    const sign = (head: { size: number; root: Buffer }) => {
+      const createdAt = Date.now();
+      return {
+        note: signCheckpoint({ origin: 'log.example', size: head.size, root: head.root }, key, 1),
+        createdAt,
+      };
+    };
     // Anyone who may INSERT checkpoints (every writer role, the DBA) could plant this.
     await psql(
       db.url,
@@ -137,9 +146,10 @@ describe('PgStore', () => {
     );
     const first = await store.sealLocked(sign, { wait: true });
     expect(first).toMatchObject({ size: 3, fresh: true });
-    // Another writer's checkpoint of this very head, a moment ago: not signed twice.
+    // Another writer's checkpoint of this very head, signed by this key a moment ago: not stored twice.
     const second = await store.sealLocked(sign, { wait: true });
-    expect(second).toMatchObject({ size: 3, fresh: false, note: first!.note });
+    expect(second).toMatchObject({ size: 3, fresh: false });
+    expect((await psql(db.url, `SELECT 1 FROM "${schema}".checkpoints WHERE size = 3`)).length).toBe(1);
     await store.close();
   });
 

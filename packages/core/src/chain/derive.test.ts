@@ -220,4 +220,32 @@ describe('a signing store derives its head', () => {
     );
     expect(t.trust(t.anchor).heads).toEqual([]);
   });
+
+  it('after a divergence on a file with a seq gap, records still go in after the highest seq', async () => {
+    const t = setup();
+    const tr = t.trust();
+    const a = new SqliteStore(t.path, { trust: tr });
+    t.write(a, 0, 3);
+    await sealHead(a, t.signer);
+    // the property test's counterexample: row 0 deleted, rows shifted up by one, a row inserted at 0
+    const db = new Database(t.path);
+    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type='trigger'").all() as {
+      name: string;
+    }[])
+      db.exec(`DROP TRIGGER "${name}"`);
+    db.exec(
+      'DELETE FROM records WHERE seq = 0; UPDATE records SET seq = -seq - 1; UPDATE records SET seq = -seq;',
+    );
+    db.prepare('INSERT INTO records (seq, ts, entry, chain) VALUES (0, 0, ?, zeroblob(32))').run(entry(99));
+    db.close();
+    t.write(a, 3, 2); // used to fail forever: UNIQUE constraint on seq
+    expect(tr.diverged).toHaveLength(1);
+    const seqs = (
+      new Database(t.path, { readonly: true }).prepare('SELECT seq FROM records ORDER BY seq').all() as {
+        seq: number;
+      }[]
+    ).map((r) => r.seq);
+    expect(seqs).toEqual([0, 2, 3, 4, 5]);
+    a.close();
+  });
 });

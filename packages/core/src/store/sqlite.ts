@@ -8,6 +8,7 @@ import {
 } from '../chain/derive.js';
 import { ChainState } from '../chain/state.js';
 import { SealogError } from '../errors.js';
+import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../hash.js';
 import { assertLedger, checkWritableLocation, ioError } from './open.js';
 import { createSchema, upgradeSchema } from './schema.js';
 import type { CommitResult, LedgerHead, PendingEntry, Store, WriterTrust } from './types.js';
@@ -53,6 +54,8 @@ export class SqliteStore implements Store {
   #divergence: SealogError | undefined;
   readonly #trusted: boolean;
   readonly #trust: WriterTrust | undefined;
+  /** The file could not be derived: records go after its highest seq (see #appendTail). */
+  #tail = false;
   readonly #onDiverge: ((err: SealogError) => void) | undefined;
   readonly #rowsFrom: Database.Statement;
   readonly #insert: Database.Statement;
@@ -161,8 +164,9 @@ export class SqliteStore implements Store {
   /**
    * A state to keep chaining on when nothing is to be signed (no key, or after a
    * divergence): the stored ledger_state if it agrees with the last row. When it
-   * does not, a writer without a key refuses to open (`strict`, E_STATE), and a
-   * writer that diverged rehashes the rows from 0 so no record is lost. Never signed.
+   * does not, a writer without a key refuses to open (`strict`, E_STATE); after a
+   * divergence the store switches to appending at the file's tail as it is
+   * ({@link #appendTail}), so no record is lost. Never signed.
    */
   #adopt(strict = false): ChainState {
     const s = this.#db.prepare('SELECT size, chain_head, compact FROM ledger_state WHERE id = 0').get() as
@@ -190,11 +194,33 @@ export class SqliteStore implements Store {
           'the file was modified outside sealog or is damaged: run `sealog verify` on it',
       );
     }
-    const state = new ChainState();
-    for (const row of this.#rowsFrom.iterate(0) as Iterable<Row>) {
-      if (Buffer.isBuffer(row.entry)) state.append(row.entry);
+    // Rows missing, renumbered or unchained: no state derives from them. Counting leaves
+    // would reuse a seq after a gap, so records go after the highest stored seq instead.
+    this.#tail = true;
+    return new ChainState();
+  }
+
+  /**
+   * Appends after the highest stored seq, chained onto that row's stored chain value:
+   * the file stays one chain as it now is, and verify locates the edit exactly.
+   * Only reached once the file could not be derived; nothing appended so is signed.
+   */
+  #appendTail(batch: readonly PendingEntry[]): CommitResult {
+    const last = this.#db
+      .prepare("SELECT seq, chain FROM records WHERE typeof(seq) = 'integer' ORDER BY seq DESC LIMIT 1")
+      .get() as { seq: number; chain: unknown } | undefined;
+    let seq = last ? last.seq + 1 : 0;
+    let chain =
+      last && Buffer.isBuffer(last.chain) && last.chain.length === HASH_SIZE ? last.chain : ZERO_HASH;
+    const firstSeq = seq;
+    for (const { entry, ts } of batch) {
+      chain = chainHash(chain, leafHash(entry));
+      this.#insert.run(seq++, ts, entry, chain);
     }
-    return state;
+    // No Merkle state derives from such a file: ledger_state says so with an empty range,
+    // which any later writer refuses (E_STATE) or re-derives, never adopts.
+    this.#writeState.run(seq, chain, Buffer.alloc(0));
+    return { firstSeq, size: seq, root: ZERO_HASH, chainHead: chain };
   }
 
   #diverged(finding: SealogError): void {
@@ -210,6 +236,7 @@ export class SqliteStore implements Store {
    * file re-read now): rows sealed elsewhere and then rewritten are refused.
    */
   #catchUp(): void {
+    if (this.#tail) return;
     const size = this.#state.size;
     const last = (this.#db.prepare('SELECT max(seq) AS m FROM records').get() as { m: unknown }).m;
     const foreign = typeof last !== 'number' || last + 1 !== size;
@@ -240,6 +267,7 @@ export class SqliteStore implements Store {
 
   #appendLocked(batch: readonly PendingEntry[]): CommitResult {
     this.#catchUp();
+    if (this.#tail) return this.#appendTail(batch);
     const state = this.#state.clone();
     const firstSeq = state.size;
     for (const { entry, ts } of batch) {
@@ -273,6 +301,12 @@ export class SqliteStore implements Store {
    */
   head(): LedgerHead {
     if (this.#divergence) throw this.#divergence;
+    if (this.#tail) {
+      throw new SealogError(
+        'E_STATE',
+        `ledger ${this.path}: its rows do not derive a head; run \`sealog verify\` on it`,
+      );
+    }
     return this.#state.head();
   }
 

@@ -7,7 +7,7 @@ import {
 } from '../../chain/derive.js';
 import { ChainState } from '../../chain/state.js';
 import { SealogError } from '../../errors.js';
-import { leafHash } from '../../hash.js';
+import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../../hash.js';
 import type {
   CommitResult,
   LedgerHead,
@@ -69,6 +69,8 @@ export class PgStore implements Store {
   #state = new ChainState();
   readonly #trust: WriterTrust | undefined;
   #divergence: SealogError | undefined;
+  /** The ledger could not be derived: records go after its highest seq, chained on its last row. */
+  #tail = false;
   /** The checkpoints table has chain_head/compact (see ensureResumeColumns). */
   #hasResume = false;
   #inDoubt: InDoubt | undefined;
@@ -241,9 +243,10 @@ export class PgStore implements Store {
           'the ledger was modified outside sealog or is damaged: run `sealog verify` on it',
       );
     }
-    const rebuilt = new Derivation(new ChainState(), this.target.display);
-    await this.#feed(s, rebuilt);
-    return rebuilt.state;
+    // Rows missing, renumbered or unchained: no state derives from them. Counting leaves
+    // would reuse a seq after a gap, so records go after the highest stored seq instead.
+    this.#tail = true;
+    return new ChainState();
   }
 
   #stateError(what: string, cause?: unknown): SealogError {
@@ -335,31 +338,38 @@ export class PgStore implements Store {
       // Rows other writers committed since our last commit are hashed here, under the
       // lock, before anything is chained on them: they are never adopted from ledger_state.
       await this.#catchUp(s);
-      const state = this.#state.clone();
-      const firstSeq = state.size;
+      // Derived: extend our state. Tail mode (the ledger does not derive): sequence and
+      // chain after the highest stored row, with no Merkle state, never signed.
+      const state = this.#tail ? undefined : this.#state.clone();
+      const tail = state ? undefined : await this.#tailStart(s);
+      let chain = state ? state.chainHead : tail!.chain;
+      const firstSeq = state ? state.size : tail!.next;
       const seqs = new Array<number>(batch.length);
       const tss = new Array<number>(batch.length);
       const entries = new Array<Buffer>(batch.length);
       const chains = new Array<Buffer>(batch.length);
       for (let i = 0; i < batch.length; i++) {
         const { entry, ts } = batch[i]!;
-        seqs[i] = state.size;
+        seqs[i] = firstSeq + i;
         tss[i] = ts;
         entries[i] = entry;
-        chains[i] = state.appendLeaf(leaves[i]!);
+        chain = state ? state.appendLeaf(leaves[i]!) : chainHash(chain, leaves[i]!);
+        chains[i] = chain;
       }
-      const chain = state.chainHead;
+      const head: LedgerHead = state
+        ? state.head()
+        : { size: firstSeq + batch.length, root: ZERO_HASH, chainHead: chain, compact: Buffer.alloc(0) };
       await s.query(
         `WITH ins AS (INSERT INTO ${this.#t.records} (seq, ts, entry, chain)
            SELECT * FROM unnest($1::int8[], $2::int8[], $3::bytea[], $4::bytea[]))
          UPDATE ${this.#t.state} SET size = $5, chain_head = $6, compact = $7 WHERE id = 0`,
-        [seqs, tss, entries, chains, state.size, chain, state.encodeCompact()],
+        [seqs, tss, entries, chains, head.size, chain, head.compact],
       );
-      const result: CommitResult = { firstSeq, ...state.head() };
-      pending = { entries: batch, lastSeq: state.size - 1, chain, result };
+      const result: CommitResult = { firstSeq, ...head };
+      pending = { entries: batch, lastSeq: head.size - 1, chain, result };
       commitSent = true;
       await s.query('COMMIT');
-      this.#state = state;
+      if (state) this.#state = state;
       return result;
     } catch (err) {
       if (commitSent) {
@@ -382,6 +392,7 @@ export class PgStore implements Store {
    * as they are so no record is lost.
    */
   async #catchUp(s: PgSession): Promise<void> {
+    if (this.#tail) return;
     const d = await this.#derivation(s);
     const finding = await this.#feed(s, d);
     if (!finding) {
@@ -411,9 +422,27 @@ export class PgStore implements Store {
     return new Derivation(this.#state, this.target.display, { own: trust.own, heads, rows });
   }
 
+  /**
+   * In tail mode: where records go, after the highest stored seq on that row's
+   * chain value. No Merkle state derives from such a ledger: nothing is signed
+   * (head() refuses) and ledger_state says so with an empty range.
+   */
+  async #tailStart(s: PgSession): Promise<{ next: number; chain: Buffer }> {
+    const last = (
+      await s.query<{ seq: unknown; chain: unknown }>(
+        `SELECT seq, chain FROM ${this.#t.records} ORDER BY seq DESC LIMIT 1`,
+      )
+    ).rows[0];
+    const next = last && typeof last.seq === 'number' ? last.seq + 1 : 0;
+    const chain =
+      last && Buffer.isBuffer(last.chain) && last.chain.length === HASH_SIZE ? last.chain : ZERO_HASH;
+    return { next, chain };
+  }
+
   /** The head this writer derived (see Store.head). @throws SealogError E_TAMPER after a divergence. */
   head(): LedgerHead {
     if (this.#divergence) throw this.#divergence;
+    if (this.#tail) throw this.#stateError('its rows do not derive a head; run `sealog verify` on it');
     return this.#state.head();
   }
 
@@ -480,6 +509,7 @@ export class PgStore implements Store {
       // Sign what this writer derives: its own state, extended over the rows other
       // writers committed since (hashed here). Never the ledger_state row.
       if (this.#divergence) throw this.#divergence;
+      if (this.#tail) throw this.#stateError('its rows do not derive a head; run `sealog verify` on it');
       const d = await this.#derivation(s);
       const finding = await this.#feed(s, d);
       if (finding) {
