@@ -42,7 +42,7 @@ afterAll(async () => {
 
 describe('read commands on PostgreSQL', () => {
   it('verify passes and never prints the password', async () => {
-    const r = await runCli(['verify', url, '--key', pub, '--strict']);
+    const r = await runCli(['verify', url, '--key-file', pub, '--strict']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('200 records');
@@ -80,14 +80,14 @@ describe('read commands on PostgreSQL', () => {
 
   it('prove writes proofs verify-proof accepts; export writes a bundle verify-bundle accepts', async () => {
     const proof = join(dir, 'proof.json');
-    expect((await runCli(['prove', url, '--seq', '7', '--key', pub, '--out', proof])).code).toBe(0);
-    const checked = await runCli(['verify-proof', proof, '--key', pub]);
+    expect((await runCli(['prove', url, '--seq', '7', '--key-file', pub, '--out', proof])).code).toBe(0);
+    const checked = await runCli(['verify-proof', proof, '--key-file', pub]);
     expect(checked.code).toBe(0);
     const bundle = join(dir, 'bundle.json');
-    const exported = await runCli(['export', url, '--key', pub, '--out', bundle, '--grep', 'event 1']);
+    const exported = await runCli(['export', url, '--key-file', pub, '--out', bundle, '--grep', 'event 1']);
     expect(exported.code).toBe(0);
     expect(JSON.parse(readFileSync(bundle, 'utf8')).manifest.entryCount).toBeGreaterThan(0);
-    expect((await runCli(['verify-bundle', bundle, '--key', pub])).code).toBe(0);
+    expect((await runCli(['verify-bundle', bundle, '--key-file', pub])).code).toBe(0);
   });
 
   it('tail -f prints records committed after it started, across a dropped connection', async () => {
@@ -130,7 +130,7 @@ describe('read commands on PostgreSQL', () => {
        ALTER TABLE hostile.records DROP CONSTRAINT records_pkey;
        INSERT INTO hostile.records SELECT * FROM hostile.records WHERE seq = 5;`,
     );
-    const r = await runCli(['verify', hostile, '--key', pub]);
+    const r = await runCli(['verify', hostile, '--key-file', pub]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/does not have the sealog schema/);
   });

@@ -97,9 +97,9 @@ export interface VerifyRun {
   text: string;
 }
 
-/** `sealog verify <ledger> --key <pub> --strict --json`: exit code and the parsed report (if any). */
+/** `sealog verify <ledger> --key-file <pub> --strict --json`: exit code and the parsed report (if any). */
 export async function verify(ledger: string, pub: string): Promise<VerifyRun> {
-  const r = await runBin(['verify', ledger, '--key', pub, '--strict', '--json']);
+  const r = await runBin(['verify', ledger, '--key-file', pub, '--strict', '--json']);
   let report: VerifyRun['report'];
   try {
     report = JSON.parse(r.out) as VerifyRun['report'];
