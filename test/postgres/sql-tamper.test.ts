@@ -118,7 +118,11 @@ describe('a superuser editing rows with the triggers switched off', () => {
       await c.end();
     }
     // Chain and head agree with the forged rows: only the signature over the old root can tell.
-    expect(await expectTamperFound(url, 'checkpoint-mismatch')).toEqual(['checkpoint-mismatch']);
+    // every checkpoint of this one-batch ledger is at size 200: none is valid any more, so nothing is proved
+    expect(await expectTamperFound(url, 'checkpoint-mismatch')).toEqual([
+      'checkpoint-mismatch',
+      'no-checkpoint',
+    ]);
   });
 });
 
