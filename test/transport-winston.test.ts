@@ -82,9 +82,16 @@ describe('@sealog/winston with real loggers', () => {
       ),
       transports: [new SealogTransport({ path })],
     });
+    const before = Date.now();
     logEverything(logger);
     await finished(logger);
-    const r = readVerified(path);
+    // No format.timestamp(): the ledger adds the receive time, so every row's time index
+    // is authenticated by its entry (docs/verify.md §3a). The rest is exactly the fields.
+    const r = readVerified(path).map(({ time, ...rest }) => {
+      expect(time as number).toBeGreaterThanOrEqual(before);
+      expect(time as number).toBeLessThanOrEqual(Date.now());
+      return rest;
+    });
     expect(r).toHaveLength(7);
     expect(r[0]).toEqual({ level: 'info', message: 'plain' });
     expect(r[1]).toEqual({ level: 'info', message: 'user ann has 3 items', extra: { nested: [1, 2] } });
