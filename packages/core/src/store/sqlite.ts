@@ -237,10 +237,16 @@ export class SqliteStore implements Store {
    */
   #catchUp(): void {
     if (this.#tail) return;
+    // A writer without a key never signs: it follows the stored head (checked against the
+    // last row, two point reads) instead of paying to hash every other writer's rows.
+    if (!this.#trust) {
+      this.#state = this.#adopt();
+      return;
+    }
     const size = this.#state.size;
     const last = (this.#db.prepare('SELECT max(seq) AS m FROM records').get() as { m: unknown }).m;
     const foreign = typeof last !== 'number' || last + 1 !== size;
-    const d = new Derivation(this.#state, this.path, foreign && this.#trust ? this.#signedAbove(size) : {});
+    const d = new Derivation(this.#state, this.path, foreign ? this.#signedAbove(size) : {});
     for (const row of this.#rowsFrom.iterate(Math.max(size - 1, 0)) as Iterable<Row>) {
       if (!d.row(row.seq, row.entry, row.chain)) break;
     }
