@@ -32,7 +32,8 @@ function makeLedger(path, n) {
     const batch = [];
     for (let k = i; k < Math.min(n, i + BATCH); k++) {
       const rec = { ...auditRecord(k), level: 30, msg: AUDIT_MSG, time: 1.7e12 + k };
-      batch.push({ entry: Buffer.from(canonicalJson(rec)), ts: k });
+      // ts is the entry's own time, as the writer stores it: verify checks it (docs/verify.md §3a).
+      batch.push({ entry: Buffer.from(canonicalJson(rec)), ts: rec.time });
       if ((k + 1) % SEAL_EVERY === 0 || k + 1 === n) {
         const head = store.append(batch.splice(0));
         const note = signCheckpoint({ origin: signer.name, size: head.size, root: head.root }, signer, 1);

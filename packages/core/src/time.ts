@@ -1,4 +1,5 @@
 import { types } from 'node:util';
+import { scanTime } from './time-scan.js';
 
 // A record's time, the one rule shared by the writer (records.ts `ts` column),
 // the verifier (which checks every row's ts against it) and every reader that
@@ -49,9 +50,15 @@ export function entryTime(entry: Uint8Array): number | undefined {
   }
 }
 
-/** The `ts` the writer stores for an entry and the verifier expects: its own time, or {@link TIME_UNKNOWN}. */
+/**
+ * The `ts` the writer stores for an entry and the verifier expects: its own
+ * time, or {@link TIME_UNKNOWN}. Exactly `entryTime(entry) ?? TIME_UNKNOWN`;
+ * the verifier runs it on every row, so the byte scanner (time-scan.ts)
+ * answers first and JSON.parse only decides what it leaves open.
+ */
 export function indexTime(entry: Uint8Array): number {
-  return entryTime(entry) ?? TIME_UNKNOWN;
+  const t = scanTime(entry, TIME_UNKNOWN);
+  return Number.isNaN(t) ? (entryTime(entry) ?? TIME_UNKNOWN) : t; // NaN: the scanner left it to JSON.parse
 }
 
 /** True when a row's entry time lies in [from, to) (either bound optional); time-unknown rows always do. */

@@ -77,33 +77,89 @@ function readPage(r: unknown[], from: number, expected: number): CleanPage | und
   if (typeof seqList !== 'string' || typeof lengths !== 'string') return undefined;
   if (!Buffer.isBuffer(entries) || !Buffer.isBuffer(chains)) return undefined;
   if (entries.length !== total || chains.length !== count * HASH_SIZE) return undefined;
-  // The rows, in the order concatenated, are exactly seq from, from+1, …: a count alone
-  // would pass a duplicated rowid in a hand-edited b-tree, or a seq that is not an integer.
-  const seqs = seqList.split(',');
-  if (seqs.length !== count) return undefined;
-  for (let i = 0; i < count; i++) if (seqs[i] !== String(from + i)) return undefined;
-  const lens = lengths.split(',');
-  if (lens.length !== count) return undefined;
-  // Non-integer ts values were turned to NULL above, which group_concat skips.
+  // Non-integer ts values were turned to NULL above, which group_concat skips:
+  // then the list runs out before the rows do, and the page is dirty.
   if (typeof tsList !== 'string') return undefined;
-  const tss = tsList.split(',');
-  if (tss.length !== count) return undefined;
+  // The three lists are read in place, one value a row (split() would make
+  // 3 × 8192 strings a page); each must end exactly with the last row.
+  let seqAt = 0;
+  let lenAt = 0;
+  let tsAt = 0;
   const leaves = Buffer.allocUnsafe(count * HASH_SIZE);
   let off = 0;
+  let prev: Buffer = chains.subarray(0, HASH_SIZE);
   for (let i = 0; i < count; i++) {
-    const len = Number(lens[i]);
-    if (!Number.isSafeInteger(len) || len < 0 || off + len > entries.length) return undefined;
+    // The rows, in the order concatenated, are exactly seq from, from+1, …: a count alone
+    // would pass a duplicated rowid in a hand-edited b-tree, or a seq that is not an integer.
+    if (readDecimal(seqList, seqAt) !== from + i) return undefined;
+    seqAt = listAt + 1;
+    const len = readDecimal(lengths, lenAt);
+    lenAt = listAt + 1;
+    if (len < 0 || off + len > entries.length) return undefined;
     const entry = entries.subarray(off, off + len);
     const leaf = leafHash(entry);
     off += len;
     // The time index must be the entry's own time (ts-check.ts says why and names the row).
-    if (tss[i] !== String(indexTime(entry))) return undefined;
-    leaf.copy(leaves, i * HASH_SIZE);
+    const next = tsEnd(tsList, tsAt);
+    if (next < 0 || !tsIs(tsList, tsAt, next, indexTime(entry))) return undefined;
+    tsAt = next + 1;
+    leaves.set(leaf, i * HASH_SIZE);
     if (i > 0) {
       const at = i * HASH_SIZE;
-      const link = chainHash(chains.subarray(at - HASH_SIZE, at), leaf);
-      if (chains.compare(link, 0, HASH_SIZE, at, at + HASH_SIZE) !== 0) return undefined;
+      const link = chainHash(prev, leaf);
+      // 32 bytes compared here cost less than a call into Buffer#compare.
+      for (let k = 0; k < HASH_SIZE; k++) if (link[k] !== chains[at + k]) return undefined;
+      prev = link; // equal to the stored chain of row i, so the next link may start from it
     }
   }
-  return off === entries.length ? { count, leaves, chains } : undefined;
+  const ends = seqAt === seqList.length + 1 && lenAt === lengths.length + 1 && tsAt === tsList.length + 1;
+  return ends && off === entries.length ? { count, leaves, chains } : undefined;
+}
+
+/** Index of the comma (or end) that ended the last readDecimal(). */
+let listAt = 0;
+
+/**
+ * The non-negative integer written at `at` in a comma-separated list, as
+ * SQLite writes one (digits, no sign, no leading zero), ending at a comma or
+ * the end; -1 for anything else, or past the end. Sets listAt to where it ended.
+ */
+function readDecimal(list: string, at: number): number {
+  const n = list.length;
+  let i = at;
+  let v = 0;
+  for (; i < n; i++) {
+    const d = list.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) break;
+    v = v * 10 + d;
+  }
+  listAt = i;
+  const digits = i - at;
+  if (digits === 0 || digits > 15 || (i < n && list.charCodeAt(i) !== 0x2c)) return -1;
+  return digits > 1 && list.charCodeAt(at) === 0x30 ? -1 : v;
+}
+
+// group_concat(ts) is SQLite's decimal text of each integer, comma-separated.
+// Read in place rather than split(): a page is 8192 of them (issue 14).
+
+/** Index of the comma (or end) after the ts value starting at `at`; -1 past the end of the list. */
+function tsEnd(list: string, at: number): number {
+  if (at > list.length) return -1;
+  const comma = list.indexOf(',', at);
+  return comma < 0 ? list.length : comma;
+}
+
+/** True when list[from, to) is the decimal text of `t` (an integer, as indexTime gives). */
+function tsIs(list: string, from: number, to: number, t: number): boolean {
+  // Up to 15 digits (every real time): digit by digit, exact below 2^53. Longer: as text.
+  const neg = list.charCodeAt(from) === 0x2d;
+  const first = neg ? from + 1 : from;
+  if (to - first > 15 || to === first) return list.slice(from, to) === String(t);
+  let v = 0;
+  for (let i = first; i < to; i++) {
+    const d = list.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return false;
+    v = v * 10 + d;
+  }
+  return (neg ? -v : v) === t && !(neg && v === 0) && !(list.charCodeAt(first) === 0x30 && to - first > 1);
 }
