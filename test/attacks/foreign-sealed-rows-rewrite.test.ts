@@ -11,7 +11,7 @@ import { attackerOpen, keygen, rechainAll, sealog, WriterProcess } from './harne
 // --strict then said OK. Now a writer extending over foreign rows checks them
 // against every head its key signed above its state, re-reading the anchor file.
 
-async function scenario(otherSealer: 'writer' | 'cli') {
+async function scenario(otherSealer: 'writer' | 'cli', edit: 'rewrite' | 'cut' = 'rewrite') {
   const dir = tempDir();
   const keys = await keygen(dir);
   const path = join(dir, 'audit.db');
@@ -31,13 +31,15 @@ async function scenario(otherSealer: 'writer' | 'cli') {
     const cp = await sealog(['checkpoint', path, '--key', keys.keyFile, '--anchor', anchor]);
     expect(cp.code, cp.err).toBe(0);
   }
-  // the insider rewrites the sealed rows 100..199 and drops the checkpoint row at 200
+  // the insider rewrites (or cuts off) the sealed rows 100..199 and drops the checkpoint row at 200
   const db = attackerOpen(path);
   for (let seq = 100; seq < 200; seq++) {
-    db.prepare('UPDATE records SET entry = ? WHERE seq = ?').run(
-      Buffer.from(`{"msg":"forged","i":${seq}}`),
-      seq,
-    );
+    if (edit === 'cut') db.prepare('DELETE FROM records WHERE seq = ?').run(seq);
+    else
+      db.prepare('UPDATE records SET entry = ? WHERE seq = ?').run(
+        Buffer.from(`{"msg":"forged","i":${seq}}`),
+        seq,
+      );
   }
   rechainAll(db);
   db.exec('DELETE FROM checkpoints WHERE size = 200');
@@ -58,4 +60,13 @@ describe('attack: rewrite rows another writer sealed, then let the running write
       expect(v.code).toBe(1);
     });
   }
+
+  // Round two of the review: the same rows cut off instead of rewritten, so no foreign
+  // row is left to hash; the heads the key signed above the writer's size still count.
+  it('cut off instead of rewritten: refused too (a head the key signed lies beyond the rows)', async () => {
+    const { a, path, keys } = await scenario('writer', 'cut');
+    expect(a.err).toMatch(/^error E_TAMPER .*size 200, but the ledger has only 100 records/m);
+    const v = await sealog(['verify', path, '--key-file', keys.vkeyFile, '--strict', '--json']);
+    expect(v.code).toBe(1);
+  });
 });

@@ -248,4 +248,32 @@ describe('a signing store derives its head', () => {
     expect(seqs).toEqual([0, 2, 3, 4, 5]);
     a.close();
   });
+
+  it('a planted seq of 2^53 or 2^63-1 cannot make every later append collide', async () => {
+    for (const huge of [2n ** 53n, 2n ** 63n - 1n]) {
+      const t = setup();
+      const tr = t.trust();
+      const a = new SqliteStore(t.path, { trust: tr });
+      const keyless = new SqliteStore(t.path);
+      t.write(a, 0, 3);
+      const db = new Database(t.path);
+      db.defaultSafeIntegers(true);
+      db.prepare('INSERT INTO records (seq, ts, entry, chain) VALUES (?, 0, ?, zeroblob(32))').run(
+        huge,
+        entry(9),
+      );
+      db.close();
+      t.write(a, 3, 5); // both append, neither collides
+      t.write(keyless, 8, 5);
+      expect(tr.diverged).toHaveLength(1);
+      const count = new Database(t.path, { readonly: true })
+        .prepare('SELECT count(*) AS n FROM records')
+        .get() as {
+        n: number;
+      };
+      expect(count.n).toBe(3 + 1 + 5 + 5);
+      keyless.close();
+      a.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { splitAnchorNotes } from '../checkpoint/anchor.js';
+import { splitAnchorNotes, splitAnchorText } from '../checkpoint/anchor.js';
 import { openCheckpoint } from '../checkpoint/signed.js';
 import { SealogError } from '../errors.js';
 import type { VerifierKey } from '../note/keys.js';
@@ -131,13 +131,13 @@ export class AnchorHeads {
         got += n;
       }
       const text = buf.subarray(0, got).toString('utf8');
-      // Each note is written whole, ending in an empty line; keep a torn last one for later.
-      const complete = text.endsWith('\n\n') ? text : text.slice(0, text.lastIndexOf('\n\n') + 2);
-      for (const note of splitAnchorNotes(complete)) {
+      // Only notes that have ended are consumed; one still being written is read again.
+      const { notes, rest } = splitAnchorText(text);
+      for (const note of notes) {
         const h = this.#own.open(note, `anchor file ${this.path}`);
         if (h) this.#heads.push(h);
       }
-      this.#offset = from + Buffer.byteLength(complete, 'utf8');
+      this.#offset = from + Buffer.byteLength(text.slice(0, text.length - rest.length), 'utf8');
       return this.#heads;
     } catch (err) {
       if (err instanceof SealogError) throw err;

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/helpers/tmp.js';
+import { AnchorHeads, OwnKey } from '../chain/trust.js';
 import { Ed25519Signer } from '../note/keys.js';
 import { appendAnchor, splitAnchorNotes } from './anchor.js';
 import { openCheckpoint, signCheckpoint } from './signed.js';
@@ -41,4 +42,30 @@ describe('anchor file', () => {
       }),
     );
   });
+
+  // Found by a red-team review: a note torn by a full disk swallowed the next one, so
+  // writers cross-checking the anchor missed both heads.
+  for (const cut of [20, note(1).indexOf('\n\n') + 2, note(1).length - 5]) {
+    it(`a torn note (cut at ${cut}) does not swallow the next one, in a full or an incremental read`, () => {
+      const path = join(tempDir(), 'anchor.txt');
+      appendAnchor(path, note(1));
+      writeFileSync(path, note(2).slice(0, cut), { flag: 'a' }); // the torn write
+      const own = new OwnKey(SIGNER.verifierKey, SIGNER.name);
+      const reader = new AnchorHeads(own, path);
+      expect(reader.read().map((h) => h.size)).toEqual([1]);
+      appendAnchor(path, note(3));
+      const sizes = splitAnchorNotes(readFileSync(path, 'utf8')).flatMap((n) => {
+        try {
+          return [openCheckpoint(n, [SIGNER.verifierKey]).checkpoint.size];
+        } catch {
+          return [];
+        }
+      });
+      // note 3 is never hidden; the torn note 2 counts only if its log signature survived
+      expect(sizes[0]).toBe(1);
+      expect(sizes[sizes.length - 1]).toBe(3);
+      expect(reader.read().map((h) => h.size)).toEqual(sizes);
+      expect(new AnchorHeads(own, path).read().map((h) => h.size)).toEqual(sizes);
+    });
+  }
 });

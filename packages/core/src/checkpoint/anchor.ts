@@ -1,4 +1,4 @@
-import { closeSync, constants, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SealogError } from '../errors.js';
 
@@ -35,10 +35,14 @@ export function appendAnchor(path: string, note: string): void {
       created = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      fd = openSync(path, constants.O_WRONLY | constants.O_APPEND);
+      fd = openSync(path, constants.O_RDWR | constants.O_APPEND);
     }
     try {
-      writeSync(fd, note + ANCHOR_NOTE_SEPARATOR);
+      // A note torn by an earlier failed write (a full disk) must not swallow this one:
+      // unless the file ends in a complete note, start with blank lines, which end any
+      // note in progress for every reader (splitAnchorNotes).
+      const text = (created || endsWithNote(fd) ? '' : TORN_SEPARATOR) + note + ANCHOR_NOTE_SEPARATOR;
+      writeAll(fd, Buffer.from(text, 'utf8'));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -47,6 +51,29 @@ export function appendAnchor(path: string, note: string): void {
   } catch (err) {
     throw new SealogError('E_IO', `cannot append the checkpoint to anchor file ${path}`, { cause: err });
   }
+}
+
+/** Blank lines that end whatever note came before (two empty lines never occur inside one). */
+const TORN_SEPARATOR = '\n\n\n';
+
+/** Writes every byte or throws: a short write (disk full) is an error, never a success. */
+function writeAll(fd: number, buf: Buffer): void {
+  let done = 0;
+  while (done < buf.length) {
+    const n = writeSync(fd, buf, done, buf.length - done);
+    if (n <= 0) throw new Error(`short write: ${done} of ${buf.length} bytes`);
+    done += n;
+  }
+}
+
+/** True when the file ends in a whole note: a signature line followed by an empty line. */
+function endsWithNote(fd: number): boolean {
+  const size = fstatSync(fd).size;
+  if (size === 0) return true;
+  const len = Math.min(size, 4096);
+  const buf = Buffer.alloc(len);
+  readSync(fd, buf, 0, len, size - len);
+  return /(?:^|\n)\u2014 [^\n]*\n\n$/.test(buf.toString('utf8'));
 }
 
 function fsyncDir(dir: string): void {
@@ -63,13 +90,26 @@ function fsyncDir(dir: string): void {
  * Splits anchor-file text into candidate notes without judging them: each is
  * returned verbatim (with its final newline) for the caller to verify, so a
  * damaged note is reported by the verifier rather than hiding its neighbours.
- * A note ends at the first empty line that follows a signature line
- * ("— …"); a truncated last note is returned as it is. Never throws.
+ * A note ends at the first empty line that follows a signature line ("— …"),
+ * or at an empty line that follows another one (never inside a note: a torn
+ * note's end, see appendAnchor); a truncated last note is returned as it is.
+ * Never throws.
  */
 export function splitAnchorNotes(text: string): string[] {
+  const { notes, rest } = splitAnchorText(text);
+  return rest.trim() !== '' ? [...notes, rest] : notes;
+}
+
+/**
+ * {@link splitAnchorNotes}, with the ended notes apart from the text after the
+ * last of them (`rest`, a note still being written or torn): an incremental
+ * reader consumes `text.length - rest.length` characters and reads `rest` again.
+ */
+export function splitAnchorText(text: string): { notes: string[]; rest: string } {
   const notes: string[] = [];
   let start = 0;
   let inSignatures = false;
+  let lastEmpty = false;
   let pos = 0;
   while (pos < text.length) {
     let nl = text.indexOf('\n', pos);
@@ -77,15 +117,15 @@ export function splitAnchorNotes(text: string): string[] {
     const line = text.slice(pos, nl);
     if (line === '' && pos === start) {
       start = nl + 1; // tolerate extra empty lines between notes
-    } else if (line === '' && inSignatures) {
+    } else if (line === '' && (inSignatures || lastEmpty)) {
       notes.push(text.slice(start, pos));
       start = nl + 1;
       inSignatures = false;
     } else if (line.startsWith('\u2014 ')) {
       inSignatures = true;
     }
+    lastEmpty = line === '' && nl < text.length;
     pos = nl + 1;
   }
-  if (start < text.length && text.slice(start).trim() !== '') notes.push(text.slice(start));
-  return notes;
+  return { notes, rest: text.slice(Math.min(start, text.length)) };
 }

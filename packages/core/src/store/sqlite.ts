@@ -11,6 +11,7 @@ import { SealogError } from '../errors.js';
 import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../hash.js';
 import { assertLedger, checkWritableLocation, ioError } from './open.js';
 import { createSchema, upgradeSchema } from './schema.js';
+import { MAX_TAIL_SEQ, tailStarts } from './tail.js';
 import type { CommitResult, LedgerHead, PendingEntry, Store, WriterTrust } from './types.js';
 
 /** `process`: survives a crash of this process (WAL, synchronous=NORMAL). `power`: survives power loss (synchronous=FULL). */
@@ -58,6 +59,7 @@ export class SqliteStore implements Store {
   #tail = false;
   readonly #onDiverge: ((err: SealogError) => void) | undefined;
   readonly #rowsFrom: Database.Statement;
+  readonly #claimsFrom: Database.Statement;
   readonly #insert: Database.Statement;
   readonly #writeState: Database.Statement;
   readonly #insertCheckpoint: Database.Statement;
@@ -99,6 +101,7 @@ export class SqliteStore implements Store {
       assertLedger(db, path);
       upgradeSchema(db);
       this.#rowsFrom = db.prepare('SELECT seq, entry, chain FROM records WHERE seq >= ? ORDER BY seq');
+      this.#claimsFrom = db.prepare('SELECT id, note FROM checkpoints WHERE size >= ?');
       this.#insert = db.prepare('INSERT INTO records (seq, ts, entry, chain) VALUES (?, ?, ?, ?)');
       this.#writeState = db.prepare(
         'UPDATE ledger_state SET size = ?, chain_head = ?, compact = ? WHERE id = 0',
@@ -207,12 +210,23 @@ export class SqliteStore implements Store {
    */
   #appendTail(batch: readonly PendingEntry[]): CommitResult {
     const last = this.#db
-      .prepare("SELECT seq, chain FROM records WHERE typeof(seq) = 'integer' ORDER BY seq DESC LIMIT 1")
-      .get() as { seq: number; chain: unknown } | undefined;
-    let seq = last ? last.seq + 1 : 0;
+      .prepare(
+        "SELECT seq, chain FROM records WHERE typeof(seq) = 'integer' AND seq >= 0 AND seq < ? ORDER BY seq DESC LIMIT 1",
+      )
+      .get(MAX_TAIL_SEQ) as { seq: number; chain: unknown } | undefined;
+    const taken = this.#db.prepare('SELECT 1 FROM records WHERE seq >= ? AND seq < ? LIMIT 1');
+    const start = tailStarts(last?.seq, batch.length).find(
+      (s) => taken.get(s, s + batch.length) === undefined,
+    );
+    if (start === undefined) {
+      throw new SealogError(
+        'E_STATE',
+        `ledger ${this.path}: no free range of seqs to append to; run \`sealog verify\` on it`,
+      );
+    }
+    let seq = start;
     let chain =
       last && Buffer.isBuffer(last.chain) && last.chain.length === HASH_SIZE ? last.chain : ZERO_HASH;
-    const firstSeq = seq;
     for (const { entry, ts } of batch) {
       chain = chainHash(chain, leafHash(entry));
       this.#insert.run(seq++, ts, entry, chain);
@@ -220,7 +234,7 @@ export class SqliteStore implements Store {
     // No Merkle state derives from such a file: ledger_state says so with an empty range,
     // which any later writer refuses (E_STATE) or re-derives, never adopts.
     this.#writeState.run(seq, chain, Buffer.alloc(0));
-    return { firstSeq, size: seq, root: ZERO_HASH, chainHead: chain };
+    return { firstSeq: start, size: seq, root: ZERO_HASH, chainHead: chain };
   }
 
   #diverged(finding: SealogError): void {
@@ -244,9 +258,9 @@ export class SqliteStore implements Store {
       return;
     }
     const size = this.#state.size;
-    const last = (this.#db.prepare('SELECT max(seq) AS m FROM records').get() as { m: unknown }).m;
-    const foreign = typeof last !== 'number' || last + 1 !== size;
-    const d = new Derivation(this.#state, this.path, foreign ? this.#signedAbove(size) : {});
+    // Every head this key signed at or above our size is checked, even when no row was
+    // appended: another writer's sealed rows may have been rewritten, or cut off.
+    const d = new Derivation(this.#state, this.path, this.#signedAbove(size));
     for (const row of this.#rowsFrom.iterate(Math.max(size - 1, 0)) as Iterable<Row>) {
       if (!d.row(row.seq, row.entry, row.chain)) break;
     }
@@ -267,7 +281,7 @@ export class SqliteStore implements Store {
     return {
       own: trust.own,
       heads: trust.anchor ? trust.anchor.read() : trust.heads,
-      rows: this.#db.prepare('SELECT id, note FROM checkpoints WHERE size >= ?').all(size) as CheckpointRow[],
+      rows: this.#claimsFrom.all(size) as CheckpointRow[],
     };
   }
 

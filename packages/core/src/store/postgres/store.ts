@@ -8,6 +8,7 @@ import {
 import { ChainState } from '../../chain/state.js';
 import { SealogError } from '../../errors.js';
 import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../../hash.js';
+import { MAX_TAIL_SEQ, tailStarts } from '../tail.js';
 import type {
   CommitResult,
   LedgerHead,
@@ -341,7 +342,7 @@ export class PgStore implements Store {
       // Derived: extend our state. Tail mode (the ledger does not derive): sequence and
       // chain after the highest stored row, with no Merkle state, never signed.
       const state = this.#tail ? undefined : this.#state.clone();
-      const tail = state ? undefined : await this.#tailStart(s);
+      const tail = state ? undefined : await this.#tailStart(s, batch.length);
       let chain = state ? state.chainHead : tail!.chain;
       const firstSeq = state ? state.size : tail!.next;
       const seqs = new Array<number>(batch.length);
@@ -359,10 +360,12 @@ export class PgStore implements Store {
       const head: LedgerHead = state
         ? state.head()
         : { size: firstSeq + batch.length, root: ZERO_HASH, chainHead: chain, compact: Buffer.alloc(0) };
+      // GREATEST: the state row only moves forward (a trigger refuses otherwise); a size
+      // someone inflated must not block every append. It is a cache for readers anyway.
       await s.query(
         `WITH ins AS (INSERT INTO ${this.#t.records} (seq, ts, entry, chain)
            SELECT * FROM unnest($1::int8[], $2::int8[], $3::bytea[], $4::bytea[]))
-         UPDATE ${this.#t.state} SET size = $5, chain_head = $6, compact = $7 WHERE id = 0`,
+         UPDATE ${this.#t.state} SET size = GREATEST(size, $5), chain_head = $6, compact = $7 WHERE id = 0`,
         [seqs, tss, entries, chains, head.size, chain, head.compact],
       );
       const result: CommitResult = { firstSeq, ...head };
@@ -410,17 +413,15 @@ export class PgStore implements Store {
   }
 
   /**
-   * A derivation from our state; when other writers appended since, a signing store
-   * also checks their rows against every head its key signed at or above our size
-   * (their checkpoint rows, and the anchor file re-read now).
+   * A derivation from our state; a signing store also checks the rows against every
+   * head its key signed at or above our size, even when no row was appended (rows
+   * another writer sealed may have been rewritten, or cut off): checkpoint rows, and
+   * the anchor file re-read now (only what was appended since).
    */
   async #derivation(s: PgSession): Promise<Derivation> {
     const size = this.#state.size;
     const trust = this.#trust;
     if (!trust) return new Derivation(this.#state, this.target.display);
-    const last = (await s.query<{ m: unknown }>(`SELECT max(seq) AS m FROM ${this.#t.records}`)).rows[0]?.m;
-    if (typeof last === 'number' && last + 1 === size)
-      return new Derivation(this.#state, this.target.display);
     const rows = (
       await s.query<CheckpointRow>(`SELECT id, note FROM ${this.#t.checkpoints} WHERE size >= $1`, [size])
     ).rows;
@@ -433,16 +434,26 @@ export class PgStore implements Store {
    * chain value. No Merkle state derives from such a ledger: nothing is signed
    * (head() refuses) and ledger_state says so with an empty range.
    */
-  async #tailStart(s: PgSession): Promise<{ next: number; chain: Buffer }> {
+  async #tailStart(s: PgSession, n: number): Promise<{ next: number; chain: Buffer }> {
+    const t = this.#t.records;
     const last = (
       await s.query<{ seq: unknown; chain: unknown }>(
-        `SELECT seq, chain FROM ${this.#t.records} ORDER BY seq DESC LIMIT 1`,
+        `SELECT seq, chain FROM ${t} WHERE seq >= 0 AND seq < $1 ORDER BY seq DESC LIMIT 1`,
+        [MAX_TAIL_SEQ],
       )
     ).rows[0];
-    const next = last && typeof last.seq === 'number' ? last.seq + 1 : 0;
-    const chain =
-      last && Buffer.isBuffer(last.chain) && last.chain.length === HASH_SIZE ? last.chain : ZERO_HASH;
-    return { next, chain };
+    const highest = last && typeof last.seq === 'number' ? last.seq : undefined;
+    for (const start of tailStarts(highest, n)) {
+      const taken = await s.query(`SELECT 1 FROM ${t} WHERE seq >= $1 AND seq < $2 LIMIT 1`, [
+        start,
+        start + n,
+      ]);
+      if (taken.rows.length > 0) continue;
+      const chain =
+        last && Buffer.isBuffer(last.chain) && last.chain.length === HASH_SIZE ? last.chain : ZERO_HASH;
+      return { next: start, chain };
+    }
+    throw this.#stateError('no free range of seqs to append to; run `sealog verify` on it');
   }
 
   /** The head this writer derived (see Store.head). @throws SealogError E_TAMPER after a divergence. */
