@@ -2,7 +2,7 @@ import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { CompactRange, chainHash, leafHash, ZERO_HASH } from '../../packages/core/src/index.js';
+import { rechain } from '../../packages/core/src/verify/__tests__/fixture.js';
 
 // Shared tools of the attack suite (one file per attack beside this one). Every
 // attack runs the real `sealog` binary and, where it needs one, a real writer
@@ -169,24 +169,5 @@ export function rewriteRow(db: Database.Database, seq: number, entry: Buffer): v
   })();
 }
 
-/** Recomputes chain and ledger_state over the rows as they now are. */
-export function rechainAll(db: Database.Database): void {
-  let chain: Buffer = ZERO_HASH;
-  const range = new CompactRange();
-  const rows = db.prepare('SELECT seq, entry FROM records ORDER BY seq').all() as {
-    seq: number;
-    entry: Buffer;
-  }[];
-  const upd = db.prepare('UPDATE records SET chain = ? WHERE seq = ?');
-  for (const r of rows) {
-    const leaf = leafHash(r.entry);
-    chain = chainHash(chain, leaf);
-    range.append(leaf);
-    upd.run(chain, r.seq);
-  }
-  db.prepare('UPDATE ledger_state SET size = ?, chain_head = ?, compact = ? WHERE id = 0').run(
-    range.size,
-    chain,
-    range.encode(),
-  );
-}
+/** Recomputes chain and ledger_state over the rows as they now are (the verifier tests' rechain). */
+export const rechainAll = rechain;

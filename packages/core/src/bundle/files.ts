@@ -1,16 +1,8 @@
-import {
-  closeSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SealogError } from '../errors.js';
 import { parseBundleShape } from './parse.js';
+import { readBounded } from './read-file.js';
 import { checkSidecars, sidecarFiles } from './sidecars.js';
 import { type Bundle, MAX_BUNDLE_BYTES } from './types.js';
 import { type BundleReport, verifyBundle } from './verify.js';
@@ -59,22 +51,9 @@ export function readBundleFile(path: string): Uint8Array {
     if (statSync(path).isDirectory()) file = join(path, BUNDLE_FILE);
     // A FIFO or device named like a bundle would block the open or never end.
     if (!statSync(file).isFile()) throw new SealogError('E_IO', `${file} is not a regular file`);
-    const fd = openSync(file, 'r');
-    try {
-      const size = fstatSync(fd).size;
-      if (size > MAX_BUNDLE_BYTES)
-        throw new SealogError('E_IO', `${file} is larger than 512 MiB; not a bundle`);
-      const buf = Buffer.alloc(size);
-      let off = 0;
-      while (off < size) {
-        const n = readSync(fd, buf, off, size - off, off);
-        if (n === 0) break;
-        off += n;
-      }
-      return buf.subarray(0, off);
-    } finally {
-      closeSync(fd);
-    }
+    const bytes = readBounded(file);
+    if (!bytes) throw new SealogError('E_IO', `${file} is larger than 512 MiB; not a bundle`);
+    return bytes;
   } catch (err) {
     if (err instanceof SealogError) throw err;
     throw new SealogError('E_IO', `cannot read the bundle ${file}`, { cause: err });

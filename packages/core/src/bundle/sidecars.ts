@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BundleShape } from './parse.js';
+import { readBounded } from './read-file.js';
 import { MAX_BUNDLE_BYTES } from './types.js';
 
 // A bundle directory holds bundle.json and readable copies of its parts for
@@ -45,20 +46,8 @@ function readSidecar(path: string): { text?: string; problem?: string } {
   if (!st.isFile()) return { problem: 'is not a regular file' };
   if (st.size > MAX_BUNDLE_BYTES) return { problem: 'is larger than 512 MiB' };
   try {
-    const fd = openSync(path, 'r');
-    try {
-      const size = Math.min(fstatSync(fd).size, MAX_BUNDLE_BYTES);
-      const buf = Buffer.alloc(size);
-      let off = 0;
-      while (off < size) {
-        const n = readSync(fd, buf, off, size - off, off);
-        if (n === 0) break;
-        off += n;
-      }
-      return { text: buf.subarray(0, off).toString('utf8') };
-    } finally {
-      closeSync(fd);
-    }
+    const bytes = readBounded(path);
+    return bytes ? { text: bytes.toString('utf8') } : { problem: 'is larger than 512 MiB' };
   } catch (err) {
     return { problem: `cannot be read (${(err as Error).message})` };
   }
