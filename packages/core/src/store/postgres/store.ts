@@ -334,6 +334,10 @@ export class PgStore implements Store {
     // wait only for the chain step (one small hash per record) and the insert.
     const leaves = batch.map((p) => leafHash(p.entry));
     try {
+      // Rows other writers committed are hashed first outside the lock (they never change
+      // once committed), so under it only the few committed meanwhile remain: the lock
+      // serialises every writer, the hashing need not be.
+      if (this.#trust && !this.#tail) await this.#catchUp(s);
       // One round trip opens the transaction and takes the sequencing lock.
       await s.query(`BEGIN; SELECT 1 FROM ${this.#t.state} WHERE id = 0 FOR UPDATE`);
       // Rows other writers committed since our last commit are hashed here, under the
