@@ -1,3 +1,4 @@
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { SqliteStore } from '../store/sqlite.js';
 import type { WriterTrust } from '../store/types.js';
 import { MAX_MISMATCHED_CHECKPOINTS } from './derive.js';
 import { ChainState } from './state.js';
-import { OwnKey } from './trust.js';
+import { AnchorHeads, OwnKey } from './trust.js';
 
 // The writer's derivation (issue 14, "derive, never adopt"): what a signing store
 // reports as its head is computed from entry bytes it hashed, from a start its
@@ -275,5 +276,20 @@ describe('a signing store derives its head', () => {
       keyless.close();
       a.close();
     }
+  });
+
+  it('an anchor file that cannot be read does not stop records being committed', async () => {
+    const t = setup();
+    appendAnchor(t.anchor, 'placeholder\n');
+    const tr = t.trust(t.anchor);
+    const own = tr.own;
+    const a = new SqliteStore(t.path, { trust: { ...tr, anchor: new AnchorHeads(own, t.anchor) } });
+    t.write(a, 0, 3);
+    rmSync(t.anchor);
+    mkdirSync(t.anchor); // now a directory: reading it fails with E_IO
+    t.write(a, 3, 3); // still committed
+    expect(a.head().size).toBe(6);
+    await expect(sealHead(a, t.signer, { anchorFile: t.anchor })).rejects.toMatchObject({ code: 'E_IO' });
+    a.close();
   });
 });

@@ -103,6 +103,19 @@ export class AnchorHeads {
     this.path = path;
   }
 
+  /**
+   * For the commit path: {@link read}, or the heads read so far when the file cannot be
+   * read now. A failing anchor must not stop records being committed; the seal, which
+   * appends to it, reports the failure.
+   */
+  readOrKnown(): readonly SignedHead[] {
+    try {
+      return this.read();
+    } catch {
+      return this.#heads;
+    }
+  }
+
   /** Every head read so far, after reading what was appended. @throws SealogError E_IO. */
   read(): readonly SignedHead[] {
     let fd: number;

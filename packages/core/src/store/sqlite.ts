@@ -280,7 +280,7 @@ export class SqliteStore implements Store {
     const trust = this.#trust!;
     return {
       own: trust.own,
-      heads: trust.anchor ? trust.anchor.read() : trust.heads,
+      heads: trust.anchor ? trust.anchor.readOrKnown() : trust.heads,
       rows: this.#claimsFrom.all(size) as CheckpointRow[],
     };
   }

@@ -429,7 +429,7 @@ export class PgStore implements Store {
     const rows = (
       await s.query<CheckpointRow>(`SELECT id, note FROM ${this.#t.checkpoints} WHERE size >= $1`, [size])
     ).rows;
-    const heads = trust.anchor ? trust.anchor.read() : trust.heads;
+    const heads = trust.anchor ? trust.anchor.readOrKnown() : trust.heads;
     return new Derivation(this.#state, this.target.display, { own: trust.own, heads, rows });
   }
 
