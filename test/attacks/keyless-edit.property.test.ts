@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OwnKey } from '../../packages/core/src/chain/trust.js';
+import { AnchorHeads, OwnKey } from '../../packages/core/src/chain/trust.js';
 import { sealHead } from '../../packages/core/src/checkpoint/seal.js';
 import { generateKey, parseSignerKey } from '../../packages/core/src/note/keys.js';
 import { SqliteStore } from '../../packages/core/src/store/sqlite.js';
@@ -148,7 +148,7 @@ describe('property: a keyless edit never ends in "OK" over changed sealed rows',
     const ok = (path: string) => verifyLedger(path, { keys, strict: true, threads: 0 }).ok;
     const trust = (anchor?: string) => {
       const own = new OwnKey(signer.verifierKey, origin);
-      return { own, heads: anchor ? own.anchorHeads(anchor) : [] };
+      return { own, heads: anchor ? [...new AnchorHeads(own, anchor).read()] : [] };
     };
     await fc.assert(
       fc.asyncProperty(

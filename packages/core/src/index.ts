@@ -24,7 +24,7 @@ export {
   MAX_CHECKPOINT_BYTES,
   parseCheckpoint,
 } from './checkpoint/body.js';
-export { type CheckpointOptions, validateCheckpointOptions } from './checkpoint/config.js';
+export { type CheckpointOptions, createWriterTrust, validateCheckpointOptions } from './checkpoint/config.js';
 export { type Seal, sealHead } from './checkpoint/seal.js';
 export {
   Checkpointer,

@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
-  AnchorHeads,
   bindAnchor,
-  type Ed25519Signer,
+  createWriterTrust,
   isPostgresUrl,
   ledgerIdentity,
   loadSignerKeyFile,
-  OwnKey,
   parseCheckpoint,
   parseNote,
   SealogError,
@@ -66,14 +64,6 @@ async function openExisting(
   return { store: new SqliteStore(path, { durability: 'power', trust }), display: path };
 }
 
-/** This key's trust root: its own verifier key, and the heads it signed in the anchor file. */
-function trustOf(signer: Ed25519Signer, anchor: string | undefined): WriterTrust {
-  const own = new OwnKey(signer.verifierKey, signer.name);
-  if (anchor === undefined) return { own, heads: [] };
-  const heads = new AnchorHeads(own, anchor);
-  return { own, heads: [...heads.read()], anchor: heads };
-}
-
 export const checkpoint: Command = {
   name: 'checkpoint',
   summary: 'sign and store a checkpoint of a ledger now',
@@ -89,7 +79,15 @@ export const checkpoint: Command = {
     const signer = loadSignerKeyFile(values.key);
     const path = positionals[0]!;
     if (values.anchor !== undefined) bindAnchor(values.anchor, ledgerIdentity(path));
-    const { store, display } = await openExisting(path, trustOf(signer, values.anchor));
+    const { store, display } = await openExisting(
+      path,
+      // The writer's own trust root (its key, the anchor's heads); a divergence is read from the store.
+      createWriterTrust(
+        { keyFile: values.key, ...(values.anchor !== undefined ? { anchorFile: values.anchor } : {}) },
+        signer,
+        () => {},
+      ),
+    );
     try {
       // Verify before signing: a ledger that does not re-derive is refused with the finding.
       if (store.divergence) throw store.divergence;

@@ -32,7 +32,7 @@ function setup() {
     const diverged: unknown[] = [];
     return {
       own,
-      heads: anchorFile ? own.anchorHeads(anchorFile) : [],
+      heads: anchorFile ? [...new AnchorHeads(own, anchorFile).read()] : [],
       onDiverge: (e) => diverged.push(e),
       diverged,
     };

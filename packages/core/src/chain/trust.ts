@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { splitAnchorNotes, splitAnchorText } from '../checkpoint/anchor.js';
+import { splitAnchorText } from '../checkpoint/anchor.js';
 import { openCheckpoint } from '../checkpoint/signed.js';
 import { SealogError } from '../errors.js';
 import type { VerifierKey } from '../note/keys.js';
@@ -42,46 +42,6 @@ export class OwnKey {
       return { size: checkpoint.size, root: Buffer.from(checkpoint.root), where };
     } catch {
       return undefined;
-    }
-  }
-
-  /**
-   * The heads this key signed in an anchor file (absent file: none). Reads at
-   * most the last MAX_ANCHOR_READ_BYTES; a special file (FIFO, device) is refused
-   * rather than read, so a planted FIFO cannot hang the writer.
-   * @throws SealogError E_IO when the file exists but cannot be read.
-   */
-  anchorHeads(path: string): SignedHead[] {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new SealogError('E_IO', `cannot read anchor file ${path}`, { cause: err });
-    }
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) throw new SealogError('E_IO', `anchor file ${path} is not a regular file`);
-      const len = Math.min(st.size, MAX_ANCHOR_READ_BYTES);
-      const buf = Buffer.alloc(len);
-      let got = 0;
-      while (got < len) {
-        const n = readSync(fd, buf, got, len - got, st.size - len + got);
-        if (n === 0) break;
-        got += n;
-      }
-      const heads: SignedHead[] = [];
-      // A cut first note (when only the tail was read) simply fails to verify.
-      for (const note of splitAnchorNotes(buf.subarray(0, got).toString('utf8'))) {
-        const h = this.open(note, `anchor file ${path}`);
-        if (h) heads.push(h);
-      }
-      return heads;
-    } catch (err) {
-      if (err instanceof SealogError) throw err;
-      throw new SealogError('E_IO', `cannot read anchor file ${path}`, { cause: err });
-    } finally {
-      closeSync(fd);
     }
   }
 }
