@@ -60,6 +60,8 @@ export class SqliteStore implements Store {
   readonly #onDiverge: ((err: SealogError) => void) | undefined;
   readonly #rowsFrom: Database.Statement;
   readonly #claimsFrom: Database.Statement;
+  readonly #readState: Database.Statement;
+  readonly #lastRow: Database.Statement;
   readonly #insert: Database.Statement;
   readonly #writeState: Database.Statement;
   readonly #insertCheckpoint: Database.Statement;
@@ -102,6 +104,8 @@ export class SqliteStore implements Store {
       upgradeSchema(db);
       this.#rowsFrom = db.prepare('SELECT seq, entry, chain FROM records WHERE seq >= ? ORDER BY seq');
       this.#claimsFrom = db.prepare('SELECT id, note FROM checkpoints WHERE size >= ?');
+      this.#readState = db.prepare('SELECT size, chain_head, compact FROM ledger_state WHERE id = 0');
+      this.#lastRow = db.prepare('SELECT seq, chain FROM records ORDER BY seq DESC LIMIT 1');
       this.#insert = db.prepare('INSERT INTO records (seq, ts, entry, chain) VALUES (?, ?, ?, ?)');
       this.#writeState = db.prepare(
         'UPDATE ledger_state SET size = ?, chain_head = ?, compact = ? WHERE id = 0',
@@ -172,12 +176,8 @@ export class SqliteStore implements Store {
    * ({@link #appendTail}), so no record is lost. Never signed.
    */
   #adopt(strict = false): ChainState {
-    const s = this.#db.prepare('SELECT size, chain_head, compact FROM ledger_state WHERE id = 0').get() as
-      | { size: unknown; chain_head: unknown; compact: unknown }
-      | undefined;
-    const last = this.#db.prepare('SELECT seq, chain FROM records ORDER BY seq DESC LIMIT 1').get() as
-      | { seq: number; chain: unknown }
-      | undefined;
+    const s = this.#readState.get() as { size: unknown; chain_head: unknown; compact: unknown } | undefined;
+    const last = this.#lastRow.get() as { seq: number; chain: unknown } | undefined;
     try {
       const state = ChainState.decode(s?.size, s?.chain_head, s?.compact);
       const rows = last ? last.seq + 1 : 0;
@@ -288,7 +288,9 @@ export class SqliteStore implements Store {
   #appendLocked(batch: readonly PendingEntry[]): CommitResult {
     this.#catchUp();
     if (this.#tail) return this.#appendTail(batch);
-    const state = this.#state.clone();
+    // #catchUp left a state object of its own (the derivation's clone, or one just
+    // decoded): extend it in place; append() restores the one from before on a throw.
+    const state = this.#state;
     const firstSeq = state.size;
     for (const { entry, ts } of batch) {
       const seq = state.size;
