@@ -139,6 +139,7 @@ export {
   type SinkOptions,
   validateSinkOptions,
 } from './sink.js';
+export { type ConnectedStore, type ConnectOptions, connectStore } from './store/connect.js';
 export { DEFAULT_PG_SCHEMA, isPostgresUrl, type PgTarget, parsePgUrl } from './store/postgres/url.js';
 export { queryRecords, type RecordQuery } from './store/query.js';
 export { LedgerReader, parseEntry, type StoredCheckpoint, type StoredRecord } from './store/reader.js';

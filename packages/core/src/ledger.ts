@@ -1,6 +1,7 @@
 import { type EncodeLimits, encodeRecord } from './encode.js';
 import { SealogError } from './errors.js';
 import { validateLedgerOptions } from './options.js';
+import { type ConnectOptions, connectStore } from './store/connect.js';
 import { type Durability, SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
 import type { CommitResult, PendingEntry, Store, WriterTrust } from './store/types.js';
 import { indexTime, stampTime } from './time.js';
@@ -124,27 +125,19 @@ export class Ledger {
   }
 
   /**
-   * Opens (creating the schema if needed) a PostgreSQL ledger; `options.path` is its
-   * `postgres://` URL. `busyTimeoutMs` bounds the wait for other writers' locks.
+   * Opens (creating it if needed) the ledger at `options.path`: a file opens
+   * SQLite, a `postgres://` URL opens PostgreSQL, where `busyTimeoutMs` bounds
+   * the wait for other writers' locks. Validates options first.
    */
-  static async openPostgres(options: LedgerOptions): Promise<Ledger> {
+  static async connect(options: LedgerOptions): Promise<Ledger> {
     validateLedgerOptions((options ?? {}) as unknown as Record<string, unknown>);
-    if (options.durability !== undefined) {
-      throw new SealogError(
-        'E_CONFIG',
-        'durability applies to SQLite ledgers; a PostgreSQL commit is as durable as the server makes it (synchronous_commit), so remove the option',
-      );
+    const connect: ConnectOptions = {};
+    if (options.trust !== undefined) connect.trust = options.trust;
+    if (options.durability !== undefined) connect.durability = options.durability;
+    if (options.busyTimeoutMs !== undefined) {
+      connect.busyTimeoutMs = nonNegative('busyTimeoutMs', options.busyTimeoutMs, 0);
     }
-    const { PgStore } = await import('./store/postgres/store.js');
-    const lockTimeoutMs =
-      options.busyTimeoutMs !== undefined
-        ? nonNegative('busyTimeoutMs', options.busyTimeoutMs, 0)
-        : undefined;
-    const pgOpts: Parameters<typeof PgStore.open>[1] = {};
-    if (lockTimeoutMs !== undefined) pgOpts.lockTimeoutMs = lockTimeoutMs;
-    if (options.trust !== undefined) pgOpts.trust = options.trust;
-    const store = await PgStore.open(options.path, pgOpts);
-    return new Ledger(store, options);
+    return new Ledger(await connectStore(options.path, connect), options);
   }
 
   get stats(): LedgerStats {

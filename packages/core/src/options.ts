@@ -23,7 +23,7 @@ const MAX_STRING_LIMIT = 2 ** 29 - 24;
 /** Below this an entry cannot hold its own `_sealog` marks. */
 const MIN_ENTRY_BYTES = 256;
 
-/** Options of the ledger itself (Ledger.open / openPostgres). */
+/** Options of the ledger itself (Ledger.open / Ledger.connect). */
 export const LEDGER_OPTION_KEYS = [
   'path',
   'durability',

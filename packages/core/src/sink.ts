@@ -9,8 +9,10 @@ import { SealogError } from './errors.js';
 import { Ledger, type LedgerOptions, type LedgerStats } from './ledger.js';
 import { LEDGER_OPTION_KEYS, SINK_OPTION_KEYS, validateSinkOptions } from './options.js';
 import { createPrivacyPipeline, loadKeyring, type PrivacyConfig } from './privacy/index.js';
-import { isPostgresUrl } from './store/postgres/url.js';
+import type { RecordTransform, Sealer } from './stages.js';
 import type { CommitResult } from './store/types.js';
+
+export type { RecordTransform, Sealer };
 
 /**
  * What a transport hands sealog: plain JSON only, because pino transport
@@ -32,19 +34,6 @@ export interface SinkOptions {
   privacy?: PrivacyConfig;
   /** Signed checkpoints (docs/checkpoints.md); absent = no sealing. */
   checkpoint?: CheckpointOptions;
-}
-
-/** A per-record transform applied before encoding (the privacy pipeline). */
-export interface RecordTransform {
-  apply(record: Record<string, unknown>): Record<string, unknown>;
-  /** Called once on close, after the last record was committed and before the ledger closes. */
-  close?(): void;
-}
-
-/** Seals the ledger: told of every commit, asked for a final seal on close. */
-export interface Sealer {
-  onCommit(result: CommitResult): void;
-  close(): Promise<void> | void;
 }
 
 // Option keys and their checks live in options.ts: every option is checked there, once.
@@ -159,7 +148,7 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
     ledgerOpts.trust = createWriterTrust(o.checkpoint, signer, onError);
     if (o.checkpoint.anchorFile !== undefined) bindAnchor(o.checkpoint.anchorFile, ledgerIdentity(o.path));
   }
-  const ledger = isPostgresUrl(o.path) ? await Ledger.openPostgres(ledgerOpts) : Ledger.open(ledgerOpts);
+  const ledger = await Ledger.connect(ledgerOpts);
   const transforms: RecordTransform[] = [];
   if (o.privacy) {
     try {

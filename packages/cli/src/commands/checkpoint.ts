@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   bindAnchor,
+  type ConnectOptions,
+  connectStore,
   createWriterTrust,
   isPostgresUrl,
   ledgerIdentity,
@@ -9,7 +10,6 @@ import {
   parseCheckpoint,
   parseNote,
   SealogError,
-  SqliteStore,
   type Store,
   sealHead,
   type WriterTrust,
@@ -55,13 +55,10 @@ async function openExisting(
   path: string,
   trust: WriterTrust,
 ): Promise<{ store: SealableStore; display: string }> {
-  if (isPostgresUrl(path)) {
-    const { PgStore } = await import('@sealog/core/postgres');
-    const store = await PgStore.open(path, { create: false, trust });
-    return { store, display: store.display };
-  }
-  if (!existsSync(path)) throw new SealogError('E_IO', `ledger ${path} does not exist`);
-  return { store: new SqliteStore(path, { durability: 'power', trust }), display: path };
+  // A checkpoint on a SQLite file is synced to disk before the command reports it.
+  const durable: ConnectOptions = isPostgresUrl(path) ? {} : { durability: 'power' };
+  const store = (await connectStore(path, { ...durable, create: false, trust })) as SealableStore;
+  return { store, display: store.display ?? path };
 }
 
 export const checkpoint: Command = {

@@ -1,6 +1,6 @@
 import { SealogError } from '../errors.js';
 import type { Ed25519Signer } from '../note/keys.js';
-import type { Sealer } from '../sink.js';
+import type { Sealer } from '../stages.js';
 import type { CommitResult, Store } from '../store/types.js';
 import { sealHead } from './seal.js';
 

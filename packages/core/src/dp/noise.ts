@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { toPlain } from '../plain.js';
 import { Cow, compileTrie, readPath, rewrite } from '../privacy/rewrite.js';
-import type { RecordTransform } from '../sink.js';
+import type { RecordTransform } from '../stages.js';
 import { BudgetTracker, LEASE_FRACTION, MemoryBudgetStore, SqliteBudgetStore } from './budget.js';
 import { gaussianSigma2, laplaceScale, MICRO, toMicro } from './calibrate.js';
 import { DEFAULT_MAX_UNITS, type NoiseConfig, type NoiseField } from './config.js';

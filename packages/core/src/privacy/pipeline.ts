@@ -5,7 +5,7 @@
 // changes, so `apply` never mutates the caller's record.
 
 import { toPlain } from '../plain.js';
-import type { RecordTransform } from '../sink.js';
+import type { RecordTransform } from '../stages.js';
 import type { PrivacyConfig } from './config.js';
 import { generalizeBuckets, generalizeIp, generalizePrefix, generalizeTime } from './generalize.js';
 import { type KeyLoadContext, loadKeyring, type PseudonymKeyring } from './keys.js';
