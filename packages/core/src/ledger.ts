@@ -1,10 +1,10 @@
-import { type EncodeLimits, encodeRecord } from './encode.js';
+import type { EncodeLimits } from './encode.js';
 import { SealogError } from './errors.js';
 import { validateLedgerOptions } from './options.js';
+import { encodeEntry } from './prepare.js';
 import { type ConnectOptions, connectStore } from './store/connect.js';
 import { type Durability, SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
 import type { CommitResult, PendingEntry, Store, WriterTrust } from './store/types.js';
-import { indexTime, stampTime } from './time.js';
 
 /** Records per transaction before a commit is forced. */
 export const DEFAULT_BATCH_SIZE = 1000;
@@ -167,16 +167,7 @@ export class Ledger {
       );
       return;
     }
-    // Every entry carries its own time (the receive time is added when it has none),
-    // and ts is derived from what was encoded: the verifier checks one against the other.
-    const stamped = stampTime(record, Date.now());
-    const { json, coerced } = encodeRecord(stamped.record, this.#opts);
-    const entry = Buffer.from(json, 'utf8');
-    // A coerced entry may have lost or changed its time (entry-too-large keeps a prefix of fields).
-    this.#queue.push({
-      entry,
-      ts: coerced.length === 0 && stamped.ts !== undefined ? stamped.ts : indexTime(entry),
-    });
+    this.#queue.push(encodeEntry(record, this.#opts, Date.now()));
     this.#enqueued++;
     this.#schedule();
   }

@@ -8,6 +8,7 @@ import {
 import { SealogError } from './errors.js';
 import { Ledger, type LedgerOptions, type LedgerStats } from './ledger.js';
 import { LEDGER_OPTION_KEYS, SINK_OPTION_KEYS, validateSinkOptions } from './options.js';
+import { transformRecord } from './prepare.js';
 import { createPrivacyPipeline, loadKeyring, type PrivacyConfig } from './privacy/index.js';
 import type { RecordTransform, Sealer } from './stages.js';
 import type { CommitResult } from './store/types.js';
@@ -76,22 +77,7 @@ export class Sink {
 
   /** Processes and queues one record. Never throws for record content. */
   write(record: Record<string, unknown>): void {
-    let r = record;
-    for (const t of this.#transforms) {
-      try {
-        r = t.apply(r);
-      } catch (err) {
-        // A transform that fails must not let raw values through: keep only a marker.
-        this.#onError(
-          new SealogError('E_PRIVACY', 'a privacy transform failed; the record was reduced to a marker', {
-            cause: err,
-          }),
-        );
-        r = { _sealog: { suppressed: 'transform-failed' } };
-        break;
-      }
-    }
-    this.ledger.write(r);
+    this.ledger.write(transformRecord(record, this.#transforms, this.#onError));
   }
 
   flush(): Promise<void> {
