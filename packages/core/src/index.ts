@@ -96,6 +96,13 @@ export {
   verifyNote,
 } from './note/note.js';
 export {
+  type DecoderSpec,
+  type LineDecoder,
+  type PrepareSinkOptions,
+  REFUSE_LINE,
+} from './pipeline/decoders.js';
+export { DEFAULT_POOL_SIZE, type PoolSpec, PreparedBatch, PreparePool } from './pipeline/pool.js';
+export {
   createPrivacyPipeline,
   type GeneralizeRule,
   type KeySource,
