@@ -45,14 +45,24 @@ export {
   errorFields,
 } from './encode.js';
 export { isSealogError, SealogError, type SealogErrorCode } from './errors.js';
+export { GapCounter, type GapReason, type GapSummary, gapEntry, parseGap } from './gap.js';
 export { chainHash, EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash, ZERO_HASH } from './hash.js';
+export {
+  DEFAULT_STALL_MS,
+  Intake,
+  type IntakeOptions,
+  type LinePeek,
+  type OverloadPolicy,
+} from './intake.js';
 export {
   DEFAULT_BATCH_DELAY_MS,
   DEFAULT_BATCH_SIZE,
   DEFAULT_MAX_PENDING,
+  DEFAULT_MAX_QUEUE_BYTES,
   Ledger,
   type LedgerOptions,
   type LedgerStats,
+  recordTime,
 } from './ledger.js';
 export {
   CompactRange,

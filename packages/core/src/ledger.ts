@@ -1,10 +1,12 @@
 import type { EncodeLimits } from './encode.js';
 import { SealogError } from './errors.js';
+import { GapCounter, type GapSummary, gapEntry } from './gap.js';
 import { validateLedgerOptions } from './options.js';
 import { encodeEntry } from './prepare.js';
 import { type ConnectOptions, connectStore } from './store/connect.js';
 import { type Durability, SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
 import type { CommitResult, PendingEntry, Store, WriterTrust } from './store/types.js';
+import { TIME_UNKNOWN } from './time.js';
 
 /** Records per transaction before a commit is forced. */
 export const DEFAULT_BATCH_SIZE = 1000;
@@ -12,7 +14,11 @@ export const DEFAULT_BATCH_SIZE = 1000;
 export const DEFAULT_BATCH_DELAY_MS = 25;
 /** Records held in memory while the store is failing, before new ones are refused (and counted). */
 export const DEFAULT_MAX_PENDING = 1_000_000;
+/** Bytes of records accepted but not yet committed before new ones are shed (counted in a gap record). */
+export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
 const RETRY_MIN_MS = 50;
+/** Shed records are reported at most this often (each gap record is sealed regardless). */
+const GAP_REPORT_MS = 10_000;
 const RETRY_MAX_MS = 5000;
 /** Failed commits retried while closing (backoff 50 ms … 1.6 s, ~3 s in all) before close() rejects. */
 const CLOSE_RETRIES = 6;
@@ -25,6 +31,11 @@ export interface LedgerOptions extends EncodeLimits {
   batchDelayMs?: number;
   busyTimeoutMs?: number;
   maxPending?: number;
+  /**
+   * Bytes of encoded entries queued for commit before new records are shed:
+   * counted, and sealed as a gap record once there is room (gap.ts).
+   */
+  maxQueueBytes?: number;
   /** Called with every commit (for checkpointing). Must not throw. */
   onCommit?: (result: CommitResult) => void;
   /** Store failures and refused records are reported here; the default writes one line to stderr. */
@@ -43,7 +54,10 @@ interface Waiter {
 export interface LedgerStats {
   committed: number;
   pending: number;
-  /** Records refused because maxPending was reached while the store was failing. */
+  /**
+   * Records not stored because the queue was full (maxPending, maxQueueBytes)
+   * or shed by the transport under overload; each is counted in a sealed gap record.
+   */
   refused: number;
   failedCommits: number;
 }
@@ -84,8 +98,16 @@ export function recordTime(record: unknown, now: number): number {
  */
 export class Ledger {
   readonly store: Store;
-  readonly #opts: Required<Pick<LedgerOptions, 'batchSize' | 'batchDelayMs' | 'maxPending'>> & LedgerOptions;
+  readonly #opts: Required<
+    Pick<LedgerOptions, 'batchSize' | 'batchDelayMs' | 'maxPending' | 'maxQueueBytes'>
+  > &
+    LedgerOptions;
   #queue: PendingEntry[] = [];
+  #queuedBytes = 0;
+  #unreported = 0; // shed records sealed in gap records and not yet reported
+  #reportedAt = Number.NEGATIVE_INFINITY;
+  /** Shed records not yet sealed as a gap record, per reason. */
+  readonly #gaps = { overload: new GapCounter('overload'), 'store-failing': new GapCounter('store-failing') };
   #enqueued = 0; // records accepted ever
   #committed = 0; // of those, committed
   #refused = 0;
@@ -107,6 +129,7 @@ export class Ledger {
       batchSize: positiveInt('batchSize', options.batchSize, DEFAULT_BATCH_SIZE),
       batchDelayMs: nonNegative('batchDelayMs', options.batchDelayMs, DEFAULT_BATCH_DELAY_MS),
       maxPending: positiveInt('maxPending', options.maxPending, DEFAULT_MAX_PENDING),
+      maxQueueBytes: positiveInt('maxQueueBytes', options.maxQueueBytes, DEFAULT_MAX_QUEUE_BYTES),
       path: options.path ?? '',
     };
   }
@@ -154,22 +177,118 @@ export class Ledger {
    * encoded and marked). Throws E_CLOSED after close().
    */
   write(record: unknown): void {
+    this.#checkOpen();
+    if (!this.#hasRoom()) {
+      this.#refuse(record);
+      return;
+    }
+    this.#push(encodeEntry(record, this.#opts, Date.now()));
+  }
+
+  /**
+   * Queues entries prepared elsewhere (prepare.ts, on a worker pool) in order.
+   * Entries over the bounds are shed and counted like records given to write().
+   */
+  writeEntries(entries: Iterable<PendingEntry>): void {
+    this.#checkOpen();
+    for (const e of entries) {
+      if (this.#hasRoom()) this.#push(e);
+      else this.#shedEntry(e);
+    }
+  }
+
+  /**
+   * Counts a record the caller did not keep (a transport shedding under
+   * overload); the count is sealed as a gap record before the next record.
+   * `level` as logged; `time` its own time in ms.
+   */
+  shed(level: string | number | undefined, time: number, n = 1): void {
+    this.#checkOpen();
+    this.#gaps[this.#retryMs > 0 ? 'store-failing' : 'overload'].add(level, time, n);
+    this.#refused += n;
+  }
+
+  /** Adds a gap counted on another thread (a transport's app side). */
+  shedSummary(g: GapSummary): void {
+    this.#checkOpen();
+    this.#gaps[g.reason].merge(g);
+    this.#refused += g.records;
+  }
+
+  /** Bytes of entries queued for commit (the transports' overload policy reads it). */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** True while commits fail and are retried (what a shed record is counted as). */
+  get failing(): boolean {
+    return this.#retryMs > 0;
+  }
+
+  /** The bound on {@link queuedBytes}. */
+  get maxQueueBytes(): number {
+    return this.#opts.maxQueueBytes;
+  }
+
+  #checkOpen(): void {
     if (this.#closed || this.#closing)
       throw new SealogError('E_CLOSED', 'the ledger is closed; open a new one to keep writing');
-    if (this.#queue.length >= this.#opts.maxPending) {
-      this.#refused++;
+  }
+
+  #hasRoom(): boolean {
+    return this.#queue.length < this.#opts.maxPending && this.#queuedBytes < this.#opts.maxQueueBytes;
+  }
+
+  #push(e: PendingEntry): void {
+    this.#sealGaps();
+    this.#queue.push(e);
+    this.#queuedBytes += e.entry.length;
+    this.#enqueued++;
+    this.#schedule();
+  }
+
+  /** Queues one gap record per reason with shed records, ahead of the next record. */
+  #sealGaps(): void {
+    for (const counter of Object.values(this.#gaps)) {
+      const g = counter.take();
+      if (g === undefined) continue;
+      const e = gapEntry(g, Date.now());
+      this.#queue.push(e);
+      this.#queuedBytes += e.entry.length;
+      this.#enqueued++;
+      this.#unreported += g.records;
+    }
+    // Under a sustained overload a gap is sealed every few thousand records: say so once per interval.
+    const now = Date.now();
+    if (this.#unreported > 0 && now - this.#reportedAt >= GAP_REPORT_MS) {
       this.#report(
         new SealogError(
           'E_IO',
-          `ledger ${this.store.display ?? this.#opts.path}: ${this.#refused} record(s) refused, ${this.#queue.length} pending while the store fails`,
+          `ledger ${this.store.display ?? this.#opts.path}: ${this.#unreported} record(s) were not stored (overload or a failing store); sealed gap records count them`,
           { cause: this.#lastError },
         ),
       );
-      return;
+      this.#unreported = 0;
+      this.#reportedAt = now;
     }
-    this.#queue.push(encodeEntry(record, this.#opts, Date.now()));
-    this.#enqueued++;
-    this.#schedule();
+  }
+
+  #refuse(record: unknown): void {
+    const r = typeof record === 'object' && record !== null ? (record as { level?: unknown }) : {};
+    const level = typeof r.level === 'number' || typeof r.level === 'string' ? r.level : undefined;
+    this.shed(level, recordTime(record, Date.now()));
+  }
+
+  #shedEntry(e: PendingEntry): void {
+    // Only when a pool's output outruns the bound the transport already keeps: rare, so parsing is fine.
+    let level: string | number | undefined;
+    try {
+      const l = (JSON.parse(e.entry.toString('utf8')) as { level?: unknown }).level;
+      if (typeof l === 'number' || typeof l === 'string') level = l;
+    } catch {
+      // an entry we encoded always parses; count it under `unknown` if not
+    }
+    this.shed(level, e.ts === TIME_UNKNOWN ? Date.now() : e.ts);
   }
 
   /** Queues a record; resolves once it is committed. */
@@ -184,6 +303,7 @@ export class Ledger {
 
   /** Commits everything queued so far; resolves when it is durable. */
   flush(): Promise<void> {
+    this.#sealGaps();
     const p = this.#waitFor(this.#enqueued);
     this.#commitNow();
     return p;
@@ -230,6 +350,7 @@ export class Ledger {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const batch = this.#queue.splice(0, this.#opts.batchSize);
+    for (const e of batch) this.#queuedBytes -= e.entry.length;
     this.#committing = true;
     let result: CommitResult | Promise<CommitResult>;
     try {
@@ -272,6 +393,7 @@ export class Ledger {
     this.#lastError = err;
     // Nothing is dropped: the batch goes back to the front and is retried with backoff.
     this.#queue = batch.concat(this.#queue);
+    for (const e of batch) this.#queuedBytes += e.entry.length;
     this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs ? this.#retryMs * 2 : RETRY_MIN_MS);
     const e = err instanceof SealogError ? err : new SealogError('E_IO', String(err), { cause: err });
     this.#report(e);

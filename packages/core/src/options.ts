@@ -31,15 +31,28 @@ export const LEDGER_OPTION_KEYS = [
   'batchDelayMs',
   'busyTimeoutMs',
   'maxPending',
+  'maxQueueBytes',
   'maxEntryBytes',
   'maxStringLength',
   'maxDepth',
 ] as const;
 
 /** Options keys the sink understands; anything else is a config error (typos must not pass silently). */
-export const SINK_OPTION_KEYS: readonly string[] = [...LEDGER_OPTION_KEYS, 'privacy', 'checkpoint'];
+export const SINK_OPTION_KEYS: readonly string[] = [
+  ...LEDGER_OPTION_KEYS,
+  'overload',
+  'workers',
+  'privacy',
+  'checkpoint',
+];
 
 const DURABILITIES = ['process', 'power'] as const;
+/** What a transport does when records arrive faster than the ledger commits them (docs/performance.md). */
+export const OVERLOAD_POLICIES = ['shed', 'block'] as const;
+/** Smallest queue bound: a few entries of the default cap must fit. */
+const MIN_QUEUE_BYTES = 64 * 1024;
+/** Largest worker pool: more threads than this only add contention. */
+export const MAX_WORKERS = 64;
 
 /** How a message shows what was given: JSON for plain values, the type otherwise, never long text. */
 export function got(v: unknown): string {
@@ -76,6 +89,7 @@ export function validateLedgerOptions(o: Record<string, unknown>): void {
     fail(`option "durability" must be "process" or "power", got ${got(o.durability)}`);
   int(o, 'batchSize', 1, Number.MAX_SAFE_INTEGER);
   int(o, 'maxPending', 1, Number.MAX_SAFE_INTEGER);
+  int(o, 'maxQueueBytes', MIN_QUEUE_BYTES, Number.MAX_SAFE_INTEGER, ' (bytes)');
   for (const k of ['batchDelayMs', 'busyTimeoutMs']) {
     const v = o[k];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_TIMER_MS))
@@ -101,6 +115,11 @@ export function validateSinkOptions(options: unknown): SinkOptions {
       fail(unknownKeyMessage(key, key, SINK_OPTION_KEYS).replace('unknown option', 'unknown sealog option'));
   }
   validateLedgerOptions(o);
+  if (o.overload !== undefined && !(OVERLOAD_POLICIES as readonly unknown[]).includes(o.overload))
+    fail(
+      `option "overload" must be "shed" (count and seal what cannot be kept, never slow the app) or "block" (slow the producer), got ${got(o.overload)}`,
+    );
+  int(o, 'workers', 0, MAX_WORKERS, " (0 prepares records on the transport's own thread)");
   if (o.checkpoint !== undefined) {
     validateCheckpointOptions(o.checkpoint);
     const keyFile = (o.checkpoint as { keyFile: string }).keyFile;

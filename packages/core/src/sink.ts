@@ -28,6 +28,16 @@ export interface SinkOptions {
   batchDelayMs?: number;
   busyTimeoutMs?: number;
   maxPending?: number;
+  /** Bytes of records accepted but not yet committed before the overload policy applies (default 16 MiB). */
+  maxQueueBytes?: number;
+  /**
+   * When records arrive faster than the ledger commits them: `shed` (default)
+   * counts what does not fit and seals the count as a gap record; `block` slows
+   * the producer (see docs/performance.md "Overload").
+   */
+  overload?: 'shed' | 'block';
+  /** Worker threads that prepare records (privacy, noise, encoding); 0 = the transport's own thread. */
+  workers?: number;
   maxEntryBytes?: number;
   maxStringLength?: number;
   maxDepth?: number;

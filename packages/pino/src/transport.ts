@@ -1,7 +1,14 @@
-import type { Transform } from 'node:stream';
-import { setImmediate as tick } from 'node:timers/promises';
-import { isSealogError, openSink, SealogError, type Sink } from '@sealog/core';
-import build from 'pino-abstract-transport';
+import { Writable } from 'node:stream';
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  Intake,
+  isSealogError,
+  type LinePeek,
+  openSink,
+  SealogError,
+  type Sink,
+  validateSinkOptions,
+} from '@sealog/core';
 import { report } from './diagnostics.js';
 import { normalizeRecord, type PinoConfig } from './normalize.js';
 
@@ -17,13 +24,19 @@ export interface PinoTransportHooks {
   map?: (record: Record<string, unknown>) => Record<string, unknown>;
 }
 
-/** The stream handed back to pino's worker: pino-abstract-transport's split2 stream plus a `flush`. */
-export type SealogPinoStream = Transform & { flush(): Promise<void> };
+/** The stream handed back to pino's worker: it takes pino's output as text, plus a `flush`. */
+export type SealogPinoStream = Writable & { flush(): Promise<void> };
 
 /**
  * Opens the ledger and returns the transport stream. This is what the default
  * export calls with the plain-JSON `options` from `pino.transport()`; call it
  * from a wrapper module to add {@link PinoTransportHooks}.
+ *
+ * The stream never holds pino's worker back under the default `overload:
+ * 'shed'`: every chunk is taken at once, split into lines and queued in the
+ * intake (core intake.ts), which sheds (and seals a count of) what does not
+ * fit. With `overload: 'block'` it stops taking chunks while the queue is
+ * full, which slows the app only when pino runs the transport with `sync: true`.
  *
  * Throws (rejects) SealogError E_CONFIG for invalid options and E_IO /
  * E_NOT_LEDGER / E_STATE when the ledger cannot be opened; the message starts
@@ -37,73 +50,121 @@ export async function createTransport(
     throw new SealogError('E_CONFIG', 'sealog E_CONFIG: hooks.map must be a function');
   }
   let sink: Sink | undefined;
+  let policy: 'shed' | 'block';
   try {
-    sink = await openSink(withoutPinoKeys(options), { onError: (err) => report(err, sink?.stats) });
+    const plain = withoutPinoKeys(options);
+    policy = validateSinkOptions(plain).overload ?? 'shed';
+    sink = await openSink(plain, { onError: (err) => report(err, sink?.stats) });
   } catch (err) {
     throw startupError(err);
   }
   const opened = sink;
+  // pino sends its levels and messageKey once, before the first line (what
+  // pino-abstract-transport's expectPinoConfig did); the decoder reads them then.
+  const config = await pinoConfig();
   const map = hooks.map;
-  let source: (Transform & build.OnUnknown) | undefined;
+  const intake = new Intake(opened, {
+    policy,
+    decode: (line) => decodeLine(line, config, map),
+    peek: peekLine,
+    onError: (err) => report(err, opened.stats),
+  });
 
-  const stream = (await build(
-    async (s) => {
-      source = s;
-      const config = s as unknown as PinoConfig;
-      for await (const obj of s) {
-        const line = (obj as { [UNPARSED]?: string })[UNPARSED];
-        // A line that is not a JSON object (a non-pino writer upstream) is kept, not dropped.
-        if (line !== undefined) opened.write({ time: Date.now(), unparsedLine: line });
-        else opened.write(prepare(obj as Record<string, unknown>, config, map));
+  let tail = ''; // a line split across chunks
+  const stream = new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _enc, cb) {
+      const text = tail + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+      let start = 0;
+      let ok = true;
+      // Every line is kept, empty ones too (as pino-abstract-transport's split2 did); `\r\n` ends a line.
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+        const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        ok = intake.push(text.slice(start, end)) && ok;
+        start = nl + 1;
       }
+      tail = text.slice(start);
+      if (ok) cb();
+      else intake.room().then(() => cb());
     },
-    {
-      expectPinoConfig: true,
-      parseLine,
-      close: async () => {
-        try {
-          await opened.close();
-        } catch (err) {
-          // Rejecting here would become an 'error' in the app's thread (a crash if unhandled);
-          // the diagnostic carries the count instead.
-          report(asSealogError(err), opened.stats);
-        }
-        if (opened.stats.refused > 0) {
-          report(
-            new SealogError('E_IO', `${opened.stats.refused} record(s) were refused while the ledger failed`),
-            opened.stats,
-          );
-        }
-      },
+    final(cb) {
+      if (tail.length > 0) intake.push(tail);
+      tail = '';
+      close().then(() => cb());
     },
-  )) as SealogPinoStream;
+  }) as SealogPinoStream;
 
-  // thread-stream's worker calls destination.flush() for `logger.flush(cb)`; it
-  // has already handed us every byte, but parsed records may still sit in the
-  // stream's buffers until the for-await loop takes them.
-  stream.flush = async () => {
-    while (source !== undefined && (source.readableLength > 0 || source.writableLength > 0)) await tick();
-    await opened.flush();
+  const close = async () => {
+    try {
+      await intake.close();
+    } catch (err) {
+      // Rejecting here would become an 'error' in the app's thread (a crash if unhandled);
+      // the diagnostic carries the count instead.
+      report(asSealogError(err), opened.stats);
+    }
+    if (opened.stats.refused > 0) {
+      report(
+        new SealogError(
+          'E_IO',
+          `${opened.stats.refused} record(s) in all were not stored (overload or a failing store); sealed gap records count them`,
+        ),
+        opened.stats,
+      );
+    }
   };
+
+  // thread-stream's worker calls destination.flush() for `logger.flush(cb)`;
+  // it has handed us every byte, and queued lines are prepared and committed.
+  stream.flush = () => intake.flush();
   return stream;
 }
 
-/** Marks a line that did not parse, so it stays in its place in the stream. */
-const UNPARSED = Symbol('sealog.unparsed');
+/** The config pino posts to the worker, when this pino announces it (pino ≥ 9.x). */
+function pinoConfig(): Promise<PinoConfig> {
+  const data = workerData as { workerData?: { pinoWillSendConfig?: unknown } } | undefined;
+  if (parentPort === null || data?.workerData?.pinoWillSendConfig !== true) return Promise.resolve({});
+  const port = parentPort;
+  return new Promise((resolve) => {
+    const onMessage = (m: { code?: unknown; config?: PinoConfig }) => {
+      if (m?.code !== 'PINO_CONFIG') return;
+      port.off('message', onMessage);
+      resolve({ levels: m.config?.levels, messageKey: m.config?.messageKey });
+    };
+    port.on('message', onMessage);
+  });
+}
 
 /**
- * pino-abstract-transport's default parser emits a non-JSON line as an
- * 'unknown' event at once, while parsed lines wait in the stream's buffer, so
- * the odd line was stored ahead of lines logged before it. Wrapping it instead
- * keeps every line in arrival order (audit order is evidence).
+ * One line of pino output as the record to store. A line that is not a JSON
+ * object (a non-pino writer upstream) is kept, not dropped, in its place.
  */
-function parseLine(line: string): unknown {
+function decodeLine(
+  line: string,
+  config: PinoConfig,
+  map: PinoTransportHooks['map'],
+): Record<string, unknown> {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(line);
-    return value === null ? { [UNPARSED]: line } : value;
+    value = JSON.parse(line);
   } catch {
-    return { [UNPARSED]: line };
+    return { time: Date.now(), unparsedLine: line };
   }
+  if (value === null) return { time: Date.now(), unparsedLine: line };
+  // What pino-abstract-transport did with a JSON scalar line, kept so stored entries do not change.
+  if (typeof value !== 'object') return prepare({ data: value, time: Date.now() }, config, map);
+  return prepare(value as Record<string, unknown>, config, map);
+}
+
+/** pino writes `{"level":30,"time":1700000000000,...`: read both without parsing the line. */
+const HEAD = /^\{"level":(-?\d{1,15}|"[^"\\]{0,32}")(?:,"time":(-?\d{1,16}))?/;
+
+function peekLine(line: string): LinePeek {
+  const m = HEAD.exec(line);
+  if (m === null) return { level: undefined, time: Date.now() };
+  const raw = m[1] as string;
+  const level = raw.startsWith('"') ? raw.slice(1, -1) : Number(raw);
+  const time = m[2] === undefined ? Date.now() : Number(m[2]);
+  return { level, time };
 }
 
 function prepare(

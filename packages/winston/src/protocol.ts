@@ -4,6 +4,8 @@
 // Control messages are small objects. Counters live in a SharedArrayBuffer so
 // the app thread reads them without a round trip and can block on them at exit.
 
+import type { GapSummary } from '@sealog/core';
+
 /** Slots of the shared BigInt64Array, written by the worker only. */
 export const SLOT = {
   /** Records committed to the ledger. */
@@ -14,8 +16,10 @@ export const SLOT = {
   failedCommits: 2,
   /** Highest `sync` request id answered: the app thread waits on this slot at exit. */
   synced: 3,
+  /** Lines posted that the worker no longer holds (committed, or counted as not stored). */
+  settled: 4,
 } as const;
-export const SLOT_COUNT = 4;
+export const SLOT_COUNT = 5;
 
 /** What the worker is started with: plain JSON options (already validated) and the counters. */
 export interface WorkerData {
@@ -27,7 +31,7 @@ export interface WorkerData {
  * To the worker: a string is a batch of lines; `flush` and `close` are answered
  * with `done`; `sync` is answered through SLOT.synced (the app thread is blocked).
  */
-export type ToWorker = string | { t: 'flush' | 'close' | 'sync'; id: number };
+export type ToWorker = string | { t: 'flush' | 'close' | 'sync'; id: number } | { t: 'gap'; gap: GapSummary };
 
 export interface WireError {
   code: string;

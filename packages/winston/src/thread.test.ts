@@ -6,18 +6,18 @@ import { describe, expect, it } from 'vitest';
 import { LedgerThread } from './thread.js';
 
 describe('LedgerThread backpressure', () => {
-  it('log() waits for the worker once more than maxInFlight records are uncommitted', async () => {
+  it('block: log() waits for the worker once more than maxQueueBytes are in flight, and nothing is shed', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'sealog-')), 'a.db');
     const warnings: unknown[] = [];
     const thread = new LedgerThread(
       { path },
       { onWarn: (e) => warnings.push(e), onFatal: (e) => warnings.push(e) },
-      100,
+      { policy: 'block', maxQueueBytes: 2000 },
     );
-    // 10,000 lines in one synchronous loop: five full batches of 2000 are posted, each followed by the wait.
+    // 10,000 lines of ~10 bytes in one synchronous loop: log() waits whenever 2000 bytes are in flight.
     for (let i = 0; i < 10_000; i++) thread.write(JSON.stringify({ i }));
     // Without the bound the worker (still starting) would have almost nothing committed here.
-    expect(thread.stats.pending).toBeLessThanOrEqual(50);
+    expect(thread.stats.pending).toBeLessThanOrEqual(200);
     await thread.close();
     expect(thread.stats).toMatchObject({ committed: 10_000, pending: 0, refused: 0 });
     expect(warnings).toEqual([]);

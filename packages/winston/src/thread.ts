@@ -1,18 +1,40 @@
 // The app-thread end of the ledger worker: batches lines, posts them once per
-// event-loop turn (or when a batch is full), bounds the records in flight,
-// answers `stats` from the shared counters, and blocks at process exit until
-// the worker has committed what was logged (pino's thread-stream does the
-// same with Atomics.wait; a worker keeps running while the app thread waits).
+// event-loop turn (or when a batch is full), bounds the bytes in flight
+// (maxQueueBytes) under the overload policy, answers `stats` from the shared
+// counters, and blocks at process exit until the worker has committed what
+// was logged (pino's thread-stream does the same with Atomics.wait; a worker
+// keeps running while the app thread waits).
+//
+// Overload (docs/performance.md): with `shed` a record that does not fit is
+// not posted; its level and time are counted and the count is posted in its
+// place, where the worker seals it as a gap record. With `block` log() waits
+// until the worker has room, at most STALL_WAIT_MS without progress, and then
+// sheds until the worker moves again: a stalled disk never stalls the app.
 import { Worker } from 'node:worker_threads';
-import { type LedgerStats, SealogError, type SealogErrorCode } from '@sealog/core';
+import {
+  DEFAULT_MAX_QUEUE_BYTES,
+  GapCounter,
+  type LedgerStats,
+  type OverloadPolicy,
+  recordTime,
+  SealogError,
+  type SealogErrorCode,
+} from '@sealog/core';
 import { type FromWorker, SLOT, SLOT_COUNT, type ToWorker, type WireError } from './protocol.js';
 
 /** Lines per postMessage: one message per turn unless the app logs more than this in one turn. */
 const MAX_BATCH = 2000;
-/** Records posted but not yet committed before log() waits for the worker (bounds memory). */
-export const DEFAULT_MAX_IN_FLIGHT = 200_000;
-/** Longest log() waits for the worker to make progress before it accepts without waiting. */
+/** Longest log() waits (`block`) for the worker to make progress before it sheds instead. */
 const STALL_WAIT_MS = 1000;
+
+/** How much the app thread may hold for the worker, and what happens beyond it. */
+export interface ThreadBounds {
+  policy: OverloadPolicy;
+  /** Bytes (UTF-16 units of the lines) posted or batched and not yet settled by the worker. */
+  maxQueueBytes: number;
+}
+
+const DEFAULT_BOUNDS: ThreadBounds = { policy: 'shed', maxQueueBytes: DEFAULT_MAX_QUEUE_BYTES };
 
 // The sources (run by vitest) start the built worker: build before running worker tests.
 const WORKER_URL = import.meta.url.endsWith('.ts')
@@ -40,8 +62,15 @@ export class LedgerThread {
   readonly #worker: Worker;
   readonly #slots: BigInt64Array;
   readonly #hooks: ThreadHooks;
-  readonly #maxInFlight: number;
+  readonly #bounds: ThreadBounds;
   #batch: string[] = [];
+  #batchBytes = 0;
+  #postedBytes = 0;
+  /** Posted batches not yet settled: [lines posted up to and including it, bytes likewise]. */
+  readonly #marks: [number, number][] = [];
+  #settledBytes = 0;
+  readonly #gap = new GapCounter('overload');
+  #shedding = false;
   #scheduled = false;
   #posted = 0;
   #refusedHere = 0; // counted on this thread: never posted because the worker cannot take them
@@ -50,7 +79,7 @@ export class LedgerThread {
   #dead: SealogError | undefined; // the ledger is unusable: records are refused here
   #gone = false; // the worker thread itself has ended
   #closing = false;
-  #stalledAt = -1n; // committed count when log() last gave up waiting
+  #stalledAt = -1n; // settled count when log() last gave up waiting
   #closed = false;
   readonly #postTick = () => {
     this.#scheduled = false;
@@ -58,9 +87,9 @@ export class LedgerThread {
   };
 
   /** @throws SealogError E_CONFIG when the options cannot cross to a worker (functions, class instances). */
-  constructor(options: Record<string, unknown>, hooks: ThreadHooks, maxInFlight = DEFAULT_MAX_IN_FLIGHT) {
+  constructor(options: Record<string, unknown>, hooks: ThreadHooks, bounds: ThreadBounds = DEFAULT_BOUNDS) {
     this.#hooks = hooks;
-    this.#maxInFlight = maxInFlight;
+    this.#bounds = bounds;
     const counters = new SharedArrayBuffer(SLOT_COUNT * BigInt64Array.BYTES_PER_ELEMENT);
     this.#slots = new BigInt64Array(counters);
     try {
@@ -93,24 +122,66 @@ export class LedgerThread {
     const refusedThere = Number(Atomics.load(this.#slots, SLOT.refused));
     return {
       committed,
-      pending: this.#batch.length + Math.max(0, this.#posted - committed - refusedThere),
-      refused: refusedThere + this.#refusedHere,
+      pending:
+        this.#batch.length + Math.max(0, this.#posted - Number(Atomics.load(this.#slots, SLOT.settled))),
+      // Shed here and not yet posted: the worker adds them to its count once the gap reaches it.
+      refused: refusedThere + this.#refusedHere + this.#gap.records,
       failedCommits: Number(Atomics.load(this.#slots, SLOT.failedCommits)),
     };
   }
 
-  /** Queues one line (wire.ts) for the worker. Never throws. */
-  write(line: string): void {
+  /**
+   * Queues one line (wire.ts) for the worker, or sheds it (counted by the
+   * record's level and time) when the bound is reached. Never throws.
+   */
+  write(line: string, record?: Record<string, unknown>): void {
     if (this.#dead !== undefined || this.#closed) {
       this.#refusedHere++;
       return;
     }
+    if (this.#overBound(line.length)) {
+      const level = record?.level;
+      this.#gap.add(
+        typeof level === 'string' || typeof level === 'number' ? level : undefined,
+        recordTime(record, Date.now()),
+      );
+      return;
+    }
     this.#batch.push(line);
+    this.#batchBytes += line.length;
     if (this.#batch.length >= MAX_BATCH) this.#post();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#postTick);
     }
+  }
+
+  /** True when `bytes` more would exceed the bound and the policy (or a stalled worker) says shed. */
+  #overBound(bytes: number): boolean {
+    const max = this.#bounds.maxQueueBytes;
+    let held = this.#held();
+    if (this.#shedding) {
+      // Shed until half the bound is free again: one gap record per overload, not one per record.
+      if (held >= max / 2) return true;
+      this.#shedding = false;
+    }
+    if (held + bytes <= max) return false;
+    if (this.#bounds.policy === 'block') {
+      this.#post();
+      held = this.#waitForRoom(max - bytes);
+      if (held + bytes <= max) return false;
+    }
+    this.#shedding = true;
+    return true;
+  }
+
+  /** Bytes batched, or posted and not yet settled by the worker. */
+  #held(): number {
+    const settled = Number(Atomics.load(this.#slots, SLOT.settled));
+    while (this.#marks.length > 0 && (this.#marks[0] as [number, number])[0] <= settled) {
+      this.#settledBytes = (this.#marks.shift() as [number, number])[1];
+    }
+    return this.#batchBytes + this.#postedBytes - this.#settledBytes;
   }
 
   /** Resolves once everything written so far is committed. */
@@ -149,41 +220,48 @@ export class LedgerThread {
   }
 
   #post(): void {
+    const g = this.#gap.take();
+    if (g !== undefined) {
+      // The count goes where the records were: after the lines posted before them.
+      if (this.#dead !== undefined || this.#closed) this.#refusedHere += g.records;
+      else this.#worker.postMessage({ t: 'gap', gap: g } satisfies ToWorker);
+    }
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];
+    const bytes = this.#batchBytes;
+    this.#batchBytes = 0;
     if (this.#dead !== undefined || this.#closed) {
       this.#refusedHere += batch.length;
       return;
     }
     this.#worker.postMessage(batch.join('\n') satisfies ToWorker);
     this.#posted += batch.length;
-    if (this.#inFlight() > this.#maxInFlight) this.#waitForWorker();
-  }
-
-  #inFlight(): number {
-    const done = Atomics.load(this.#slots, SLOT.committed) + Atomics.load(this.#slots, SLOT.refused);
-    return this.#posted - Number(done);
+    this.#postedBytes += bytes;
+    this.#marks.push([this.#posted, this.#postedBytes]);
   }
 
   /**
-   * Backpressure: the app outruns the ledger. Wait (blocking, like a
-   * synchronous file write) until half the bound is committed, but stop
-   * waiting when the worker makes no progress for STALL_WAIT_MS (a locked or
-   * full disk): then records are accepted and the ledger's own maxPending
-   * bound refuses and counts what it cannot hold.
+   * `block`: the app outruns the ledger. Wait (blocking, like a synchronous
+   * file write) until at most `target` bytes are held, but stop waiting when
+   * the worker settles nothing for STALL_WAIT_MS (a locked or full disk):
+   * the caller then sheds, and counts, until the worker moves again.
+   * Returns the bytes held when it stopped waiting.
    */
-  #waitForWorker(): void {
-    let last = Atomics.load(this.#slots, SLOT.committed);
-    // Stalled before and no commit since: do not block the app again for every batch.
-    if (last === this.#stalledAt) return;
-    while (this.#inFlight() > this.#maxInFlight / 2) {
-      if (Atomics.wait(this.#slots, SLOT.committed, last, STALL_WAIT_MS) === 'timed-out') {
+  #waitForRoom(target: number): number {
+    let held = this.#held();
+    let last = Atomics.load(this.#slots, SLOT.settled);
+    // Stalled before and nothing settled since: do not block the app again for every record.
+    if (last === this.#stalledAt) return held;
+    while (held > target) {
+      if (Atomics.wait(this.#slots, SLOT.settled, last, STALL_WAIT_MS) === 'timed-out') {
         this.#stalledAt = last;
-        return;
+        return this.#held();
       }
-      last = Atomics.load(this.#slots, SLOT.committed);
+      last = Atomics.load(this.#slots, SLOT.settled);
+      held = this.#held();
     }
+    return held;
   }
 
   #request(t: 'flush' | 'close'): Promise<void> {

@@ -1,4 +1,10 @@
-import { isSealogError, type LedgerStats, SealogError, validateSinkOptions } from '@sealog/core';
+import {
+  DEFAULT_MAX_QUEUE_BYTES,
+  isSealogError,
+  type LedgerStats,
+  SealogError,
+  validateSinkOptions,
+} from '@sealog/core';
 import TransportStream from 'winston-transport';
 import { type CopyState, recordFromInfo } from './record.js';
 import { LedgerThread } from './thread.js';
@@ -57,16 +63,20 @@ export class SealogTransport extends TransportStream {
       if ((WINSTON_KEYS as readonly string[]).includes(k)) Object.assign(winstonOpts, { [k]: v });
       else sinkOpts[k] = v;
     }
-    validateSinkOptions(sinkOpts);
+    const sink = validateSinkOptions(sinkOpts);
     super(winstonOpts);
     this.#maxDepth = typeof sinkOpts.maxDepth === 'number' ? sinkOpts.maxDepth : undefined;
-    this.#thread = new LedgerThread(sinkOpts, {
-      onWarn: (err) => this.#report(err),
-      onFatal: (err) => {
-        this.#openFailed ??= err;
-        this.#fatal(err);
+    this.#thread = new LedgerThread(
+      sinkOpts,
+      {
+        onWarn: (err) => this.#report(err),
+        onFatal: (err) => {
+          this.#openFailed ??= err;
+          this.#fatal(err);
+        },
       },
-    });
+      { policy: sink.overload ?? 'shed', maxQueueBytes: sink.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES },
+    );
     process.on('exit', this.#onExit);
   }
 
@@ -79,7 +89,7 @@ export class SealogTransport extends TransportStream {
   override log(info: unknown, callback: () => void): void {
     const state: CopyState = { plain: true };
     const record = recordFromInfo(info, state);
-    this.#thread.write(encodeLine(record, state.plain, this.#maxDepth));
+    this.#thread.write(encodeLine(record, state.plain, this.#maxDepth), record);
     // One immediate per turn for all `logged` events (one per record cost ~1 µs each on the app's thread).
     if (this.#logged.push(info) === 1) setImmediate(this.#emitLogged);
     callback();

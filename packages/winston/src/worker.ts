@@ -3,7 +3,7 @@
 // checkpoints), so none of that runs on the app's event loop. It never throws
 // past its handlers: every failure becomes a counted refusal and a message.
 import { parentPort, workerData } from 'node:worker_threads';
-import { isSealogError, openSink, type Sink } from '@sealog/core';
+import { Intake, isSealogError, openSink, type Sink } from '@sealog/core';
 import { type FromWorker, SLOT, type ToWorker, type WireError, type WorkerData } from './protocol.js';
 import { decodeLine } from './wire.js';
 
@@ -13,8 +13,12 @@ const { options, counters } = workerData as WorkerData;
 const slots = new BigInt64Array(counters);
 
 let sink: Sink | undefined;
+let intake: Intake | undefined;
 let openFailed = false;
-let refusedHere = 0; // lines refused by this worker itself (not by the ledger)
+let refusedHere = 0; // lines refused by this worker itself (the ledger never opened)
+let received = 0; // lines taken from the app thread
+let settled = 0; // of those, no longer held in this worker's memory
+let unreadable = 0; // lines that did not decode, stored as markers (reported per batch)
 const early: ToWorker[] = []; // messages that arrive while the ledger is opening
 
 const send = (m: FromWorker) => port.postMessage(m);
@@ -24,46 +28,55 @@ function wireError(err: unknown): WireError {
   return { code: 'E_IO', message: err instanceof Error ? err.message : String(err) };
 }
 
-/** Publishes the counters; the app thread may be blocked waiting on `committed`. */
+/** Publishes the counters; the app thread may be blocked waiting on `committed` or `settled`. */
 function publish(): void {
   const s = sink?.stats;
   Atomics.store(slots, SLOT.committed, BigInt(s?.committed ?? 0));
   Atomics.store(slots, SLOT.refused, BigInt((s?.refused ?? 0) + refusedHere));
   Atomics.store(slots, SLOT.failedCommits, BigInt(s?.failedCommits ?? 0));
+  // What the app thread's memory bound counts as still in flight: queued here or in the ledger.
+  const held = (intake?.queued ?? 0) + (s?.pending ?? 0);
+  settled = Math.max(settled, received - held);
+  Atomics.store(slots, SLOT.settled, BigInt(settled));
   Atomics.notify(slots, SLOT.committed);
+  Atomics.notify(slots, SLOT.settled);
+}
+
+/**
+ * A line that does not decode (it came from our own encoder, so this is a
+ * bug, not input) is still stored, as a marker without its content: the line
+ * may hold values the privacy pipeline would have removed.
+ */
+function decode(line: string): Record<string, unknown> {
+  try {
+    return decodeLine(line);
+  } catch {
+    unreadable++;
+    return { time: Date.now(), level: 'warn', sealogUnreadableLine: true };
+  }
 }
 
 function writeLines(text: string): void {
-  let unreadable = 0;
-  for (const line of text.split('\n')) {
-    if (sink === undefined) {
-      refusedHere++; // the ledger never opened; the app was told with openFailed
-      continue;
-    }
-    let record: Record<string, unknown>;
-    try {
-      record = decodeLine(line);
-    } catch {
-      refusedHere++;
-      unreadable++;
-      continue;
-    }
-    try {
-      sink.write(record);
-    } catch (err) {
-      refusedHere++;
-      send({ t: 'warn', error: wireError(err) });
-    }
+  const lines = text.split('\n');
+  received += lines.length;
+  if (intake === undefined) {
+    refusedHere += lines.length; // the ledger never opened; the app was told with openFailed
+  } else {
+    // The app thread bounds what it posts (maxQueueBytes), so this intake sheds only as a last resort.
+    for (const line of lines) intake.push(line);
   }
   if (unreadable > 0) {
-    // The line's content is not repeated: it may hold values the privacy pipeline would remove.
-    send({ t: 'warn', error: { code: 'E_IO', message: `${unreadable} record(s) arrived unreadable` } });
+    send({
+      t: 'warn',
+      error: { code: 'E_IO', message: `${unreadable} record(s) arrived unreadable; stored as markers` },
+    });
+    unreadable = 0;
   }
   publish();
 }
 
 function answer(m: { t: 'flush' | 'close' | 'sync'; id: number }): void {
-  const work = sink === undefined ? Promise.resolve() : m.t === 'close' ? sink.close() : sink.flush();
+  const work = intake === undefined ? Promise.resolve() : m.t === 'close' ? intake.close() : intake.flush();
   work.then(
     () => finish(m),
     (err: unknown) => finish(m, wireError(err)),
@@ -83,7 +96,12 @@ function finish(m: { t: 'flush' | 'close' | 'sync'; id: number }, error?: WireEr
 
 function handle(m: ToWorker): void {
   if (typeof m === 'string') writeLines(m);
-  else answer(m);
+  else if (m.t === 'gap') {
+    // Counted on the app thread (overload): sealed between the lines posted before and after it.
+    if (intake !== undefined) intake.addGap(m.gap);
+    else refusedHere += m.gap.records;
+    publish();
+  } else answer(m);
 }
 
 port.on('message', (m: ToWorker) => {
@@ -99,6 +117,11 @@ openSink(options, {
 }).then(
   (opened) => {
     sink = opened;
+    intake = new Intake(opened, {
+      policy: 'shed',
+      decode,
+      peek: () => ({ level: undefined, time: Date.now() }),
+    });
     for (const m of early.splice(0)) handle(m);
   },
   (err: unknown) => {
