@@ -140,6 +140,8 @@ export class LedgerThread {
       return;
     }
     if (this.#overBound(line.length)) {
+      // What was batched was logged before this record: it goes ahead of the gap.
+      if (this.#gap.records === 0) this.#postLines();
       const level = record?.level;
       this.#gap.add(
         typeof level === 'string' || typeof level === 'number' ? level : undefined,
@@ -147,6 +149,8 @@ export class LedgerThread {
       );
       return;
     }
+    // Records shed before this one are counted in their place, ahead of it.
+    if (this.#gap.records > 0) this.#postGap();
     this.#batch.push(line);
     this.#batchBytes += line.length;
     if (this.#batch.length >= MAX_BATCH) this.#post();
@@ -219,13 +223,20 @@ export class LedgerThread {
     }
   }
 
+  /** Posts the batched lines, then the gap counted after them (write() keeps that order). */
   #post(): void {
+    this.#postLines();
+    this.#postGap();
+  }
+
+  #postGap(): void {
     const g = this.#gap.take();
-    if (g !== undefined) {
-      // The count goes where the records were: after the lines posted before them.
-      if (this.#dead !== undefined || this.#closed) this.#refusedHere += g.records;
-      else this.#worker.postMessage({ t: 'gap', gap: g } satisfies ToWorker);
-    }
+    if (g === undefined) return;
+    if (this.#dead !== undefined || this.#closed) this.#refusedHere += g.records;
+    else this.#worker.postMessage({ t: 'gap', gap: g } satisfies ToWorker);
+  }
+
+  #postLines(): void {
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];
