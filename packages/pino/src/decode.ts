@@ -1,0 +1,36 @@
+// The pino transport's per-line step as a prepare-pool decoder (issue 15,
+// item 1): what transport.ts does to each line before the sink sees it, so a
+// pool worker stores the very record the in-thread path stores. Runs on a
+// pool worker: plain data in (the pino config), no hooks.
+import type { LineDecoder } from '@sealog/core';
+import { normalizeRecord, type PinoConfig } from './normalize.js';
+
+/**
+ * Decodes one line as the transport does: a JSON object is normalised
+ * (normalize.ts); a JSON scalar is wrapped as `{ data, time }` (as
+ * pino-abstract-transport does); `null` and a line that is not JSON are kept
+ * as `{ time, unparsedLine }`. `time` is the batch's receive time. Never throws.
+ *
+ * The transport's `map` hook (PinoTransportHooks) is not applied: it is a
+ * function and cannot cross to a worker thread.
+ */
+export function pinoDecoder(config: PinoConfig): LineDecoder {
+  return (line, now) => {
+    let value: unknown;
+    try {
+      // The line is attacker-influenced text: JSON.parse is the only parser, and its failure is data.
+      value = JSON.parse(line);
+    } catch {
+      return { time: now, unparsedLine: line };
+    }
+    if (value === null) return { time: now, unparsedLine: line };
+    if (typeof value !== 'object') value = { data: value, time: now };
+    try {
+      return normalizeRecord(value as Record<string, unknown>, config);
+    } catch {
+      // Only an array with messageKey "length" gets here (strict-mode delete throws);
+      // the transport's stream would fail on it, the pool keeps the line instead.
+      return { time: now, unparsedLine: line };
+    }
+  };
+}
