@@ -1,3 +1,7 @@
+// Signing is reached through the namespace: the browser verifier's node:crypto
+// shim (packages/web-verifier) has no createPrivateKey or sign, and a named
+// import of them would fail its bundle; there they are undefined and noble signs.
+import * as nodeCrypto from 'node:crypto';
 import { createPublicKey, type KeyObject, verify as opensslVerify } from 'node:crypto';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
@@ -12,14 +16,80 @@ export const ED25519_KEY_SIZE = 32;
 /** Ed25519 signature length (RFC 8032 §5.1.6). */
 export const ED25519_SIGNATURE_SIZE = 64;
 
-/** Public key of a 32-byte seed (RFC 8032 §5.1.5). */
+/**
+ * Public key of a 32-byte seed (RFC 8032 §5.1.5). Through OpenSSL when it has
+ * Ed25519 (the key object is then cached for {@link ed25519Sign}), else noble;
+ * both give the same bytes (ed25519.sign.test.ts). Throws on a wrong-length seed.
+ */
 export function ed25519PublicKey(seed: Uint8Array): Uint8Array {
+  const key = opensslPrivateKey(seed);
+  if (key) {
+    try {
+      // The public half exported as a JWK carries no secret, unlike the private key's JWK (d).
+      const x = createPublicKey(key).export({ format: 'jwk' }).x;
+      if (typeof x === 'string') {
+        const pub = Buffer.from(x, 'base64url');
+        if (pub.length === ED25519_KEY_SIZE) return new Uint8Array(pub);
+      }
+    } catch {
+      // Fall through to noble.
+    }
+  }
   return ed.getPublicKey(seed);
 }
 
-/** Deterministic RFC 8032 §5.1.6 signature. */
+/**
+ * Deterministic RFC 8032 §5.1.6 signature. Ed25519 has no per-signature
+ * randomness, so OpenSSL and noble return the same 64 bytes for the same seed
+ * and message (ed25519.sign.test.ts checks it over random seeds and messages);
+ * OpenSSL takes ~30 µs where noble took ~370 µs, and a checkpoint signs twice
+ * (issue 15). noble signs only where OpenSSL has no Ed25519 (some FIPS builds,
+ * the browser verifier's crypto shim). Throws on a wrong-length seed.
+ */
 export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
+  const key = opensslPrivateKey(seed);
+  if (key) {
+    try {
+      const sig = nodeCrypto.sign(null, message, key);
+      return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
+    } catch {
+      // Fall through to noble.
+    }
+  }
   return ed.sign(message, seed);
+}
+
+/** PKCS#8 OneAsymmetricKey header of an Ed25519 private key (RFC 8410 §7), followed by the 32-byte seed. */
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+/**
+ * Private key objects of recently used seeds. Importing one costs ~400 µs
+ * (OpenSSL 3's decoder), more than the signature: a writer signs under two
+ * keys (its own and its time cosigner, rebuilt per checkpoint from the same
+ * derived seed), so a handful of entries covers it. Keyed by SHA-256 of the
+ * seed, not the seed, so no secret bytes sit in a JavaScript string; bounded,
+ * and cleared when full, so churning keys cannot grow it.
+ */
+const privateKeys = new Map<string, KeyObject | null>();
+const PRIVATE_KEYS_MAX = 16;
+
+/** OpenSSL's key for `seed`; undefined for a wrong length, null when OpenSSL has no Ed25519. */
+function opensslPrivateKey(seed: Uint8Array): KeyObject | null | undefined {
+  if (seed.length !== ED25519_KEY_SIZE) return undefined; // noble throws its own error for it
+  const id = nodeCrypto.hash('sha256', seed, 'base64');
+  let key = privateKeys.get(id);
+  if (key === undefined) {
+    const der = Buffer.concat([PKCS8_ED25519, seed]);
+    try {
+      key = nodeCrypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    } catch {
+      key = null;
+    } finally {
+      der.fill(0);
+    }
+    if (privateKeys.size >= PRIVATE_KEYS_MAX) privateKeys.clear();
+    privateKeys.set(id, key);
+  }
+  return key;
 }
 
 /**
