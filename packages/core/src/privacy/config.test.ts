@@ -25,7 +25,13 @@ describe('validatePrivacyConfig', () => {
       }),
     ).toEqual({
       redact: { paths: ['a'], censor: '[Redacted]', remove: false },
-      pseudonymize: { paths: [], keys: [{ id: 'k1', env: 'K' }], current: 'k1', digestBytes: 16 },
+      pseudonymize: {
+        paths: [],
+        keys: [{ id: 'k1', env: 'K' }],
+        current: 'k1',
+        digestBytes: 16,
+        cache: { maxEntries: 16384, maxBytes: 4194304 },
+      },
       scrub: { paths: ['msg'], kinds: ['email', 'ip', 'card', 'token', 'jwt'], replace: 'tag' },
       generalize: [{ path: 'ip', ip: { v4Prefix: 24, v6Prefix: 48 } }],
     });

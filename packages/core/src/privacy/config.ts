@@ -12,6 +12,13 @@ import { checkKeyId, type KeySource } from './keys.js';
 import { validateNoise } from './noise-link.js';
 import { parsePath, pathKey } from './path.js';
 import { checkDigestBytes, DEFAULT_DIGEST_BYTES } from './pseudonymize.js';
+import {
+  DEFAULT_CACHE_BYTES,
+  DEFAULT_CACHE_ENTRIES,
+  MAX_CACHE_BYTES,
+  MAX_CACHE_ENTRIES,
+  type PseudonymCacheOptions,
+} from './psn-cache.js';
 import { SCRUB_KINDS, type ScrubKind } from './scan.js';
 import type { ScrubReplace } from './scrub.js';
 
@@ -34,6 +41,11 @@ export interface PseudonymizeConfig {
   current: string;
   /** Digest bytes kept (8-32). Default 16. */
   digestBytes: number;
+  /**
+   * Pseudonym cache bounds. Default 16384 entries and 4 MiB of cached input;
+   * `false` in the raw config (or 0 for either bound) turns it off.
+   */
+  cache?: PseudonymCacheOptions;
 }
 
 export type GeneralizeRule =
@@ -139,7 +151,7 @@ function redact(v: unknown, f: string): RedactConfig {
 }
 
 function pseudonymize(v: unknown, f: string): PseudonymizeConfig {
-  const o = obj(v, f, ['paths', 'keys', 'current', 'digestBytes']);
+  const o = obj(v, f, ['paths', 'keys', 'current', 'digestBytes', 'cache']);
   const keys = arr(o.keys, `${f}.keys`).map((k, i) => keySource(k, `${f}.keys[${i}]`));
   if (keys.length === 0)
     fail(`${f}.keys must list at least one key like { "id": "k1", "file": "./psn.key" }`);
@@ -151,7 +163,21 @@ function pseudonymize(v: unknown, f: string): PseudonymizeConfig {
   const current = checkKeyId(o.current ?? (keys.length === 1 ? keys[0]?.id : undefined), `${f}.current`);
   if (!ids.has(current)) fail(`${f}.current "${current}" is not the id of any of ${f}.keys`);
   const digestBytes = checkDigestBytes(o.digestBytes ?? DEFAULT_DIGEST_BYTES, `${f}.digestBytes`);
-  return { paths: paths(o.paths ?? [], `${f}.paths`), keys, current, digestBytes };
+  const cache = psnCache(o.cache, `${f}.cache`);
+  return { paths: paths(o.paths ?? [], `${f}.paths`), keys, current, digestBytes, cache };
+}
+
+/** `false` (off), or `{ maxEntries, maxBytes }` with defaults for what is left out. */
+function psnCache(v: unknown, f: string): PseudonymCacheOptions {
+  if (v === false) return { maxEntries: 0, maxBytes: 0 };
+  if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
+    fail(`${f} must be false or an object like { "maxEntries": 16384, "maxBytes": 4194304 }, got ${got(v)}`);
+  }
+  const o = obj(v ?? {}, f, ['maxEntries', 'maxBytes']);
+  return {
+    maxEntries: int(o.maxEntries ?? DEFAULT_CACHE_ENTRIES, `${f}.maxEntries`, 0, MAX_CACHE_ENTRIES),
+    maxBytes: int(o.maxBytes ?? DEFAULT_CACHE_BYTES, `${f}.maxBytes`, 0, MAX_CACHE_BYTES),
+  };
 }
 
 function keySource(v: unknown, f: string): KeySource {

@@ -12,6 +12,7 @@ import { type KeyLoadContext, loadKeyring, type PseudonymKeyring } from './keys.
 import { createNoise } from './noise-link.js';
 import { parsePath } from './path.js';
 import { pseudonymizeValue } from './pseudonymize.js';
+import { DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, PseudonymCache } from './psn-cache.js';
 import { Cow, compileTrie, type LeafAction, type PathTrie, REMOVE, rewrite } from './rewrite.js';
 import { scrubValue } from './scrub.js';
 
@@ -42,8 +43,15 @@ export function createPrivacyPipeline(config: PrivacyConfig, ctx: PrivacyContext
     steps.push(trie(redact.paths, 'privacy.redact.paths', () => () => value));
   }
   const keyring = pseudonymize ? loadKeyring(pseudonymize.keys, pseudonymize.current, ctx) : undefined;
+  // One cache for the pseudonymize step and scrub's pseudonyms: both MAC under the current key.
+  const cacheSize = pseudonymize?.cache ?? {
+    maxEntries: DEFAULT_CACHE_ENTRIES,
+    maxBytes: DEFAULT_CACHE_BYTES,
+  };
+  const cache =
+    keyring && cacheSize.maxEntries > 0 && cacheSize.maxBytes > 0 ? new PseudonymCache(cacheSize) : undefined;
   if (pseudonymize && keyring && pseudonymize.paths.length > 0) {
-    const psn = pseudonymizeValue(keyring.current, pseudonymize.digestBytes);
+    const psn = pseudonymizeValue(keyring.current, pseudonymize.digestBytes, cache);
     steps.push(trie(pseudonymize.paths, 'privacy.pseudonymize.paths', () => psn));
   }
   if (generalize && generalize.length > 0) {
@@ -69,6 +77,7 @@ export function createPrivacyPipeline(config: PrivacyConfig, ctx: PrivacyContext
       replace: scrub.replace,
       key: keyring?.current,
       digestBytes: pseudonymize?.digestBytes,
+      cache,
     });
     steps.push(trie(scrub.paths, 'privacy.scrub.paths', () => action));
   }
@@ -87,6 +96,8 @@ export function createPrivacyPipeline(config: PrivacyConfig, ctx: PrivacyContext
     close() {
       // Hands unused leased ε back to the shared budget table.
       noise?.close();
+      // Drops the cached identifiers now rather than when the pipeline is collected.
+      cache?.clear();
     },
   };
 }

@@ -7,6 +7,7 @@
 import { canonicalJson } from '../encode.js';
 import { SealogError } from '../errors.js';
 import type { PseudonymKey } from './keys.js';
+import type { PseudonymCache } from './psn-cache.js';
 
 /** Default digest length: 16 bytes = 128 bits; a collision is expected only after ~2^64 distinct values. */
 export const DEFAULT_DIGEST_BYTES = 16;
@@ -72,14 +73,39 @@ export function pseudonymOfText(text: string, key: PseudonymKey, digestBytes: nu
 }
 
 /**
+ * `pseudonymOfText` under one key and digest length, looked up in `cache`
+ * first when there is one. The result is the same string either way.
+ */
+export function pseudonymizer(
+  key: PseudonymKey,
+  digestBytes: number,
+  cache?: PseudonymCache,
+): (text: string) => string {
+  if (!cache) return (text) => pseudonymOfText(text, key, digestBytes);
+  return (text) => {
+    let p = cache.get(key, digestBytes, text);
+    if (p === undefined) {
+      p = pseudonymOfText(text, key, digestBytes);
+      cache.set(key, digestBytes, text, p);
+    }
+    return p;
+  };
+}
+
+/**
  * The leaf action for a pseudonymize path: null and undefined stay (absence is
  * not an identifier), values without a canonical text become a marker, never raw.
  */
-export function pseudonymizeValue(key: PseudonymKey, digestBytes: number): (v: unknown) => unknown {
+export function pseudonymizeValue(
+  key: PseudonymKey,
+  digestBytes: number,
+  cache?: PseudonymCache,
+): (v: unknown) => unknown {
+  const psn = pseudonymizer(key, digestBytes, cache);
   return (v) => {
     if (v === null || v === undefined) return v;
     const text = canonicalText(v);
-    return text === undefined ? INVALID_VALUE : pseudonymOfText(text, key, digestBytes);
+    return text === undefined ? INVALID_VALUE : psn(text);
   };
 }
 
