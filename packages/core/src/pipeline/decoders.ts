@@ -13,7 +13,7 @@ import { createPrivacyPipeline, type PrivacyConfig } from '../privacy/index.js';
 import type { RecordTransform } from '../stages.js';
 import { assertLedger, assertRegularFiles, ioError } from '../store/open.js';
 import { isPostgresUrl } from '../store/postgres/url.js';
-import { DEFAULT_BUSY_TIMEOUT_MS } from '../store/sqlite.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, type Durability } from '../store/sqlite.js';
 
 /**
  * What a decoder returns for a line it refuses: the line is not stored, and
@@ -53,6 +53,8 @@ export interface PrepareSinkOptions {
   maxStringLength?: number;
   maxEntryBytes?: number;
   busyTimeoutMs?: number;
+  /** As the ledger's: budget takes are synced like its commits ('power': every one reaches the disk). */
+  durability?: Durability;
 }
 
 /** A loaded decoder plus the transforms and limits of one sink. */
@@ -138,6 +140,9 @@ function openBudgets(sink: PrepareSinkOptions): Database.Database {
   }
   try {
     assertLedger(db, sink.path);
+    // Synced as the ledger's own connection (sqlite.ts), which the in-thread noise step
+    // shares: with durability 'power' every budget take reaches the disk before it is used.
+    db.pragma(`synchronous = ${sink.durability === 'power' ? 'FULL' : 'NORMAL'}`);
   } catch (err) {
     db.close();
     throw err;

@@ -192,15 +192,8 @@ describe('PreparePool noise', () => {
     const path = join(dir, 'noise.db');
     const store = new SqliteStore(path); // the committer's connection stays open meanwhile
     const key = join(dir, 'psn.key');
-    writeFileSync(
-      key,
-      Buffer.alloc(32, 0)
-        .map((_, i) => (i * 73 + 11) & 255)
-        .toString('base64'),
-      {
-        mode: 0o600,
-      },
-    );
+    const bytes = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 73 + 11) & 255));
+    writeFileSync(key, bytes.toString('base64'), { mode: 0o600 });
     const privacy = validatePrivacyConfig({
       pseudonymize: { paths: ['user'], keys: [{ id: 'k1', file: key }], current: 'k1' },
       noise: {

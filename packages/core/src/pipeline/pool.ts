@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SealogError, type SealogErrorCode } from '../errors.js';
+import { got } from '../options.js';
 import type { PendingEntry } from '../store/types.js';
 import {
   type BatchBuffers,
@@ -34,6 +35,15 @@ const CLOSE_TIMEOUT_MS = 5000;
 const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../../dist/pipeline/pool-worker.js', import.meta.url)
   : new URL('./pool-worker.js', import.meta.url);
+
+const SINK_KEYS = [
+  'privacy',
+  'maxDepth',
+  'maxStringLength',
+  'maxEntryBytes',
+  'busyTimeoutMs',
+  'durability',
+] as const;
 
 /** Test access to the live workers (to kill one); not exported from the package. */
 export const kWorkers = Symbol('sealog.pool.workers');
@@ -166,11 +176,19 @@ export class PreparePool {
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_POOL_SIZE)
       throw new SealogError(
         'E_CONFIG',
-        `pool size must be an integer from 1 to ${MAX_POOL_SIZE}, got ${size}`,
+        `pool size must be an integer from 1 to ${MAX_POOL_SIZE}, got ${got(size)}`,
       );
-    const fallback = await openPreparer(spec.decoder, spec.sink);
+    // Only what a worker needs crosses: the rest of the sink options (checkpoint, ...) stays here.
+    const sink: PrepareSinkOptions = { path: spec.sink.path };
+    for (const k of SINK_KEYS) if (spec.sink[k] !== undefined) Object.assign(sink, { [k]: spec.sink[k] });
+    const decoder: DecoderSpec = {
+      module: spec.decoder.module,
+      name: spec.decoder.name,
+      config: spec.decoder.config,
+    };
+    const fallback = await openPreparer(decoder, sink);
     const report = onError ?? ((err) => process.stderr.write(`sealog: ${err.code}: ${err.message}\n`));
-    const pool = new PreparePool(spec, fallback, report);
+    const pool = new PreparePool({ size, decoder, sink }, fallback, report);
     try {
       await Promise.all(Array.from({ length: size }, () => pool.#spawn()));
     } catch (err) {
@@ -195,6 +213,10 @@ export class PreparePool {
   prepare(text: string, now: number = Date.now()): Promise<PreparedBatch> {
     if (this.#closing !== undefined)
       return Promise.reject(new SealogError('E_CLOSED', 'the prepare pool is closed; open a new one'));
+    if (typeof text !== 'string' || !Number.isFinite(now))
+      return Promise.reject(
+        new SealogError('E_CONFIG', 'prepare() takes a string of lines and a finite time'),
+      );
     return new Promise((resolve) => {
       const batch: Batch = { id: this.#nextId++, text, now, tries: 0, warnings: [], resolve };
       this.#order.push(batch);
@@ -259,7 +281,7 @@ export class PreparePool {
   /** Replaces a worker that died while working; one that could not even start is not retried. */
   #respawn(s: Slot): void {
     const failed = (err: unknown) =>
-      this.#onError(
+      this.#report(
         new SealogError(
           'E_IO',
           `a prepare worker could not be restarted${err instanceof SealogError ? ` (${err.code}: ${err.message})` : ''}; ` +
@@ -336,9 +358,26 @@ export class PreparePool {
         message: `a batch of records stopped ${MAX_TRIES} prepare workers; it was prepared on the committing thread`,
       });
     }
-    const out = prepareLines(b.text, b.now, this.#fallback, (e) =>
-      warnings.push({ code: e.code, message: e.message }),
-    );
+    let out: BatchBuffers;
+    try {
+      out = prepareLines(b.text, b.now, this.#fallback, (e) =>
+        warnings.push({ code: e.code, message: e.message }),
+      );
+    } catch {
+      // prepareLines does not throw for any input; if it ever does (out of memory), the
+      // lines are counted as refused rather than the committer waiting for ever.
+      const lengths = new Int32Array(b.text.split('\n').length).fill(-1);
+      out = {
+        bytes: new ArrayBuffer(0),
+        lengths,
+        ts: new Float64Array(lengths.length).fill(Number.NaN),
+        refused: lengths.length,
+      };
+      warnings.push({
+        code: 'E_IO',
+        message: `a batch could not be prepared; its ${lengths.length} record(s) were refused`,
+      });
+    }
     b.result = new PreparedBatch(out);
     b.warnings = warnings;
   }
@@ -347,16 +386,18 @@ export class PreparePool {
   #settle(): void {
     while (this.#order.length > 0 && this.#order[0]!.result !== undefined) {
       const b = this.#order.shift()!;
-      for (const w of b.warnings) {
-        try {
-          this.#onError(fromWire(w));
-        } catch {
-          // a throwing hook must not stop later batches from resolving
-        }
-      }
+      for (const w of b.warnings) this.#report(fromWire(w));
       b.resolve(b.result!);
     }
     if (this.#order.length === 0) this.#drained?.();
+  }
+
+  #report(err: SealogError): void {
+    try {
+      this.#onError(err);
+    } catch {
+      // a throwing hook must not stop batches from resolving, nor escape a worker's 'exit'
+    }
   }
 
   #idle(s: Slot): void {
