@@ -120,7 +120,14 @@ async function loadDecoder(spec: DecoderSpec): Promise<LineDecoder> {
   }
   if (typeof factory !== 'function')
     throw new SealogError('E_CONFIG', `${spec.module} does not export a decoder factory "${spec.name}"`);
-  const decode: unknown = factory(spec.config);
+  let decode: unknown;
+  try {
+    decode = factory(spec.config);
+  } catch (err) {
+    throw new SealogError('E_CONFIG', `decoder factory "${spec.name}" of ${spec.module} threw`, {
+      cause: err,
+    });
+  }
   if (typeof decode !== 'function')
     throw new SealogError('E_CONFIG', `decoder factory "${spec.name}" did not return a function`);
   return decode as LineDecoder;

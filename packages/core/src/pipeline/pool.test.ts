@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -176,6 +176,17 @@ describe('PreparePool lifecycle', () => {
     expect(pool[kWorkers]()).toEqual([]);
     await pool.close();
     await expect(pool.prepare('late')).rejects.toMatchObject({ code: 'E_CLOSED' });
+  });
+
+  it('fails open when a worker cannot start, and replaces none of the workers it ends', async () => {
+    const log = join(dir, 'loads.log');
+    const cfg = { log, flag: join(dir, 'first-load'), spinMs: 1500 }; // the other worker is ready by then
+    await expect(PreparePool.open(spec('oneWorkerBroken', 2, cfg))).rejects.toMatchObject({
+      code: 'E_CONFIG',
+      message: expect.stringContaining('decoder factory "oneWorkerBroken"'),
+    });
+    await new Promise((r) => setTimeout(r, 1000)); // a replacement, if any, would have loaded by now
+    expect(readFileSync(log, 'utf8')).toBe('xx');
   });
 
   it('refuses a bad size or decoder at open, with the cause on this thread', async () => {

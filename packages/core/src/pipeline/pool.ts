@@ -155,6 +155,8 @@ export class PreparePool {
   #queue: Batch[] = [];
   #nextId = 1;
   #closing: Promise<void> | undefined;
+  /** Workers are being ended on purpose (close, or open failing): none is replaced. */
+  #stopping = false;
   #drained: (() => void) | undefined;
 
   private constructor(spec: PoolSpec, fallback: Preparer, onError: (err: SealogError) => void) {
@@ -344,7 +346,7 @@ export class PreparePool {
       else this.#queue.push(b);
     }
     this.#queue.sort((a, b) => a.id - b.id);
-    if (wasReady && (this.#closing === undefined || this.#order.length > 0)) this.#respawn(s);
+    if (wasReady && !this.#stopping) this.#respawn(s);
     this.#dispatch();
     this.#settle();
   }
@@ -406,6 +408,7 @@ export class PreparePool {
 
   /** Asks live workers to close (they hand back ε leases), terminating any that do not exit in time. */
   async #stopWorkers(): Promise<void> {
+    this.#stopping = true;
     await Promise.all(
       this.#slots.map(async (s) => {
         if (s.exited) return;

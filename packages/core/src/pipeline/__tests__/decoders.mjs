@@ -1,6 +1,6 @@
 // Test-only line decoders for the prepare pool's tests. Plain JavaScript: real
 // worker threads import them, outside the test runner's TypeScript transform.
-import { existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { isMainThread, threadId } from 'node:worker_threads';
 
 /** A JSON object as parsed; anything else kept as `{ time, unparsedLine }` (the pino decoder's shape). */
@@ -53,4 +53,26 @@ export function crashing(cfg) {
     spin(cfg.spinMs ?? 0);
     return { line };
   };
+}
+
+/**
+ * A decoder that loads on the pool's own thread, and on worker threads logs
+ * each load to `log`; the first worker to load it fails after `spinMs`.
+ */
+export function oneWorkerBroken(cfg) {
+  if (!isMainThread) {
+    appendFileSync(cfg.log, 'x');
+    let first = false;
+    try {
+      writeFileSync(cfg.flag, '', { flag: 'wx' });
+      first = true;
+    } catch {
+      // another worker was first
+    }
+    if (first) {
+      spin(cfg.spinMs);
+      throw new Error('no decoder on this thread');
+    }
+  }
+  return json();
 }
