@@ -14,6 +14,7 @@ import type { RecordTransform } from '../stages.js';
 import { assertLedger, assertRegularFiles, ioError } from '../store/open.js';
 import { isPostgresUrl } from '../store/postgres/url.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type Durability } from '../store/sqlite.js';
+import type { PendingEntry } from '../store/types.js';
 
 /**
  * What a decoder returns for a line it refuses: the line is not stored, and
@@ -72,6 +73,48 @@ export interface BatchBuffers {
   lengths: Int32Array<ArrayBuffer>;
   ts: Float64Array<ArrayBuffer>;
   refused: number;
+}
+
+/**
+ * The entries of one batch, in line order, as views of one buffer (no copy).
+ * Iterating yields the stored lines' entries; refused lines (`lengths[i] < 0`) are skipped.
+ */
+export class PreparedBatch implements Iterable<PendingEntry> {
+  /** Concatenated entry bytes. */
+  readonly bytes: Buffer;
+  /** Per input line: entry length in bytes, or -1 when the decoder refused the line. */
+  readonly lengths: Int32Array;
+  /** Per input line: the entry's index time (NaN for a refused line). */
+  readonly ts: Float64Array;
+  /** Lines the decoder refused (not stored; the caller counts and reports them). */
+  readonly refused: number;
+
+  constructor(b: BatchBuffers) {
+    this.bytes = Buffer.from(b.bytes);
+    this.lengths = b.lengths;
+    this.ts = b.ts;
+    this.refused = b.refused;
+  }
+
+  /** Input lines in the batch, refused ones included. */
+  get lines(): number {
+    return this.lengths.length;
+  }
+
+  *[Symbol.iterator](): Iterator<PendingEntry> {
+    let at = 0;
+    for (let i = 0; i < this.lengths.length; i++) {
+      const n = this.lengths[i]!;
+      if (n < 0) continue;
+      yield { entry: this.bytes.subarray(at, at + n), ts: this.ts[i]! };
+      at += n;
+    }
+  }
+
+  /** The stored lines' entries as an array. */
+  entries(): PendingEntry[] {
+    return [...this];
+  }
 }
 
 /**

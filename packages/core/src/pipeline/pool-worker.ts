@@ -4,9 +4,33 @@
 // Errors cross as {code, message} only: a non-sealog error's text or cause may
 // quote a record, so it never leaves this thread.
 import { parentPort, workerData } from 'node:worker_threads';
-import { isSealogError } from '../errors.js';
-import { openPreparer, type Preparer, prepareLines } from './decoders.js';
-import type { FromPoolWorker, PoolWorkerData, ToPoolWorker, WireError } from './pool.js';
+import { isSealogError, type SealogErrorCode } from '../errors.js';
+import {
+  type BatchBuffers,
+  type DecoderSpec,
+  openPreparer,
+  type Preparer,
+  type PrepareSinkOptions,
+  prepareLines,
+} from './decoders.js';
+
+/** An error as it crosses threads: code and a value-free message, never a cause or stack. */
+export interface WireError {
+  code: SealogErrorCode;
+  message: string;
+}
+
+/** workerData of pool-worker.ts. */
+export interface PoolWorkerData {
+  decoder: DecoderSpec;
+  sink: PrepareSinkOptions;
+}
+
+export type ToPoolWorker = { t: 'batch'; id: number; text: string; now: number } | { t: 'close' };
+export type FromPoolWorker =
+  | { t: 'ready' }
+  | { t: 'openFailed'; error: WireError }
+  | ({ t: 'done'; id: number; warnings: WireError[] } & BatchBuffers);
 
 const port = parentPort;
 if (port === null) throw new Error('@sealog/core pool-worker runs only as a worker thread');

@@ -1,16 +1,20 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { SealogError, type SealogErrorCode } from '../errors.js';
+import { SealogError } from '../errors.js';
 import { got } from '../options.js';
-import type { PendingEntry } from '../store/types.js';
 import {
   type BatchBuffers,
   type DecoderSpec,
   openPreparer,
+  PreparedBatch,
   type Preparer,
   type PrepareSinkOptions,
   prepareLines,
 } from './decoders.js';
+import type { FromPoolWorker, PoolWorkerData, ToPoolWorker, WireError } from './pool-worker.js';
+
+// The batch format lives with the code that fills it; callers know it from here.
+export { PreparedBatch };
 
 // The parallel half of the write path (issue 15, item 1): parse, privacy,
 // noise and encoding run on a pool of worker threads; the one committer
@@ -54,66 +58,6 @@ export interface PoolSpec {
   size: number;
   decoder: DecoderSpec;
   sink: PrepareSinkOptions;
-}
-
-/** An error as it crosses threads: code and a value-free message, never a cause or stack. */
-export interface WireError {
-  code: SealogErrorCode;
-  message: string;
-}
-
-/** workerData of pool-worker.ts. */
-export interface PoolWorkerData {
-  decoder: DecoderSpec;
-  sink: PrepareSinkOptions;
-}
-
-export type ToPoolWorker = { t: 'batch'; id: number; text: string; now: number } | { t: 'close' };
-export type FromPoolWorker =
-  | { t: 'ready' }
-  | { t: 'openFailed'; error: WireError }
-  | ({ t: 'done'; id: number; warnings: WireError[] } & BatchBuffers);
-
-/**
- * The entries of one batch, in line order, as views of one buffer (no copy).
- * Iterating yields the stored lines' entries; refused lines (`lengths[i] < 0`) are skipped.
- */
-export class PreparedBatch implements Iterable<PendingEntry> {
-  /** Concatenated entry bytes. */
-  readonly bytes: Buffer;
-  /** Per input line: entry length in bytes, or -1 when the decoder refused the line. */
-  readonly lengths: Int32Array;
-  /** Per input line: the entry's index time (NaN for a refused line). */
-  readonly ts: Float64Array;
-  /** Lines the decoder refused (not stored; the caller counts and reports them). */
-  readonly refused: number;
-
-  constructor(b: BatchBuffers) {
-    this.bytes = Buffer.from(b.bytes);
-    this.lengths = b.lengths;
-    this.ts = b.ts;
-    this.refused = b.refused;
-  }
-
-  /** Input lines in the batch, refused ones included. */
-  get lines(): number {
-    return this.lengths.length;
-  }
-
-  *[Symbol.iterator](): Iterator<PendingEntry> {
-    let at = 0;
-    for (let i = 0; i < this.lengths.length; i++) {
-      const n = this.lengths[i]!;
-      if (n < 0) continue;
-      yield { entry: this.bytes.subarray(at, at + n), ts: this.ts[i]! };
-      at += n;
-    }
-  }
-
-  /** The stored lines' entries as an array. */
-  entries(): PendingEntry[] {
-    return [...this];
-  }
 }
 
 interface Batch {
