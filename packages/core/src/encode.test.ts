@@ -169,6 +169,20 @@ describe('encodeRecord: bad input is stored, marked, never thrown', () => {
     expect(out._sealog).toEqual({ coerced: ['string-too-long'] });
   });
 
+  it('a key over maxStringLength is cut and marked on every record, whatever was encoded before', () => {
+    // The key cache once kept the cut key: the next record lost its mark, and
+    // a later encoder with the default limits wrote the cut key too.
+    const key = `cut-key-${'k'.repeat(20)}`;
+    const cut = {
+      json: `{"_sealog":{"coerced":["string-too-long"]},"${key.slice(0, 10)}…[truncated ${key.length - 10} chars]":1}`,
+      coerced: ['string-too-long'],
+    };
+    expect(enc({ [key]: 1 }, { maxStringLength: 10 })).toEqual(cut);
+    expect(enc({ [key]: 1 }, { maxStringLength: 10 })).toEqual(cut);
+    expect(enc({ [key]: 1 })).toEqual({ json: `{"${key}":1}`, coerced: [] });
+    expect(enc({ [key]: 1 }, { maxStringLength: 10 })).toEqual(cut);
+  });
+
   it('an oversized entry keeps its small top-level fields and lists what was dropped', () => {
     const rec = { level: 30, msg: 'big', time: 1, blob: 'y'.repeat(5000), more: 'z'.repeat(5000) };
     const out = parsed(rec, { maxEntryBytes: 2000 });

@@ -85,10 +85,13 @@ class Encoder {
 
   /** Encoded object keys. Records repeat the same few keys, so this saves most key work. */
   key(k: string): string {
+    // A key this encoder cuts is never looked up or cached: its cut depends on
+    // the limits, and a cached cut would skip the mark on the next record.
+    if (k.length > this.#maxString) return this.string(k);
     let e = KEY_CACHE.get(k);
     if (e === undefined) {
       e = this.string(k);
-      // Only keys that needed no coercion are cached, so a cache hit never hides a mark.
+      // Only keys that needed no coercion (not cut, well-formed) are cached, so a hit never hides a mark.
       if (k.length <= KEY_CACHE_MAX_LENGTH && KEY_CACHE.size < KEY_CACHE_MAX && k.isWellFormed())
         KEY_CACHE.set(k, e);
     }
