@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRecord } from '../encode.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { seededRng } from './__tests__/helpers.js';
+import { chi2Critical, chiSquared, gaussianPmf, laplacePmf, seededRng } from './__tests__/helpers.js';
+import { gaussianSigma2 } from './calibrate.js';
 import { validateNoiseConfig } from './config.js';
 import { buildNoiseTransform, createNoiseTransform } from './noise.js';
 
@@ -100,6 +101,49 @@ describe('noise transform', () => {
   });
 });
 
+describe('noise distribution through the transform', () => {
+  // The whole fast path (prepared samplers, number arithmetic, marker values)
+  // must still add exactly the configured discrete noise: value − clamped input
+  // fits the exact pmf (α = 0.001, fixed seeds).
+  const N = 60_000;
+  function noiseOf(field: Record<string, unknown>, raw: number, seed: string): number[] {
+    const cfg = validateNoiseConfig({
+      unit: 'u',
+      budget: { epsilon: 1000, windowSeconds: 1 },
+      fields: { x: field },
+    });
+    let now = 0;
+    const t = buildNoiseTransform(cfg, { now: () => (now += 1000) }, seededRng(seed));
+    const g = field.granularity as number;
+    const out = new Array<number>(N);
+    for (let i = 0; i < N; i++) {
+      const v = (t.apply({ u: 'psn:k:a', x: raw }).x as { value: number }).value;
+      out[i] = Math.round(v / g) - Math.round(raw / g);
+    }
+    return out;
+  }
+
+  it('laplace: Δ = 40 grid steps of 0.5, ε = 2 → scale 20', () => {
+    const z = noiseOf(
+      { mechanism: 'laplace', epsilon: 2, lower: 0, upper: 20, granularity: 0.5 },
+      7.5,
+      'd-lap',
+    );
+    const r = chiSquared(z, laplacePmf(20));
+    expect(r.dof).toBeGreaterThan(10);
+    expect(r.statistic).toBeLessThan(chi2Critical(r.dof, 0.001));
+  });
+
+  it('gaussian: Δ = 10, ε = 1, δ = 1e-6, σ² as calibrated', () => {
+    const field = { mechanism: 'gaussian', epsilon: 1, delta: 1e-6, lower: 0, upper: 10, granularity: 1 };
+    const { num, den } = gaussianSigma2(100, 1, 1e-6);
+    const z = noiseOf(field, 3, 'd-gauss');
+    const r = chiSquared(z, gaussianPmf(Number(num) / Number(den)));
+    expect(r.dof).toBeGreaterThan(10);
+    expect(r.statistic).toBeLessThan(chi2Critical(r.dof, 0.001));
+  });
+});
+
 describe('budget', () => {
   const small = validateNoiseConfig({
     unit: 'user.id',
@@ -183,6 +227,26 @@ describe('budget', () => {
     for (let i = 0; i < 5000; i++) t.apply({ user: { id: `psn:${i}` }, m: 1 });
     expect(t.cachedUnits).toBeLessThanOrEqual(50);
     expect(noisedCount(t, 'psn:first', 3)).toBe(0); // evicted from memory, not from the file
+    s.close();
+  });
+
+  it('with room for one lease, units that take turns still get exactly their budget', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealog-'));
+    dirs.push(dir);
+    const s = new SqliteStore(path.join(dir, 'audit.db'));
+    const cfg = validateNoiseConfig({ ...small, budget: { epsilon: 1, windowSeconds: 3600, maxUnits: 1 } });
+    const t = createNoiseTransform(cfg, { db: s.db, now: () => 0 });
+    const ok = { a: 0, b: 0 };
+    // Two records per turn: the second is a hit, so the held lease is hot when the other unit arrives.
+    for (let i = 0; i < 10; i++) for (const u of ['a', 'b'] as const) ok[u] += noisedCount(t, `psn:${u}`, 2);
+    expect(ok).toEqual({ a: 4, b: 4 });
+    expect(t.cachedUnits).toBe(1);
+    t.close();
+    const spent = s.db.prepare('SELECT unit, spent FROM dp_budget ORDER BY unit').all();
+    expect(spent).toEqual([
+      { unit: 'psn:a', spent: 1_000_000 },
+      { unit: 'psn:b', spent: 1_000_000 },
+    ]);
     s.close();
   });
 

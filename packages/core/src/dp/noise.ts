@@ -6,7 +6,7 @@ import { BudgetTracker, LEASE_FRACTION, MemoryBudgetStore, SqliteBudgetStore } f
 import { gaussianSigma2, laplaceScale, MICRO, toMicro } from './calibrate.js';
 import { DEFAULT_MAX_UNITS, type NoiseConfig, type NoiseField } from './config.js';
 import { cryptoRng, type Rng } from './rng.js';
-import { discreteGaussian, discreteLaplace } from './sample.js';
+import { gaussianSampler, laplaceSampler, type Sampler } from './sample.js';
 
 // Clamp → snap to the granularity grid → add exact discrete noise → write the
 // noised number back inside a marker object. The marker replaces the field,
@@ -51,6 +51,7 @@ export interface NoiseTransform extends RecordTransform {
   readonly cachedUnits: number;
 }
 
+/** A configured field with everything a record needs computed once (issue 15, item 2). */
 interface PreparedField {
   parts: string[];
   micro: number;
@@ -58,8 +59,9 @@ interface PreparedField {
   hi: number;
   granularity: number;
   decimals: number;
-  meta: Omit<NoisedMarker, 'value'>;
-  noise: (rng: Rng) => bigint;
+  /** The marker for a noised value, built in one literal (no spread per record). */
+  marker: (value: number) => NoisedMarker;
+  noise: Sampler;
 }
 
 /** Decimal places needed to print multiples of g exactly as written (0.01 → 2, 1e-7 → 7, 5 → 0). */
@@ -74,30 +76,27 @@ function prepare(path: string, f: NoiseField): PreparedField {
   const hi = Math.round(f.upper / f.granularity);
   const sensitivity = hi - lo; // one record moves the grid value by at most this
   const micro = toMicro(f.epsilon);
-  const meta: Omit<NoisedMarker, 'value'> = {
-    dp: f.mechanism,
-    epsilon: micro / MICRO,
-    lower: f.lower,
-    upper: f.upper,
-    granularity: f.granularity,
-  };
-  let noise: (rng: Rng) => bigint;
+  const epsilon = micro / MICRO;
+  const { lower, upper, granularity } = f;
+  let marker: (value: number) => NoisedMarker;
+  let noise: Sampler;
   if (f.mechanism === 'laplace') {
     const { s, t } = laplaceScale(sensitivity, micro);
-    noise = (rng) => discreteLaplace(rng, s, t);
+    noise = laplaceSampler(s, t);
+    marker = (value) => ({ dp: 'laplace', epsilon, lower, upper, granularity, value });
   } else {
-    meta.delta = f.delta;
-    const sigma2 = gaussianSigma2(sensitivity * sensitivity, micro / MICRO, f.delta);
-    noise = (rng) => discreteGaussian(rng, sigma2);
+    const delta = f.delta;
+    noise = gaussianSampler(gaussianSigma2(sensitivity * sensitivity, epsilon, delta));
+    marker = (value) => ({ dp: 'gaussian', epsilon, lower, upper, granularity, delta, value });
   }
   return {
     parts: path.split('.'),
     micro,
     lo,
     hi,
-    granularity: f.granularity,
-    decimals: decimalsOf(f.granularity),
-    meta,
+    granularity,
+    decimals: decimalsOf(granularity),
+    marker,
     noise,
   };
 }
@@ -113,9 +112,12 @@ function unitKey(v: unknown): string {
 export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng: Rng): NoiseTransform {
   const fields = Object.entries(config.fields).map(([p, f]) => prepare(p, f));
   const unitParts = config.unit.split('.');
-  // The marker each field gets in the current apply; the trie is compiled once.
-  const decided = new Map<PreparedField, NoisedMarker | SuppressedMarker>();
-  const trie = compileTrie(fields.map((f) => ({ segments: f.parts, action: () => decided.get(f) })));
+  // Per apply: each field's value, then its marker (index = field). Reused, so
+  // a record allocates only its markers; cleared after each record so no raw
+  // value outlives it here. The trie is compiled once.
+  const values: unknown[] = fields.map(() => undefined);
+  const decided: (NoisedMarker | SuppressedMarker | undefined)[] = fields.map(() => undefined);
+  const trie = compileTrie(fields.map((f, i) => ({ segments: f.parts, action: () => decided[i] })));
   const maxUnits = config.budget.maxUnits ?? DEFAULT_MAX_UNITS;
   const limit = toMicro(config.budget.epsilon);
   const store = ctx.db ? new SqliteBudgetStore(ctx.db) : new MemoryBudgetStore(maxUnits);
@@ -129,47 +131,51 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
 
   const noised = (f: PreparedField, v: number): NoisedMarker => {
     const clamped = Math.min(f.hi, Math.max(f.lo, Math.round(v / f.granularity)));
-    const z = BigInt(clamped) + f.noise(rng);
-    const value = Number((Number(z) * f.granularity).toFixed(f.decimals));
-    return { ...f.meta, value };
+    const n = f.noise(rng);
+    // Both are integers below 2^53 on the number path, and a double sum is
+    // correctly rounded: the same value as Number(BigInt(clamped) + n).
+    const z = typeof n === 'number' ? clamped + n : Number(BigInt(clamped) + n);
+    return f.marker(Number((z * f.granularity).toFixed(f.decimals)));
   };
 
   const applyPlain = (record: Record<string, unknown>): Record<string, unknown> => {
-    const present: [PreparedField, unknown][] = [];
+    let present = 0;
     let cost = 0;
-    for (const f of fields) {
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as PreparedField;
       const v = readPath(record, f.parts);
+      values[i] = v;
       if (v === undefined) continue;
-      present.push([f, v]);
+      present++;
       if (typeof v === 'number' && Number.isFinite(v)) cost += f.micro;
     }
-    if (present.length === 0) return record;
-    let reason: SuppressReason = 'budget';
-    let granted = false;
-    if (cost > 0) {
-      try {
-        granted = tracker.spend(unitKey(readPath(record, unitParts)), now(), cost);
-      } catch {
-        // Busy or broken budget table: fail closed, never log the raw value.
-        reason = 'budget-unavailable';
-      }
-    }
-    decided.clear();
-    for (const [f, v] of present) {
-      const numeric = typeof v === 'number' && Number.isFinite(v);
-      decided.set(
-        f,
-        !numeric
-          ? { dp: 'suppressed', reason: 'not-a-number' }
-          : granted
-            ? noised(f, v)
-            : { dp: 'suppressed', reason },
-      );
-    }
     try {
+      if (present === 0) return record;
+      let reason: SuppressReason = 'budget';
+      let granted = false;
+      if (cost > 0) {
+        try {
+          granted = tracker.spend(unitKey(readPath(record, unitParts)), now(), cost);
+        } catch {
+          // Busy or broken budget table: fail closed, never log the raw value.
+          reason = 'budget-unavailable';
+        }
+      }
+      for (let i = 0; i < fields.length; i++) {
+        const v = values[i];
+        decided[i] =
+          v === undefined
+            ? undefined
+            : typeof v !== 'number' || !Number.isFinite(v)
+              ? { dp: 'suppressed', reason: 'not-a-number' }
+              : granted
+                ? noised(fields[i] as PreparedField, v)
+                : { dp: 'suppressed', reason };
+      }
       return rewrite(record, trie, new Cow()) as Record<string, unknown>;
     } finally {
-      decided.clear();
+      values.fill(undefined);
+      decided.fill(undefined);
     }
   };
 

@@ -9,7 +9,7 @@ import {
   seededRng,
 } from './__tests__/helpers.js';
 import { belowBig, cryptoRng } from './rng.js';
-import { bernoulliExp, discreteGaussian, discreteLaplace, isqrt } from './sample.js';
+import { bernoulliExp, discreteGaussian, discreteLaplace, isqrt, laplaceSampler } from './sample.js';
 
 // Significance of every goodness-of-fit test below. With fixed seeds the
 // outcome is deterministic; α says how unlucky a seed would have to be.
@@ -56,10 +56,13 @@ describe('bernoulliExp (CKS Algorithm 1)', () => {
   }
 });
 
+// The first three take the number path (s, t < 2^26), the last the bigint path
+// with the same scale as the first: both must give the same pmf.
 const laplaceCases = [
   { name: 'scale 7/2', s: 2n, t: 7n },
   { name: 'scale 10000/4999 (large numerator)', s: 4999n, t: 10000n },
   { name: 'scale 40', s: 1n, t: 40n },
+  { name: 'scale 7/2 as 7·2^27 / 2^28 (bigint path)', s: 1n << 28n, t: 7n << 27n },
 ];
 
 describe('discreteLaplace (CKS Algorithm 2)', () => {
@@ -131,6 +134,25 @@ describe('discreteGaussian (CKS Algorithm 3)', () => {
       expect(r.statistic).toBeGreaterThan(chi2Critical(r.dof, ALPHA));
     });
   }
+});
+
+describe('laplaceSampler', () => {
+  it('returns numbers on the number path, and the same numbers discreteLaplace returns as bigints', () => {
+    const a = seededRng('same-draws');
+    const b = seededRng('same-draws');
+    const fast = laplaceSampler(2n, 7n);
+    for (let i = 0; i < 2000; i++) {
+      const x = fast(a);
+      expect(typeof x).toBe('number');
+      expect(BigInt(x)).toBe(discreteLaplace(b, 2n, 7n));
+    }
+    expect(typeof laplaceSampler(1n << 28n, 7n << 27n)(a)).toBe('bigint');
+  });
+
+  it('rejects non-positive parameters', () => {
+    expect(() => laplaceSampler(0n, 1n)).toThrow(RangeError);
+    expect(() => laplaceSampler(1n, -1n)).toThrow(RangeError);
+  });
 });
 
 describe('integer helpers', () => {
