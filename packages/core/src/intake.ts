@@ -19,8 +19,10 @@
 // to prevent.
 
 import { performance } from 'node:perf_hooks';
-import type { SealogError } from './errors.js';
+import { SealogError } from './errors.js';
 import { GapCounter, type GapReason, type GapSummary } from './gap.js';
+import { REFUSE_LINE } from './pipeline/decoders.js';
+import type { PreparedBatch, PreparePool } from './pipeline/pool.js';
 import type { Sink } from './sink.js';
 
 export type OverloadPolicy = 'shed' | 'block';
@@ -33,6 +35,10 @@ const RETRY_MS = 2;
 export const DEFAULT_STALL_MS = 1000;
 /** A queue this much shorter (head dropped) is compacted. */
 const COMPACT_AT = 4096;
+/** Lines per batch handed to a prepare pool (one postMessage, one transfer back). */
+const POOL_BATCH_LINES = 512;
+/** Batches at the pool at once, per worker: one being prepared, one waiting, one coming back. */
+const POOL_BATCHES_PER_WORKER = 3;
 
 /** What the intake knows of a line it sheds without parsing it. */
 export interface LinePeek {
@@ -43,20 +49,35 @@ export interface LinePeek {
 
 export interface IntakeOptions {
   policy: OverloadPolicy;
-  /** Turns one line into the record to store. Must not throw (return a marker record instead). */
-  decode(line: string): Record<string, unknown>;
+  /**
+   * Turns one line into the record to store, or REFUSE_LINE for a line that
+   * cannot be one (counted in a sealed gap record and reported, never stored
+   * raw: it may hold values the privacy pipeline would remove). Must not throw.
+   */
+  decode(line: string): Record<string, unknown> | typeof REFUSE_LINE;
   /** Level and time of a line being shed, cheaply: it runs at the rate the app logs. */
   peek(line: string): LinePeek;
   stallMs?: number;
   onError?: (err: SealogError) => void;
+  /**
+   * Prepares lines on worker threads (pipeline/pool.ts); its decoder must do
+   * what `decode` does. Without it lines are prepared on this thread.
+   */
+  pool?: PreparePool;
 }
 
 export class Intake {
   readonly #sink: Sink;
   readonly #policy: OverloadPolicy;
-  readonly #decode: (line: string) => Record<string, unknown>;
+  readonly #decode: (line: string) => Record<string, unknown> | typeof REFUSE_LINE;
   readonly #peek: (line: string) => LinePeek;
   readonly #stallMs: number;
+  readonly #pool: PreparePool | undefined;
+  readonly #onError: (err: SealogError) => void;
+  #atPool = 0; // batches handed to the pool, not yet in the ledger
+  #linesAtPool = 0; // the lines in them
+  /** The pool's batches reach the ledger one after another, in the order they were cut. */
+  #delivered: Promise<void> = Promise.resolve();
   /** Lines in arrival order, and the gaps between them: a gap is sealed where its records were. */
   #lines: (string | GapSummary | undefined)[] = [];
   readonly #gaps: Record<GapReason, GapCounter> = {
@@ -81,11 +102,19 @@ export class Intake {
     this.#decode = options.decode;
     this.#peek = options.peek;
     this.#stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+    this.#pool = options.pool;
+    this.#onError =
+      options.onError ?? ((err) => process.stderr.write(`sealog: ${err.code}: ${err.message}\n`));
   }
 
-  /** Lines queued and not yet prepared. */
+  /** Lines (and gaps) queued and not yet prepared. */
   get queued(): number {
     return this.#lines.length - this.#head;
+  }
+
+  /** Lines at the prepare pool, not yet handed to the ledger. */
+  get preparing(): number {
+    return this.#linesAtPool;
   }
 
   /** Lines this intake shed (each also counted in a sealed gap record). */
@@ -135,7 +164,7 @@ export class Intake {
   /** Prepares and commits everything pushed so far, and seals what was shed. */
   async flush(): Promise<void> {
     this.#closeGaps();
-    while (this.queued > 0) {
+    while (this.queued > 0 || this.#atPool > 0) {
       this.#schedule();
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
@@ -149,7 +178,11 @@ export class Intake {
     } finally {
       clearTimeout(this.#timer);
       clearTimeout(this.#stallTimer);
-      await this.#sink.close();
+      try {
+        await this.#pool?.close();
+      } finally {
+        await this.#sink.close();
+      }
     }
   }
 
@@ -181,16 +214,28 @@ export class Intake {
   readonly #pump = (): void => {
     this.#scheduled = false;
     this.#timer = undefined;
-    const ledger = this.#sink.ledger;
-    const half = ledger.maxQueueBytes / 2;
+    if (this.#pool !== undefined) this.#dispatch(this.#pool);
+    else this.#prepareHere();
+    if (this.#head >= COMPACT_AT && this.#head * 2 >= this.#lines.length) {
+      this.#lines = this.#lines.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#wake();
+  };
+
+  /** True when the ledger's own queue is half full: the store is behind (async commit, or failing). */
+  #ledgerBehind(): boolean {
+    if (this.#sink.ledger.queuedBytes < this.#sink.ledger.maxQueueBytes / 2) return false;
+    this.#timer ??= setTimeout(this.#pump, RETRY_MS);
+    return true;
+  }
+
+  #prepareHere(): void {
     const deadline = performance.now() + SLICE_MS;
     let n = 0;
+    let refused = 0;
     while (this.#head < this.#lines.length) {
-      if (ledger.queuedBytes >= half) {
-        // The store is behind (an async commit in flight, or failing): look again shortly.
-        this.#timer = setTimeout(this.#pump, RETRY_MS);
-        break;
-      }
+      if (this.#ledgerBehind()) break;
       const item = this.#lines[this.#head] as string | GapSummary;
       this.#lines[this.#head++] = undefined;
       if (typeof item !== 'string') {
@@ -198,16 +243,96 @@ export class Intake {
         continue;
       }
       this.#bytes -= item.length;
-      this.#sink.write(this.#decode(item));
+      const record = this.#decode(item);
+      if (record === REFUSE_LINE) refused++;
+      else this.#sink.write(record);
       if ((++n & 31) === 0 && performance.now() > deadline) break;
     }
-    if (this.#head >= COMPACT_AT && this.#head * 2 >= this.#lines.length) {
-      this.#lines = this.#lines.slice(this.#head);
-      this.#head = 0;
+    this.#refused(refused);
+    if (this.#head < this.#lines.length) this.#schedule();
+  }
+
+  /**
+   * Cuts the queue into batches for the pool, at most POOL_BATCHES_PER_WORKER
+   * per worker at once. Each batch's entries, and each gap between them, are
+   * handed to the ledger in queue order (#delivered), so the pool's size
+   * never changes what is stored or where.
+   */
+  #dispatch(pool: PreparePool): void {
+    const ledger = this.#sink.ledger;
+    while (this.#head < this.#lines.length && this.#atPool < pool.size * POOL_BATCHES_PER_WORKER) {
+      if (this.#ledgerBehind()) return;
+      const first = this.#lines[this.#head] as string | GapSummary;
+      if (typeof first !== 'string') {
+        this.#lines[this.#head++] = undefined;
+        this.#delivered = this.#delivered.then(() => ledger.shedSummary(first));
+        continue;
+      }
+      const batch: string[] = [];
+      let bytes = 0;
+      // A batch holds at most a quarter of the bound, so several are in flight before it is reached.
+      const maxBytes = ledger.maxQueueBytes / 4;
+      while (this.#head < this.#lines.length && batch.length < POOL_BATCH_LINES && bytes < maxBytes) {
+        const item = this.#lines[this.#head];
+        if (typeof item !== 'string') break;
+        this.#lines[this.#head++] = undefined;
+        batch.push(item);
+        bytes += item.length;
+      }
+      this.#atPool++;
+      this.#linesAtPool += batch.length;
+      const prepared = pool.prepare(batch.join('\n'), Date.now());
+      this.#delivered = this.#delivered
+        .then(() => prepared)
+        .then(
+          (b) => this.#deliver(b),
+          (err: unknown) => this.#lost(batch, err),
+        )
+        .finally(() => {
+          this.#atPool--;
+          this.#linesAtPool -= batch.length;
+          this.#bytes -= bytes;
+          this.#schedule();
+          this.#wake();
+        });
     }
-    if (this.#head < this.#lines.length && this.#timer === undefined) this.#schedule();
-    this.#wake();
-  };
+  }
+
+  #deliver(b: PreparedBatch): void {
+    if (this.#sink.ledger.closed) return;
+    this.#sink.ledger.writeEntries(b);
+    this.#refused(b.refused);
+  }
+
+  /** Lines the decoder refused: counted in a sealed gap record and reported, never silent. */
+  #refused(n: number): void {
+    if (n === 0) return;
+    this.#sink.ledger.shed(undefined, Date.now(), n);
+    this.#onError(
+      new SealogError(
+        'E_IO',
+        `${n} record(s) arrived unreadable and were not stored; a sealed gap record counts them`,
+      ),
+    );
+  }
+
+  /** The pool refused a batch (it was closed under us): its lines are counted as not stored. */
+  #lost(lines: string[], err: unknown): void {
+    this.#onError(
+      new SealogError(
+        'E_IO',
+        `${lines.length} record(s) could not be prepared; a sealed gap record counts them`,
+        {
+          cause: err,
+        },
+      ),
+    );
+    if (this.#sink.ledger.closed) return;
+    for (const l of lines) {
+      const p = this.#peek(l);
+      this.#sink.ledger.shed(p.level, p.time);
+    }
+  }
 
   #wake(): void {
     if (this.#waiters.length === 0) return;

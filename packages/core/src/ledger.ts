@@ -186,15 +186,13 @@ export class Ledger {
   }
 
   /**
-   * Queues entries prepared elsewhere (prepare.ts, on a worker pool) in order.
-   * Entries over the bounds are shed and counted like records given to write().
+   * Queues entries prepared elsewhere (prepare.ts, on a worker pool), in
+   * order. The caller bounds them (the intake counts entries at the pool
+   * against maxQueueBytes until they are queued here), so none is shed here.
    */
   writeEntries(entries: Iterable<PendingEntry>): void {
     this.#checkOpen();
-    for (const e of entries) {
-      if (this.#hasRoom()) this.#push(e);
-      else this.#shedEntry(e);
-    }
+    for (const e of entries) this.#push(e);
   }
 
   /**
@@ -218,6 +216,11 @@ export class Ledger {
   /** Bytes of entries queued for commit (the transports' overload policy reads it). */
   get queuedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  /** True once close() began: nothing more can be queued. */
+  get closed(): boolean {
+    return this.#closed || this.#closing;
   }
 
   /** True while commits fail and are retried (what a shed record is counted as). */
@@ -277,18 +280,6 @@ export class Ledger {
     const r = typeof record === 'object' && record !== null ? (record as { level?: unknown }) : {};
     const level = typeof r.level === 'number' || typeof r.level === 'string' ? r.level : undefined;
     this.shed(level, recordTime(record, Date.now()));
-  }
-
-  #shedEntry(e: PendingEntry): void {
-    // Only when a pool's output outruns the bound the transport already keeps: rare, so parsing is fine.
-    let level: string | number | undefined;
-    try {
-      const l = (JSON.parse(e.entry.toString('utf8')) as { level?: unknown }).level;
-      if (typeof l === 'number' || typeof l === 'string') level = l;
-    } catch {
-      // an entry we encoded always parses; count it under `unknown` if not
-    }
-    this.shed(level, e.ts === TIME_UNKNOWN ? Date.now() : e.ts);
   }
 
   /** Queues a record; resolves once it is committed. */

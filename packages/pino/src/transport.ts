@@ -1,16 +1,21 @@
 import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
+  DEFAULT_POOL_SIZE,
   Intake,
   isSealogError,
   type LinePeek,
   openSink,
+  PreparePool,
+  REFUSE_LINE,
   SealogError,
   type Sink,
+  type SinkOptions,
   validateSinkOptions,
 } from '@sealog/core';
+import { pinoDecoder } from './decode.js';
 import { report } from './diagnostics.js';
-import { normalizeRecord, type PinoConfig } from './normalize.js';
+import type { PinoConfig } from './normalize.js';
 
 /** Function-valued settings: they cannot cross the worker boundary, so they come from a wrapper module. */
 export interface PinoTransportHooks {
@@ -50,10 +55,10 @@ export async function createTransport(
     throw new SealogError('E_CONFIG', 'sealog E_CONFIG: hooks.map must be a function');
   }
   let sink: Sink | undefined;
-  let policy: 'shed' | 'block';
+  let validated: SinkOptions;
   try {
     const plain = withoutPinoKeys(options);
-    policy = validateSinkOptions(plain).overload ?? 'shed';
+    validated = validateSinkOptions(plain);
     sink = await openSink(plain, { onError: (err) => report(err, sink?.stats) });
   } catch (err) {
     throw startupError(err);
@@ -63,11 +68,35 @@ export async function createTransport(
   // pino-abstract-transport's expectPinoConfig did); the decoder reads them then.
   const config = await pinoConfig();
   const map = hooks.map;
+  const decode = pinoDecoder(config);
+  let pool: PreparePool | undefined;
+  // A map hook is a function: it cannot cross to a pool worker, so records are prepared here.
+  const workers = map === undefined ? (validated.workers ?? DEFAULT_POOL_SIZE) : 0;
+  if (workers > 0) {
+    try {
+      pool = await PreparePool.open(
+        {
+          size: workers,
+          decoder: { module: new URL('./decode.js', import.meta.url).href, name: 'pinoDecoder', config },
+          sink: validated,
+        },
+        (err) => report(err, opened.stats),
+      );
+    } catch (err) {
+      await opened.close().catch(() => {});
+      throw startupError(err);
+    }
+  }
   const intake = new Intake(opened, {
-    policy,
-    decode: (line) => decodeLine(line, config, map),
+    policy: validated.overload ?? 'shed',
+    decode: (line) => {
+      const record = decode(line, Date.now());
+      // pinoDecoder keeps every line (never REFUSE_LINE); the check keeps the types honest.
+      return record === REFUSE_LINE ? { time: Date.now(), unparsedLine: '' } : applyMap(record, map);
+    },
     peek: peekLine,
     onError: (err) => report(err, opened.stats),
+    ...(pool ? { pool } : {}),
   });
 
   let tail = ''; // a line split across chunks
@@ -134,27 +163,6 @@ function pinoConfig(): Promise<PinoConfig> {
   });
 }
 
-/**
- * One line of pino output as the record to store. A line that is not a JSON
- * object (a non-pino writer upstream) is kept, not dropped, in its place.
- */
-function decodeLine(
-  line: string,
-  config: PinoConfig,
-  map: PinoTransportHooks['map'],
-): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return { time: Date.now(), unparsedLine: line };
-  }
-  if (value === null) return { time: Date.now(), unparsedLine: line };
-  // What pino-abstract-transport did with a JSON scalar line, kept so stored entries do not change.
-  if (typeof value !== 'object') return prepare({ data: value, time: Date.now() }, config, map);
-  return prepare(value as Record<string, unknown>, config, map);
-}
-
 /** pino writes `{"level":30,"time":1700000000000,...`: read both without parsing the line. */
 const HEAD = /^\{"level":(-?\d{1,15}|"[^"\\]{0,32}")(?:,"time":(-?\d{1,16}))?/;
 
@@ -167,12 +175,7 @@ function peekLine(line: string): LinePeek {
   return { level, time };
 }
 
-function prepare(
-  obj: Record<string, unknown>,
-  config: PinoConfig,
-  map: PinoTransportHooks['map'],
-): Record<string, unknown> {
-  const record = normalizeRecord(obj, config);
+function applyMap(record: Record<string, unknown>, map: PinoTransportHooks['map']): Record<string, unknown> {
   if (map === undefined) return record;
   try {
     return map(record);

@@ -3,9 +3,17 @@
 // checkpoints), so none of that runs on the app's event loop. It never throws
 // past its handlers: every failure becomes a counted refusal and a message.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Intake, isSealogError, openSink, type Sink } from '@sealog/core';
+import {
+  DEFAULT_POOL_SIZE,
+  Intake,
+  isSealogError,
+  openSink,
+  PreparePool,
+  type Sink,
+  validateSinkOptions,
+} from '@sealog/core';
+import { winstonDecoder } from './decode.js';
 import { type FromWorker, SLOT, type ToWorker, type WireError, type WorkerData } from './protocol.js';
-import { decodeLine } from './wire.js';
 
 const port = parentPort;
 if (port === null) throw new Error('@sealog/winston/worker runs only as a worker thread');
@@ -18,7 +26,6 @@ let openFailed = false;
 let refusedHere = 0; // lines refused by this worker itself (the ledger never opened)
 let received = 0; // lines taken from the app thread
 let settled = 0; // of those, no longer held in this worker's memory
-let unreadable = 0; // lines that did not decode, stored as markers (reported per batch)
 const early: ToWorker[] = []; // messages that arrive while the ledger is opening
 
 const send = (m: FromWorker) => port.postMessage(m);
@@ -35,25 +42,11 @@ function publish(): void {
   Atomics.store(slots, SLOT.refused, BigInt((s?.refused ?? 0) + refusedHere));
   Atomics.store(slots, SLOT.failedCommits, BigInt(s?.failedCommits ?? 0));
   // What the app thread's memory bound counts as still in flight: queued here or in the ledger.
-  const held = (intake?.queued ?? 0) + (s?.pending ?? 0);
+  const held = (intake?.queued ?? 0) + (intake?.preparing ?? 0) + (s?.pending ?? 0);
   settled = Math.max(settled, received - held);
   Atomics.store(slots, SLOT.settled, BigInt(settled));
   Atomics.notify(slots, SLOT.committed);
   Atomics.notify(slots, SLOT.settled);
-}
-
-/**
- * A line that does not decode (it came from our own encoder, so this is a
- * bug, not input) is still stored, as a marker without its content: the line
- * may hold values the privacy pipeline would have removed.
- */
-function decode(line: string): Record<string, unknown> {
-  try {
-    return decodeLine(line);
-  } catch {
-    unreadable++;
-    return { time: Date.now(), level: 'warn', sealogUnreadableLine: true };
-  }
 }
 
 function writeLines(text: string): void {
@@ -62,15 +55,7 @@ function writeLines(text: string): void {
   if (intake === undefined) {
     refusedHere += lines.length; // the ledger never opened; the app was told with openFailed
   } else {
-    // The app thread bounds what it posts (maxQueueBytes), so this intake sheds only as a last resort.
     for (const line of lines) intake.push(line);
-  }
-  if (unreadable > 0) {
-    send({
-      t: 'warn',
-      error: { code: 'E_IO', message: `${unreadable} record(s) arrived unreadable; stored as markers` },
-    });
-    unreadable = 0;
   }
   publish();
 }
@@ -115,13 +100,40 @@ openSink(options, {
   // `stats` and the app thread's in-flight bound see progress as it happens.
   onCommit: () => publish(),
 }).then(
-  (opened) => {
-    sink = opened;
+  async (opened) => {
+    const decode = winstonDecoder();
+    // Validated on the app thread already; this fills in the privacy defaults the pool's workers need.
+    const validated = validateSinkOptions(options);
+    const workers = validated.workers ?? DEFAULT_POOL_SIZE;
+    let pool: PreparePool | undefined;
+    if (workers > 0) {
+      try {
+        pool = await PreparePool.open(
+          {
+            size: workers,
+            decoder: {
+              module: new URL('./decode.js', import.meta.url).href,
+              name: 'winstonDecoder',
+              config: null,
+            },
+            sink: validated,
+          },
+          (err) => send({ t: 'warn', error: wireError(err) }),
+        );
+      } catch (err) {
+        // Records are prepared on this thread instead: slower, nothing lost.
+        send({ t: 'warn', error: wireError(err) });
+      }
+    }
     intake = new Intake(opened, {
+      // The app thread bounds what it posts (maxQueueBytes), so this intake sheds only as a last resort.
       policy: 'shed',
-      decode,
+      decode: (line) => decode(line, Date.now()),
       peek: () => ({ level: undefined, time: Date.now() }),
+      onError: (err) => send({ t: 'warn', error: wireError(err) }),
+      ...(pool ? { pool } : {}),
     });
+    sink = opened; // only now: messages that arrived meanwhile wait in `early`, in order
     for (const m of early.splice(0)) handle(m);
   },
   (err: unknown) => {
