@@ -49,7 +49,7 @@ describe('PreparePool order', () => {
       let id = 0;
       const line = (spin: number) => JSON.stringify({ id: id++, spin });
       // Batch 0 is slow; batch 1 goes to the other (idle) worker and finishes first.
-      const texts = [[line(150), line(150)].join('\n'), line(0)];
+      const texts = [[line(400), line(400)].join('\n'), line(0)];
       for (let k = 0; k < 30; k++)
         texts.push(Array.from({ length: 1 + ((k * 7) % 13) }, () => line(k % 3)).join('\n'));
       const resolved: number[] = [];
