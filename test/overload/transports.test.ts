@@ -52,13 +52,15 @@ async function logPino(dir: string, extra: Record<string, unknown>, sync: boolea
 }
 
 describe('overload through the transports', () => {
-  it('pino, shed (default): a tight loop far faster than the worker: every record stored or counted in place', async () => {
-    const dir = tempDir();
-    const logged = await logPino(dir, {}, false);
-    const r = checkAccounting(readVerified(join(dir, 'a.db')), logged);
-    expect(r.stored + r.shed).toBe(N);
-    expect(r.shed).toBeGreaterThan(0); // the bound was reached: this run exercised shedding
-  });
+  for (const workers of [0, 2]) {
+    it(`pino, shed (default), pool of ${workers}: a tight loop far faster than the worker, every record stored or counted in place`, async () => {
+      const dir = tempDir();
+      const logged = await logPino(dir, { workers }, false);
+      const r = checkAccounting(readVerified(join(dir, 'a.db')), logged);
+      expect(r.stored + r.shed).toBe(N);
+      expect(r.shed).toBeGreaterThan(0); // the bound was reached: this run exercised shedding
+    });
+  }
 
   it('pino, block with sync: true: the producer is slowed and every record is stored', async () => {
     const dir = tempDir();
