@@ -3,8 +3,17 @@
 // cannot carry is coerced to a stable stand-in and the record is marked with
 // `_sealog.coerced` (DESIGN: "a record that cannot be encoded is still logged,
 // marked"). JCS key order is UTF-16 code-unit order, which is what the default
-// Array#sort comparator does; strings and numbers use ECMAScript
-// JSON.stringify, exactly as RFC 8785 §3.2.2 prescribes.
+// Array#sort comparator and `<` on strings do; strings and numbers are written
+// as ECMAScript JSON.stringify writes them, exactly as RFC 8785 §3.2.2
+// prescribes.
+//
+// Speed (issue 15): this runs once per record on the write path. The common
+// record (a few small objects of short strings and numbers) takes fast paths
+// that give the same text as the general ones: a string with nothing to escape
+// is quoted as is, keys are insertion-sorted with `<`, coercion marks are bits,
+// and the top level is joined directly; anything marked or too large takes the
+// original route. encode.equivalence.test.ts holds the encoder as it was before
+// (__tests__/encode-reference.ts) and checks equal output as a property.
 
 /** Nesting depth beyond which values are replaced by "[MaxDepth]". */
 export const DEFAULT_MAX_DEPTH = 64;
@@ -71,9 +80,38 @@ const MAX_DROPPED_NAMES = 1000;
 const KEY_CACHE = new Map<string, string>();
 const KEY_CACHE_MAX = 4096;
 const KEY_CACHE_MAX_LENGTH = 256;
+/** Objects with more keys are sorted by Array#sort; below, insertion sort is cheaper. */
+const INSERTION_SORT_MAX = 32;
+
+/** Every coercion (a Record, so the compiler insists on all of them). */
+const COERCION_SET: Record<Coercion, true> = {
+  bigint: true,
+  circular: true,
+  depth: true,
+  'entry-too-large': true,
+  function: true,
+  'getter-threw': true,
+  'lone-surrogate': true,
+  'non-finite': true,
+  'not-an-object': true,
+  'reserved-key': true,
+  'string-too-long': true,
+  symbol: true,
+};
+/** Sorted: an encoder keeps the coercions applied as bits in this order. */
+const COERCIONS = (Object.keys(COERCION_SET) as Coercion[]).sort();
+const BIT = Object.fromEntries(COERCIONS.map((c, i) => [c, 1 << i])) as Record<Coercion, number>;
+
+/**
+ * A code unit JSON.stringify would escape (C0 control, quote, backslash) or any
+ * surrogate (paired ones are fine but rare; lone ones are marked): a string
+ * without one is written as `"` + s + `"`, which is what JSON.stringify gives.
+ */
+const NEEDS_ESCAPE_OR_CHECK = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
 class Encoder {
-  readonly coerced = new Set<Coercion>();
+  /** Coercions applied, as {@link BIT}s. */
+  marks = 0;
   readonly #ancestors: object[] = [];
   readonly #maxDepth: number;
   readonly #maxString: number;
@@ -81,6 +119,15 @@ class Encoder {
   constructor(limits: EncodeLimits) {
     this.#maxDepth = limits.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.#maxString = limits.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
+  }
+
+  mark(c: Coercion): void {
+    this.marks |= BIT[c];
+  }
+
+  /** The coercions applied, sorted. */
+  coerced(): Coercion[] {
+    return this.marks === 0 ? [] : COERCIONS.filter((c) => (this.marks & BIT[c]) !== 0);
   }
 
   /** Encoded object keys. Records repeat the same few keys, so this saves most key work. */
@@ -99,13 +146,14 @@ class Encoder {
   }
 
   string(s: string): string {
+    if (s.length <= this.#maxString && !NEEDS_ESCAPE_OR_CHECK.test(s)) return `"${s}"`;
     let v = s;
     if (v.length > this.#maxString) {
-      this.coerced.add('string-too-long');
+      this.mark('string-too-long');
       v = `${v.slice(0, this.#maxString)}…[truncated ${v.length - this.#maxString} chars]`;
     }
     if (!v.isWellFormed()) {
-      this.coerced.add('lone-surrogate');
+      this.mark('lone-surrogate');
       v = v.toWellFormed();
     }
     return JSON.stringify(v);
@@ -117,21 +165,22 @@ class Encoder {
       case 'string':
         return this.string(value);
       case 'number':
-        if (Number.isFinite(value)) return JSON.stringify(value);
-        this.coerced.add('non-finite');
+        // ToString(number), which is what JSON.stringify writes for a finite number.
+        if (Number.isFinite(value)) return `${value}`;
+        this.mark('non-finite');
         return 'null';
       case 'boolean':
         return value ? 'true' : 'false';
       case 'bigint':
-        this.coerced.add('bigint');
+        this.mark('bigint');
         return JSON.stringify(value.toString());
       case 'undefined':
         return undefined;
       case 'function':
-        this.coerced.add('function');
+        this.mark('function');
         return this.string(`[Function: ${value.name || 'anonymous'}]`);
       case 'symbol':
-        this.coerced.add('symbol');
+        this.mark('symbol');
         return this.string(value.toString());
       default:
         return value === null ? 'null' : this.object(value as object, depth);
@@ -140,15 +189,15 @@ class Encoder {
 
   object(obj: object, depth: number): string {
     if (obj instanceof Coerced && (obj.anyDepth || depth < this.#maxDepth)) {
-      this.coerced.add(obj.mark);
+      this.mark(obj.mark);
       return obj.text;
     }
     if (this.#ancestors.includes(obj)) {
-      this.coerced.add('circular');
+      this.mark('circular');
       return '"[Circular]"';
     }
     if (depth >= this.#maxDepth) {
-      this.coerced.add('depth');
+      this.mark('depth');
       return '"[MaxDepth]"';
     }
     this.#ancestors.push(obj);
@@ -156,7 +205,7 @@ class Encoder {
       return this.#objectBody(obj, depth);
     } catch {
       // Proxies, throwing toJSON or getters: keep the record, mark the value.
-      this.coerced.add('getter-threw');
+      this.mark('getter-threw');
       return '"[Unserializable]"';
     } finally {
       this.#ancestors.pop();
@@ -200,37 +249,36 @@ class Encoder {
   }
 
   members(obj: Record<string, unknown>, depth: number): string {
-    const keys = Object.keys(obj).sort();
+    const keys = sortedKeys(obj);
     let out = '{';
-    let first = true;
-    for (const k of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       const v = this.#member(obj, k, depth);
       if (v === undefined) continue;
-      out += `${first ? '' : ','}${this.key(k)}:${v}`;
-      first = false;
+      out += `${out.length === 1 ? '' : ','}${this.key(k)}:${v}`;
     }
     return `${out}}`;
   }
 
-  /** Top-level members, with the record itself on the ancestor stack so self-references are caught. */
-  topPairs(record: object, obj: Record<string, unknown>): [string, string][] {
+  /**
+   * The record's own members, sorted, as encoded keys and values (undefined ones
+   * left out), with the record itself on the ancestor stack so self-references
+   * are caught. Throws what listing the record throws.
+   */
+  top(record: object, obj: Record<string, unknown>, keys: string[], values: string[]): void {
     this.#ancestors.push(record);
     try {
-      return this.pairs(obj, 0);
+      const names = sortedKeys(obj);
+      for (let i = 0; i < names.length; i++) {
+        const k = names[i]!;
+        const v = this.#member(obj, k, 0);
+        if (v === undefined) continue;
+        keys.push(this.key(k));
+        values.push(v);
+      }
     } finally {
       this.#ancestors.pop();
     }
-  }
-
-  /** Sorted [encodedKey, encodedValue] pairs of an object's own enumerable string keys. */
-  pairs(obj: Record<string, unknown>, depth: number): [string, string][] {
-    const keys = Object.keys(obj).sort();
-    const out: [string, string][] = [];
-    for (const k of keys) {
-      const v = this.#member(obj, k, depth);
-      if (v !== undefined) out.push([this.key(k), v]);
-    }
-    return out;
   }
 
   #member(container: object, key: string | number, depth: number): string | undefined {
@@ -238,11 +286,34 @@ class Encoder {
     try {
       v = (container as Record<string | number, unknown>)[key];
     } catch {
-      this.coerced.add('getter-threw');
+      this.mark('getter-threw');
       return '"[Throws]"';
     }
     return this.value(v, depth + 1);
   }
+}
+
+/**
+ * An object's own enumerable string keys in UTF-16 code-unit order: the order
+ * of Array#sort's default comparator, which `<` on strings also gives (keys are
+ * distinct, so any correct sort agrees). Insertion sort for the few keys of a
+ * typical object, often already in order; Array#sort for many.
+ */
+function sortedKeys(obj: object): string[] {
+  const keys = Object.keys(obj);
+  const n = keys.length;
+  if (n > INSERTION_SORT_MAX) return keys.sort();
+  for (let i = 1; i < n; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    if (!(k < keys[j]!)) continue;
+    while (j >= 0 && k < keys[j]!) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
 }
 
 /** The fields of an Error worth keeping: type, message, stack, code, cause, own enumerable props. */
@@ -272,65 +343,90 @@ export function encodeRecord(record: unknown, limits: EncodeLimits = {}): Encode
   ) {
     obj = record as Record<string, unknown>;
   } else {
-    enc.coerced.add('not-an-object');
+    enc.mark('not-an-object');
     obj = { msg: record };
   }
-  let pairs: [string, string][];
+  const keys: string[] = [];
+  const values: string[] = [];
   try {
-    pairs = enc.topPairs(obj, topLevel(obj, enc));
+    enc.top(obj, topLevel(obj, enc), keys, values);
   } catch {
-    enc.coerced.add('getter-threw');
-    pairs = [];
+    enc.mark('getter-threw');
+    keys.length = 0;
+    values.length = 0;
   }
   const maxBytes = limits.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
-  let json = assemble(pairs, enc.coerced, undefined);
+  let json: string;
+  if (enc.marks === 0) {
+    // The common case: nothing to insert, the members joined as they are.
+    json = '{';
+    for (let i = 0; i < keys.length; i++) json += `${i === 0 ? '' : ','}${keys[i]}:${values[i]}`;
+    json += '}';
+  } else {
+    json = assemble(keys, values, keys.length, enc.coerced(), undefined);
+  }
   // UTF-8 needs at most 3 bytes per UTF-16 unit: short entries skip the byte count.
   const size = json.length * 3 <= maxBytes ? json.length : Buffer.byteLength(json, 'utf8');
-  if (size > maxBytes) {
-    // Keep what identifies the event (time, level, msg, ids) and say what was dropped.
-    enc.coerced.add('entry-too-large');
-    const small = pairs.filter(([, v]) => Buffer.byteLength(v, 'utf8') <= TOP_FIELD_KEEP_BYTES);
-    const keptSet = new Set(small);
-    const big = pairs.filter((p) => !keptSet.has(p)).map(([k]) => JSON.parse(k) as string);
-    // Keep the longest prefix of the small fields that fits. Dropping a member always
-    // shrinks the entry (its value goes, only its name is listed), so the size is
-    // monotone in the prefix length and a binary search finds it: O(n log n), where
-    // dropping one at a time was quadratic (a 100k-key record hung the writer).
-    const build = (m: number) =>
-      assemble(small.slice(0, m), enc.coerced, {
-        originalBytes: size,
-        dropped: big.concat(small.slice(m).map(([k]) => JSON.parse(k) as string)),
-      });
-    let lo = 0;
-    let hi = small.length;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (Buffer.byteLength(build(mid), 'utf8') <= maxBytes) lo = mid;
-      else hi = mid - 1;
+  if (size > maxBytes) json = tooLarge(enc, keys, values, size, maxBytes);
+  return { json, coerced: enc.coerced() };
+}
+
+/** An entry over maxEntryBytes: keep what identifies the event (time, level, msg, ids) and say what was dropped. */
+function tooLarge(enc: Encoder, keys: string[], values: string[], size: number, maxBytes: number): string {
+  enc.mark('entry-too-large');
+  const coerced = enc.coerced();
+  const smallKeys: string[] = [];
+  const smallValues: string[] = [];
+  const big: string[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    if (Buffer.byteLength(values[i]!, 'utf8') <= TOP_FIELD_KEEP_BYTES) {
+      smallKeys.push(keys[i]!);
+      smallValues.push(values[i]!);
+    } else {
+      big.push(JSON.parse(keys[i]!) as string);
     }
-    json = build(lo);
   }
-  return { json, coerced: [...enc.coerced].sort() };
+  // Keep the longest prefix of the small fields that fits. Dropping a member always
+  // shrinks the entry (its value goes, only its name is listed), so the size is
+  // monotone in the prefix length and a binary search finds it: O(n log n), where
+  // dropping one at a time was quadratic (a 100k-key record hung the writer).
+  const build = (m: number) =>
+    assemble(smallKeys, smallValues, m, coerced, {
+      originalBytes: size,
+      dropped: big.concat(smallKeys.slice(m).map((k) => JSON.parse(k) as string)),
+    });
+  let lo = 0;
+  let hi = smallKeys.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (Buffer.byteLength(build(mid), 'utf8') <= maxBytes) lo = mid;
+    else hi = mid - 1;
+  }
+  return build(lo);
 }
 
 function topLevel(obj: Record<string, unknown>, enc: Encoder): Record<string, unknown> {
   // An undefined member is omitted like any other, so it needs no renaming (or mark).
   if (!Object.hasOwn(obj, META_KEY) || obj[META_KEY] === undefined) return obj;
   // `_sealog` is ours; a caller's field of that name is kept under `__sealog`.
-  enc.coerced.add('reserved-key');
+  enc.mark('reserved-key');
   const copy: Record<string, unknown> = Object.create(null);
   for (const k of Object.keys(obj)) copy[k === META_KEY ? `_${META_KEY}` : k] = obj[k];
   return copy;
 }
 
+/** The first `n` members, with `_sealog` (when anything was coerced) at its sorted place. */
 function assemble(
-  pairs: [string, string][],
-  coerced: Set<Coercion>,
+  keys: readonly string[],
+  values: readonly string[],
+  n: number,
+  coerced: readonly Coercion[],
   extra: { originalBytes: number; dropped: string[] } | undefined,
 ): string {
-  const members = pairs.map(([k, v]) => `${k}:${v}`);
-  if (coerced.size > 0) {
-    const meta: Record<string, unknown> = { coerced: [...coerced].sort() };
+  const members: string[] = [];
+  for (let i = 0; i < n; i++) members.push(`${keys[i]}:${values[i]}`);
+  if (coerced.length > 0) {
+    const meta: Record<string, unknown> = { coerced: coerced.slice() };
     if (extra) {
       // A record with 100k top-level keys must not overflow the cap through its list of names.
       const dropped = [...extra.dropped].sort();
@@ -343,8 +439,8 @@ function assemble(
     const metaJson = canonicalJson(meta);
     const metaKey = JSON.stringify(META_KEY);
     // Insert at its sorted position so the whole entry stays canonical.
-    let at = pairs.findIndex(([k]) => JSON.parse(k) > META_KEY);
-    if (at < 0) at = pairs.length;
+    let at = 0;
+    while (at < n && !((JSON.parse(keys[at]!) as string) > META_KEY)) at++;
     members.splice(at, 0, `${metaKey}:${metaJson}`);
   }
   return `{${members.join(',')}}`;
