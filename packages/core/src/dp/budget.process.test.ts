@@ -24,7 +24,36 @@ store.close();
 process.stdout.write(String(noised));
 `;
 
+// Reservations across processes. Each of three processes first noises one
+// record of each of 30 units (covered by its reservation, not written back:
+// leases are evicted into the pending batch and settled only on close), waits
+// for the others, then spends all it can on its own 10 units. The owner of a
+// unit must leave room for what the other two spent there without writing it.
+const batchedChild = (file: string, dir: string, k: number) => `
+import fs from 'node:fs';
+import { SqliteStore } from ${JSON.stringify(pathToFileURL(path.join(dist, 'store/sqlite.js')).href)};
+import { createNoiseTransform, validateNoiseConfig } from ${JSON.stringify(pathToFileURL(path.join(dist, 'dp/index.js')).href)};
+const store = new SqliteStore(${JSON.stringify(file)}, { busyTimeoutMs: 20000 });
+const cfg = validateNoiseConfig({ unit: 'u', budget: { epsilon: 4, windowSeconds: 86400, maxUnits: 8 },
+  fields: { m: { mechanism: 'laplace', epsilon: 0.25, lower: 0, upper: 10, granularity: 1 } } });
+const t = createNoiseTransform(cfg, { db: store.db, now: () => 0 });
+const noised = {};
+const apply = (u) => { if (t.apply({ u, m: 5 }).m.dp === 'laplace') noised[u] = (noised[u] ?? 0) + 1; };
+for (let i = 0; i < 30; i++) apply('psn:k:u' + i);
+fs.writeFileSync(${JSON.stringify(dir)} + '/ready-${k}', '');
+while ([0, 1, 2].some((j) => !fs.existsSync(${JSON.stringify(dir)} + '/ready-' + j)))
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+for (let i = ${k}; i < 30; i += 3) for (let r = 0; r < 20; r++) apply('psn:k:u' + i);
+t.close();
+store.close();
+process.stdout.write(JSON.stringify(noised));
+`;
+
 function run(script: string): Promise<number> {
+  return runText(script).then(Number);
+}
+
+function runText(script: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--input-type=module', '-e', script], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -37,9 +66,7 @@ function run(script: string): Promise<number> {
     p.stderr.on('data', (d) => {
       err += d;
     });
-    p.on('close', (code) =>
-      code === 0 ? resolve(Number(out)) : reject(new Error(`child exited ${code}: ${err}`)),
-    );
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`))));
   });
 }
 
@@ -55,6 +82,29 @@ describe('budget shared by processes', () => {
       const [a, b] = await Promise.all([run(child(file, 200)), run(child(file, 200))]);
       // 4 / 0.25 = 16 records in total, whoever gets them.
       expect(a + b).toBe(16);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('three writer processes using reservations (batched write-backs) together spend exactly each budget', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealog-'));
+    try {
+      const file = path.join(dir, 'audit.db');
+      new SqliteStore(file).close();
+      const outs = await Promise.all([0, 1, 2].map((k) => runText(batchedChild(file, dir, k))));
+      const total = new Map<string, number>();
+      for (const o of outs)
+        for (const [u, n] of Object.entries(JSON.parse(o) as Record<string, number>))
+          total.set(u, (total.get(u) ?? 0) + n);
+      // 4 / 0.25 = 16 records per unit: 3 in the first pass, 13 for its owner.
+      expect(total.size).toBe(30);
+      for (const [u, n] of total) expect(n, u).toBe(16);
+      const s = new SqliteStore(file);
+      const rows = s.db.prepare('SELECT spent FROM dp_budget').pluck().all();
+      expect(rows).toEqual(Array.from({ length: 30 }, () => 4_000_000));
+      expect(s.db.prepare('SELECT count(*) FROM dp_reserve').pluck().get()).toBe(0);
+      s.close();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

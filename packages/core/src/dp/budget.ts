@@ -1,88 +1,52 @@
-import type Database from 'better-sqlite3';
-
 // The per-unit ε budget. Amounts are integer micro-ε, spent by basic
 // composition (the ε of every noised field adds up) within fixed windows
 // window = ⌊now / windowMs⌋. The store is the truth; the tracker in front of it
-// holds a bounded set of *leases* (CLOCK eviction): budget already marked spent in the store and
-// handed out locally, so most records never touch SQLite. Because a lease is
-// spent in the store before it is used, no number of processes sharing the file
-// can overspend; the price is that a lease still held by one process is not
-// available to another (given back on close and on eviction, lost on a crash).
+// holds a bounded set of *leases* (CLOCK eviction): budget the store already
+// counts as spent, handed out locally, so most records never touch SQLite.
+// Because a lease is counted in the store before it is used, no number of
+// processes sharing the file can overspend; the price is that a lease still
+// held by one process is not available to another (given back on close and on
+// eviction, lost on a crash).
+//
+// A unit this process has not seen would still cost one store transaction for
+// its first lease. With a store that supports reservations (budget-sqlite.ts),
+// its first records are covered by a reservation taken once per window
+// instead, and what they spent is written later, many units per transaction.
 
-/** Where budgets live. `take` must be atomic with respect to every other taker. */
+/** What one unit's lease leaves to write back: spent under the reservation, or a row lease's unused part. */
+export interface Settlement {
+  unit: string;
+  /** Micro-ε spent under this process's reservation and not yet in the unit's row. */
+  used: number;
+  /** Micro-ε taken into a lease and not spent: given back. */
+  unused: number;
+}
+
+/** Where budgets live. Each method must be atomic with respect to every other writer. */
 export interface BudgetStore {
   /**
    * Takes `want` micro-ε (or what remains, if at least `need`) of unit's window
-   * whose total is `limit`; returns the amount granted, 0 when less than `need` remains.
+   * whose total is `limit`, after adding `flush` (spent under this process's
+   * reservation) to what the unit has spent; returns the amount granted, 0
+   * when less than `need` remains.
    */
-  take(unit: string, window: number, need: number, want: number, limit: number): number;
-  /** Returns unused micro-ε taken earlier by this process. */
-  giveBack(unit: string, window: number, amount: number): void;
+  take(unit: string, window: number, need: number, want: number, limit: number, flush?: number): number;
+  /**
+   * Writes back every entry in one step; with `release`, also ends this
+   * process's reservation of `window` (it then covers nothing unwritten).
+   */
+  settle(window: number, entries: readonly Settlement[], release: boolean): void;
   /** Forgets windows before `window`; their budgets can no longer be spent. */
   prune(window: number): void;
-}
-
-const DDL = `
-CREATE TABLE IF NOT EXISTS dp_budget (
-  unit  TEXT NOT NULL,
-  win   INTEGER NOT NULL,
-  spent INTEGER NOT NULL,
-  PRIMARY KEY (unit, win)
-) WITHOUT ROWID`;
-
-/**
- * Budgets in the ledger file's `dp_budget` table (mutable, unlike `records`):
- * one row per (unit, window), `spent` in micro-ε including outstanding leases.
- * Every change runs in BEGIN IMMEDIATE, so writers in other processes queue on
- * SQLite's write lock instead of racing a read-modify-write.
- */
-export class SqliteBudgetStore implements BudgetStore {
-  readonly #db: Database.Database;
-  readonly #take: (unit: string, win: number, need: number, want: number, limit: number) => number;
-  readonly #giveBack: (unit: string, win: number, amount: number) => void;
-  readonly #prune: (win: number) => void;
-
-  /** @throws better-sqlite3 errors when the table cannot be created (read-only or busy file). */
-  constructor(db: Database.Database) {
-    this.#db = db;
-    db.exec(DDL);
-    const get = db.prepare('SELECT spent FROM dp_budget WHERE unit = ? AND win = ?').pluck();
-    const put = db.prepare(
-      'INSERT INTO dp_budget (unit, win, spent) VALUES (?, ?, ?) ON CONFLICT (unit, win) DO UPDATE SET spent = excluded.spent',
-    );
-    const sub = db.prepare('UPDATE dp_budget SET spent = max(0, spent - ?) WHERE unit = ? AND win = ?');
-    const del = db.prepare('DELETE FROM dp_budget WHERE win < ?');
-    const take = db.transaction((unit: string, win: number, need: number, want: number, limit: number) => {
-      const raw = get.get(unit, win);
-      // A hand-edited row of the wrong type counts as fully spent: fail closed.
-      const spent =
-        typeof raw === 'number' || typeof raw === 'bigint' ? Number(raw) : raw === undefined ? 0 : limit;
-      const left = limit - spent;
-      if (left < need) return 0;
-      const grant = Math.min(left, want);
-      put.run(unit, win, spent + grant);
-      return grant;
-    });
-    this.#take = (...a) => take.immediate(...a);
-    const giveBack = db.transaction((unit: string, win: number, amount: number) =>
-      sub.run(amount, unit, win),
-    );
-    this.#giveBack = (...a) => void giveBack.immediate(...a);
-    const prune = db.transaction((win: number) => del.run(win));
-    this.#prune = (win) => void prune.immediate(win);
-  }
-
-  take(unit: string, window: number, need: number, want: number, limit: number): number {
-    return this.#take(unit, window, need, want, limit);
-  }
-
-  giveBack(unit: string, window: number, amount: number): void {
-    if (this.#db.open) this.#giveBack(unit, window, amount);
-  }
-
-  prune(window: number): void {
-    this.#prune(window);
-  }
+  /**
+   * Optional: reserves `amount` of every unit's budget in `window` that has
+   * no stored spending yet; false when refused (too much is reserved already).
+   */
+  reserve?(window: number, amount: number, limit: number): boolean;
+  /** With `reserve`: true when `unit` has no stored spending in `window` yet. */
+  isNew?(unit: string, window: number): boolean;
+  /** With `reserve`: this process stops tracking its reservation; it stays, counted against everyone, until pruned. */
+  forget?(): void;
 }
 
 /**
@@ -119,10 +83,13 @@ export class MemoryBudgetStore implements BudgetStore {
     return grant;
   }
 
-  giveBack(unit: string, window: number, amount: number): void {
+  settle(window: number, entries: readonly Settlement[]): void {
     const w = this.#windows.get(window);
-    const spent = w?.get(unit);
-    if (w && spent !== undefined) w.set(unit, Math.max(0, spent - amount));
+    if (!w) return;
+    for (const e of entries) {
+      const spent = w.get(e.unit);
+      if (spent !== undefined && e.unused > 0) w.set(e.unit, Math.max(0, spent - e.unused));
+    }
   }
 
   prune(window: number): void {
@@ -136,8 +103,12 @@ export class MemoryBudgetStore implements BudgetStore {
 }
 
 interface Lease {
-  window: number;
+  /** Micro-ε this process may still spend for the unit in the current window. */
   left: number;
+  /** Spent under the reservation and not yet written to the unit's row (0 for a row lease). */
+  used: number;
+  /** `left` comes from the reservation (nothing to give back), not from a take. */
+  reserved: boolean;
   /** Used since the eviction hand last passed: gets a second chance (CLOCK). */
   hot: boolean;
 }
@@ -150,24 +121,50 @@ export interface TrackerOptions {
   maxUnits: number;
   /** Micro-ε taken from the store at a time (at least the record's cost). */
   lease: number;
+  /** Micro-ε of every new unit's budget to reserve per window; 0 = never reserve. */
+  reserve?: number;
 }
 
 /** Fraction of a unit's window budget taken per store round trip. */
 export const LEASE_FRACTION = 16;
+/** Evicted leases written back per transaction. */
+export const SETTLE_BATCH = 256;
+/** Evicted leases held unwritten at most (the store failing meanwhile); beyond it the reservation is given up. */
+const MAX_PENDING = 4 * SETTLE_BATCH;
+/** After a refused reservation, new units opened before asking again. */
+const RESERVE_RETRY = 1024;
+
+const settlement = (unit: string, l: Lease): Settlement => ({
+  unit,
+  used: l.used,
+  unused: l.reserved ? 0 : l.left,
+});
+const owes = (l: Lease): boolean => l.used > 0 || (!l.reserved && l.left > 0);
 
 /** Decides, record by record, whether a unit may spend `cost` micro-ε now. */
 export class BudgetTracker {
   readonly #store: BudgetStore;
   readonly #o: TrackerOptions;
+  readonly #reserveAmount: number;
   // Insertion order is the CLOCK's circle: a hit only marks its lease hot
   // (reordering a Map on every record cost ~0.3 µs); eviction moves hot
-  // leases to the back and evicts the first cold one.
+  // leases to the back and evicts the first cold one. Leases are for the
+  // current window only.
   readonly #leases = new Map<string, Lease>();
+  /** Evicted leases that still owe the store something, written SETTLE_BATCH at a time. */
+  readonly #pending = new Map<string, Lease>();
   #window = Number.NEGATIVE_INFINITY;
+  /** Holds a reservation for #window. */
+  #reserved = false;
+  /** New units to open before asking for a refused reservation again. */
+  #retryIn = 0;
+  /** Lost track of what the reservation covered (the store kept failing): not used again this window. */
+  #gaveUp = false;
 
   constructor(store: BudgetStore, options: TrackerOptions) {
     this.#store = store;
     this.#o = options;
+    this.#reserveAmount = store.reserve && store.isNew ? (options.reserve ?? 0) : 0;
   }
 
   /** Leases currently held in memory (≤ maxUnits). */
@@ -183,36 +180,103 @@ export class BudgetTracker {
   spend(unit: string, nowMs: number, cost: number): boolean {
     const window = Math.floor(nowMs / this.#o.windowMs);
     if (window > this.#window) this.#advance(window);
+    // A record of a window already left (a lagging clock): exactly its cost, straight from the store.
+    if (window < this.#window) return this.#store.take(unit, window, cost, cost, this.#o.limit) >= cost;
     let lease = this.#leases.get(unit);
-    if (lease === undefined || lease.window !== window) {
-      if (lease) this.#leases.delete(unit); // an old window's lease is void
-      // Hot from the start, like a hit: the lease being spent must survive this eviction pass.
-      lease = { window, left: 0, hot: true };
+    if (lease === undefined) {
+      lease = this.#pending.get(unit);
+      if (lease) this.#pending.delete(unit);
+      else lease = this.#open(unit, cost);
       this.#leases.set(unit, lease);
-    } else {
-      lease.hot = true;
     }
-    if (lease.left < cost) {
-      const need = cost - lease.left;
-      lease.left += this.#store.take(unit, window, need, Math.max(need, this.#o.lease), this.#o.limit);
+    // Hot, like every hit: the lease being spent must survive this eviction pass.
+    lease.hot = true;
+    if (lease.left < cost) this.#refill(unit, lease, cost);
+    const granted = lease.left >= cost;
+    if (granted) {
+      lease.left -= cost;
+      if (lease.reserved) lease.used += cost;
     }
     if (this.#leases.size > this.#o.maxUnits) this.#evict();
-    if (lease.left < cost) return false;
-    lease.left -= cost;
-    return true;
+    return granted;
   }
 
-  /** Gives every unused lease back to the store. The tracker stays usable. */
+  /**
+   * Writes back every lease in one store step (spent under the reservation,
+   * unused leases given back) and ends the reservation. The tracker stays usable.
+   * @throws whatever the store throws; the reservation then stays until its window is pruned.
+   */
   close(): void {
-    for (const [unit, l] of this.#leases)
-      if (l.left > 0 && l.window === this.#window) this.#store.giveBack(unit, l.window, l.left);
-    this.#leases.clear();
+    this.#settleAll();
+  }
+
+  /** A lease for a unit not held in memory: from the reservation when the store has no spending for it yet. */
+  #open(unit: string, cost: number): Lease {
+    const store = this.#store;
+    if (cost <= this.#reserveAmount && !this.#gaveUp && this.#pending.size < MAX_PENDING) {
+      if (!this.#reserved && this.#retryIn-- <= 0) {
+        try {
+          this.#reserved = store.reserve?.(this.#window, this.#reserveAmount, this.#o.limit) ?? false;
+        } catch {
+          this.#reserved = false; // busy: take per unit meanwhile
+        }
+        if (!this.#reserved) this.#retryIn = RESERVE_RETRY;
+      }
+      if (this.#reserved && store.isNew?.(unit, this.#window)) {
+        return { left: this.#reserveAmount, used: 0, reserved: true, hot: true };
+      }
+    }
+    return { left: 0, used: 0, reserved: false, hot: true };
+  }
+
+  #refill(unit: string, lease: Lease, cost: number): void {
+    const { limit } = this.#o;
+    if (lease.reserved) {
+      // The reservation cannot cover this record: write what it covered, lease from the row from now on.
+      const grant = this.#store.take(
+        unit,
+        this.#window,
+        cost,
+        Math.max(cost, this.#o.lease),
+        limit,
+        lease.used,
+      );
+      lease.reserved = false;
+      lease.used = 0;
+      lease.left = grant;
+    } else {
+      const need = cost - lease.left;
+      lease.left += this.#store.take(unit, this.#window, need, Math.max(need, this.#o.lease), limit);
+    }
   }
 
   #advance(window: number): void {
+    try {
+      this.#settleAll();
+    } catch {
+      // What the old window's reservation covered stays covered: it is kept until pruned.
+    }
     this.#window = window;
+    this.#gaveUp = false;
+    this.#retryIn = 0;
     // Keep the previous window: a writer whose clock lags slightly may still spend in it.
     this.#store.prune(window - 1);
+  }
+
+  #settleAll(): void {
+    const entries: Settlement[] = [];
+    for (const m of [this.#leases, this.#pending])
+      for (const [u, l] of m) if (owes(l)) entries.push(settlement(u, l));
+    const reserved = this.#reserved && !this.#gaveUp;
+    this.#leases.clear();
+    this.#pending.clear();
+    this.#reserved = false;
+    try {
+      if (entries.length > 0 || reserved) this.#store.settle(this.#window, entries, reserved);
+    } catch (err) {
+      this.#store.forget?.();
+      throw err;
+    }
   }
 
   #evict(): void {
@@ -224,7 +288,26 @@ export class BudgetTracker {
         this.#leases.set(unit, l);
         continue;
       }
-      if (l.left > 0) this.#store.giveBack(unit, l.window, l.left);
+      if (owes(l)) this.#pending.set(unit, l);
+    }
+    if (this.#pending.size >= SETTLE_BATCH) this.#flush();
+  }
+
+  /** Writes evicted leases back in one store step; on failure keeps them, within bounds. */
+  #flush(): void {
+    const entries = [...this.#pending].map(([u, l]) => settlement(u, l));
+    try {
+      this.#store.settle(this.#window, entries, false);
+      this.#pending.clear();
+    } catch {
+      if (this.#pending.size < MAX_PENDING) return; // retried on the next eviction
+      // Too much unwritten: drop it. The reservation keeps covering what was spent
+      // under it, so it is never used or released again (and counts for this
+      // process too); unused row leases are lost, counted as spent.
+      this.#pending.clear();
+      this.#gaveUp = true;
+      this.#reserved = false;
+      this.#store.forget?.();
     }
   }
 }

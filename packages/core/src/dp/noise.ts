@@ -2,7 +2,8 @@ import type Database from 'better-sqlite3';
 import { toPlain } from '../plain.js';
 import { Cow, compileTrie, readPath, rewrite } from '../privacy/rewrite.js';
 import type { RecordTransform } from '../stages.js';
-import { BudgetTracker, LEASE_FRACTION, MemoryBudgetStore, SqliteBudgetStore } from './budget.js';
+import { BudgetTracker, LEASE_FRACTION, MemoryBudgetStore } from './budget.js';
+import { RESERVE_SHARE, SqliteBudgetStore } from './budget-sqlite.js';
 import { gaussianSigma2, laplaceScale, MICRO, toMicro } from './calibrate.js';
 import { DEFAULT_MAX_UNITS, type NoiseConfig, type NoiseField } from './config.js';
 import { cryptoRng, type Rng } from './rng.js';
@@ -121,11 +122,17 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
   const maxUnits = config.budget.maxUnits ?? DEFAULT_MAX_UNITS;
   const limit = toMicro(config.budget.epsilon);
   const store = ctx.db ? new SqliteBudgetStore(ctx.db) : new MemoryBudgetStore(maxUnits);
+  const lease = Math.max(1, Math.ceil(limit / LEASE_FRACTION));
+  // A new unit's first lease comes from a per-window reservation (budget-sqlite.ts):
+  // a lease's worth, and at least what the costliest record spends.
+  const maxCost = fields.reduce((sum, f) => sum + f.micro, 0);
+  const reserve = Math.max(lease, maxCost);
   const tracker = new BudgetTracker(store, {
     limit,
     windowMs: config.budget.windowSeconds * 1000,
     maxUnits,
-    lease: Math.max(1, Math.ceil(limit / LEASE_FRACTION)),
+    lease,
+    reserve: reserve <= Math.floor(limit / RESERVE_SHARE) ? reserve : 0,
   });
   const now = ctx.now ?? Date.now;
 
