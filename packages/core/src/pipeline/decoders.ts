@@ -201,17 +201,18 @@ function openBudgets(sink: PrepareSinkOptions): Database.Database {
 }
 
 /**
- * Prepares `text` (lines joined by '\n'; '' is one empty line) with receive
- * time `now`. Never throws: a transform failure reduces the record to a
- * marker (prepare.ts), a decoder that throws has its line refused.
+ * Prepares `text` (lines joined by '\n'; '' is one empty line), or the lines
+ * of several such parts in order, with receive time `now`. Never throws: a
+ * transform failure reduces the record to a marker (prepare.ts), a decoder
+ * that throws has its line refused.
  */
 export function prepareLines(
-  text: string,
+  text: string | readonly string[],
   now: number,
   p: Preparer,
   onError: (err: SealogError) => void,
 ): BatchBuffers {
-  const lines = text.split('\n');
+  const lines = typeof text === 'string' ? text.split('\n') : text.flatMap((part) => part.split('\n'));
   const n = lines.length;
   const parts: Buffer[] = [];
   const lengths = new Int32Array(n);

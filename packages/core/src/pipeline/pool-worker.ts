@@ -26,7 +26,8 @@ export interface PoolWorkerData {
   sink: PrepareSinkOptions;
 }
 
-export type ToPoolWorker = { t: 'batch'; id: number; text: string; now: number } | { t: 'close' };
+/** A batch's text arrives as parts cut at line ends (pool.ts `parts`): its lines are theirs, in order. */
+export type ToPoolWorker = { t: 'batch'; id: number; parts: string[]; now: number } | { t: 'close' };
 export type FromPoolWorker =
   | { t: 'ready' }
   | { t: 'openFailed'; error: WireError }
@@ -48,7 +49,7 @@ function serve(p: Preparer): void {
       return;
     }
     const warnings: WireError[] = [];
-    const out = prepareLines(m.text, m.now, p, (err) =>
+    const out = prepareLines(m.parts, m.now, p, (err) =>
       warnings.push(wire(err, 'a record failed to prepare')),
     );
     const msg: FromPoolWorker = { t: 'done', id: m.id, warnings, ...out };

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SealogError } from '../errors.js';
 import { validatePrivacyConfig } from '../privacy/config.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { kWorkers, type PoolSpec, type PreparedBatch, PreparePool } from './pool.js';
+import { openPreparer, prepareLines } from './decoders.js';
+import { kWorkers, type PoolSpec, type PreparedBatch, PreparePool, parts } from './pool.js';
 
 // The prepare pool runs the built worker (dist/pipeline/pool-worker.js): build first.
 // Decoders are the test-only ones in __tests__/decoders.mjs, loaded by each worker.
@@ -92,6 +93,34 @@ describe('PreparePool order', () => {
       expect(JSON.stringify(warnings)).not.toContain('4111');
       expect(warnings[0]!.cause).toBeUndefined();
     } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('PreparePool parts', () => {
+  it('hands a long batch over in parts cut at line ends, and gets back what one string gives', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} ${'x'.repeat(i % 90)}`);
+    lines[1234] = 'y'.repeat(100_000); // one line longer than a part
+    lines.push(''); // a trailing newline is one more (empty) line
+    const text = lines.join('\n');
+    const cut = parts(text);
+    expect(cut.length).toBeGreaterThan(3);
+    expect(cut.join('\n')).toBe(text);
+    expect(cut.filter((p) => p.length > 64 * 1024)).toEqual(['y'.repeat(100_000)]);
+    expect(parts('a\nb')).toEqual(['a\nb']);
+
+    const s = spec('crashing', 1);
+    const { pool } = await opened(s);
+    const here = await openPreparer(s.decoder, s.sink);
+    try {
+      const b = await pool.prepare(text, 9);
+      const ref = prepareLines(text, 9, here, () => {});
+      expect(b.lines).toBe(lines.length);
+      expect([...b.lengths]).toEqual([...ref.lengths]);
+      expect(b.bytes.equals(Buffer.from(ref.bytes))).toBe(true);
+    } finally {
+      here.close();
       await pool.close();
     }
   });
