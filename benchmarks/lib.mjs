@@ -1,6 +1,7 @@
 // Shared fixtures and reporting for the benchmarks. Benchmarks measure; they
 // never assert timings. This machine is shared and noisy: compare the ratios
 // printed within one run, not absolute numbers across runs.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -91,8 +92,13 @@ export function usPer(n, fn) {
   return Number(process.hrtime.bigint() - t0) / 1000 / n;
 }
 
+// Counts print as integers, measurements with 3 significant digits (more when ≥ 100).
 const fmt = (v) =>
-  typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)) : String(v);
+  typeof v !== 'number'
+    ? String(v)
+    : Number.isInteger(v) || Math.abs(v) >= 100
+      ? v.toFixed(0)
+      : v.toPrecision(3);
 
 /** Prints a titled table of rows [{ name, ...metrics }] and returns it for JSON output. */
 export function table(title, rows) {
@@ -105,6 +111,26 @@ export function table(title, rows) {
     if (i === 0) console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
   }
   return rows;
+}
+
+/**
+ * Runs `file` with `args` in a fresh process (its own heap, worker threads and
+ * peak RSS) and returns the JSON object it printed last on stdout. Quick mode
+ * is passed on; stderr goes to ours.
+ */
+export function inChild(file, ...args) {
+  const out = execFileSync(process.execPath, [file, ...args, ...(QUICK ? ['--quick'] : [])], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 2 ** 20,
+  });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+/** The median of a list of numbers. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** One line describing the machine, printed with every result. */
