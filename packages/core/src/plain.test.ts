@@ -58,6 +58,52 @@ describe('toPlain', () => {
   });
 });
 
+/**
+ * Every object reachable from `v` through own properties, Map entries, Set
+ * members and toJSON results (the caller's too: the generators' toJSON returns
+ * the same value every time).
+ */
+function reachable(v: unknown, out = new Set<object>()): Set<object> {
+  if (typeof v !== 'object' || v === null || out.has(v)) return out;
+  out.add(v);
+  const toJSON = (v as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function' && !(v instanceof Date)) reachable(toJSON.call(v), out);
+  if (v instanceof Map) for (const [k, x] of v) reachable(x, reachable(k, out));
+  else if (v instanceof Set) for (const x of v) reachable(x, out);
+  else
+    for (const k of Reflect.ownKeys(v)) {
+      try {
+        reachable((v as Record<string | symbol, unknown>)[k], out);
+      } catch {
+        // a throwing getter holds nothing reachable
+      }
+    }
+  return out;
+}
+
+describe('toPlain own', () => {
+  it('reports exactly the containers it made: none reachable from the input, every other output container the input own (property)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 6 }), exotic, { maxKeys: 5 }), (rec) => {
+        const input = reachable(rec);
+        const owned = new Set<object>();
+        const out = toPlain(rec, undefined, (c) => owned.add(c));
+        for (const o of owned) expect(input.has(o)).toBe(false);
+        const isContainer = (o: object) =>
+          Array.isArray(o) ||
+          Object.getPrototypeOf(o) === Object.prototype ||
+          Object.getPrototypeOf(o) === null;
+        for (const o of reachable(out)) {
+          if (!isContainer(o)) continue;
+          // A container in the output is either the caller's (shared, untouched) or one toPlain made.
+          expect(input.has(o) || owned.has(o)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('no configured raw value reaches the encoded bytes, for any record shape', () => {
   const key = randomBytes(32).toString('base64');
   const pipeline = createPrivacyPipeline(

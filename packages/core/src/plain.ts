@@ -18,9 +18,18 @@ import { Coerced, errorFields, MAX_DEPTH_LIMIT } from './encode.js';
 class Plainer {
   readonly #ancestors: object[] = [];
   readonly #maxDepth: number;
+  readonly #own: ((container: object) => void) | undefined;
+  /**
+   * The raw members read so far of every container being copied, as one
+   * stack (each container's run starts where its caller's ended), so a
+   * container that turns out to need a copy can be built from the values
+   * already read, without an array per container.
+   */
+  readonly #seen: unknown[] = [];
 
-  constructor(maxDepth: number) {
+  constructor(maxDepth: number, own: ((container: object) => void) | undefined) {
     this.#maxDepth = maxDepth;
+    this.#own = own;
   }
 
   /** The record is its children's ancestor, as in Encoder#topPairs; its keys are read without toJSON. */
@@ -64,7 +73,7 @@ class Plainer {
     if (obj instanceof Error) return this.members(errorFields(obj), depth, true);
     if (ArrayBuffer.isView(obj)) {
       const bytes = Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength);
-      return { type: 'Buffer', base64: bytes.toString('base64') };
+      return this.#fresh({ type: 'Buffer', base64: bytes.toString('base64') });
     }
     if (obj instanceof Map)
       return this.members(Object.fromEntries([...obj].map(([k, v]) => [String(k), v])), depth, true);
@@ -81,45 +90,62 @@ class Plainer {
 
   // Copy on change: plain data (all a JSON-parsed pino record holds) is
   // returned as the same object, so untouched subtrees stay shared. Each
-  // member is read once: the value compared is the value kept.
+  // member is read once: the value compared is the value kept. Every
+  // container made here is reported to `own`: the caller's record shares none
+  // of them, so the privacy pipeline writes into them in place.
   #array(arr: readonly unknown[], depth: number, fresh = false): unknown[] {
     let out: unknown[] | undefined = fresh ? [] : undefined;
-    const seen: unknown[] = [];
-    for (let i = 0; i < arr.length; i++) {
-      const [raw, v] = this.#member(arr, i, depth);
-      if (out === undefined && (v !== raw || !(i in arr))) out = seen.slice();
-      if (out !== undefined) out.push(v);
-      else seen.push(raw);
+    const seen = this.#seen;
+    const base = seen.length;
+    try {
+      for (let i = 0; i < arr.length; i++) {
+        const raw = read(arr, i);
+        const v = raw === THREW ? Coerced.THROWS : this.value(raw, depth + 1);
+        if (out === undefined && (v !== raw || !(i in arr))) out = seen.slice(base);
+        if (out !== undefined) out.push(v);
+        else seen.push(raw);
+      }
+    } finally {
+      seen.length = base;
     }
-    return out ?? (arr as unknown[]);
+    return out === undefined ? (arr as unknown[]) : this.#fresh(out);
   }
 
   members(obj: Record<string, unknown>, depth: number, fresh = false): Record<string, unknown> {
     const keys = Object.keys(obj);
     let out: Record<string, unknown> | undefined = fresh ? {} : undefined;
-    const seen: unknown[] = [];
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as string;
-      const [raw, v] = this.#member(obj, k, depth);
-      if (out === undefined && v !== raw) {
-        out = {};
-        for (let j = 0; j < i; j++) setOwn(out, keys[j] as string, seen[j]);
+    const seen = this.#seen;
+    const base = seen.length;
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        const raw = read(obj, k);
+        const v = raw === THREW ? Coerced.THROWS : this.value(raw, depth + 1);
+        if (out === undefined && v !== raw) {
+          out = {};
+          for (let j = 0; j < i; j++) setOwn(out, keys[j] as string, seen[base + j]);
+        }
+        if (out !== undefined) setOwn(out, k, v);
+        else seen.push(raw);
       }
-      if (out !== undefined) setOwn(out, k, v);
-      else seen.push(raw);
+    } finally {
+      seen.length = base;
     }
-    return out ?? obj;
+    return out === undefined ? obj : this.#fresh(out);
   }
 
-  /** [the value read, its plain form]; a getter that throws reads as a unique value. */
-  #member(container: object, key: string | number, depth: number): [unknown, unknown] {
-    let v: unknown;
-    try {
-      v = (container as Record<string | number, unknown>)[key];
-    } catch {
-      return [THREW, Coerced.THROWS];
-    }
-    return [v, this.value(v, depth + 1)];
+  #fresh<T extends object>(container: T): T {
+    this.#own?.(container);
+    return container;
+  }
+}
+
+/** The member as read once; a getter that throws reads as THREW. */
+function read(container: object, key: string | number): unknown {
+  try {
+    return (container as Record<string | number, unknown>)[key];
+  } catch {
+    return THREW;
   }
 }
 
@@ -132,16 +158,20 @@ const THREW = Symbol('threw');
  * that is not an object, or whose keys cannot be listed, is returned as is.
  * `maxDepth` is the encoder's: objects at or below it are left as they are
  * (the encoder writes "[MaxDepth]" for them whatever they hold).
+ * `own` is told of every object and array made here (none is reachable from
+ * `record`), so a copy-on-write caller may write them in place; untouched
+ * plain containers are `record`'s own and are not reported.
  * Never throws, never mutates `record`.
  */
 export function toPlain(
   record: Record<string, unknown>,
   maxDepth = MAX_DEPTH_LIMIT,
+  own?: (container: object) => void,
 ): Record<string, unknown> {
   if (typeof record !== 'object' || record === null || Array.isArray(record) || ArrayBuffer.isView(record))
     return record;
   try {
-    return new Plainer(Math.min(maxDepth, MAX_DEPTH_LIMIT)).top(record);
+    return new Plainer(Math.min(maxDepth, MAX_DEPTH_LIMIT), own).top(record);
   } catch {
     return record; // the encoder keeps only its marks of such a record
   }

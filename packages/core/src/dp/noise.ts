@@ -44,8 +44,12 @@ export interface SuppressedMarker {
 
 /** The noise transform plus the budget lifecycle. */
 export interface NoiseTransform extends RecordTransform {
-  /** As `apply`, for a record already normalised by toPlain (the privacy pipeline does that first). */
-  applyPlain(record: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * As `apply`, for a record already normalised by toPlain (the privacy
+   * pipeline does that first); `cow` is the caller's copy-on-write state, so
+   * containers it already made are written in place rather than copied again.
+   */
+  applyPlain(record: Record<string, unknown>, cow?: Cow): Record<string, unknown>;
   /** Gives unused budget leases back to the store; call before closing the ledger. */
   close(): void;
   /** Units whose budget lease is held in memory (bounded by budget.maxUnits). */
@@ -145,7 +149,7 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
     return f.marker(Number((z * f.granularity).toFixed(f.decimals)));
   };
 
-  const applyPlain = (record: Record<string, unknown>): Record<string, unknown> => {
+  const applyPlain = (record: Record<string, unknown>, cow?: Cow): Record<string, unknown> => {
     let present = 0;
     let cost = 0;
     for (let i = 0; i < fields.length; i++) {
@@ -179,7 +183,7 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
                 ? noised(fields[i] as PreparedField, v)
                 : { dp: 'suppressed', reason };
       }
-      return rewrite(record, trie, new Cow()) as Record<string, unknown>;
+      return rewrite(record, trie, cow ?? new Cow()) as Record<string, unknown>;
     } finally {
       values.fill(undefined);
       decided.fill(undefined);
@@ -188,7 +192,13 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
 
   return {
     applyPlain,
-    apply: (record) => applyPlain(toPlain(record)),
+    apply: (record) => {
+      const cow = new Cow();
+      return applyPlain(
+        toPlain(record, undefined, (c) => cow.own(c)),
+        cow,
+      );
+    },
     close() {
       tracker.close();
     },

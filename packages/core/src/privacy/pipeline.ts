@@ -1,8 +1,9 @@
 // The privacy pipeline: redact → pseudonymize → generalize → scrub → noise,
 // compiled once at startup. The record is first normalised to the plain data
 // the encoder writes (plain.ts); each step then walks only its configured
-// paths with the one walker (rewrite.ts) and copies only the containers it
-// changes, so `apply` never mutates the caller's record.
+// paths with the one walker (rewrite.ts), which copies a container of the
+// caller's the first time any step changes it and writes the containers this
+// call made in place, so `apply` never mutates the caller's record.
 
 import { toPlain } from '../plain.js';
 import type { RecordTransform } from '../stages.js';
@@ -88,10 +89,13 @@ export function createPrivacyPipeline(config: PrivacyConfig, ctx: PrivacyContext
     keyring,
     apply(record: Record<string, unknown>): Record<string, unknown> {
       // Every step, noise included, and the encoder see one shape: plain data (plain.ts).
+      // One copy-on-write state for all of them: the containers toPlain made and
+      // those an earlier step copied are this call's own and are written in place;
+      // only the caller's containers are copied, once (issue 15, item 2).
       const cow = new Cow();
-      let r: object = toPlain(record, maxDepth);
+      let r: object = toPlain(record, maxDepth, (c) => cow.own(c));
       for (const step of steps) r = rewrite(r, step, cow);
-      return noise ? noise.applyPlain(r as Record<string, unknown>) : (r as Record<string, unknown>);
+      return noise ? noise.applyPlain(r as Record<string, unknown>, cow) : (r as Record<string, unknown>);
     },
     close() {
       // Hands unused leased ε back to the shared budget table.
