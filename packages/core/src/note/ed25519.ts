@@ -59,8 +59,13 @@ export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
   return ed.sign(message, seed);
 }
 
-/** PKCS#8 OneAsymmetricKey header of an Ed25519 private key (RFC 8410 §7), followed by the 32-byte seed. */
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+/**
+ * PKCS#8 OneAsymmetricKey header of an Ed25519 private key (RFC 8410 §7), followed by
+ * the 32-byte seed. Bytes, not Buffer.from(hex): the browser verifier's Buffer has no hex.
+ */
+const PKCS8_ED25519 = Uint8Array.from('302e020100300506032b657004220420'.match(/../g)!, (h) =>
+  Number.parseInt(h, 16),
+);
 /**
  * Private key objects of recently used seeds. Importing one costs ~400 µs
  * (OpenSSL 3's decoder), more than the signature: a writer signs under two
