@@ -152,3 +152,36 @@ describe('Intake overload policy', () => {
     expect(parseGap(entries.find((e) => parseGap(e)))?.reason).toBe('store-failing');
   });
 });
+
+describe('Intake close deadline', () => {
+  it('lines still unprepared when close runs out of time are counted in a gap record, in place', async () => {
+    const path = join(tempDir(), 'a.db');
+    const { sink } = open(path);
+    let slow = false;
+    const intake = new Intake(sink, {
+      policy: 'block',
+      decode: (l) => {
+        if (slow) {
+          const until = Date.now() + 2; // a pipeline far slower than the deadline allows
+          while (Date.now() < until) {
+            /* busy */
+          }
+        }
+        return decode(l);
+      },
+      peek,
+    });
+    const logged: Logged[] = [];
+    for (let i = 0; i < 400; i++) {
+      const l = line(i);
+      logged.push(l.logged);
+      intake.push(l.text);
+    }
+    slow = true;
+    await intake.close(50);
+    const entries = readVerified(path);
+    const r = checkAccounting(entries, logged);
+    expect(r.shed).toBeGreaterThan(0);
+    expect(r.stored + r.shed).toBe(400);
+  });
+});

@@ -171,11 +171,20 @@ export class Intake {
     await this.#sink.flush();
   }
 
-  /** Flushes, then closes the sink (final checkpoint, ledger). Nothing accepted is shed on close. */
-  async close(): Promise<void> {
+  /**
+   * Flushes, then closes the sink (final checkpoint, ledger). Lines still
+   * unprepared after `drainMs` are shed, counted in a sealed gap record: a
+   * host that ends its transport within a deadline (pino's thread-stream
+   * tears the worker down 10 s after `end()`) gets a count, not a silent loss.
+   */
+  async close(drainMs = Number.POSITIVE_INFINITY): Promise<void> {
+    const deadline = Number.isFinite(drainMs)
+      ? setTimeout(() => this.#shedRest(drainMs), drainMs)
+      : undefined;
     try {
       await this.flush();
     } finally {
+      clearTimeout(deadline);
       clearTimeout(this.#timer);
       clearTimeout(this.#stallTimer);
       try {
@@ -184,6 +193,29 @@ export class Intake {
         await this.#sink.close();
       }
     }
+  }
+
+  /** Close ran out of time: every line not yet prepared is counted instead, in order with the gaps. */
+  #shedRest(drainMs: number): void {
+    const before = this.#shed;
+    for (let i = this.#head; i < this.#lines.length; i++) {
+      const item = this.#lines[i] as string | GapSummary;
+      if (typeof item === 'string') {
+        const p = this.#peek(item);
+        this.#gaps.overload.add(p.level, p.time);
+        this.#bytes -= item.length;
+        this.#shed++;
+      } else this.#gaps[item.reason].merge(item);
+    }
+    this.#lines = [];
+    this.#head = 0;
+    this.#closeGaps();
+    this.#onError(
+      new SealogError(
+        'E_IO',
+        `closing took over ${drainMs} ms: ${this.#shed - before} record(s) still queued were not stored; a sealed gap record counts them`,
+      ),
+    );
   }
 
   /** Queues the shed counts so far, in their place before the next line. */

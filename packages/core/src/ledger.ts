@@ -14,8 +14,13 @@ export const DEFAULT_BATCH_SIZE = 1000;
 export const DEFAULT_BATCH_DELAY_MS = 25;
 /** Records held in memory while the store is failing, before new ones are refused (and counted). */
 export const DEFAULT_MAX_PENDING = 1_000_000;
-/** Bytes of records accepted but not yet committed before new ones are shed (counted in a gap record). */
-export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
+/**
+ * Bytes of records accepted but not yet committed before new ones are shed
+ * (counted in a gap record). Small enough that what is held drains on close
+ * in about a second (≈ 10k records), far inside the 10 s that pino's
+ * thread-stream gives a transport to end before it tears the worker down.
+ */
+export const DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024;
 const RETRY_MIN_MS = 50;
 /** Shed records are reported at most this often (each gap record is sealed regardless). */
 const GAP_REPORT_MS = 10_000;

@@ -28,7 +28,7 @@ export interface SinkOptions {
   batchDelayMs?: number;
   busyTimeoutMs?: number;
   maxPending?: number;
-  /** Bytes of records accepted but not yet committed before the overload policy applies (default 16 MiB). */
+  /** Bytes of records accepted but not yet committed before the overload policy applies (default 4 MiB). */
   maxQueueBytes?: number;
   /**
    * When records arrive faster than the ledger commits them: `shed` (default)

@@ -125,7 +125,7 @@ export async function createTransport(
 
   const close = async () => {
     try {
-      await intake.close();
+      await intake.close(CLOSE_DRAIN_MS);
     } catch (err) {
       // Rejecting here would become an 'error' in the app's thread (a crash if unhandled);
       // the diagnostic carries the count instead.
@@ -147,6 +147,13 @@ export async function createTransport(
   stream.flush = () => intake.flush();
   return stream;
 }
+
+/**
+ * How long close may prepare what is queued before counting the rest in a gap
+ * record: pino's thread-stream destroys a transport that has not ended 10 s
+ * after `end()`, losing everything it held, uncounted.
+ */
+const CLOSE_DRAIN_MS = 6000;
 
 /** The config pino posts to the worker, when this pino announces it (pino ≥ 9.x). */
 function pinoConfig(): Promise<PinoConfig> {
