@@ -406,8 +406,11 @@ function tooLarge(enc: Encoder, keys: string[], values: string[], size: number, 
 }
 
 function topLevel(obj: Record<string, unknown>, enc: Encoder): Record<string, unknown> {
-  // An undefined member is omitted like any other, so it needs no renaming (or mark).
-  if (!Object.hasOwn(obj, META_KEY) || obj[META_KEY] === undefined) return obj;
+  // An undefined data member is omitted like any other, so it needs no renaming (or mark).
+  // A getter is renamed whatever it returns now: it may return something else when encoded
+  // (a getter answering undefined here and a gap record later forged one; issue 15 red team).
+  const d = Object.getOwnPropertyDescriptor(obj, META_KEY);
+  if (d === undefined || ('value' in d && d.value === undefined)) return obj;
   // `_sealog` is ours; a caller's field of that name is kept under `__sealog`.
   enc.mark('reserved-key');
   const copy: Record<string, unknown> = Object.create(null);

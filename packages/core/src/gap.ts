@@ -50,7 +50,13 @@ export class GapCounter {
   add(level: string | number | undefined, time: number, n = 1): void {
     if (n <= 0) return;
     let name = level === undefined ? UNKNOWN_LEVEL : String(level);
-    if (name.length > MAX_LEVEL_NAME || (!this.#levels.has(name) && this.#levels.size >= MAX_LEVELS)) {
+    // A level is the app's label, but a record can carry its own: keep names that are plain text.
+    if (
+      name.length > MAX_LEVEL_NAME ||
+      !name.isWellFormed() ||
+      name === '__proto__' ||
+      (!this.#levels.has(name) && this.#levels.size >= MAX_LEVELS)
+    ) {
       name = 'other';
     }
     this.#levels.set(name, (this.#levels.get(name) ?? 0) + n);
@@ -67,13 +73,16 @@ export class GapCounter {
 
   /** Adds another counter's summary (a gap counted on another thread). */
   merge(g: GapSummary): void {
-    let added = false;
+    if (!Number.isSafeInteger(g.records) || g.records <= 0) return;
+    // `records` is the count; `levels` only says how it splits (what it does not cover is `unknown`).
+    let left = g.records;
     for (const [level, n] of Object.entries(g.levels)) {
-      if (!Number.isSafeInteger(n) || n <= 0) continue;
+      if (!Number.isSafeInteger(n) || n <= 0 || n > left) continue;
       this.add(level, g.first, n);
-      added = true;
+      left -= n;
     }
-    if (added) this.#last = Math.max(this.#last, Math.trunc(g.last));
+    this.add(UNKNOWN_LEVEL, g.first, left);
+    this.#last = Math.max(this.#last, Number.isFinite(g.last) ? Math.trunc(g.last) : this.#last);
   }
 
   /** The counts so far, and resets; undefined when nothing was shed. */

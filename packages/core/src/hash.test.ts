@@ -65,7 +65,10 @@ describe('SHA-256 helpers equal their definitions (format.md §2)', () => {
     const leaves = entries.map((e) => leafHash(e));
     const chains: Buffer[] = [];
     let c = ZERO_HASH;
-    for (const l of leaves) chains.push((c = chainHash(c, l)));
+    for (const l of leaves) {
+      c = chainHash(c, l);
+      chains.push(c);
+    }
     const nodes = leaves.slice(1).map((l, i) => nodeHash(leaves[i]!, l));
     let prev = ZERO_HASH;
     for (let i = 0; i < entries.length; i++) {

@@ -39,6 +39,7 @@ export {
   type Coercion,
   canonicalJson,
   DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_ENTRY_BYTES,
   type Encoded,
   type EncodeLimits,
   encodeRecord,

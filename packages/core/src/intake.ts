@@ -60,6 +60,12 @@ export interface IntakeOptions {
   stallMs?: number;
   onError?: (err: SealogError) => void;
   /**
+   * The bound on queued line bytes plus the ledger's queued entry bytes
+   * (default: the ledger's maxQueueBytes). A host that bounds what it sends
+   * in other units (winston's app thread counts line characters) gives more.
+   */
+  maxBytes?: number;
+  /**
    * Prepares lines on worker threads (pipeline/pool.ts); its decoder must do
    * what `decode` does. Without it lines are prepared on this thread.
    */
@@ -72,6 +78,7 @@ export class Intake {
   readonly #decode: (line: string) => Record<string, unknown> | typeof REFUSE_LINE;
   readonly #peek: (line: string) => LinePeek;
   readonly #stallMs: number;
+  readonly #maxBytes: number | undefined;
   readonly #pool: PreparePool | undefined;
   readonly #onError: (err: SealogError) => void;
   #atPool = 0; // batches handed to the pool, not yet in the ledger
@@ -93,6 +100,7 @@ export class Intake {
   #stalled = false;
   #progressMark = -1;
   #shed = 0;
+  #closing = false;
   /** Shedding goes on until the queue is below half its bound: one gap record per overload, not one per record. */
   #shedding = false;
 
@@ -103,6 +111,7 @@ export class Intake {
     this.#peek = options.peek;
     this.#stallMs = options.stallMs ?? DEFAULT_STALL_MS;
     this.#pool = options.pool;
+    this.#maxBytes = options.maxBytes;
     this.#onError =
       options.onError ?? ((err) => process.stderr.write(`sealog: ${err.code}: ${err.message}\n`));
   }
@@ -127,6 +136,13 @@ export class Intake {
    * {@link room} resolves (`block`, queue full); the line itself is kept.
    */
   push(line: string): boolean {
+    if (this.#closing) {
+      // Too late to store: counted (and sealed by close) like a shed line, never lost silently.
+      const p = this.#peek(line);
+      this.#gaps.overload.add(p.level, p.time);
+      this.#shed++;
+      return true;
+    }
     const full = this.#full();
     if (this.#shedding && !full && this.#belowHalf()) this.#shedding = false;
     if ((full || this.#shedding) && (this.#policy === 'shed' || this.#stalled)) {
@@ -143,6 +159,19 @@ export class Intake {
     if (!full) return true;
     this.#watchStall();
     return false;
+  }
+
+  /**
+   * Counts a line the caller will not hand over (longer than it can hold) as
+   * shed, by what `peek` reads at its start.
+   */
+  refuse(line: string): void {
+    const p = this.#peek(line.slice(0, 256));
+    this.#gaps.overload.add(p.level, p.time);
+    this.#shed++;
+    this.#onError(
+      new SealogError('E_IO', 'a record too long to hold was not stored; a sealed gap record counts it'),
+    );
   }
 
   /**
@@ -183,7 +212,11 @@ export class Intake {
       : undefined;
     try {
       await this.flush();
+      this.#closing = true;
+      // Lines pushed while the flush ran are prepared; what is pushed from now on is counted.
+      await this.flush();
     } finally {
+      this.#closing = true;
       clearTimeout(deadline);
       clearTimeout(this.#timer);
       clearTimeout(this.#stallTimer);
@@ -229,12 +262,16 @@ export class Intake {
     }
   }
 
+  #max(): number {
+    return this.#maxBytes ?? this.#sink.ledger.maxQueueBytes;
+  }
+
   #full(): boolean {
-    return this.#bytes + this.#sink.ledger.queuedBytes >= this.#sink.ledger.maxQueueBytes;
+    return this.#bytes + this.#sink.ledger.queuedBytes >= this.#max();
   }
 
   #belowHalf(): boolean {
-    return this.#bytes + this.#sink.ledger.queuedBytes < this.#sink.ledger.maxQueueBytes / 2;
+    return this.#bytes + this.#sink.ledger.queuedBytes < this.#max() / 2;
   }
 
   #schedule(): void {

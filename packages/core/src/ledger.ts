@@ -6,7 +6,6 @@ import { encodeEntry } from './prepare.js';
 import { type ConnectOptions, connectStore } from './store/connect.js';
 import { type Durability, SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
 import type { CommitResult, PendingEntry, Store, WriterTrust } from './store/types.js';
-import { TIME_UNKNOWN } from './time.js';
 
 /** Records per transaction before a commit is forced. */
 export const DEFAULT_BATCH_SIZE = 1000;
@@ -327,7 +326,9 @@ export class Ledger {
   }
 
   #schedule(): void {
-    if (this.#queue.length >= this.#opts.batchSize && this.#retryMs === 0) {
+    const full =
+      this.#queue.length >= this.#opts.batchSize || this.#queuedBytes >= this.#opts.maxQueueBytes / 2;
+    if (full && this.#retryMs === 0) {
       // A full batch commits now, inside the caller's write: that is the backpressure.
       this.#commitNow();
     } else if (this.#timer === undefined) {

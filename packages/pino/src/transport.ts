@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
+  DEFAULT_MAX_ENTRY_BYTES,
   DEFAULT_POOL_SIZE,
   Intake,
   isSealogError,
@@ -66,7 +67,7 @@ export async function createTransport(
   const opened = sink;
   // pino sends its levels and messageKey once, before the first line (what
   // pino-abstract-transport's expectPinoConfig did); the decoder reads them then.
-  const config = await pinoConfig();
+  const config = await PINO_CONFIG;
   const map = hooks.map;
   const decode = pinoDecoder(config);
   let pool: PreparePool | undefined;
@@ -99,20 +100,44 @@ export async function createTransport(
     ...(pool ? { pool } : {}),
   });
 
-  let tail = ''; // a line split across chunks
+  // A line split across chunks. A chunk without a newline is appended (a rope: no copy, no
+  // rescan), so a long line costs its length once; past maxLine it is counted, not held.
+  let tail = '';
+  let skipping = false; // the rest of an over-long line, up to its newline, is skipped
+  const maxLine = MAX_LINE_ENTRIES * (validated.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES);
   const stream = new Writable({
     decodeStrings: false,
     write(chunk: string | Buffer, _enc, cb) {
-      const text = tail + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-      let start = 0;
+      const s = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+      let nl = s.indexOf('\n');
+      if (nl === -1) {
+        if (!skipping) tail += s;
+        if (tail.length > maxLine) {
+          intake.refuse(tail);
+          tail = '';
+          skipping = true;
+        }
+        cb();
+        return;
+      }
       let ok = true;
+      let start = 0;
+      if (skipping) {
+        skipping = false;
+        start = nl + 1;
+        nl = s.indexOf('\n', start);
+      }
       // Every line is kept, empty ones too (as pino-abstract-transport's split2 did); `\r\n` ends a line.
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-        const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        ok = intake.push(text.slice(start, end)) && ok;
+      for (; nl !== -1; nl = s.indexOf('\n', start)) {
+        let line = s.slice(start, nl);
+        if (tail.length > 0) {
+          line = tail + line;
+          tail = '';
+        }
+        ok = intake.push(line.endsWith('\r') ? line.slice(0, -1) : line) && ok;
         start = nl + 1;
       }
-      tail = text.slice(start);
+      tail = s.slice(start);
       if (ok) cb();
       else intake.room().then(() => cb());
     },
@@ -154,9 +179,17 @@ export async function createTransport(
  * after `end()`, losing everything it held, uncounted.
  */
 const CLOSE_DRAIN_MS = 6000;
+/** A line longer than this many maxEntryBytes is counted in a gap record, not held: it could not be stored whole anyway. */
+const MAX_LINE_ENTRIES = 8;
 
-/** The config pino posts to the worker, when this pino announces it (pino ≥ 9.x). */
-function pinoConfig(): Promise<PinoConfig> {
+/**
+ * The config pino posts to the worker, once, when this pino announces it
+ * (pino ≥ 9.x). Listened for when this module loads, not when a transport
+ * opens: with several `targets` in one worker, pino posts the message once,
+ * and a target that opens later (a wrapper, a slow PostgreSQL) would wait for
+ * it for ever. Every transport of this worker shares the one answer.
+ */
+const PINO_CONFIG: Promise<PinoConfig> = (() => {
   const data = workerData as { workerData?: { pinoWillSendConfig?: unknown } } | undefined;
   if (parentPort === null || data?.workerData?.pinoWillSendConfig !== true) return Promise.resolve({});
   const port = parentPort;
@@ -168,7 +201,7 @@ function pinoConfig(): Promise<PinoConfig> {
     };
     port.on('message', onMessage);
   });
-}
+})();
 
 /** pino writes `{"level":30,"time":1700000000000,...`: read both without parsing the line. */
 const HEAD = /^\{"level":(-?\d{1,15}|"[^"\\]{0,32}")(?:,"time":(-?\d{1,16}))?/;

@@ -18,8 +18,10 @@ export const SLOT = {
   synced: 3,
   /** Lines posted that the worker no longer holds (committed, or counted as not stored). */
   settled: 4,
+  /** 1 once the worker's ledger is open (or failed to open): until then no progress is a stall. */
+  opened: 5,
 } as const;
-export const SLOT_COUNT = 5;
+export const SLOT_COUNT = 6;
 
 /** What the worker is started with: plain JSON options (already validated) and the counters. */
 export interface WorkerData {

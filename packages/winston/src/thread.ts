@@ -26,6 +26,8 @@ import { type FromWorker, SLOT, SLOT_COUNT, type ToWorker, type WireError } from
 const MAX_BATCH = 2000;
 /** Longest log() waits (`block`) for the worker to make progress before it sheds instead. */
 const STALL_WAIT_MS = 1000;
+/** The same while the worker is still opening the ledger (and its pool): opening is not a stall. */
+const OPEN_WAIT_MS = 10_000;
 
 /** How much the app thread may hold for the worker, and what happens beyond it. */
 export interface ThreadBounds {
@@ -265,7 +267,10 @@ export class LedgerThread {
     // Stalled before and nothing settled since: do not block the app again for every record.
     if (last === this.#stalledAt) return held;
     while (held > target) {
-      if (Atomics.wait(this.#slots, SLOT.settled, last, STALL_WAIT_MS) === 'timed-out') {
+      const opened = Atomics.load(this.#slots, SLOT.opened) === 1n;
+      if (
+        Atomics.wait(this.#slots, SLOT.settled, last, opened ? STALL_WAIT_MS : OPEN_WAIT_MS) === 'timed-out'
+      ) {
         this.#stalledAt = last;
         return this.#held();
       }

@@ -4,16 +4,20 @@
 // past its handlers: every failure becomes a counted refusal and a message.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
+  DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_POOL_SIZE,
   Intake,
   isSealogError,
+  type LinePeek,
   openSink,
   PreparePool,
+  recordTime,
   type Sink,
   validateSinkOptions,
 } from '@sealog/core';
 import { winstonDecoder } from './decode.js';
 import { type FromWorker, SLOT, type ToWorker, type WireError, type WorkerData } from './protocol.js';
+import { decodeLine } from './wire.js';
 
 const port = parentPort;
 if (port === null) throw new Error('@sealog/winston/worker runs only as a worker thread');
@@ -47,6 +51,17 @@ function publish(): void {
   Atomics.store(slots, SLOT.settled, BigInt(settled));
   Atomics.notify(slots, SLOT.committed);
   Atomics.notify(slots, SLOT.settled);
+}
+
+/** Level and time of a line shed here (rare: the app thread bounds what it posts). */
+function peek(line: string): LinePeek {
+  try {
+    const r = decodeLine(line);
+    const level = typeof r.level === 'string' || typeof r.level === 'number' ? r.level : undefined;
+    return { level, time: recordTime(r, Date.now()) };
+  } catch {
+    return { level: undefined, time: Date.now() };
+  }
 }
 
 function writeLines(text: string): void {
@@ -128,16 +143,21 @@ openSink(options, {
     intake = new Intake(opened, {
       // The app thread bounds what it posts (maxQueueBytes), so this intake sheds only as a last resort.
       policy: 'shed',
+      // Lines are counted in characters on the app thread and entries in bytes here (a
+      // pseudonymised entry outgrows its line): four times the bound keeps this a last resort.
+      maxBytes: 4 * (validated.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES),
       decode: (line) => decode(line, Date.now()),
-      peek: () => ({ level: undefined, time: Date.now() }),
+      peek,
       onError: (err) => send({ t: 'warn', error: wireError(err) }),
       ...(pool ? { pool } : {}),
     });
     sink = opened; // only now: messages that arrived meanwhile wait in `early`, in order
+    Atomics.store(slots, SLOT.opened, 1n);
     for (const m of early.splice(0)) handle(m);
   },
   (err: unknown) => {
     openFailed = true;
+    Atomics.store(slots, SLOT.opened, 1n);
     send({ t: 'openFailed', error: wireError(err) });
     for (const m of early.splice(0)) handle(m);
   },

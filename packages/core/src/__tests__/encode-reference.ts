@@ -266,7 +266,9 @@ export function encodeRecordReference(record: unknown, limits: EncodeLimits = {}
 
 function topLevel(obj: Record<string, unknown>, enc: Encoder): Record<string, unknown> {
   // An undefined member is omitted like any other, so it needs no renaming (or mark).
-  if (!Object.hasOwn(obj, META_KEY) || obj[META_KEY] === undefined) return obj;
+  // As encode.ts: a `_sealog` getter is renamed whatever it returns now (issue 15 red team).
+  const d = Object.getOwnPropertyDescriptor(obj, META_KEY);
+  if (d === undefined || ('value' in d && d.value === undefined)) return obj;
   // `_sealog` is ours; a caller's field of that name is kept under `__sealog`.
   enc.coerced.add('reserved-key');
   const copy: Record<string, unknown> = Object.create(null);

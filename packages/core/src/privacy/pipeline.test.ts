@@ -99,7 +99,7 @@ describe('apply writes in place only into what it made', () => {
     expect(out.s1).toEqual({ a: '[Redacted]', id: 'alice', n: 3 });
     expect(out.s2?.a).toBe('hunter2'); // s2.a is not configured
     expect(out.s2?.id).toMatch(/^psn:k1:/);
-    expect((out.s2?.n as { dp: string }).dp).toBe('laplace');
+    expect((out.s2 as { n: { dp: string } }).n.dp).toBe('laplace');
     expect(shared).toEqual({ a: 'hunter2', id: 'alice', n: 3 });
   });
 });
