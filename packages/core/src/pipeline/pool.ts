@@ -24,8 +24,14 @@ export { PreparedBatch };
 // go to a fresh worker, and a batch that killed MAX_TRIES workers is prepared
 // on this thread with the same functions (decoders.ts, prepare.ts).
 
-/** Worker threads by default: one core stays with the committer. */
-export const DEFAULT_POOL_SIZE = Math.max(1, availableParallelism() - 1);
+/**
+ * Worker threads a transport starts by default (its `workers` option): one
+ * core stays with the application, one with the committer, the rest prepare.
+ * 0 on a 2-core machine, where a pool thread only takes CPU from the app:
+ * measured there, the app thread paid 1.76x pino/file per call with a pool of
+ * 1 (docs/performance.md, issue 15), and the pool prepared no faster.
+ */
+export const DEFAULT_POOL_SIZE = Math.max(0, availableParallelism() - 2);
 /** Largest pool accepted (a typo must not start thousands of threads). */
 export const MAX_POOL_SIZE = 64;
 /** Batches posted to one worker at once: one running, one waiting in its port so it never idles. */
@@ -56,7 +62,7 @@ export const kWorkers = Symbol('sealog.pool.workers');
 
 /** How a pool is built; every field crosses to the workers by structured clone. */
 export interface PoolSpec {
-  /** Worker threads, 1 to {@link MAX_POOL_SIZE}; {@link DEFAULT_POOL_SIZE} is a good start. */
+  /** Worker threads, 1 to {@link MAX_POOL_SIZE}. */
   size: number;
   decoder: DecoderSpec;
   sink: PrepareSinkOptions;
