@@ -14,23 +14,39 @@ import { normalizeRecord, type PinoConfig } from './normalize.js';
  * The transport's `map` hook (PinoTransportHooks) is not applied: it is a
  * function and cannot cross to a worker thread.
  */
-export function pinoDecoder(config: PinoConfig): LineDecoder {
+/** How the transport wants lines it cannot parse kept. */
+export interface DecodeOptions {
+  /**
+   * Store only the length of a line that is not a JSON record, not its text.
+   * The transport sets it whenever privacy is configured: such a line (a
+   * non-pino writer upstream, a cut-off stream) may hold a field the privacy
+   * pipeline would have redacted, and it has no fields to apply paths to.
+   */
+  withholdUnparsed?: boolean;
+}
+
+export function pinoDecoder(config: PinoConfig & DecodeOptions): LineDecoder {
+  const unparsed = (line: string, now: number): Record<string, unknown> =>
+    config.withholdUnparsed === true
+      ? // The privacy pipeline works on fields; a line it cannot parse has none it could redact.
+        { time: now, unparsedLine: `[withheld: ${line.length} characters that are not a JSON record]` }
+      : { time: now, unparsedLine: line };
   return (line, now) => {
     let value: unknown;
     try {
       // The line is attacker-influenced text: JSON.parse is the only parser, and its failure is data.
       value = JSON.parse(line);
     } catch {
-      return { time: now, unparsedLine: line };
+      return unparsed(line, now);
     }
-    if (value === null) return { time: now, unparsedLine: line };
+    if (value === null) return unparsed(line, now);
     if (typeof value !== 'object') value = { data: value, time: now };
     try {
       return normalizeRecord(value as Record<string, unknown>, config);
     } catch {
       // Only an array with messageKey "length" gets here (strict-mode delete throws);
       // the transport's stream would fail on it, the pool keeps the line instead.
-      return { time: now, unparsedLine: line };
+      return unparsed(line, now);
     }
   };
 }

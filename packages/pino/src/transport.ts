@@ -69,7 +69,9 @@ export async function createTransport(
   // pino-abstract-transport's expectPinoConfig did); the decoder reads them then.
   const config = await PINO_CONFIG;
   const map = hooks.map;
-  const decode = pinoDecoder(config);
+  // With privacy configured, a line that is not a JSON record is stored as its length only.
+  const decoderConfig = { ...config, withholdUnparsed: validated.privacy !== undefined };
+  const decode = pinoDecoder(decoderConfig);
   let pool: PreparePool | undefined;
   // A map hook is a function: it cannot cross to a pool worker, so records are prepared here.
   const workers = map === undefined ? (validated.workers ?? DEFAULT_POOL_SIZE) : 0;
@@ -78,7 +80,11 @@ export async function createTransport(
       pool = await PreparePool.open(
         {
           size: workers,
-          decoder: { module: new URL('./decode.js', import.meta.url).href, name: 'pinoDecoder', config },
+          decoder: {
+            module: new URL('./decode.js', import.meta.url).href,
+            name: 'pinoDecoder',
+            config: decoderConfig,
+          },
           sink: validated,
         },
         (err) => report(err, opened.stats),
@@ -93,7 +99,7 @@ export async function createTransport(
     decode: (line) => {
       const record = decode(line, Date.now());
       // pinoDecoder keeps every line (never REFUSE_LINE); the check keeps the types honest.
-      return record === REFUSE_LINE ? { time: Date.now(), unparsedLine: '' } : applyMap(record, map);
+      return record === REFUSE_LINE ? { time: Date.now(), unparsedLine: '[refused]' } : applyMap(record, map);
     },
     peek: peekLine,
     onError: (err) => report(err, opened.stats),
