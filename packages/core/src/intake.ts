@@ -416,7 +416,8 @@ export class Intake {
     this.#stallTimer = setTimeout(() => {
       this.#stallTimer = undefined;
       const committed = this.#sink.ledger.stats.committed;
-      if (committed === this.#progressMark) {
+      // Only a failing store is a stall: a healthy one commits on its batch timer (batchDelayMs).
+      if (committed === this.#progressMark && this.#sink.ledger.failing) {
         this.#stalled = true;
         this.#wake();
         // Look again: shedding ends as soon as the ledger commits again.

@@ -242,8 +242,13 @@ export class Ledger {
       throw new SealogError('E_CLOSED', 'the ledger is closed; open a new one to keep writing');
   }
 
+  /**
+   * While commits succeed the queue is bounded by them (and, in a transport,
+   * by the intake); the bounds refuse records only while the store fails.
+   */
   #hasRoom(): boolean {
-    return this.#queue.length < this.#opts.maxPending && this.#queuedBytes < this.#opts.maxQueueBytes;
+    if (this.#queue.length >= this.#opts.maxPending) return false;
+    return this.#retryMs === 0 || this.#queuedBytes < this.#opts.maxQueueBytes;
   }
 
   #push(e: PendingEntry): void {
@@ -326,9 +331,7 @@ export class Ledger {
   }
 
   #schedule(): void {
-    const full =
-      this.#queue.length >= this.#opts.batchSize || this.#queuedBytes >= this.#opts.maxQueueBytes / 2;
-    if (full && this.#retryMs === 0) {
+    if (this.#queue.length >= this.#opts.batchSize && this.#retryMs === 0) {
       // A full batch commits now, inside the caller's write: that is the backpressure.
       this.#commitNow();
     } else if (this.#timer === undefined) {
