@@ -295,6 +295,8 @@ export class Intake {
   /** True when the ledger's own queue is half full: the store is behind (async commit, or failing). */
   #ledgerBehind(): boolean {
     if (this.#sink.ledger.queuedBytes < this.#sink.ledger.maxQueueBytes / 2) return false;
+    // Half the bound waits for a commit: start it now rather than on the batch timer.
+    this.#sink.ledger.commitSoon();
     this.#timer ??= setTimeout(this.#pump, RETRY_MS);
     return true;
   }

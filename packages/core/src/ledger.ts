@@ -217,6 +217,15 @@ export class Ledger {
     this.#refused += g.records;
   }
 
+  /**
+   * Commits what is queued now, without waiting for batchSize or
+   * batchDelayMs (a transport's intake calls it when half its byte bound sits
+   * here: its producer may be waiting). No-op while a commit runs or retries.
+   */
+  commitSoon(): void {
+    if (this.#retryMs === 0) this.#commitNow();
+  }
+
   /** Bytes of entries queued for commit (the transports' overload policy reads it). */
   get queuedBytes(): number {
     return this.#queuedBytes;
