@@ -112,7 +112,13 @@ export {
   type PrepareSinkOptions,
   REFUSE_LINE,
 } from './pipeline/decoders.js';
-export { DEFAULT_POOL_SIZE, type PoolSpec, PreparedBatch, PreparePool } from './pipeline/pool.js';
+export {
+  DEFAULT_POOL_SIZE,
+  openTransportPool,
+  type PoolSpec,
+  PreparedBatch,
+  PreparePool,
+} from './pipeline/pool.js';
 export {
   createPrivacyPipeline,
   type GeneralizeRule,

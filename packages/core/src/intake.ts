@@ -253,6 +253,8 @@ export class Intake {
 
   /** Queues the shed counts so far, in their place before the next line. */
   #closeGaps(): void {
+    // Runs for every line pushed: nothing to do (and nothing allocated) unless something was shed.
+    if (this.#gaps.overload.records === 0 && this.#gaps['store-failing'].records === 0) return;
     for (const counter of Object.values(this.#gaps)) {
       const g = counter.take();
       if (g !== undefined) {

@@ -270,6 +270,9 @@ export class Ledger {
 
   /** Queues one gap record per reason with shed records, ahead of the next record. */
   #sealGaps(): void {
+    // Runs for every record queued: no allocation and no clock read unless something was shed.
+    const { overload, 'store-failing': failing } = this.#gaps;
+    if (overload.records === 0 && failing.records === 0 && this.#unreported === 0) return;
     for (const counter of Object.values(this.#gaps)) {
       const g = counter.take();
       if (g === undefined) continue;

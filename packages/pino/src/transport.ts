@@ -2,12 +2,12 @@ import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   DEFAULT_MAX_ENTRY_BYTES,
-  DEFAULT_POOL_SIZE,
   Intake,
   isSealogError,
   type LinePeek,
   openSink,
-  PreparePool,
+  openTransportPool,
+  type PreparePool,
   REFUSE_LINE,
   SealogError,
   type Sink,
@@ -73,26 +73,17 @@ export async function createTransport(
   const decoderConfig = { ...config, withholdUnparsed: validated.privacy !== undefined };
   const decode = pinoDecoder(decoderConfig);
   let pool: PreparePool | undefined;
-  // A map hook is a function: it cannot cross to a pool worker, so records are prepared here.
-  const workers = map === undefined ? (validated.workers ?? DEFAULT_POOL_SIZE) : 0;
-  if (workers > 0) {
-    try {
-      pool = await PreparePool.open(
-        {
-          size: workers,
-          decoder: {
-            module: new URL('./decode.js', import.meta.url).href,
-            name: 'pinoDecoder',
-            config: decoderConfig,
-          },
-          sink: validated,
-        },
-        (err) => report(err, opened.stats),
-      );
-    } catch (err) {
-      await opened.close().catch(() => {});
-      throw startupError(err);
-    }
+  try {
+    // A map hook is a function: it cannot cross to a pool worker, so records are prepared here.
+    pool = await openTransportPool(
+      map === undefined ? validated.workers : 0,
+      { module: new URL('./decode.js', import.meta.url).href, name: 'pinoDecoder', config: decoderConfig },
+      validated,
+      (err) => report(err, opened.stats),
+    );
+  } catch (err) {
+    await opened.close().catch(() => {});
+    throw startupError(err);
   }
   const intake = new Intake(opened, {
     policy: validated.overload ?? 'shed',

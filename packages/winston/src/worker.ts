@@ -5,12 +5,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   DEFAULT_MAX_QUEUE_BYTES,
-  DEFAULT_POOL_SIZE,
   Intake,
   isSealogError,
   type LinePeek,
   openSink,
-  PreparePool,
+  openTransportPool,
+  type PreparePool,
   recordTime,
   type Sink,
   validateSinkOptions,
@@ -119,26 +119,17 @@ openSink(options, {
     const decode = winstonDecoder();
     // Validated on the app thread already; this fills in the privacy defaults the pool's workers need.
     const validated = validateSinkOptions(options);
-    const workers = validated.workers ?? DEFAULT_POOL_SIZE;
     let pool: PreparePool | undefined;
-    if (workers > 0) {
-      try {
-        pool = await PreparePool.open(
-          {
-            size: workers,
-            decoder: {
-              module: new URL('./decode.js', import.meta.url).href,
-              name: 'winstonDecoder',
-              config: null,
-            },
-            sink: validated,
-          },
-          (err) => send({ t: 'warn', error: wireError(err) }),
-        );
-      } catch (err) {
-        // Records are prepared on this thread instead: slower, nothing lost.
-        send({ t: 'warn', error: wireError(err) });
-      }
+    try {
+      pool = await openTransportPool(
+        validated.workers,
+        { module: new URL('./decode.js', import.meta.url).href, name: 'winstonDecoder', config: null },
+        validated,
+        (err) => send({ t: 'warn', error: wireError(err) }),
+      );
+    } catch (err) {
+      // Records are prepared on this thread instead: slower, nothing lost.
+      send({ t: 'warn', error: wireError(err) });
     }
     intake = new Intake(opened, {
       // The app thread bounds what it posts (maxQueueBytes), so this intake sheds only as a last resort.

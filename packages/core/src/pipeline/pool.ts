@@ -400,3 +400,18 @@ export class PreparePool {
     );
   }
 }
+
+/**
+ * The pool a transport runs, or none: `workers` threads (its option, default
+ * {@link DEFAULT_POOL_SIZE}), undefined when that is 0. Both transports open
+ * theirs here; each decides what an open failure means for it.
+ */
+export function openTransportPool(
+  workers: number | undefined,
+  decoder: DecoderSpec,
+  sink: PrepareSinkOptions,
+  onError: (err: SealogError) => void,
+): Promise<PreparePool | undefined> {
+  const size = workers ?? DEFAULT_POOL_SIZE;
+  return size > 0 ? PreparePool.open({ size, decoder, sink }, onError) : Promise.resolve(undefined);
+}
