@@ -2,7 +2,7 @@
 // item 1): what transport.ts does to each line before the sink sees it, so a
 // pool worker stores the very record the in-thread path stores. Runs on a
 // pool worker: plain data in (the pino config), no hooks.
-import type { LineDecoder } from '@sealog/core';
+import type { LineDecoder, LinePeek } from '@sealog/core';
 import { normalizeRecord, type PinoConfig } from './normalize.js';
 
 /**
@@ -49,4 +49,26 @@ export function pinoDecoder(config: PinoConfig & DecodeOptions): LineDecoder {
       return unparsed(line, now);
     }
   };
+}
+
+/**
+ * pino writes `{"level":30,"time":1700000000000,...`, or `"time":"2026-…Z"` with
+ * `timestamp: pino.stdTimeFunctions.isoTime`: read both without parsing the line.
+ * The quoted forms are bounded (32 and 40 characters) so a hostile line costs nothing.
+ */
+const HEAD = /^\{"level":(-?\d{1,15}|"[^"\\]{0,32}")(?:,"time":(-?\d{1,16}|"[^"\\]{1,40}"))?/;
+
+/** The level and time a shed line is counted under (Intake `peek`): runs at the rate the app logs. */
+export function peekLine(line: string): LinePeek {
+  const m = HEAD.exec(line);
+  if (m === null) return { level: undefined, time: Date.now() };
+  const raw = m[1] as string;
+  const level = raw.startsWith('"') ? raw.slice(1, -1) : Number(raw);
+  return { level, time: peekTime(m[2]) };
+}
+
+function peekTime(raw: string | undefined): number {
+  if (raw === undefined) return Date.now();
+  const ms = raw.startsWith('"') ? Date.parse(raw.slice(1, -1)) : Number(raw);
+  return Number.isFinite(ms) ? ms : Date.now();
 }

@@ -4,7 +4,6 @@ import {
   DEFAULT_MAX_ENTRY_BYTES,
   Intake,
   isSealogError,
-  type LinePeek,
   openSink,
   openTransportPool,
   type PreparePool,
@@ -14,7 +13,7 @@ import {
   type SinkOptions,
   validateSinkOptions,
 } from '@sealog/core';
-import { pinoDecoder } from './decode.js';
+import { peekLine, pinoDecoder } from './decode.js';
 import { report } from './diagnostics.js';
 import type { PinoConfig } from './normalize.js';
 
@@ -199,18 +198,6 @@ const PINO_CONFIG: Promise<PinoConfig> = (() => {
     port.on('message', onMessage);
   });
 })();
-
-/** pino writes `{"level":30,"time":1700000000000,...`: read both without parsing the line. */
-const HEAD = /^\{"level":(-?\d{1,15}|"[^"\\]{0,32}")(?:,"time":(-?\d{1,16}))?/;
-
-function peekLine(line: string): LinePeek {
-  const m = HEAD.exec(line);
-  if (m === null) return { level: undefined, time: Date.now() };
-  const raw = m[1] as string;
-  const level = raw.startsWith('"') ? raw.slice(1, -1) : Number(raw);
-  const time = m[2] === undefined ? Date.now() : Number(m[2]);
-  return { level, time };
-}
 
 function applyMap(record: Record<string, unknown>, map: PinoTransportHooks['map']): Record<string, unknown> {
   if (map === undefined) return record;
