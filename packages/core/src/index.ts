@@ -178,6 +178,7 @@ export type {
   Store,
   WriterTrust,
 } from './store/types.js';
+export { type TilesOptions, type TilesResult, writeTiles } from './tiles/publish.js';
 export { entryTime, inTimeRange, TIME_UNKNOWN } from './time.js';
 export {
   type CheckpointResult,
@@ -190,3 +191,45 @@ export {
   type VerifyReport,
 } from './verify/types.js';
 export { verifyLedger } from './verify/verify.js';
+export {
+  addCheckpoint,
+  DEFAULT_WITNESS_TIMEOUT_MS,
+  MAX_WITNESS_RESPONSE_BYTES,
+  type WitnessCosigned,
+  type WitnessFailure,
+  type WitnessResult,
+} from './witness/client.js';
+export { validateWitnessConfig, type WitnessConfig } from './witness/config.js';
+export {
+  type GeneratedWitnessKey,
+  generateWitnessKey,
+  loadWitnessKeyFile,
+  parseWitnessKey,
+  writeWitnessKeyFile,
+} from './witness/key.js';
+export {
+  mergeCosignatures,
+  verifyWitnessCosignatures,
+  type WitnessCosignature,
+  type WitnessQuorumResult,
+} from './witness/quorum.js';
+export {
+  type AddCheckpointRequest,
+  formatAddCheckpointRequest,
+  MAX_PROOF_LINES,
+  MAX_WITNESS_REQUEST_BYTES,
+  parseAddCheckpointRequest,
+} from './witness/request.js';
+export {
+  createWitnessServer,
+  DEFAULT_WITNESS_REQUEST_TIMEOUT_MS,
+  type WitnessServerOptions,
+} from './witness/server.js';
+export { type WitnessHead, WitnessState } from './witness/state.js';
+export {
+  TLOG_SIZE_CONTENT_TYPE,
+  Witness,
+  type WitnessLog,
+  type WitnessOutcome,
+  type WitnessReply,
+} from './witness/witness.js';

@@ -9,9 +9,11 @@ import { pseudonym } from './pseudonym.js';
 import { query } from './query.js';
 import { report } from './report.js';
 import { tail } from './tail.js';
+import { tiles } from './tiles.js';
 import { verify } from './verify.js';
 import { verifyBundleCommand } from './verify-bundle.js';
 import { verifyProof } from './verify-proof.js';
+import { witness } from './witness.js';
 
 /** Every `sealog` subcommand, in the order `sealog --help` lists them. One line per command. */
 export const commands: Command[] = [
@@ -26,6 +28,8 @@ export const commands: Command[] = [
   exportCommand,
   report,
   verifyBundleCommand,
+  tiles,
   init,
   migrate,
+  witness,
 ];
