@@ -55,7 +55,8 @@ export function parseAddCheckpointRequest(body: Uint8Array): AddCheckpointReques
       break;
     }
     // Longest header: "old " + 16 digits, then 63 lines of 44 base64 characters.
-    if (i > 21 + MAX_PROOF_LINES * 45) throw bad('header too long');
+    if (i > 21 + MAX_PROOF_LINES * 45)
+      throw bad(`header longer than an old size line and ${MAX_PROOF_LINES} proof lines`);
   }
   if (end < 0) throw bad('no empty line before the checkpoint');
   const header = Buffer.from(body.buffer, body.byteOffset, end).toString('latin1');
