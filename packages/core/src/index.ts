@@ -225,7 +225,7 @@ export {
   DEFAULT_WITNESS_REQUEST_TIMEOUT_MS,
   type WitnessServerOptions,
 } from './witness/server.js';
-export { type WitnessHead, WitnessState } from './witness/state.js';
+export { DEFAULT_WITNESS_BUSY_TIMEOUT_MS, type WitnessHead, WitnessState } from './witness/state.js';
 export {
   TLOG_SIZE_CONTENT_TYPE,
   Witness,

@@ -28,7 +28,7 @@ CREATE TABLE witness_log (
 ) STRICT;
 `;
 /** How long a write waits for another process holding the file (ms). */
-const BUSY_TIMEOUT_MS = 5000;
+export const DEFAULT_WITNESS_BUSY_TIMEOUT_MS = 5000;
 
 function ioError(path: string, what: string, err: unknown): SealogError {
   return new SealogError('E_IO', `witness state ${path}: cannot ${what}`, { cause: err });
@@ -72,12 +72,13 @@ export class WitnessState {
   /**
    * Opens (creating if absent) a witness state file. A file that has tables
    * but is not a witness state (a ledger, say) is refused.
+   * @param options.busyTimeoutMs how long to wait for another process's write (default 5000).
    * @throws SealogError E_CONFIG (not a witness state file), E_IO.
    */
-  static open(path: string): WitnessState {
+  static open(path: string, options: { busyTimeoutMs?: number } = {}): WitnessState {
     let db: Database.Database;
     try {
-      db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+      db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_WITNESS_BUSY_TIMEOUT_MS });
     } catch (err) {
       throw ioError(path, 'open', err);
     }
