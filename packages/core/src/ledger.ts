@@ -393,8 +393,12 @@ export class Ledger {
       );
     }
     if (this.#queue.length > 0) {
-      if (this.#queue.length >= this.#opts.batchSize || this.#waiters.length > 0) this.#commitNow();
-      else this.#schedule();
+      if (this.#queue.length >= this.#opts.batchSize || this.#waiters.length > 0) {
+        // The next batch commits on the next turn, not in this one: back-to-back
+        // commits of a long queue would hold the thread for tens of ms, and a
+        // transport's worker must keep reading what the app writes meanwhile.
+        setImmediate(() => this.#commitNow());
+      } else this.#schedule();
     }
     this.#settle();
   }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/helpers/tmp.js';
 import { AnchorHeads, OwnKey } from '../chain/trust.js';
 import { Ed25519Signer } from '../note/keys.js';
-import { appendAnchor, splitAnchorNotes } from './anchor.js';
+import { appendAnchor, appendAnchorAsync, splitAnchorNotes } from './anchor.js';
 import { openCheckpoint, signCheckpoint } from './signed.js';
 
 const SIGNER = new Ed25519Signer('test.example/log', new Uint8Array(32).fill(7));
@@ -68,4 +68,31 @@ describe('anchor file', () => {
       expect(new AnchorHeads(own, path).read().map((h) => h.size)).toEqual(sizes);
     });
   }
+
+  // The writer's sealer appends off its thread (appendAnchorAsync): the bytes must be
+  // the same as the synchronous form's, torn notes included.
+  for (const cut of [undefined, 20, note(1).length - 5]) {
+    it(`appendAnchorAsync writes what appendAnchor writes (${cut === undefined ? 'whole file' : `after a tear at ${cut}`})`, async () => {
+      const dir = tempDir();
+      const [a, b] = [join(dir, 'sync.txt'), join(dir, 'async.txt')];
+      for (const path of [a, b]) {
+        appendAnchor(path, note(1));
+        if (cut !== undefined) writeFileSync(path, note(2).slice(0, cut), { flag: 'a' });
+      }
+      appendAnchor(a, note(3));
+      await appendAnchorAsync(b, note(3));
+      expect(readFileSync(b, 'utf8')).toBe(readFileSync(a, 'utf8'));
+      const fresh = join(dir, 'fresh.txt');
+      await appendAnchorAsync(fresh, note(4));
+      expect(readFileSync(fresh, 'utf8')).toBe(`${note(4)}\n`);
+    });
+  }
+
+  it('appendAnchorAsync fails with E_IO naming the path when it cannot write', async () => {
+    const path = join(tempDir(), 'missing-dir', 'anchor.txt');
+    await expect(appendAnchorAsync(path, note(1))).rejects.toMatchObject({
+      code: 'E_IO',
+      message: expect.stringContaining(path),
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SealogError } from '../errors.js';
 
@@ -53,6 +54,63 @@ export function appendAnchor(path: string, note: string): void {
   }
 }
 
+/**
+ * {@link appendAnchor} with the open, write and fsyncs on libuv's thread pool:
+ * the writer's sealer uses it so an anchor fsync (a millisecond or more per
+ * checkpoint) never holds the thread that takes the app's records. Same
+ * format, same durability: it resolves only after the note is on disk.
+ * @throws SealogError E_IO naming the path.
+ */
+export async function appendAnchorAsync(path: string, note: string): Promise<void> {
+  let created = false;
+  let fh: FileHandle;
+  try {
+    try {
+      fh = await open(
+        path,
+        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL,
+        0o644,
+      );
+      created = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      fh = await open(path, constants.O_RDWR | constants.O_APPEND);
+    }
+    try {
+      const whole = created || endsWithNoteText(await readTail(fh));
+      const buf = Buffer.from((whole ? '' : TORN_SEPARATOR) + note + ANCHOR_NOTE_SEPARATOR, 'utf8');
+      let done = 0;
+      while (done < buf.length) {
+        const { bytesWritten } = await fh.write(buf, done, buf.length - done);
+        if (bytesWritten <= 0) throw new Error(`short write: ${done} of ${buf.length} bytes`);
+        done += bytesWritten;
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (created && process.platform !== 'win32') {
+      const dir = await open(dirname(path), constants.O_RDONLY);
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    }
+  } catch (err) {
+    throw new SealogError('E_IO', `cannot append the checkpoint to anchor file ${path}`, { cause: err });
+  }
+}
+
+/** The last (up to) TAIL_BYTES of an open file. */
+async function readTail(fh: FileHandle): Promise<string> {
+  const { size } = await fh.stat();
+  const len = Math.min(size, TAIL_BYTES);
+  const buf = Buffer.alloc(len);
+  await fh.read(buf, 0, len, size - len);
+  return buf.toString('utf8');
+}
+
 /** Blank lines that end whatever note came before (two empty lines never occur inside one). */
 const TORN_SEPARATOR = '\n\n\n';
 
@@ -66,14 +124,20 @@ function writeAll(fd: number, buf: Buffer): void {
   }
 }
 
+const TAIL_BYTES = 4096;
+
 /** True when the file ends in a whole note: a signature line followed by an empty line. */
 function endsWithNote(fd: number): boolean {
   const size = fstatSync(fd).size;
-  if (size === 0) return true;
-  const len = Math.min(size, 4096);
+  const len = Math.min(size, TAIL_BYTES);
   const buf = Buffer.alloc(len);
   readSync(fd, buf, 0, len, size - len);
-  return /(?:^|\n)\u2014 [^\n]*\n\n$/.test(buf.toString('utf8'));
+  return endsWithNoteText(buf.toString('utf8'));
+}
+
+/** An empty file, or text ending in a signature line followed by an empty line. */
+function endsWithNoteText(tail: string): boolean {
+  return tail === '' || /(?:^|\n)\u2014 [^\n]*\n\n$/.test(tail);
 }
 
 function fsyncDir(dir: string): void {

@@ -1,6 +1,6 @@
 import type { Ed25519Signer } from '../note/keys.js';
 import type { SealSigner, Store } from '../store/types.js';
-import { appendAnchor } from './anchor.js';
+import { appendAnchorAsync } from './anchor.js';
 import { signCheckpoint } from './signed.js';
 
 /** What one seal produced. */
@@ -39,7 +39,7 @@ export async function sealHead(
     const locked = await store.sealLocked(sign, { wait: options.wait ?? true });
     if (!locked) return undefined;
     // Anchored even when another writer stored the same head: this anchor may be another file.
-    if (options.anchorFile !== undefined) appendAnchor(options.anchorFile, locked.note);
+    if (options.anchorFile !== undefined) await appendAnchorAsync(options.anchorFile, locked.note);
     return { size: locked.size, note: locked.note, createdAtMs: locked.createdAt };
   }
   // The head is the one the store derived by hashing entries itself; rows other
@@ -48,6 +48,6 @@ export async function sealHead(
   const head = await store.head();
   const { note, createdAt } = sign(head);
   await store.addCheckpoint(head, note, createdAt);
-  if (options.anchorFile !== undefined) appendAnchor(options.anchorFile, note);
+  if (options.anchorFile !== undefined) await appendAnchorAsync(options.anchorFile, note);
   return { size: head.size, note, createdAtMs: createdAt };
 }

@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import {
   type CheckpointRow,
@@ -340,22 +341,40 @@ export class SqliteStore implements Store {
     this.#db.transaction(() => this.#catchUp())();
   }
 
-  addCheckpoint(head: LedgerHead, note: string, createdAt: number): void {
-    // Under 'process' durability commits are not fsynced, yet the sealer copies
-    // this note to the anchor file (other storage) as soon as it returns: a
-    // power loss could then leave the anchor ahead of the file, an outage that
-    // reads as truncation. One synchronous commit here fsyncs the WAL, and with
-    // it every commit before it: one fsync per checkpoint, not per batch.
-    const sync = this.#durability === 'process';
+  addCheckpoint(head: LedgerHead, note: string, createdAt: number): void | Promise<void> {
     try {
-      if (sync) this.#db.pragma('synchronous = FULL');
-      try {
-        this.#insertCheckpoint.run(head.size, note, createdAt, head.chainHead, head.compact ?? null);
-      } finally {
-        if (sync) this.#db.pragma('synchronous = NORMAL');
-      }
+      this.#insertCheckpoint.run(head.size, note, createdAt, head.chainHead, head.compact ?? null);
     } catch (err) {
       throw ioError(this.path, 'store a checkpoint in', err);
+    }
+    // Under 'process' durability commits are not fsynced, yet the sealer copies
+    // this note to the anchor file (other storage) as soon as this resolves: a
+    // power loss could then leave the anchor ahead of the file, an outage that
+    // reads as truncation. So the WAL is fsynced first — on libuv's thread pool,
+    // not this thread, which goes on taking records meanwhile.
+    if (this.#durability === 'process') return this.#syncWal();
+  }
+
+  /**
+   * fdatasync of the WAL file through a descriptor of our own. Durability is per
+   * file, not per descriptor, so every frame written before the call is on disk
+   * when it resolves: this checkpoint's commit and every commit before it. If the
+   * WAL was checkpointed and restarted meanwhile, those frames are already in the
+   * database file, which SQLite syncs after each checkpoint (synchronous=NORMAL).
+   */
+  async #syncWal(): Promise<void> {
+    try {
+      const fh = await open(`${this.path}-wal`, 'r');
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      // No WAL file: the last connection closed, and SQLite checkpointed the WAL into the
+      // database file and synced it before removing it, so the commit is on disk already.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw ioError(this.path, 'sync a checkpoint to disk in', err);
     }
   }
 
