@@ -122,16 +122,15 @@ async function genKey(dir: string, file: string, key: 'rsa' | 'ec'): Promise<voi
 
 let serial = 100;
 
-/** Issues a certificate of `profile` under the CA in `dir`; returns its PEM path and key path. */
-async function issue(dir: string, name: string, profile: CertProfile, key: 'rsa' | 'ec') {
+/** Issues a certificate of `profile` for `key` under the CA in `dir`; returns its PEM file name. */
+async function issue(dir: string, name: string, profile: CertProfile, key: string): Promise<string> {
   const base = `${profile}-${serial}`;
-  await genKey(dir, `${base}.key`, key);
   await openssl(
     [
       'req',
       '-new',
       '-key',
-      `${base}.key`,
+      key,
       '-subj',
       `/CN=${name} ${profile}`,
       '-config',
@@ -164,7 +163,7 @@ async function issue(dir: string, name: string, profile: CertProfile, key: 'rsa'
     ],
     dir,
   );
-  return { cert: `${base}.pem`, key: `${base}.key` };
+  return `${base}.pem`;
 }
 
 /** Creates a CA and a TSA certificate (EKU critical,timeStamping) with openssl in a new temp directory. */
@@ -200,9 +199,13 @@ export async function createTestPki(options: PkiOptions = {}): Promise<TestPki> 
     ],
     dir,
   );
-  const tsa = await issue(dir, `${opts.name} TSA`, 'tsa', opts.key);
-  await run('cp', [join(dir, tsa.cert), join(dir, 'tsa.pem')]);
-  await run('cp', [join(dir, tsa.key), join(dir, 'tsa.key')]);
+  await genKey(dir, 'tsa.key', opts.key);
+  await run('cp', [join(dir, await issue(dir, `${opts.name} TSA`, 'tsa', 'tsa.key')), join(dir, 'tsa.pem')]);
+  // Certificates for resign(), issued now so they are valid at the genTime of any later token.
+  const resigners = {} as Record<CertProfile, string>;
+  for (const p of Object.keys(PROFILE_EXT) as CertProfile[]) {
+    resigners[p] = await issue(dir, `${opts.name} resigned`, p, 'tsa.key');
+  }
   const caPem = await readFile(join(dir, 'ca.pem'), 'utf8');
   const tsaPem = await readFile(join(dir, 'tsa.pem'), 'utf8');
 
@@ -238,7 +241,6 @@ export async function createTestPki(options: PkiOptions = {}): Promise<TestPki> 
   };
 
   const resign = async (token: Uint8Array, profile: CertProfile): Promise<Uint8Array> => {
-    const signer = await issue(dir, `${opts.name} resigned`, profile, opts.key);
     const base = `resign-${n++}`;
     await writeFile(join(dir, `${base}.tok`), token);
     // The token's own content, unchanged (its signature is checked, not its chain).
@@ -272,9 +274,9 @@ export async function createTestPki(options: PkiOptions = {}): Promise<TestPki> 
         '-in',
         `${base}.tst`,
         '-signer',
-        signer.cert,
+        resigners[profile],
         '-inkey',
-        signer.key,
+        'tsa.key',
         '-certfile',
         'ca.pem',
         '-outform',
