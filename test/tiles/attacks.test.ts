@@ -131,12 +131,13 @@ describe('sealog tiles: a tampered ledger', () => {
     } finally {
       await s.close();
     }
+    // Past the first full tile: found before anything is written, not when its bundle is built.
     const big = newLog(tempDir());
-    await append(big, [entryOf(0), entryOf(1), Buffer.alloc(0x10000, 0x61)]);
+    await append(big, [...Array.from({ length: 300 }, (_, i) => entryOf(i)), Buffer.alloc(0x10000, 0x61)]);
     await seal(big);
     const err = thrown(() => publish(big));
     expect(err.code).toBe('E_FORMAT');
-    expect(err.message).toMatch(/record 2 is 65536 bytes.*at most 65535/);
+    expect(err.message).toMatch(/record 300 is 65536 bytes.*at most 65535/);
     expect(existsSync(big.tiles)).toBe(false);
   });
 
