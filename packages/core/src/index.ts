@@ -181,6 +181,22 @@ export type {
 export { type TilesOptions, type TilesResult, writeTiles } from './tiles/publish.js';
 export { entryTime, inTimeRange, TIME_UNKNOWN } from './time.js';
 export {
+  createTimestampRequest,
+  type GrantedResponse,
+  MAX_TIMESTAMP_TOKEN_BYTES,
+  parseTimestampResponse,
+  parseTimestampToken,
+  type RequestTimestampOptions,
+  requestTimestamp,
+  type TimestampInfo,
+  type TimestampRequest,
+  type TimestampResult,
+  timestampImprint,
+  type VerifiedTimestamp,
+  type VerifyTimestampOptions,
+  verifyTimestampToken,
+} from './timestamp/index.js';
+export {
   type CheckpointResult,
   DEFAULT_MAX_UNSEALED,
   type Finding,

@@ -1,5 +1,5 @@
 import { SealogError } from '../errors.js';
-import { MAX_TOKEN_BYTES, sameBytes, tamperError } from './der.js';
+import { MAX_TIMESTAMP_TOKEN_BYTES, sameBytes, tamperError } from './der.js';
 import { OID_SHA256 } from './oids.js';
 import { createTimestampRequest } from './request.js';
 import { parseTimestampResponse } from './response.js';
@@ -47,11 +47,11 @@ function checkOptions(url: string | URL, options: RequestTimestampOptions): URL 
   return target;
 }
 
-/** Reads at most MAX_TOKEN_BYTES of the body; more is refused without reading it all. */
+/** Reads at most MAX_TIMESTAMP_TOKEN_BYTES of the body; more is refused without reading it all. */
 async function readBounded(res: Response): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length') ?? Number.NaN);
-  if (declared > MAX_TOKEN_BYTES)
-    throw new SealogError('E_FORMAT', `TSA response is ${declared} bytes, over ${MAX_TOKEN_BYTES}`);
+  if (declared > MAX_TIMESTAMP_TOKEN_BYTES)
+    throw new SealogError('E_FORMAT', `TSA response is ${declared} bytes, over ${MAX_TIMESTAMP_TOKEN_BYTES}`);
   if (!res.body) return new Uint8Array(0);
   const reader = res.body.getReader();
   const parts: Uint8Array[] = [];
@@ -60,9 +60,9 @@ async function readBounded(res: Response): Promise<Uint8Array> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.length;
-    if (size > MAX_TOKEN_BYTES) {
+    if (size > MAX_TIMESTAMP_TOKEN_BYTES) {
       await reader.cancel().catch(() => undefined);
-      throw new SealogError('E_FORMAT', `TSA response is larger than ${MAX_TOKEN_BYTES} bytes`);
+      throw new SealogError('E_FORMAT', `TSA response is larger than ${MAX_TIMESTAMP_TOKEN_BYTES} bytes`);
     }
     parts.push(value);
   }

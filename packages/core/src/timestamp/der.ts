@@ -2,7 +2,7 @@ import * as asn1js from 'asn1js';
 import { SealogError } from '../errors.js';
 
 /** Largest TimeStampToken or TimeStampResp accepted (bytes). Real tokens with a chain are 2-6 KiB. */
-export const MAX_TOKEN_BYTES = 64 * 1024;
+export const MAX_TIMESTAMP_TOKEN_BYTES = 64 * 1024;
 
 /** An E_FORMAT error about a timestamp token or response. */
 export function formatError(what: string, cause?: unknown): SealogError {
@@ -16,7 +16,7 @@ export function tamperError(what: string): SealogError {
 
 /**
  * Decodes one BER/DER value that must span all of `bytes`.
- * Attacker's options: any bytes up to MAX_TOKEN_BYTES — wrong lengths, deep
+ * Attacker's options: any bytes up to MAX_TIMESTAMP_TOKEN_BYTES — wrong lengths, deep
  * nesting (asn1js recurses; a stack overflow is a RangeError, caught here),
  * trailing bytes after the value (refused, so nothing rides along unsigned).
  * @throws SealogError E_FORMAT naming `what`.
@@ -24,7 +24,8 @@ export function tamperError(what: string): SealogError {
 export function decodeDer(bytes: Uint8Array, what: string): asn1js.AsnType {
   if (!(bytes instanceof Uint8Array)) throw formatError(`${what} must be bytes`);
   if (bytes.length === 0) throw formatError(`${what} is empty`);
-  if (bytes.length > MAX_TOKEN_BYTES) throw formatError(`${what} is larger than ${MAX_TOKEN_BYTES} bytes`);
+  if (bytes.length > MAX_TIMESTAMP_TOKEN_BYTES)
+    throw formatError(`${what} is larger than ${MAX_TIMESTAMP_TOKEN_BYTES} bytes`);
   let parsed: ReturnType<typeof asn1js.fromBER>;
   try {
     parsed = asn1js.fromBER(bytes);

@@ -1,5 +1,5 @@
 export { type RequestTimestampOptions, requestTimestamp, type TimestampResult } from './client.js';
-export { MAX_TOKEN_BYTES } from './der.js';
+export { MAX_TIMESTAMP_TOKEN_BYTES } from './der.js';
 export { createTimestampRequest, type TimestampRequest, timestampImprint } from './request.js';
 export { type GrantedResponse, parseTimestampResponse } from './response.js';
 export { parseTimestampToken, type TimestampInfo } from './token.js';

@@ -109,7 +109,7 @@ function certificateBytes(signedDataBlock: asn1js.AsnType): Uint8Array[] {
 /**
  * Parses a DER TimeStampToken (RFC 3161 §2.4.2: a ContentInfo holding a
  * SignedData whose eContent is a DER TSTInfo). Checks structure only.
- * Attacker's options: any bytes. Bounded by MAX_TOKEN_BYTES, trailing bytes
+ * Attacker's options: any bytes. Bounded by MAX_TIMESTAMP_TOKEN_BYTES, trailing bytes
  * refused, every library error turned into E_FORMAT.
  * @throws SealogError E_FORMAT saying which part is malformed.
  */
