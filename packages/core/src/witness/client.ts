@@ -120,9 +120,10 @@ function interpret(status: number, contentType: string, body: Buffer): WitnessRe
  * destroyed), the response is read up to {@link MAX_WITNESS_RESPONSE_BYTES},
  * redirects are not followed. The lines are shape-checked only: verify them
  * with the witness's key ({@link verifyWitnessCosignatures}).
- * @throws SealogError E_CONFIG for bad arguments (URL, sizes, proof, note, timeout); nothing else.
+ * @throws SealogError E_CONFIG (as a rejection) for bad arguments (URL, sizes, proof, note,
+ *   timeout); nothing else: every network outcome is a {@link WitnessFailure}.
  */
-export function addCheckpoint(
+export async function addCheckpoint(
   url: string,
   request: { oldSize: number; proof: readonly Uint8Array[]; note: string },
   options: { timeoutMs?: number; signal?: AbortSignal } = {},
