@@ -1,7 +1,7 @@
 import { SealogError } from '../errors.js';
 import { CompactRange } from '../merkle.js';
 import { bytesEqual, encodeBase64 } from '../note/encoding.js';
-import { parseVerifierKey, SIG_TYPE_ED25519 } from '../note/keys.js';
+import { parseVerifierKey, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
 import { MAX_NOTE_BYTES } from '../note/note.js';
 import { LedgerReader } from '../store/reader.js';
 import { TileBuilder } from './builder.js';
@@ -129,10 +129,7 @@ export function writeTiles(ledgerPath: string, dir: string, options: TilesOption
 }
 
 /** The checkpoint `dir` already serves, which must verify under the keys; undefined if none. */
-function publishedCheckpoint(
-  out: TileDir,
-  keys: Parameters<typeof openOwned>[1],
-): (Candidate & { note: string }) | undefined {
+function publishedCheckpoint(out: TileDir, keys: readonly VerifierKey[]): Candidate | undefined {
   const bytes = out.read(CHECKPOINT_PATH, MAX_NOTE_BYTES);
   if (bytes === undefined) return undefined;
   const where = `${out.root}/${CHECKPOINT_PATH}`;
