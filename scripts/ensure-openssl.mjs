@@ -41,7 +41,8 @@ function main() {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
     fail(`the openssl command is missing and we are not root, so it cannot be installed here; ${howTo}`);
   }
-  if (!existsSync('/usr/bin/apt-get')) fail(`the openssl command is missing and apt-get is not available; ${howTo}`);
+  if (!existsSync('/usr/bin/apt-get'))
+    fail(`the openssl command is missing and apt-get is not available; ${howTo}`);
   run('apt-get', ['update']);
   run('apt-get', ['install', '-y', '--no-install-recommends', 'openssl']);
   const installed = opensslVersion();
