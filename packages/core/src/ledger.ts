@@ -156,9 +156,13 @@ export class Ledger {
    * SQLite, a `postgres://` URL opens PostgreSQL, where `busyTimeoutMs` bounds
    * the wait for other writers' locks. Validates options first.
    */
-  static async connect(options: LedgerOptions): Promise<Ledger> {
+  static async connect(
+    options: LedgerOptions,
+    /** @internal How the transports' sink opens a long-running writer (store/wal-checkpointer.ts). */
+    store: Pick<ConnectOptions, 'backgroundCheckpoint'> = {},
+  ): Promise<Ledger> {
     validateLedgerOptions((options ?? {}) as unknown as Record<string, unknown>);
-    const connect: ConnectOptions = {};
+    const connect: ConnectOptions = { ...store };
     if (options.trust !== undefined) connect.trust = options.trust;
     if (options.durability !== undefined) connect.durability = options.durability;
     if (options.busyTimeoutMs !== undefined) {
@@ -433,8 +437,16 @@ export class Ledger {
   #settle(): void {
     if (this.#waiters.length === 0) return;
     const still: Waiter[] = [];
-    for (const w of this.#waiters) (this.#committed >= w.upTo ? w.resolve : () => still.push(w))();
+    const done: Waiter[] = [];
+    for (const w of this.#waiters) (this.#committed >= w.upTo ? done : still).push(w);
     this.#waiters = still;
+    // Acknowledged on the next turn, not in this one: a writer that awaits every
+    // flush of a synchronous store would otherwise run in microtasks for ever, and
+    // the sealer's fsyncs (libuv's thread pool) could not complete in between.
+    if (done.length === 0) return;
+    setImmediate(() => {
+      for (const w of done) w.resolve();
+    });
   }
 
   #report(err: SealogError): void {

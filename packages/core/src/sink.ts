@@ -144,7 +144,8 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
     ledgerOpts.trust = createWriterTrust(o.checkpoint, signer, onError);
     if (o.checkpoint.anchorFile !== undefined) bindAnchor(o.checkpoint.anchorFile, ledgerIdentity(o.path));
   }
-  const ledger = await Ledger.connect(ledgerOpts);
+  // A transport writes for as long as the app runs: the WAL is checkpointed off its thread.
+  const ledger = await Ledger.connect(ledgerOpts, { backgroundCheckpoint: true });
   const transforms: RecordTransform[] = [];
   if (o.privacy) {
     try {

@@ -4,7 +4,7 @@ import type { Sealer } from '../stages.js';
 import type { CommitResult, Store } from '../store/types.js';
 import { sealHead } from './seal.js';
 
-/** Sign a checkpoint at least every this many records. */
+/** Start a seal once this many records are unsealed (what commits while it runs waits for the next). */
 export const DEFAULT_CHECKPOINT_EVERY_RECORDS = 1000;
 /** …and no later than this long after the first unsealed commit. */
 export const DEFAULT_CHECKPOINT_EVERY_MS = 60_000;

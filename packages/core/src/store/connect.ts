@@ -18,6 +18,8 @@ export interface ConnectOptions {
   trust?: WriterTrust;
   /** false: refuse a ledger that does not exist yet instead of creating it (default true). */
   create?: boolean;
+  /** SQLite only: checkpoint the WAL from a thread of its own (SqliteStoreOptions); ignored for PostgreSQL. */
+  backgroundCheckpoint?: boolean;
 }
 
 /** A store that can report what it refused to sign (both backends). */
@@ -49,5 +51,6 @@ export async function connectStore(path: string, options: ConnectOptions = {}): 
     ...(options.durability !== undefined ? { durability: options.durability } : {}),
     ...(options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {}),
     ...(options.trust !== undefined ? { trust: options.trust } : {}),
+    ...(options.backgroundCheckpoint === true ? { backgroundCheckpoint: true } : {}),
   });
 }

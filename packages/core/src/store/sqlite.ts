@@ -14,6 +14,7 @@ import { assertLedger, checkWritableLocation, ioError } from './open.js';
 import { createSchema, upgradeSchema } from './schema.js';
 import { MAX_TAIL_SEQ, tailStarts } from './tail.js';
 import type { CommitResult, LedgerHead, PendingEntry, Store, WriterTrust } from './types.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /** `process`: survives a crash of this process (WAL, synchronous=NORMAL). `power`: survives power loss (synchronous=FULL). */
 export type Durability = 'process' | 'power';
@@ -33,6 +34,12 @@ export interface SqliteStoreOptions {
    * it, and refuses to report a signable head for anything it could not derive.
    */
   trust?: WriterTrust;
+  /**
+   * Also checkpoint the WAL from a thread of its own (store/wal-checkpointer.ts),
+   * so the commit that crosses SQLite's threshold finds little left to copy.
+   * For long-running writers (the transports); default false.
+   */
+  backgroundCheckpoint?: boolean;
 }
 
 interface Row {
@@ -68,6 +75,7 @@ export class SqliteStore implements Store {
   readonly #insertCheckpoint: Database.Statement;
   readonly #appendTx: Database.Transaction<(batch: readonly PendingEntry[]) => CommitResult>;
   readonly #durability: Durability;
+  #walCheckpointer: WalCheckpointer | undefined;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
@@ -117,6 +125,7 @@ export class SqliteStore implements Store {
       // One read transaction = one snapshot, so other writers' commits cannot interleave.
       this.#state = db.transaction(() => (options.trust ? this.#derive(options.trust) : this.#adopt(true)))();
       this.#appendTx = db.transaction((batch: readonly PendingEntry[]) => this.#appendLocked(batch));
+      if (options.backgroundCheckpoint === true) this.#walCheckpointer = new WalCheckpointer(path);
     } catch (err) {
       this.#db.close();
       throw err instanceof SealogError ? err : ioError(path, 'open', err);
@@ -399,7 +408,24 @@ export class SqliteStore implements Store {
     return this.#db;
   }
 
+  /**
+   * Sets SQLite's wal_autocheckpoint (pages). 0 turns automatic checkpoints off,
+   * the background thread's included, so every commit stays in the WAL (the
+   * fault tests cut it to model a power loss). Resolves once the thread stopped.
+   */
+  async setWalAutocheckpoint(pages: number): Promise<void> {
+    this.#db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.trunc(pages))}`);
+    if (pages > 0) return;
+    const thread = this.#walCheckpointer;
+    this.#walCheckpointer = undefined;
+    await thread?.close();
+  }
+
   close(): void {
+    // Not awaited: the thread never keeps the process alive, and whichever
+    // connection closes last checkpoints the WAL and removes it.
+    void this.#walCheckpointer?.close();
+    this.#walCheckpointer = undefined;
     if (this.#db.open) this.#db.close();
   }
 }
