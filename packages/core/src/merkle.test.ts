@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EMPTY_ROOT, leafHash } from './hash.js';
-import { CompactRange, inclusionProof, rootFromLeaves, verifyInclusion } from './merkle.js';
+import {
+  CompactRange,
+  consistencyProof,
+  consistencyProofFromRange,
+  inclusionProof,
+  rootFromLeaves,
+  verifyConsistency,
+  verifyInclusion,
+} from './merkle.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -107,5 +115,36 @@ describe('RFC 6962 Merkle tree', () => {
   it('rejects a stored range whose length does not fit its size', () => {
     expect(() => CompactRange.decode(3, Buffer.alloc(32))).toThrow(RangeError);
     expect(() => CompactRange.decode(-1, Buffer.alloc(0))).toThrow(RangeError);
+  });
+});
+
+describe('consistencyProofFromRange', () => {
+  const leaves = (n: number) => Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+  const rangeOf = (all: Buffer[], m: number) => {
+    const r = new CompactRange();
+    for (const l of all.slice(0, m)) r.append(l);
+    return r;
+  };
+
+  it('property: the same proof as from every leaf, and it verifies', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 300 }), (a, b) => {
+        const [m, n] = a <= b ? [a, b] : [b, a];
+        const all = leaves(n);
+        const proof = consistencyProofFromRange(rangeOf(all, m), all.slice(m), n);
+        const reference = consistencyProof((i) => all[i] as Buffer, m, n);
+        expect(proof.map(hex)).toEqual(reference.map(hex));
+        if (m > 0) {
+          const ok = verifyConsistency(m, n, rootFromLeaves(all.slice(0, m)), rootFromLeaves(all), proof);
+          expect(ok).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses leaves that do not fit the sizes', () => {
+    const all = leaves(10);
+    expect(() => consistencyProofFromRange(rangeOf(all, 4), all.slice(4, 9), 10)).toThrow(RangeError);
   });
 });

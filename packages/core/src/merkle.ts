@@ -126,6 +126,55 @@ export function inclusionProof(leaf: LeafSource, index: number, size: number): U
 
 /** PROOF(first, D[second]) of RFC 9162 §2.1.4.1. Empty when first is 0 or first == second. */
 export function consistencyProof(leaf: LeafSource, first: number, second: number): Uint8Array[] {
+  return subproof((lo, hi) => subtreeRoot(leaf, lo, hi), first, second);
+}
+
+/**
+ * PROOF(first, D[second]) from the compact range at `first` and the leaf hashes
+ * of [first, second) only: RFC 9162's SUBPROOF asks for subtrees that lie wholly
+ * before `first` (always nodes of its compact range) or wholly after it, so a
+ * writer can prove a new checkpoint to a witness without rereading old records.
+ * @throws RangeError for sizes that do not fit `old` and `newLeaves`.
+ */
+export function consistencyProofFromRange(
+  old: CompactRange,
+  newLeaves: readonly Uint8Array[],
+  second: number,
+): Uint8Array[] {
+  const first = old.size;
+  if (newLeaves.length !== second - first) {
+    throw new RangeError(
+      `need ${second - first} new leaves for sizes ${first} to ${second}, got ${newLeaves.length}`,
+    );
+  }
+  // Where each compact-range node lies: largest (leftmost) first, one per set bit of `first`.
+  const spans = new Map<string, Uint8Array>();
+  let start = 0;
+  for (const node of old.nodes) {
+    let width = 1;
+    while (width * 2 <= first - start) width *= 2;
+    spans.set(`${start}:${start + width}`, node);
+    start += width;
+  }
+  return subproof(
+    (lo, hi) => {
+      if (lo >= first) return subtreeRoot((i) => newLeaves[i - first] as Uint8Array, lo, hi);
+      const node = spans.get(`${lo}:${hi}`);
+      if (node === undefined)
+        throw new RangeError(`subtree [${lo}, ${hi}) is not in the compact range at ${first}`);
+      return node;
+    },
+    first,
+    second,
+  );
+}
+
+/** RFC 9162 §2.1.4.1 SUBPROOF over subtree hashes from `subtree(lo, hi)`. */
+function subproof(
+  subtree: (lo: number, hi: number) => Uint8Array,
+  first: number,
+  second: number,
+): Uint8Array[] {
   if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0 || first > second) {
     throw new RangeError(`no consistency proof from size ${first} to size ${second}`);
   }
@@ -134,16 +183,16 @@ export function consistencyProof(leaf: LeafSource, first: number, second: number
   const sub = (m: number, lo: number, hi: number, whole: boolean): void => {
     const n = hi - lo;
     if (m === n) {
-      if (!whole) proof.push(subtreeRoot(leaf, lo, hi));
+      if (!whole) proof.push(subtree(lo, hi));
       return;
     }
     const k = splitPoint(n);
     if (m <= k) {
       sub(m, lo, lo + k, whole);
-      proof.push(subtreeRoot(leaf, lo + k, hi));
+      proof.push(subtree(lo + k, hi));
     } else {
       sub(m - k, lo + k, hi, false);
-      proof.push(subtreeRoot(leaf, lo, lo + k));
+      proof.push(subtree(lo, lo + k));
     }
   };
   sub(first, 0, second, true);
