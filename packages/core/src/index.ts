@@ -198,6 +198,7 @@ export {
 } from './timestamp/index.js';
 export {
   type CheckpointResult,
+  type CheckpointWitness,
   DEFAULT_MAX_UNSEALED,
   type Finding,
   type FindingKind,
@@ -205,6 +206,7 @@ export {
   REPORT_VERSION,
   type VerifyOptions,
   type VerifyReport,
+  type WitnessSummary,
 } from './verify/types.js';
 export { verifyLedger } from './verify/verify.js';
 export {

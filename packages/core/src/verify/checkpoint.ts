@@ -92,3 +92,8 @@ function label(name: string, keyId: Uint8Array): string {
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The checkpoint body an opened note signs, as a map key: origin, size, root. */
+export function bodyKey(o: Pick<OpenedNote, 'origin' | 'size' | 'root'>): string {
+  return `${o.origin}\n${o.size}\n${o.root.toString('hex')}`;
+}

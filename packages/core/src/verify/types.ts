@@ -11,11 +11,15 @@
  * - unsealed: records after the newest valid checkpoint; a failure when there are
  *   more than `maxUnsealed` of them (0 with `strict`).
  * - no-checkpoint: the ledger has records but no checkpoint signed by a trusted
- *   key covers any of them, so nothing about them is proved (always a failure).
+ *   key covers any of them (with a witness policy: no such checkpoint is also
+ *   cosigned by a quorum of the given witnesses), so nothing about them is
+ *   proved (always a failure).
  * - no-trusted-key: no verifier key was given, so only the hash chain was
  *   checked, which anyone who can write the file can recompute (a failure
  *   unless `chainOnly`).
  * - bad-signature: a signature by a trusted key does not verify.
+ * - bad-cosignature: a line naming a given witness key (name and key ID) does
+ *   not verify over the checkpoint: a forged or altered witness cosignature.
  * - unknown-key: a checkpoint carries no signature by any trusted key.
  * - wrong-origin: a checkpoint names another log than this one.
  * - malformed-checkpoint: a checkpoint row or note cannot be parsed.
@@ -34,6 +38,7 @@ export type FindingKind =
   | 'no-checkpoint'
   | 'no-trusted-key'
   | 'bad-signature'
+  | 'bad-cosignature'
   | 'unknown-key'
   | 'wrong-origin'
   | 'malformed-checkpoint'
@@ -65,6 +70,41 @@ export interface CheckpointResult {
   root?: string;
   /** Signed time (POSIX seconds) from a verified cosignature/v1 line, if a cosigner key was given. */
   time?: number;
+  /**
+   * With a witness policy only: whether this checkpoint (its origin, size and
+   * root) is cosigned by at least `quorum` distinct given witnesses, counting
+   * every note with the same body that verify saw (ledger rows and trusted notes).
+   */
+  witnessed?: boolean;
+  /** With a witness policy only: the given witnesses with a valid cosignature on this body, in the order given. */
+  witnesses?: CheckpointWitness[];
+}
+
+/** One given witness's valid cosignature/v1 on a checkpoint body. */
+export interface CheckpointWitness {
+  /** The witness key name, e.g. `witness.example.com/w1`. */
+  name: string;
+  /** Latest signed time (POSIX seconds) among its valid lines on notes with this body. */
+  time: number;
+}
+
+/** What the witness policy found (present only when witnesses were given). */
+export interface WitnessSummary {
+  /** Distinct witnesses whose cosignatures a checkpoint needs. */
+  quorum: number;
+  /**
+   * The witnesses given (distinct, in the order given): key name, verifier
+   * key, and how many of the valid checkpoints it validly cosigned.
+   */
+  witnesses: { name: string; vkey: string; cosigned: number }[];
+  /** Distinct valid checkpoints (bodies that verify and match the records). */
+  checkpoints: number;
+  /** How many of them are witnessed (cosigned by a quorum). */
+  witnessed: number;
+  /** Records covered by the newest valid checkpoint signed by a trusted log key, witnessed or not. */
+  logSealed: number;
+  /** Witnesses that cosigned the newest witnessed checkpoint (the one `sealed` counts), in the order given. */
+  sealedBy: string[];
 }
 
 /** Version of the report shape below; bumped on incompatible change. */
@@ -84,9 +124,12 @@ export interface VerifyReport {
   /** Findings left out after {@link MAX_FINDINGS}; they exist but are not listed. */
   omittedFindings: number;
   checkpoints: CheckpointResult[];
-  /** Records not covered by any valid checkpoint. */
+  /** Records not covered by any valid checkpoint (with a witness policy: by any witnessed one). */
   unsealed: number;
-  /** Records covered by the newest valid checkpoint signed by a trusted key (0 if none). */
+  /**
+   * Records covered by the newest valid checkpoint signed by a trusted key (0
+   * if none); with a witness policy, by the newest such checkpoint that is also witnessed.
+   */
   sealed: number;
   /** The sealing policy applied: most unsealed records tolerated (0 under `strict`). */
   maxUnsealed: number;
@@ -96,6 +139,8 @@ export interface VerifyReport {
    * ledger_state were checked (proves nothing against someone who can write the file).
    */
   trust: 'keys' | 'chain-only';
+  /** Present when witnesses were given (`VerifyOptions.witnesses`). */
+  witness?: WitnessSummary;
 }
 
 export interface VerifyOptions {
@@ -121,6 +166,15 @@ export interface VerifyOptions {
    * internally consistent, not that anyone signed it.
    */
   chainOnly?: boolean;
+  /**
+   * Trusted witness verifier keys (`name+id+base64(0x04 ‖ key)`, C2SP
+   * tlog-cosignature). When given, a checkpoint seals records only if at
+   * least `quorum` distinct witnesses cosigned its body; see docs/verify.md §1.4.
+   * Needs `keys`. Default: none (witness lines are ignored, as before).
+   */
+  witnesses?: readonly string[];
+  /** Distinct witnesses a checkpoint needs, 1..witnesses.length. Default: all the witnesses given. */
+  quorum?: number;
   /** Expected checkpoint origin. Default: the origin of the first checkpoint that verifies. */
   origin?: string;
   /**

@@ -1,4 +1,4 @@
-import type { Finding } from './types.js';
+import type { Finding, WitnessSummary } from './types.js';
 
 // Issue 14, finding 4: "OK: intact" must mean what it says. A chain anyone
 // can recompute proves nothing against someone who can write the file; only
@@ -15,12 +15,18 @@ export interface Judged {
 export interface SealingInput {
   /** Record rows read. */
   rows: number;
-  /** Records covered by the newest valid checkpoint signed by a trusted key. */
+  /** Records covered by the newest valid checkpoint signed by a trusted key (and witnessed, under a witness policy). */
   sealed: number;
   trust: 'keys' | 'chain-only';
   /** The caller asked for a chain-only check on purpose. */
   chainOnly: boolean;
   maxUnsealed: number;
+  /** The witness policy's outcome, when witnesses were given. */
+  witness?: Pick<WitnessSummary, 'quorum' | 'witnesses' | 'logSealed'>;
+}
+
+function policyText(w: NonNullable<SealingInput['witness']>): string {
+  return `${w.quorum} of the ${w.witnesses.length} given witness${w.witnesses.length === 1 ? '' : 'es'} (--witness, --quorum)`;
 }
 
 /** What the signed checkpoints do not cover, judged against the policy. */
@@ -37,23 +43,28 @@ export function sealingFindings(s: SealingInput): Judged[] {
       },
     ];
   }
+  const w = s.witness;
+  // Records that the log key's checkpoints cover but no witnessed one does.
+  const awaiting = w ? Math.max(0, Math.min(w.logSealed, s.rows) - s.sealed) : 0;
   if (s.rows > 0 && s.sealed === 0) {
-    return [
-      {
-        finding: {
-          kind: 'no-checkpoint',
-          seq: 0,
-          message: `no checkpoint signed by a trusted key covers any of the ${s.rows} record(s): nothing proves they are what was written`,
-        },
-        fails: true,
-      },
-    ];
+    const message =
+      w && awaiting > 0
+        ? `no checkpoint cosigned by ${policyText(w)} covers any of the ${s.rows} record(s): checkpoints signed by the log key cover ${awaiting} of them but await witness cosignatures, and the log key alone proves nothing against whoever holds it`
+        : `no checkpoint signed by a trusted key${w ? ` and cosigned by ${policyText(w)}` : ''} covers any of the ${s.rows} record(s): nothing proves they are what was written`;
+    return [{ finding: { kind: 'no-checkpoint', seq: 0, message }, fails: true }];
   }
   const unsealed = Math.max(0, s.rows - s.sealed);
   if (unsealed === 0) return [];
   const over = unsealed > s.maxUnsealed;
+  const tail = `the last ${unsealed} record(s) (from row ${s.sealed} on)`;
+  const what =
+    w && awaiting > 0
+      ? `${tail} are not covered by a witnessed checkpoint: ${awaiting === unsealed ? 'they are' : `${awaiting} of them are`} covered only by checkpoints awaiting witness cosignatures (${policyText(w)})`
+      : over
+        ? `${tail} are not covered by any valid checkpoint`
+        : `${tail} are chained but not yet covered by a checkpoint`;
   const message = over
-    ? `the last ${unsealed} record(s) (from row ${s.sealed} on) are not covered by any valid checkpoint; the policy allows ${s.maxUnsealed} (--max-unsealed)`
-    : `the last ${unsealed} record(s) (from row ${s.sealed} on) are chained but not yet covered by a checkpoint; within the policy of ${s.maxUnsealed} (--max-unsealed)`;
+    ? `${what}; the policy allows ${s.maxUnsealed} (--max-unsealed)`
+    : `${what}; within the policy of ${s.maxUnsealed} (--max-unsealed)`;
   return [{ finding: { kind: 'unsealed', seq: s.sealed, message }, fails: over }];
 }

@@ -4,7 +4,7 @@ import { isSealogError, SealogError } from '../errors.js';
 import { parseVerifierKey, type VerifierKey } from '../note/keys.js';
 import { MAX_NOTE_BYTES } from '../note/note.js';
 import { ioError, openReadOnly } from '../store/open.js';
-import { checkNote, type OpenedNote } from './checkpoint.js';
+import { bodyKey, checkNote } from './checkpoint.js';
 import { classify } from './classify.js';
 import { scanRecords } from './scan.js';
 import { checkState } from './state.js';
@@ -19,10 +19,15 @@ import {
   type VerifyReport,
 } from './types.js';
 import { sealingFindings } from './verdict.js';
+import {
+  judgeWitnesses,
+  noteCosignatures,
+  parseWitnessPolicy,
+  type SeenCheckpoint,
+  type WitnessPolicy,
+} from './witnessed.js';
 
-interface Sealed {
-  result: CheckpointResult;
-  opened: OpenedNote | undefined;
+interface Sealed extends SeenCheckpoint {
   /** checkpoints.size column, when it is a safe integer. */
   column?: number;
 }
@@ -72,7 +77,12 @@ function maxUnsealed(options: VerifyOptions): number {
   return m;
 }
 
-function readCheckpointRows(db: Database.Database, keys: VerifierKey[], f: Findings): Sealed[] {
+function readCheckpointRows(
+  db: Database.Database,
+  keys: VerifierKey[],
+  policy: WitnessPolicy | undefined,
+  f: Findings,
+): Sealed[] {
   // Bounded read: a huge note is not loaded, only measured. id is the rowid
   // unless the table was recreated; anything else is reported, not trusted.
   const rows = db
@@ -105,11 +115,20 @@ function readCheckpointRows(db: Database.Database, keys: VerifierKey[], f: Findi
       continue;
     }
     sealed.opened = opened;
+    if (policy)
+      sealed.cosigs = noteCosignatures(text, policy, where, (x) =>
+        f.add(cid === undefined ? x : { ...x, checkpointId: cid }),
+      );
   }
   return out;
 }
 
-function readTrusted(trusted: readonly string[], keys: VerifierKey[], f: Findings): Sealed[] {
+function readTrusted(
+  trusted: readonly string[],
+  keys: VerifierKey[],
+  policy: WitnessPolicy | undefined,
+  f: Findings,
+): Sealed[] {
   const out: Sealed[] = [];
   let n = 0;
   for (const input of trusted) {
@@ -118,7 +137,10 @@ function readTrusted(trusted: readonly string[], keys: VerifierKey[], f: Finding
       const result: CheckpointResult = { source: 'trusted', valid: false };
       const opened = checkNote(note, keys);
       if (!opened.ok) f.add({ kind: opened.kind, message: `trusted checkpoint #${n}: ${opened.message}` });
-      out.push({ result, opened: opened.ok ? opened : undefined });
+      const sealed: Sealed = { result, opened: opened.ok ? opened : undefined };
+      if (opened.ok && policy)
+        sealed.cosigs = noteCosignatures(note, policy, `trusted checkpoint #${n}`, f.add);
+      out.push(sealed);
     }
   }
   return out;
@@ -137,6 +159,7 @@ function readTrusted(trusted: readonly string[], keys: VerifierKey[], f: Finding
  */
 export function verifyLedger(path: string, options: VerifyOptions): VerifyReport {
   const keys = parseKeys(options);
+  const policy = parseWitnessPolicy(options, keys);
   maxUnsealed(options); // validated before the file is opened
   const t = options.threads;
   // Each worker may hold one page's entries (up to 32 MiB) at a time.
@@ -150,7 +173,7 @@ export function verifyLedger(path: string, options: VerifyOptions): VerifyReport
   const db = openReadOnly(path);
   try {
     db.exec('BEGIN'); // one snapshot for records, checkpoints and state
-    return run(db, path, keys, options, f);
+    return run(db, path, keys, policy, options, f);
   } catch (err) {
     if (isSealogError(err)) throw err;
     throw ioError(path, 'verify', err);
@@ -163,13 +186,14 @@ function run(
   db: Database.Database,
   path: string,
   keys: VerifierKey[],
+  policy: WitnessPolicy | undefined,
   options: VerifyOptions,
   f: Findings,
 ): VerifyReport {
   // Without a key no signature can be checked: reading the rows would only
   // call every checkpoint "unknown-key"; the verdict says what was not checked.
-  const stored = keys.length > 0 ? readCheckpointRows(db, keys, f) : [];
-  const trusted = readTrusted(options.trusted ?? [], keys, f);
+  const stored = keys.length > 0 ? readCheckpointRows(db, keys, policy, f) : [];
+  const trusted = readTrusted(options.trusted ?? [], keys, policy, f);
   const all = [...stored, ...trusted];
   const wanted = new Set<number>();
   for (const s of all) if (s.opened) wanted.add(s.opened.size);
@@ -240,15 +264,19 @@ function run(
       });
     }
   }
+  // With a witness policy only a witnessed checkpoint seals; the log's own signatures cover logSealed.
+  const witnessed = policy ? judgeWitnesses(all, policy, sealedSize) : undefined;
+  if (witnessed) sealedSize = witnessed.sealed;
   const unsealed = Math.max(0, scan.rows - sealedSize);
   const trust = keys.length > 0 ? 'keys' : 'chain-only';
-  const policy = maxUnsealed(options);
+  const allowed = maxUnsealed(options);
   for (const j of sealingFindings({
     rows: scan.rows,
     sealed: sealedSize,
     trust,
     chainOnly: options.chainOnly === true,
-    maxUnsealed: policy,
+    maxUnsealed: allowed,
+    ...(witnessed ? { witness: witnessed.summary } : {}),
   })) {
     f.add(j.finding, j.fails);
   }
@@ -262,13 +290,10 @@ function run(
     checkpoints: all.map((s) => s.result),
     unsealed,
     sealed: sealedSize,
-    maxUnsealed: policy,
+    maxUnsealed: allowed,
     trust,
   };
   if (origin !== undefined) report.origin = origin;
+  if (witnessed) report.witness = witnessed.summary;
   return report;
-}
-
-function bodyKey(o: OpenedNote): string {
-  return `${o.origin}\n${o.size}\n${o.root.toString('hex')}`;
 }
