@@ -2,8 +2,10 @@ import { AnchorHeads, OwnKey } from '../chain/trust.js';
 import { SealogError } from '../errors.js';
 import { loadSignerKeyFile } from '../note/keyfile.js';
 import type { Ed25519Signer } from '../note/keys.js';
+import { parseVerifierKey, SIG_TYPE_COSIGNATURE } from '../note/keys.js';
 import type { Store, WriterTrust } from '../store/types.js';
 import { unknownKeyMessage } from '../suggest.js';
+import { WitnessSubmitter, type WitnessTarget } from '../witness/submit.js';
 import { Checkpointer } from './sealer.js';
 
 /**
@@ -20,9 +22,25 @@ export interface CheckpointOptions {
   heartbeatMs?: number;
   /** Also append every signed note to this file (put it on other storage). */
   anchorFile?: string;
+  /**
+   * C2SP tlog-witnesses to send each checkpoint to, `{ url, key }` (the witness's
+   * submission prefix and its verifier key); see docs/witness.md.
+   */
+  witnesses?: WitnessTarget[];
+  /** Longest wait for one witness request. Default DEFAULT_WITNESS_TIMEOUT_MS (10 s). */
+  witnessTimeoutMs?: number;
 }
 
-const KEYS = ['keyFile', 'origin', 'everyRecords', 'everyMs', 'heartbeatMs', 'anchorFile'] as const;
+const KEYS = [
+  'keyFile',
+  'origin',
+  'everyRecords',
+  'everyMs',
+  'heartbeatMs',
+  'anchorFile',
+  'witnesses',
+  'witnessTimeoutMs',
+] as const;
 
 /**
  * Checks the shape of the `checkpoint` option without touching the disk.
@@ -63,8 +81,61 @@ export function validateCheckpointOptions(value: unknown): CheckpointOptions {
       );
     }
   }
+  if (o.witnesses !== undefined) validateWitnesses(o.witnesses);
+  const t = o.witnessTimeoutMs;
+  if (t !== undefined && (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 100 || t > 600_000)) {
+    throw new SealogError(
+      'E_CONFIG',
+      `option "checkpoint.witnessTimeoutMs" must be an integer from 100 to 600000, got ${JSON.stringify(t)}`,
+    );
+  }
   return value as CheckpointOptions;
 }
+
+/** Each witness: an http(s) URL and a witness (0x04) verifier key. @throws SealogError E_CONFIG. */
+function validateWitnesses(value: unknown): void {
+  const shape =
+    'option "checkpoint.witnesses" must be an array of { url: "http(s)://…", key: "<witness verifier key>" }';
+  if (!Array.isArray(value) || value.length > MAX_WITNESSES) {
+    throw new SealogError('E_CONFIG', `${shape}, at most ${MAX_WITNESSES}`);
+  }
+  for (const [i, w] of value.entries()) {
+    const field = `checkpoint.witnesses[${i}]`;
+    if (typeof w !== 'object' || w === null || Array.isArray(w)) throw new SealogError('E_CONFIG', shape);
+    for (const k of Object.keys(w)) {
+      if (k !== 'url' && k !== 'key')
+        throw new SealogError('E_CONFIG', unknownKeyMessage(`${field}.${k}`, k, ['url', 'key']));
+    }
+    const { url, key } = w as { url?: unknown; key?: unknown };
+    let parsed: URL | undefined;
+    try {
+      parsed = typeof url === 'string' ? new URL(url) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw new SealogError(
+        'E_CONFIG',
+        `option "${field}.url" must be an http:// or https:// URL, got ${JSON.stringify(url)}`,
+      );
+    }
+    let vkey: ReturnType<typeof parseVerifierKey> | undefined;
+    try {
+      vkey = typeof key === 'string' ? parseVerifierKey(key) : undefined;
+    } catch {
+      vkey = undefined;
+    }
+    if (vkey === undefined || vkey.type !== SIG_TYPE_COSIGNATURE) {
+      throw new SealogError(
+        'E_CONFIG',
+        `option "${field}.key" must be the witness's verifier key (type 0x04, printed by \`sealog witness keygen\`)`,
+      );
+    }
+  }
+}
+
+/** More witnesses than this is a configuration mistake, not a policy. */
+const MAX_WITNESSES = 32;
 
 /**
  * Loads the key named in `options` (checking mode, format and — if `origin`
@@ -92,6 +163,15 @@ export function createCheckpointer(
   if (options.everyMs !== undefined) o.everyMs = options.everyMs;
   if (options.heartbeatMs !== undefined) o.heartbeatMs = options.heartbeatMs;
   if (options.anchorFile !== undefined) o.anchorFile = options.anchorFile;
+  if (options.witnesses !== undefined && options.witnesses.length > 0) {
+    o.witnesses = new WitnessSubmitter({
+      witnesses: options.witnesses,
+      store,
+      onError,
+      ...(options.anchorFile !== undefined ? { anchorFile: options.anchorFile } : {}),
+      ...(options.witnessTimeoutMs !== undefined ? { timeoutMs: options.witnessTimeoutMs } : {}),
+    });
+  }
   return new Checkpointer(o);
 }
 

@@ -1,5 +1,5 @@
 import type { Ed25519Signer } from '../note/keys.js';
-import type { SealSigner, Store } from '../store/types.js';
+import type { LedgerHead, SealSigner, Store } from '../store/types.js';
 import { appendAnchorAsync } from './anchor.js';
 import { signCheckpoint } from './signed.js';
 
@@ -8,6 +8,8 @@ export interface Seal {
   size: number;
   note: string;
   createdAtMs: number;
+  /** The head this writer derived and signed (its compact range proves consistency to witnesses). */
+  head: LedgerHead;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function sealHead(
     if (!locked) return undefined;
     // Anchored even when another writer stored the same head: this anchor may be another file.
     if (options.anchorFile !== undefined) await appendAnchorAsync(options.anchorFile, locked.note);
-    return { size: locked.size, note: locked.note, createdAtMs: locked.createdAt };
+    return { size: locked.size, note: locked.note, createdAtMs: locked.createdAt, head: locked.head };
   }
   // The head is the one the store derived by hashing entries itself; rows other
   // writers committed are hashed first, so the seal covers them too.
@@ -49,5 +51,5 @@ export async function sealHead(
   const { note, createdAt } = sign(head);
   await store.addCheckpoint(head, note, createdAt);
   if (options.anchorFile !== undefined) await appendAnchorAsync(options.anchorFile, note);
-  return { size: head.size, note, createdAtMs: createdAt };
+  return { size: head.size, note, createdAtMs: createdAt, head };
 }

@@ -2,6 +2,7 @@ import { SealogError } from '../errors.js';
 import type { Ed25519Signer } from '../note/keys.js';
 import type { Sealer } from '../stages.js';
 import type { CommitResult, Store } from '../store/types.js';
+import type { WitnessSubmitter } from '../witness/submit.js';
 import { sealHead } from './seal.js';
 
 /** Start a seal once this many records are unsealed (what commits while it runs waits for the next). */
@@ -26,6 +27,8 @@ export interface CheckpointerOptions {
   onError?: (err: SealogError) => void;
   /** Called after each checkpoint is stored (and anchored). */
   onCheckpoint?: (size: number, note: string) => void;
+  /** Sends each stored checkpoint to witnesses for cosigning (witness/submit.ts). */
+  witnesses?: WitnessSubmitter;
 }
 
 /**
@@ -37,8 +40,8 @@ export interface CheckpointerOptions {
  * rows. Timers are unref()'d: they never keep a process alive.
  */
 export class Checkpointer implements Sealer {
-  readonly #o: Required<Omit<CheckpointerOptions, 'anchorFile' | 'onCheckpoint'>> &
-    Pick<CheckpointerOptions, 'anchorFile' | 'onCheckpoint'>;
+  readonly #o: Required<Omit<CheckpointerOptions, 'anchorFile' | 'onCheckpoint' | 'witnesses'>> &
+    Pick<CheckpointerOptions, 'anchorFile' | 'onCheckpoint' | 'witnesses'>;
   #sealedSize = -1;
   #lastSealAt: number;
   #unsealedSince: number | undefined;
@@ -79,6 +82,7 @@ export class Checkpointer implements Sealer {
       ),
       anchorFile: options.anchorFile,
       onCheckpoint: options.onCheckpoint,
+      witnesses: options.witnesses,
       now: options.now ?? Date.now,
       onError: options.onError ?? ((err) => process.stderr.write(`sealog: ${err.code}: ${err.message}\n`)),
     };
@@ -104,7 +108,7 @@ export class Checkpointer implements Sealer {
     if (this.#closed) return this.#queue;
     this.#closed = true;
     this.#clear();
-    this.#queue = this.#queue.then(() => this.#seal());
+    this.#queue = this.#queue.then(() => this.#seal()).then(() => this.#o.witnesses?.close());
     return this.#queue;
   }
 
@@ -140,6 +144,7 @@ export class Checkpointer implements Sealer {
         return;
       }
       const { size, note, createdAtMs } = seal;
+      this.#o.witnesses?.submit({ size, note, head: seal.head });
       this.#sealedSize = size;
       this.#lastSealAt = createdAtMs;
       if (this.#latestSize <= size) this.#unsealedSince = undefined;

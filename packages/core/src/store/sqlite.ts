@@ -10,6 +10,7 @@ import {
 import { ChainState } from '../chain/state.js';
 import { SealogError } from '../errors.js';
 import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../hash.js';
+import { leavesOf } from './leaves.js';
 import { assertLedger, checkWritableLocation, ioError } from './open.js';
 import { createSchema, upgradeSchema } from './schema.js';
 import { MAX_TAIL_SEQ, tailStarts } from './tail.js';
@@ -348,6 +349,20 @@ export class SqliteStore implements Store {
    */
   refresh(): void {
     this.#db.transaction(() => this.#catchUp())();
+  }
+
+  leafHashes(from: number, to: number): Buffer[] {
+    return leavesOf(
+      this.#db
+        .prepare('SELECT seq, entry FROM records WHERE seq >= ? AND seq < ? ORDER BY seq')
+        .all(from, to) as {
+        seq: unknown;
+        entry: unknown;
+      }[],
+      from,
+      to,
+      this.path,
+    );
   }
 
   addCheckpoint(head: LedgerHead, note: string, createdAt: number): void | Promise<void> {

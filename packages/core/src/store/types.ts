@@ -56,6 +56,8 @@ export interface LockedSeal {
    * signed: ours was not stored again. `note` is always the one this writer signed.
    */
   fresh: boolean;
+  /** The head this writer derived and signed. */
+  head: LedgerHead;
 }
 
 /**
@@ -79,6 +81,12 @@ export interface Store {
   readonly divergence?: SealogError | undefined;
   /** Hashes rows other writers committed since, so the next head covers them. */
   refresh?(): void | Promise<void>;
+  /**
+   * Leaf hashes of rows [from, to), hashed here from the stored entries (a
+   * witness checks the consistency proof they make). @throws SealogError
+   * E_STATE when a row in the range is missing.
+   */
+  leafHashes?(from: number, to: number): Buffer[] | Promise<Buffer[]>;
   close(): void | Promise<void>;
   /**
    * Stores shared by writers on several hosts sign under a lock: reads the head, signs

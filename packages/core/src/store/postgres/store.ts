@@ -8,6 +8,7 @@ import {
 import { ChainState } from '../../chain/state.js';
 import { SealogError } from '../../errors.js';
 import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../../hash.js';
+import { leavesOf } from '../leaves.js';
 import { MAX_TAIL_SEQ, tailStarts } from '../tail.js';
 import type {
   CommitResult,
@@ -489,6 +490,23 @@ export class PgStore implements Store {
     }
   }
 
+  async leafHashes(from: number, to: number): Promise<Buffer[]> {
+    let rows: { seq: unknown; entry: unknown }[];
+    try {
+      rows = (
+        await this.#sealer.use((s) =>
+          s.query<{ seq: unknown; entry: unknown }>(
+            `SELECT seq, entry FROM ${this.#t.records} WHERE seq >= $1 AND seq < $2 ORDER BY seq`,
+            [from, to],
+          ),
+        )
+      ).rows;
+    } catch (err) {
+      throw pgError(this.target, 'read', err);
+    }
+    return leavesOf(rows, from, to, this.target.display);
+  }
+
   /** The newest stored checkpoint note, if any. */
   async lastCheckpointNote(): Promise<string | undefined> {
     try {
@@ -560,11 +578,11 @@ export class PgStore implements Store {
         noteBody(String(latest.note)) === noteBody(signed.note)
       ) {
         await s.query('ROLLBACK');
-        return { size: head.size, note: signed.note, createdAt: signed.createdAt, fresh: false };
+        return { size: head.size, note: signed.note, createdAt: signed.createdAt, fresh: false, head };
       }
       await this.#insertCheckpoint(s, head, signed.note, signed.createdAt);
       await s.query('COMMIT');
-      return { size: head.size, note: signed.note, createdAt: signed.createdAt, fresh: true };
+      return { size: head.size, note: signed.note, createdAt: signed.createdAt, fresh: true, head };
     } catch (err) {
       if (!s.broken) await s.query('ROLLBACK').catch(() => {});
       throw err;

@@ -1,0 +1,230 @@
+// The log side of tlog-witness (issue 16): each new checkpoint goes to every
+// configured witness with a consistency proof from the size that witness last
+// cosigned; a valid cosignature is merged into the note, which is stored as one
+// more checkpoint row (rows are append-only; verify unions the notes of one
+// body) and appended to the anchor file. All of it runs beside the writer, on
+// promises and timers: a witness that is down, slow or hostile costs retries,
+// never a blocked log call or a lost record. The checkpoint stays stored
+// unwitnessed until a witness answers, and verify reports it as such.
+
+import { setImmediate as turn } from 'node:timers/promises';
+import { appendAnchorAsync } from '../checkpoint/anchor.js';
+import { SealogError } from '../errors.js';
+import { CompactRange, consistencyProofFromRange } from '../merkle.js';
+import { bytesEqual } from '../note/encoding.js';
+import { parseVerifierKey, SIG_TYPE_COSIGNATURE, type VerifierKey } from '../note/keys.js';
+import type { LedgerHead, Store } from '../store/types.js';
+import { addCheckpoint, DEFAULT_WITNESS_TIMEOUT_MS, type WitnessCosigned } from './client.js';
+import { mergeCosignatures, verifyWitnessCosignatures } from './quorum.js';
+
+/** A witness as the `checkpoint.witnesses` option names it. */
+export interface WitnessTarget {
+  /** Its submission prefix: the client posts to `<url>/add-checkpoint`. */
+  url: string;
+  /** Its verifier key (`name+id+base64(0x04 ‖ pub)`): only lines that verify under it are kept. */
+  key: string;
+}
+
+export interface WitnessSubmitterOptions {
+  witnesses: readonly WitnessTarget[];
+  store: Store;
+  anchorFile?: string;
+  timeoutMs?: number;
+  onError: (err: SealogError) => void;
+  /** Called with each merged note once it is stored (and anchored). */
+  onCosigned?: (witness: string, size: number, note: string) => void;
+}
+
+/** First retry after a failure; doubles up to RETRY_MAX_MS. */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 60_000;
+/** The longest close() waits for a witness still answering the final checkpoint. */
+const CLOSE_GRACE_MS = 2000;
+/** Rows hashed per turn when a witness's size must be recomputed (after a restart). */
+const RECOMPUTE_PAGE = 8192;
+
+/** What one witness has cosigned for us, as far as we derived it. */
+interface Known {
+  size: number;
+  range: CompactRange;
+}
+
+/** The newest seal waiting for one witness (older ones are skipped: the newest proves them). */
+interface Pending {
+  size: number;
+  note: string;
+  head: LedgerHead;
+}
+
+class WitnessLane {
+  readonly key: VerifierKey;
+  known: Known | undefined;
+  pending: Pending | undefined;
+  running = false;
+  retryMs = 0;
+  timer: NodeJS.Timeout | undefined;
+  reported = false;
+
+  constructor(readonly target: WitnessTarget) {
+    this.key = parseVerifierKey(target.key);
+    if (this.key.type !== SIG_TYPE_COSIGNATURE) {
+      throw new SealogError(
+        'E_CONFIG',
+        `checkpoint.witnesses: key ${this.key.name} is not a witness key (type 0x04, from \`sealog witness keygen\`)`,
+      );
+    }
+  }
+}
+
+/**
+ * Submits each checkpoint a writer seals to its witnesses (C2SP tlog-witness),
+ * one lane per witness, in the background. {@link submit} never throws and
+ * never waits; {@link close} waits for requests in flight (each bounded by
+ * `timeoutMs`) and drops what is still pending: it stays unwitnessed.
+ */
+export class WitnessSubmitter {
+  readonly #o: WitnessSubmitterOptions;
+  readonly #lanes: WitnessLane[];
+  readonly #inFlight = new Set<Promise<void>>();
+  #closed = false;
+
+  /** @throws SealogError E_CONFIG / E_KEY for a witness key that is not a 0x04 key. */
+  constructor(options: WitnessSubmitterOptions) {
+    this.#o = options;
+    this.#lanes = options.witnesses.map((w) => new WitnessLane(w));
+  }
+
+  /** Queues a stored seal for every witness. */
+  submit(seal: Pending): void {
+    if (this.#closed) return;
+    for (const lane of this.#lanes) {
+      if (lane.pending === undefined || lane.pending.size <= seal.size) lane.pending = seal;
+      this.#run(lane);
+    }
+  }
+
+  /**
+   * Stops retrying and waits for requests in flight, at most `graceMs`: a host
+   * that ends its transport on a deadline (pino's 10 s) must not spend it here.
+   */
+  async close(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    this.#closed = true;
+    for (const lane of this.#lanes) clearTimeout(lane.timer);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.all([...this.#inFlight]), grace]);
+    clearTimeout(timer);
+  }
+
+  #run(lane: WitnessLane): void {
+    if (lane.running || lane.timer !== undefined || this.#closed || lane.pending === undefined) return;
+    lane.running = true;
+    const p = this.#attempt(lane).finally(() => {
+      lane.running = false;
+      this.#inFlight.delete(p);
+      if (lane.pending !== undefined && !this.#closed) {
+        if (lane.retryMs > 0) {
+          lane.timer = setTimeout(() => {
+            lane.timer = undefined;
+            this.#run(lane);
+          }, lane.retryMs);
+          lane.timer.unref();
+        } else this.#run(lane);
+      }
+    });
+    this.#inFlight.add(p);
+  }
+
+  /** One request for the lane's pending seal. Never throws. */
+  async #attempt(lane: WitnessLane): Promise<void> {
+    const seal = lane.pending as Pending;
+    try {
+      const known = lane.known ?? { size: 0, range: new CompactRange() };
+      if (known.size > seal.size) {
+        lane.pending = undefined; // the witness is past this seal (another writer): wait for the next
+        return;
+      }
+      const leaves = await this.#leaves(known.size, seal.size);
+      const proof = consistencyProofFromRange(known.range, leaves, seal.size);
+      const answer = await addCheckpoint(
+        lane.target.url,
+        { oldSize: known.size, proof, note: seal.note },
+        { timeoutMs: this.#o.timeoutMs ?? DEFAULT_WITNESS_TIMEOUT_MS },
+      );
+      if (answer.ok) {
+        await this.#stored(lane, seal, answer);
+        return;
+      }
+      if (answer.kind === 'conflict' && answer.witnessSize !== known.size) {
+        // The witness holds another size for us (a restart, another writer): prove from it.
+        lane.known = await this.#rangeAt(Math.min(answer.witnessSize, seal.size));
+        if (answer.witnessSize > seal.size) lane.pending = undefined;
+        return;
+      }
+      this.#failed(lane, `${answer.kind}: ${answer.message}`);
+    } catch (err) {
+      this.#failed(lane, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Keeps only the witness's own valid lines, stores the merged note, anchors it. */
+  async #stored(lane: WitnessLane, seal: Pending, answer: WitnessCosigned): Promise<void> {
+    const own = answer.lines.filter((_, i) => {
+      const sig = answer.signatures[i];
+      return sig !== undefined && sig.name === lane.key.name && bytesEqual(sig.keyId, lane.key.keyId);
+    });
+    const merged = mergeCosignatures(seal.note, own);
+    if (own.length === 0 || !verifyWitnessCosignatures(merged, [lane.key], 1).quorumMet) {
+      this.#failed(lane, 'its answer holds no valid cosignature by its key');
+      return;
+    }
+    await this.#o.store.addCheckpoint(seal.head, merged, Date.now());
+    if (this.#o.anchorFile !== undefined) await appendAnchorAsync(this.#o.anchorFile, merged);
+    lane.known = { size: seal.size, range: rangeOf(seal.head) };
+    if (lane.pending === seal) lane.pending = undefined;
+    lane.retryMs = 0;
+    lane.reported = false;
+    this.#o.onCosigned?.(lane.key.name, seal.size, merged);
+  }
+
+  #failed(lane: WitnessLane, why: string): void {
+    lane.retryMs = Math.min(RETRY_MAX_MS, lane.retryMs === 0 ? RETRY_MIN_MS : lane.retryMs * 2);
+    if (lane.reported) return; // one report per outage, not one per retry
+    lane.reported = true;
+    this.#o.onError(
+      new SealogError(
+        'E_IO',
+        `witness ${lane.key.name} (${lane.target.url}) did not cosign checkpoint ${lane.pending?.size ?? '?'}: ${why}; the checkpoint is stored unwitnessed and sent again later`,
+      ),
+    );
+  }
+
+  /** Leaf hashes of [from, to), a page per turn so a long range never holds the thread. */
+  async #leaves(from: number, to: number): Promise<Buffer[]> {
+    const read = this.#o.store.leafHashes;
+    if (read === undefined)
+      throw new SealogError('E_CONFIG', 'this store cannot read leaf hashes for witnesses');
+    const out: Buffer[] = [];
+    for (let lo = from; lo < to; lo += RECOMPUTE_PAGE) {
+      out.push(...(await read.call(this.#o.store, lo, Math.min(to, lo + RECOMPUTE_PAGE))));
+      if (lo + RECOMPUTE_PAGE < to) await turn();
+    }
+    return out;
+  }
+
+  /** The compact range at `size`, hashed here from the stored rows (never read from a state row). */
+  async #rangeAt(size: number): Promise<Known> {
+    const range = new CompactRange();
+    for (let lo = 0; lo < size; lo += RECOMPUTE_PAGE) {
+      for (const leaf of await this.#leaves(lo, Math.min(size, lo + RECOMPUTE_PAGE))) range.append(leaf);
+    }
+    return { size, range };
+  }
+}
+
+function rangeOf(head: LedgerHead): CompactRange {
+  if (head.compact === undefined) throw new SealogError('E_STATE', 'the sealed head has no compact range');
+  return CompactRange.decode(head.size, head.compact);
+}

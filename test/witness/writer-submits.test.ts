@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  generateKey,
+  openSink,
+  parseNote,
+  type SealogError,
+  splitAnchorNotes,
+  verifyLedger,
+  verifyWitnessCosignatures,
+  writeKeyFile,
+} from '../../packages/core/src/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { type Running, serveWitness, storedHead, witnessConfig } from './harness.js';
+
+// The writer side of tlog-witness: a transport's sink sends each checkpoint it
+// seals to a real `sealog witness serve` process on loopback, and stores the
+// cosigned note as one more checkpoint row and anchor note. A witness that is
+// down costs nothing but the cosignature: every record is stored, and the
+// checkpoints stay unwitnessed.
+
+const ORIGIN = 'writer.example/log';
+let witness: Running | undefined;
+afterEach(async () => {
+  await witness?.stop();
+  witness = undefined;
+});
+
+function setup() {
+  const dir = tempDir();
+  const k = generateKey(ORIGIN);
+  const keyFile = join(dir, 'log.key');
+  writeKeyFile(keyFile, k.privateKey);
+  return {
+    dir,
+    keyFile,
+    logKey: k.verifierKey,
+    path: join(dir, 'audit.db'),
+    anchor: join(dir, 'anchor.txt'),
+  };
+}
+
+function notes(path: string): { size: number; note: string }[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare('SELECT size, note FROM checkpoints ORDER BY id').all() as {
+      size: number;
+      note: string;
+    }[];
+  } finally {
+    db.close();
+  }
+}
+
+async function writeRecords(
+  options: Record<string, unknown>,
+  rounds: number,
+  errors: SealogError[],
+): Promise<void> {
+  const sink = await openSink(options, { onError: (e) => errors.push(e) });
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < 50; i++) sink.write({ msg: 'audit', round: r, i });
+    await sink.flush();
+    await new Promise((ok) => setTimeout(ok, 30)); // seals and witness requests run beside the writes
+  }
+  await sink.close();
+}
+
+describe('the writer sends its checkpoints to witnesses', () => {
+  it('stores each cosigned note as another checkpoint row and anchor note', async () => {
+    const t = setup();
+    const w = await witnessConfig(t.dir, [{ origin: ORIGIN, key: t.logKey }]);
+    witness = await serveWitness(w.config);
+    const errors: SealogError[] = [];
+    await writeRecords(
+      {
+        path: t.path,
+        checkpoint: {
+          keyFile: t.keyFile,
+          everyRecords: 100,
+          anchorFile: t.anchor,
+          witnesses: [{ url: witness.url, key: w.verifierKey }],
+        },
+      },
+      10,
+      errors,
+    );
+    expect(errors.map((e) => e.message)).toEqual([]);
+    const rows = notes(t.path);
+    const cosigned = rows.filter((r) => verifyWitnessCosignatures(r.note, [w.verifierKey], 1).quorumMet);
+    expect(cosigned.length).toBeGreaterThan(1);
+    // The witness holds the newest size it cosigned, and that is our final checkpoint's.
+    const final = Math.max(...rows.map((r) => r.size));
+    expect(storedHead(w.stateFile, ORIGIN)?.size).toBe(final);
+    expect(cosigned.some((r) => r.size === final)).toBe(true);
+    // Each cosigned row carries the same body and the log's own lines as a row the writer signed.
+    for (const c of cosigned) {
+      const plain = rows.find((r) => r.size === c.size && !r.note.includes('witness.example'));
+      expect(plain, `size ${c.size}`).toBeDefined();
+      expect(parseNote(c.note).text).toBe(parseNote(plain!.note).text);
+      expect(c.note.startsWith(plain!.note.slice(0, -1))).toBe(true);
+    }
+    // The extra rows are ordinary checkpoints to a verifier without a witness policy.
+    const report = verifyLedger(t.path, {
+      keys: [t.logKey],
+      trusted: splitAnchorNotes(readFileSync(t.anchor, 'utf8')),
+    });
+    expect(report.findings).toEqual([]);
+    expect(report.ok).toBe(true);
+    const anchored = splitAnchorNotes(readFileSync(t.anchor, 'utf8'));
+    expect(anchored.filter((n) => verifyWitnessCosignatures(n, [w.verifierKey], 1).quorumMet)).toHaveLength(
+      cosigned.length,
+    );
+  }, 60_000);
+
+  it('a witness that is down: every record stored, checkpoints unwitnessed, one report', async () => {
+    const t = setup();
+    const w = await witnessConfig(t.dir, [{ origin: ORIGIN, key: t.logKey }]);
+    const down = await serveWitness(w.config);
+    const url = down.url;
+    await down.stop(); // nothing listens there now
+    const errors: SealogError[] = [];
+    await writeRecords(
+      {
+        path: t.path,
+        checkpoint: {
+          keyFile: t.keyFile,
+          everyRecords: 100,
+          witnesses: [{ url, key: w.verifierKey }],
+          witnessTimeoutMs: 500,
+        },
+      },
+      6,
+      errors,
+    );
+    const db = new Database(t.path, { readonly: true });
+    const stored = db.prepare('SELECT count(*) FROM records').pluck().get();
+    db.close();
+    expect(stored).toBe(300);
+    const rows = notes(t.path);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => !verifyWitnessCosignatures(r.note, [w.verifierKey], 1).quorumMet)).toBe(true);
+    const reports = errors.filter((e) => e.message.includes('did not cosign'));
+    expect(reports.length).toBe(1);
+    expect(reports[0]?.message).toMatch(/stored unwitnessed/);
+  }, 60_000);
+
+  it('refuses a witness key that is a log key, naming the field', async () => {
+    const t = setup();
+    await expect(
+      openSink({
+        path: t.path,
+        checkpoint: { keyFile: t.keyFile, witnesses: [{ url: 'http://127.0.0.1:1/', key: t.logKey }] },
+      }),
+    ).rejects.toThrow(/checkpoint\.witnesses\[0\]\.key/);
+  });
+});
