@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { isSealogError, parseVerifierKey, SealogError } from '@sealog/core';
+import { isSealogError, parseVerifierKey, SealogError, type VerifierKey } from '@sealog/core';
 import { UsageError } from './command.js';
 
 /** Largest file a command reads whole (notes, proofs, key lists, anchor files). */
@@ -69,30 +69,50 @@ export function readKeyArgs(
       '--key <verifier key> or --key-file <file> is required (the verifier keys `sealog keygen` printed)',
     );
   }
+  return readKeyList(given, files, { flag: 'key', fileFlag: 'key-file', file: 'key file' });
+}
+
+/**
+ * Key strings given with `--<flag>` and files of them given with
+ * `--<fileFlag>` (one key a line, `#` comments), each checked by
+ * parseVerifierKey; the same rules as {@link readKeyArgs} for any kind of key.
+ * @throws UsageError (a value that is not a key, a file with none);
+ *   SealogError E_IO (unreadable file) or E_KEY (a bad line, naming file and line).
+ */
+export function readKeyList(
+  given: readonly string[],
+  files: readonly string[],
+  names: { flag: string; fileFlag: string; file: string },
+  /** What is wrong with a well-formed key for this use (e.g. its type), or undefined. */
+  problem: (key: VerifierKey) => string | undefined = () => undefined,
+): string[] {
   const keys: string[] = [];
   for (const v of given) {
     try {
-      parseVerifierKey(v);
+      const why = problem(parseVerifierKey(v));
+      if (why) throw new UsageError(`--${names.flag} ${shown(v)}: ${why}`);
     } catch (err) {
       if (!isSealogError(err)) throw err;
-      const hint = looksLikePath(v) ? `; to read keys from a file, use --key-file ${shown(v)}` : '';
-      throw new UsageError(`--key ${shown(v)} is not a verifier key: ${err.message}${hint}`);
+      const hint = looksLikePath(v) ? `; to read keys from a file, use --${names.fileFlag} ${shown(v)}` : '';
+      throw new UsageError(`--${names.flag} ${shown(v)} is not a verifier key: ${err.message}${hint}`);
     }
     keys.push(v.trim());
   }
   for (const path of files) {
-    const lines = readInputFile(path, 'key file')
+    const lines = readInputFile(path, names.file)
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l !== '' && !l.startsWith('#'));
-    if (lines.length === 0) throw new UsageError(`key file ${path} holds no verifier key`);
+    if (lines.length === 0) throw new UsageError(`${names.file} ${path} holds no verifier key`);
     for (const [i, l] of lines.entries()) {
+      let why: string | undefined;
       try {
-        parseVerifierKey(l);
+        why = problem(parseVerifierKey(l));
       } catch (err) {
         if (!isSealogError(err)) throw err;
-        throw new SealogError('E_KEY', `key file ${path}, key ${i + 1}: ${err.message}`, { cause: err });
+        throw new SealogError('E_KEY', `${names.file} ${path}, key ${i + 1}: ${err.message}`, { cause: err });
       }
+      if (why) throw new SealogError('E_KEY', `${names.file} ${path}, key ${i + 1}: ${why}`);
     }
     keys.push(...lines);
   }

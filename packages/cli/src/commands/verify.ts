@@ -1,11 +1,19 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_MAX_UNSEALED, type Finding, type VerifyReport, verifyLedger } from '@sealog/core';
+import {
+  DEFAULT_MAX_UNSEALED,
+  type Finding,
+  parseVerifierKey,
+  SIG_TYPE_COSIGNATURE,
+  type VerifyReport,
+  verifyLedger,
+} from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, intOption, UsageError } from '../command.js';
 import { escapeTerminal } from '../format.js';
-import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
+import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs, readKeyList } from '../inputs.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
 
 const usage = `usage: sealog verify <ledger> (--key <vkey> | --key-file <file>)... [--checkpoint <file>...]
+                     [(--witness <vkey> | --witness-file <file>)... [--quorum <n>]]
                      [--origin <origin>] [--max-unsealed <n> | --strict] [--json] [--threads <n>]
        sealog verify <ledger> --chain-only [--json]
 
@@ -13,13 +21,22 @@ Checks a ledger in one read-only pass: every entry against its chain hash,
 every row's place in the chain, every stored checkpoint's signature and Merkle
 root, ledger_state, and any checkpoint given from outside. Says what is wrong
 and where. "OK" means every record up to the newest checkpoint signed by a
-trusted key is proved, and at most --max-unsealed records follow it.
-See docs/verify.md.
+trusted key is proved, and at most --max-unsealed records follow it; with
+--witness, up to the newest such checkpoint that a quorum of the witnesses
+cosigned. See docs/verify.md.
 
 ${KEY_USAGE}                       Repeat for old keys after a rotation; add the <origin>/time
                        key to check signed times.
   --checkpoint <file>  a signed checkpoint note, or an anchor file of them, kept
                        outside the ledger: detects a cut-off tail or rewritten history
+  --witness <vkey>     a trusted witness's verifier key (type 0x04, as printed by
+                       \`sealog witness keygen\`). Repeatable. With witnesses, only a
+                       checkpoint cosigned by --quorum of them seals records: the
+                       log's key alone proves nothing against whoever holds it
+  --witness-file <path>
+                       a file of witness verifier keys, one per line (# comments).
+                       Repeatable; combines with --witness
+  --quorum <n>         distinct witnesses a checkpoint needs (default: all given)
   --origin <origin>    the log's origin (default: that of the first valid checkpoint)
   --max-unsealed <n>   most records tolerated after the newest valid checkpoint
                        (default ${DEFAULT_MAX_UNSEALED}: what a writer with default options can
@@ -34,6 +51,27 @@ ${KEY_USAGE}                       Repeat for old keys after a rotation; add the
 exit status: 0 intact, 1 verification failed, 2 usage or I/O error
 `;
 
+/** Witness verifier keys from --witness and --witness-file; each must be a 0x04 cosigner key. */
+function readWitnessArgs(values: {
+  witness?: readonly string[] | undefined;
+  'witness-file'?: readonly string[] | undefined;
+}): string[] {
+  return readKeyList(
+    values.witness ?? [],
+    values['witness-file'] ?? [],
+    { flag: 'witness', fileFlag: 'witness-file', file: 'witness key file' },
+    (k) =>
+      k.type === SIG_TYPE_COSIGNATURE
+        ? undefined
+        : `${k.name} is a log signing key (type 0x01), not a witness key (type 0x04): give the key \`sealog witness keygen\` printed`,
+  );
+}
+
+/** The distinct witness keys given (the same key twice is one witness). */
+function distinct(keys: readonly string[]): number {
+  return new Set(keys.map((k) => parseVerifierKey(k).vkey)).size;
+}
+
 function line(f: Finding): string {
   return `  ${f.kind.padEnd(20)} ${escapeTerminal(f.message)}\n`;
 }
@@ -46,11 +84,24 @@ export function formatReport(path: string, r: VerifyReport): string {
     return `${cps.length} ${source === 'ledger' ? 'stored' : 'given'} (${cps.filter((c) => c.valid).length} valid)`;
   };
   out += `checkpoints: ${count('ledger')}, ${count('trusted')}${r.origin ? `; origin ${escapeTerminal(r.origin)}` : ''}\n`;
+  const w = r.witness;
+  if (w) {
+    const by = w.witnesses.map((x) => `${escapeTerminal(x.name)} (${x.cosigned})`).join(', ');
+    out += `witnesses: ${w.witnessed} of ${w.checkpoints} valid checkpoint(s) witnessed (quorum ${w.quorum} of ${w.witnesses.length}); cosigned by ${by}\n`;
+  }
   if (r.findings.length > 0) out += '\nfindings:\n';
   for (const f of r.findings) out += line(f);
   if (r.omittedFindings > 0) out += `  … and ${r.omittedFindings} more\n`;
   if (r.ok && r.trust === 'chain-only') {
     out += `\nOK (chain only): the ${r.size} record(s) are chained consistently; no signature was checked, so this does not show they are what was written\n`;
+  } else if (r.ok && w) {
+    const by = `witnessed by ${w.sealedBy.length} of ${w.witnesses.length} (${w.sealedBy.map(escapeTerminal).join(', ')})`;
+    out +=
+      r.unsealed > 0
+        ? `\nOK: intact up to the checkpoint at ${r.sealed}, ${by}; the last ${r.unsealed} record(s) are not yet covered by a witnessed checkpoint (policy: at most ${r.maxUnsealed})\n`
+        : r.size > 0
+          ? `\nOK: intact, every record covered by a valid checkpoint ${by}\n`
+          : '\nOK: intact, the ledger is empty\n';
   } else if (r.ok) {
     out +=
       r.unsealed > 0
@@ -77,6 +128,9 @@ export const verify: Command = {
       options: {
         ...KEY_OPTIONS,
         checkpoint: { type: 'string', multiple: true },
+        witness: { type: 'string', multiple: true },
+        'witness-file': { type: 'string', multiple: true },
+        quorum: { type: 'string' },
         origin: { type: 'string' },
         strict: { type: 'boolean' },
         'max-unsealed': { type: 'string' },
@@ -88,10 +142,24 @@ export const verify: Command = {
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     const chainOnly = values['chain-only'] === true;
     const keys = readKeyArgs(values, false);
-    if (chainOnly && (keys.length > 0 || values.checkpoint !== undefined)) {
+    const witnesses = readWitnessArgs(values);
+    if (chainOnly && (keys.length > 0 || values.checkpoint !== undefined || witnesses.length > 0)) {
       throw new UsageError(
-        '--chain-only checks no signature: give it without --key, --key-file or --checkpoint',
+        '--chain-only checks no signature: give it without --key, --key-file, --checkpoint or --witness',
       );
+    }
+    if (witnesses.length > 0 && keys.length === 0) {
+      throw new UsageError(
+        "--witness counts cosignatures only on checkpoints signed by the log's key: give --key or --key-file too",
+      );
+    }
+    let quorum: number | undefined;
+    if (values.quorum !== undefined) {
+      if (witnesses.length === 0) throw new UsageError('--quorum needs --witness or --witness-file');
+      quorum = intOption('quorum', values.quorum, 0);
+      const n = distinct(witnesses);
+      if (quorum < 1 || quorum > n)
+        throw new UsageError(`--quorum must be from 1 to ${n} (the distinct witnesses given), got ${quorum}`);
     }
     if (values.strict && values['max-unsealed'] !== undefined) {
       throw new UsageError('--strict is --max-unsealed 0: give one of them');
@@ -106,6 +174,8 @@ export const verify: Command = {
     if (values['max-unsealed'] !== undefined) {
       options.maxUnsealed = intOption('max-unsealed', values['max-unsealed'], DEFAULT_MAX_UNSEALED);
     }
+    if (witnesses.length > 0) options.witnesses = witnesses;
+    if (quorum !== undefined) options.quorum = quorum;
     if (values.origin !== undefined) options.origin = values.origin;
     if (values.threads !== undefined) options.threads = intOption('threads', values.threads, 0);
     return withLedger(positionals[0]!, (path, display) => {
