@@ -53,7 +53,10 @@ export function witnessedLedger(opts: {
   cosign?: (size: number) => readonly TestWitness[];
   where?: 'both' | 'ledger' | 'anchor';
   origin?: string;
+  /** The log's private key (default: a fresh one); a second ledger with the same key is a stolen-key rewrite. */
   privateKey?: string;
+  /** Entry bytes of record i (default entryOf); its time must be 1_700_000_000_000 + i. */
+  entry?: (i: number) => Buffer;
 }): WitnessedFixture {
   const dir = mkdtempSync(join(tmpdir(), 'sealog-witnessed-'));
   const origin = opts.origin ?? 'audit.example/log';

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../encode.js';
 import { encodeBase64 } from '../../note/encoding.js';
 import { mergeCosignatures } from '../../witness/quorum.js';
 import type { FindingKind, VerifyOptions, VerifyReport } from '../types.js';
 import { verifyLedger } from '../verify.js';
-import { tamper } from './fixture.js';
+import { entryOf, tamper } from './fixture.js';
 import {
   addNoteRow,
   cosignLine,
@@ -175,6 +176,45 @@ describe('verify with a witness quorum', () => {
       valid: false,
       witnessed: true,
     });
+  });
+});
+
+describe('the log key stolen: history rewritten and re-signed with it', () => {
+  const rewritten = (i: number) =>
+    Buffer.from(canonicalJson({ i, level: 30, msg: 'rewritten', time: 1_700_000_000_000 + i }));
+
+  it('a rewrite of every record: the log key alone says intact, the witness policy fails it', () => {
+    const honest = witnessedLedger({ records: 50, every: 25, cosign: () => [W1] });
+    const forged = witnessedLedger({
+      records: 50,
+      every: 25,
+      privateKey: honest.privateKey,
+      entry: rewritten,
+    });
+    // The attacker's checkpoints carry the real log signature and a fresh time line.
+    const blind = verify(forged, { strict: true });
+    expect(blind).toMatchObject({ ok: true, sealed: 50, findings: [] });
+    const r = verify(forged, { witnesses: [W1.vkey], quorum: 1 });
+    expect(r).toMatchObject({ ok: false, sealed: 0 });
+    expect(kinds(r)).toEqual(['no-checkpoint']);
+    expect(verify(honest, { witnesses: [W1.vkey], quorum: 1, strict: true }).ok).toBe(true);
+  });
+
+  it('a rewrite after the last witnessed checkpoint is an unsealed tail: --max-unsealed bounds it', () => {
+    // W1 cosigned up to 25; the thief rewrites records 30.. and re-signs 50.
+    const honest = witnessedLedger({ records: 50, every: 25, cosign: (n) => (n === 25 ? [W1] : []) });
+    const forged = witnessedLedger({
+      records: 50,
+      every: 25,
+      privateKey: honest.privateKey,
+      entry: (i) => (i >= 30 ? rewritten(i) : entryOf(i)),
+    });
+    addNoteRow(forged.path, 1, honest.merged.get(25)!); // the same body: W1's line holds
+    const policy = { witnesses: [W1.vkey], quorum: 1 };
+    const r = verify(forged, policy);
+    expect(r).toMatchObject({ ok: true, sealed: 25, unsealed: 25 });
+    expect(r.findings[0]!.message).toMatch(/covered only by checkpoints awaiting witness cosignatures/);
+    expect(verify(forged, { ...policy, strict: true }).ok).toBe(false);
   });
 });
 
