@@ -62,7 +62,10 @@ export interface CheckpointResult {
   /** `checkpoints.id`, absent for trusted checkpoints given from outside. */
   id?: number;
   source: 'ledger' | 'trusted';
-  /** True when the signature, origin and root all check out. */
+  /**
+   * True when the signature, origin and root all check out (with a witness
+   * policy, also: no line naming a given witness fails).
+   */
   valid: boolean;
   origin?: string;
   size?: number;

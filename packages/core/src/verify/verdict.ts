@@ -26,7 +26,7 @@ export interface SealingInput {
 }
 
 function policyText(w: NonNullable<SealingInput['witness']>): string {
-  return `${w.quorum} of the ${w.witnesses.length} given witness${w.witnesses.length === 1 ? '' : 'es'} (--witness, --quorum)`;
+  return `${w.quorum} of the ${w.witnesses.length} given witness${w.witnesses.length === 1 ? '' : 'es'}`;
 }
 
 /** What the signed checkpoints do not cover, judged against the policy. */
@@ -49,8 +49,8 @@ export function sealingFindings(s: SealingInput): Judged[] {
   if (s.rows > 0 && s.sealed === 0) {
     const message =
       w && awaiting > 0
-        ? `no checkpoint cosigned by ${policyText(w)} covers any of the ${s.rows} record(s): checkpoints signed by the log key cover ${awaiting} of them but await witness cosignatures, and the log key alone proves nothing against whoever holds it`
-        : `no checkpoint signed by a trusted key${w ? ` and cosigned by ${policyText(w)}` : ''} covers any of the ${s.rows} record(s): nothing proves they are what was written`;
+        ? `no checkpoint cosigned by ${policyText(w)} (--witness, --quorum) covers any of the ${s.rows} record(s): checkpoints signed by the log key cover ${awaiting} of them but await witness cosignatures, and the log key alone proves nothing against whoever holds it`
+        : `no checkpoint signed by a trusted key${w ? ` and cosigned by ${policyText(w)} (--witness, --quorum)` : ''} covers any of the ${s.rows} record(s): nothing proves they are what was written`;
     return [{ finding: { kind: 'no-checkpoint', seq: 0, message }, fails: true }];
   }
   const unsealed = Math.max(0, s.rows - s.sealed);
@@ -59,7 +59,7 @@ export function sealingFindings(s: SealingInput): Judged[] {
   const tail = `the last ${unsealed} record(s) (from row ${s.sealed} on)`;
   const what =
     w && awaiting > 0
-      ? `${tail} are not covered by a witnessed checkpoint: ${awaiting === unsealed ? 'they are' : `${awaiting} of them are`} covered only by checkpoints awaiting witness cosignatures (${policyText(w)})`
+      ? `${tail} are not covered by a witnessed checkpoint: ${awaiting === unsealed ? 'they are' : `${awaiting} of them are`} covered only by checkpoints awaiting witness cosignatures (quorum: ${policyText(w)})`
       : over
         ? `${tail} are not covered by any valid checkpoint`
         : `${tail} are chained but not yet covered by a checkpoint`;

@@ -217,7 +217,8 @@ function run(
     Object.assign(s.result, { origin: o.origin, size: o.size, root: o.root.toString('hex') });
     if (o.time !== undefined) s.result.time = o.time;
     origin ??= o.origin;
-    let good = true;
+    // signed-note: a note with a failing line by a trusted (witness) key is rejected.
+    let good = (s.cosigs?.invalid.length ?? 0) === 0;
     const add = (x: Omit<Finding, 'checkpointId'>) => {
       good = false;
       f.add(id === undefined ? x : { ...x, checkpointId: id });

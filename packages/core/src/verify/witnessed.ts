@@ -162,7 +162,9 @@ export function judgeWitnesses(
     const key = bodyKey(s.opened);
     const got = bodies.get(key) ?? new Map<string, CheckpointWitness>();
     bodies.set(key, got);
-    for (const c of s.cosigs?.cosigned ?? []) {
+    // A note with a forged witness line is rejected whole (signed-note: SHOULD reject).
+    const lines = s.cosigs && s.cosigs.invalid.length === 0 ? s.cosigs.cosigned : [];
+    for (const c of lines) {
       const had = got.get(c.verifierKey);
       if (!had || c.time > had.time) got.set(c.verifierKey, { name: c.name, time: c.time });
     }

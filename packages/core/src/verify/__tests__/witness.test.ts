@@ -110,7 +110,7 @@ describe('verify with a witness quorum', () => {
     expect(r.witness).toMatchObject({ checkpoints: 4, witnessed: 1, logSealed: 100 });
     expect(r.findings).toEqual([expect.objectContaining({ kind: 'unsealed', seq: 25 })]);
     expect(r.findings[0]!.message).toMatch(
-      /last 75 record\(s\) \(from row 25 on\) are not covered by a witnessed checkpoint: they are covered only by checkpoints awaiting witness cosignatures \(2 of the 2 given witnesses/,
+      /last 75 record\(s\) \(from row 25 on\) are not covered by a witnessed checkpoint: they are covered only by checkpoints awaiting witness cosignatures \(quorum: 2 of the 2 given witnesses\)/,
     );
     const strict = verify(f, { witnesses: [W1.vkey, W2.vkey], maxUnsealed: 74 });
     expect(strict.ok).toBe(false);
@@ -246,6 +246,9 @@ describe('a witness line that claims a given witness but does not verify', () =>
         ),
       }),
     ]);
+    // The note is rejected whole (signed-note); the honest rows with its body still seal.
+    expect(r.checkpoints.find((c) => c.id === id)).toMatchObject({ valid: false, witnessed: true });
+    expect(r.sealed).toBe(40);
     // Without the policy the line belongs to an unknown key and is ignored, as before.
     expect(verify(f).ok).toBe(true);
   });
