@@ -6,6 +6,7 @@ export {
   type BundleAnchor,
   type BundleEntry,
   type BundleManifest,
+  type BundleTimestamp,
   MAX_BUNDLE_ENTRIES,
 } from './bundle/types.js';
 export {
@@ -17,6 +18,13 @@ export {
 } from './bundle/verify.js';
 export { AnchorHeads, OwnKey, type SignedHead } from './chain/trust.js';
 export { ANCHOR_NOTE_SEPARATOR, appendAnchor, splitAnchorNotes } from './checkpoint/anchor.js';
+export {
+  ANCHOR_TIMESTAMP_TAG,
+  type AnchorTimestamp,
+  anchorTimestampsPath,
+  appendAnchorTimestamp,
+  splitAnchorTimestamps,
+} from './checkpoint/anchor-timestamps.js';
 export { bindAnchor, ledgerIdentity } from './checkpoint/binding.js';
 export {
   type Checkpoint,
@@ -24,7 +32,12 @@ export {
   MAX_CHECKPOINT_BYTES,
   parseCheckpoint,
 } from './checkpoint/body.js';
-export { type CheckpointOptions, createWriterTrust, validateCheckpointOptions } from './checkpoint/config.js';
+export {
+  type CheckpointOptions,
+  type CheckpointTimestampOptions,
+  createWriterTrust,
+  validateCheckpointOptions,
+} from './checkpoint/config.js';
 export { type Seal, sealHead } from './checkpoint/seal.js';
 export {
   Checkpointer,
@@ -166,7 +179,13 @@ export {
 export { type ConnectedStore, type ConnectOptions, connectStore } from './store/connect.js';
 export { DEFAULT_PG_SCHEMA, isPostgresUrl, type PgTarget, parsePgUrl } from './store/postgres/url.js';
 export { queryRecords, type RecordQuery } from './store/query.js';
-export { LedgerReader, parseEntry, type StoredCheckpoint, type StoredRecord } from './store/reader.js';
+export {
+  LedgerReader,
+  parseEntry,
+  type StoredCheckpoint,
+  type StoredRecord,
+  type StoredTimestamp,
+} from './store/reader.js';
 export { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_DURABILITY, type Durability, SqliteStore } from './store/sqlite.js';
 export { checkedTime } from './store/time-window.js';
 export type {
@@ -182,6 +201,7 @@ export { type TilesOptions, type TilesResult, writeTiles } from './tiles/publish
 export { entryTime, inTimeRange, TIME_UNKNOWN } from './time.js';
 export {
   createTimestampRequest,
+  DEFAULT_TIMESTAMP_TIMEOUT_MS,
   type GrantedResponse,
   MAX_TIMESTAMP_TOKEN_BYTES,
   parseTimestampResponse,
@@ -189,7 +209,10 @@ export {
   type RequestTimestampOptions,
   requestTimestamp,
   type TimestampInfo,
+  type TimestampMode,
   type TimestampRequest,
+  TimestampRequester,
+  type TimestampRequesterOptions,
   type TimestampResult,
   timestampImprint,
   type VerifiedTimestamp,

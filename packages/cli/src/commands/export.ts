@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { exportBundle, LedgerReader, writeBundle } from '@sealog/core';
+import { anchorTimestampsPath, exportBundle, LedgerReader, writeBundle } from '@sealog/core';
 import { type Command, EXIT_OK, UsageError } from '../command.js';
 import { buildQuery, FILTER_OPTIONS, FILTER_USAGE, type FilterValues } from '../filters.js';
 import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
@@ -58,7 +59,13 @@ export const exportCommand: Command = {
     const keys = readKeyArgs(values, true);
     const query = buildQuery(values);
     let anchorText: string | undefined;
-    if (values.anchor !== undefined) anchorText = readInputFile(values.anchor, 'anchor file');
+    let anchorTimestampsText: string | undefined;
+    if (values.anchor !== undefined) {
+      anchorText = readInputFile(values.anchor, 'anchor file');
+      // The anchor's RFC 3161 token file, when the writer keeps one (docs/timestamps.md §5).
+      const tokens = anchorTimestampsPath(values.anchor);
+      if (existsSync(tokens)) anchorTimestampsText = readInputFile(tokens, 'anchor token file');
+    }
     return withLedger(positionals[0]!, (path) => {
       const reader = new LedgerReader(path);
       try {
@@ -67,6 +74,7 @@ export const exportCommand: Command = {
           keys,
           selection: describeSelection(values),
           ...(anchorText !== undefined ? { anchorText } : {}),
+          ...(anchorTimestampsText !== undefined ? { anchorTimestampsText } : {}),
         });
         const files = writeBundle(bundle, out);
         for (const w of warnings) io.err(`warning: ${w}\n`);

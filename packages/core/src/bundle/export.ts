@@ -9,6 +9,7 @@ import { queryRecords, type RecordQuery } from '../store/query.js';
 import type { LedgerReader } from '../store/reader.js';
 import { toRanges } from './parse.js';
 import { renderReadme } from './readme.js';
+import { bundleTimestamps } from './timestamps.js';
 import { ProofTree } from './tree.js';
 import {
   BUNDLE_TYPE,
@@ -26,6 +27,8 @@ export interface ExportOptions {
   keys: readonly string[];
   /** Text of an anchor file, to carry the anchor checkpoints that cover the range. */
   anchorText?: string;
+  /** Text of the anchor's token file (`<anchorFile>.timestamps`), for tokens the ledger lacks. */
+  anchorTimestampsText?: string;
   /** The selection as the user wrote it, for the manifest and README, e.g. ["--seq 0..9"]. */
   selection?: readonly string[];
   /** Export time (ms since epoch); defaults to now. */
@@ -134,11 +137,23 @@ export function exportBundle(reader: LedgerReader, options: ExportOptions): Expo
     anchors,
     readme: '',
   };
+  // The writer's RFC 3161 tokens for the notes carried (docs/timestamps.md §5), if any.
+  const stamped = [
+    { size: cp.size, note: opened.note },
+    ...anchors.map((a) => ({ size: sizeOf(a.note), note: a.note })),
+  ];
+  const timestamps = bundleTimestamps(reader, stamped, options.anchorTimestampsText, warnings);
+  if (timestamps.length > 0) bundle.timestamps = timestamps;
   bundle.readme = renderReadme(bundle, anchors.length);
   return { bundle, warnings };
 }
 
 type Opened = OpenedCheckpoint & { note: string };
+
+/** The size line of a note that already verified (tlog-checkpoint: the second line). */
+function sizeOf(note: string): number {
+  return Number(note.split('\n', 2)[1]);
+}
 
 /**
  * Largest stored checkpoint that verifies under `keys` (a log signature by the

@@ -1,11 +1,13 @@
 import { HASH_SIZE } from '../hash.js';
 import { decodeBase64 } from '../note/encoding.js';
+import { MAX_TIMESTAMP_TOKEN_BYTES } from '../timestamp/der.js';
 import {
   BUNDLE_TYPE,
   MAX_BUNDLE_ANCHORS,
   MAX_BUNDLE_BYTES,
   MAX_BUNDLE_ENTRIES,
   MAX_BUNDLE_KEYS,
+  MAX_BUNDLE_TIMESTAMPS,
   MAX_PROOF_HASHES,
 } from './types.js';
 
@@ -22,6 +24,8 @@ export interface BundleShape {
   keys: string[];
   entries: unknown[];
   anchors: unknown[];
+  /** RFC 3161 tokens (items unchecked); empty for a bundle without the field. */
+  timestamps: unknown[];
   readme: string;
 }
 
@@ -56,7 +60,7 @@ export function parseBundleShape(input: unknown): { shape: BundleShape } | { err
     const t = typeof value.type === 'string' ? JSON.stringify(value.type.slice(0, 60)) : 'missing';
     return { error: `not a sealog evidence bundle: type is ${t}, expected "${BUNDLE_TYPE}"` };
   }
-  const { manifest, checkpoint, keys, entries, anchors, readme } = value;
+  const { manifest, checkpoint, keys, entries, anchors, readme, timestamps } = value;
   if (!isObject(manifest)) return { error: 'bundle has no manifest object' };
   if (typeof checkpoint !== 'string') return { error: 'bundle has no checkpoint note' };
   if (!Array.isArray(keys) || keys.length > MAX_BUNDLE_KEYS || !keys.every((k) => typeof k === 'string')) {
@@ -68,6 +72,10 @@ export function parseBundleShape(input: unknown): { shape: BundleShape } | { err
   if (!Array.isArray(anchors) || anchors.length > MAX_BUNDLE_ANCHORS) {
     return { error: `bundle anchors must be a list of at most ${MAX_BUNDLE_ANCHORS} checkpoints` };
   }
+  // Optional (added after v1 was first written): absent is an empty list; anything else must be bounded.
+  if (timestamps !== undefined && (!Array.isArray(timestamps) || timestamps.length > MAX_BUNDLE_TIMESTAMPS)) {
+    return { error: `bundle timestamps must be a list of at most ${MAX_BUNDLE_TIMESTAMPS} tokens` };
+  }
   return {
     shape: {
       manifest,
@@ -75,9 +83,29 @@ export function parseBundleShape(input: unknown): { shape: BundleShape } | { err
       keys: keys as string[],
       entries,
       anchors,
+      timestamps: timestamps ?? [],
       readme: typeof readme === 'string' ? readme : '',
     },
   };
+}
+
+/**
+ * One item of `timestamps` as bytes, or undefined when it is not exactly
+ * `{ size, noteSha256, token }` with a safe integer size, a 32-byte hash and a
+ * 1..64 KiB token in canonical base64. The token is not parsed here.
+ * Attacker's options: any JSON value; decoding is bounded before it starts.
+ */
+export function decodeBundleTimestamp(
+  v: unknown,
+): { size: number; noteSha256: Uint8Array; token: Uint8Array } | undefined {
+  if (!isObject(v)) return undefined;
+  const { size, noteSha256, token } = v;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return undefined;
+  if (typeof noteSha256 !== 'string' || typeof token !== 'string') return undefined;
+  const hash = decodeBase64(noteSha256, HASH_SIZE);
+  const der = decodeBase64(token, MAX_TIMESTAMP_TOKEN_BYTES);
+  if (hash?.length !== HASH_SIZE || der === undefined || der.length === 0) return undefined;
+  return { size, noteSha256: hash, token: der };
 }
 
 /** A list of base64 hashes as bytes, or undefined if it is not exactly that (bounded). */

@@ -19,6 +19,9 @@ export const MAX_PROOF_HASHES = 64;
 /** Most verifier keys and anchor checkpoints carried. */
 export const MAX_BUNDLE_KEYS = 16;
 export const MAX_BUNDLE_ANCHORS = 64;
+/** Most RFC 3161 tokens carried (a few per included checkpoint), and per checkpoint note. */
+export const MAX_BUNDLE_TIMESTAMPS = 256;
+export const MAX_TIMESTAMPS_PER_NOTE = 4;
 
 /** One exported record: its exact stored bytes and its RFC 9162 inclusion proof. */
 export interface BundleEntry {
@@ -38,6 +41,21 @@ export interface BundleAnchor {
   note: string;
   /** PROOF(anchor size, D[bundle checkpoint size]), base64 hashes. */
   proof: string[];
+}
+
+/**
+ * An RFC 3161 token over one checkpoint note the bundle carries (`checkpoint`
+ * or an `anchors[].note`), as the writer stored it (docs/timestamps.md §5). The
+ * verifier finds the note by `noteSha256` and checks the token against its own
+ * TSA trust anchors; nothing here is trusted.
+ */
+export interface BundleTimestamp {
+  /** The size of the checkpoint the note seals. */
+  size: number;
+  /** SHA-256 of the exact note text (the token's imprint), base64. */
+  noteSha256: string;
+  /** The DER TimeStampToken, base64 (at most 64 KiB decoded). */
+  token: string;
 }
 
 /** What was exported, summarised for people and machines. Derived data: the verifier re-checks it. */
@@ -71,6 +89,12 @@ export interface Bundle {
   keys: string[];
   entries: BundleEntry[];
   anchors: BundleAnchor[];
+  /**
+   * RFC 3161 tokens of the included checkpoints, when the ledger (or the anchor's
+   * token file) has any. Optional: bundles made before it existed have none, and
+   * verifiers that do not know it ignore it.
+   */
+  timestamps?: BundleTimestamp[];
   /** The recipient README (also written as README.txt). */
   readme: string;
 }

@@ -62,43 +62,58 @@ export function appendAnchor(path: string, note: string): void {
  * @throws SealogError E_IO naming the path.
  */
 export async function appendAnchorAsync(path: string, note: string): Promise<void> {
+  try {
+    await appendDurably(path, (tail) =>
+      tail === undefined || endsWithNoteText(tail)
+        ? note + ANCHOR_NOTE_SEPARATOR
+        : TORN_SEPARATOR + note + ANCHOR_NOTE_SEPARATOR,
+    );
+  } catch (err) {
+    throw new SealogError('E_IO', `cannot append the checkpoint to anchor file ${path}`, { cause: err });
+  }
+}
+
+/**
+ * Appends `text(tail)` to `path` (created 0644 if absent; `tail` is the last
+ * 4 KiB of the file, undefined when it was just created) with O_APPEND writes
+ * until every byte is written, then fsyncs the file, and the directory on
+ * creation. All on libuv's thread pool. Shared by the anchor file and its
+ * token file (anchor-timestamps.ts).
+ * @throws the fs error (callers wrap it).
+ */
+export async function appendDurably(path: string, text: (tail: string | undefined) => string): Promise<void> {
   let created = false;
   let fh: FileHandle;
   try {
-    try {
-      fh = await open(
-        path,
-        constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL,
-        0o644,
-      );
-      created = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      fh = await open(path, constants.O_RDWR | constants.O_APPEND);
-    }
-    try {
-      const whole = created || endsWithNoteText(await readTail(fh));
-      const buf = Buffer.from((whole ? '' : TORN_SEPARATOR) + note + ANCHOR_NOTE_SEPARATOR, 'utf8');
-      let done = 0;
-      while (done < buf.length) {
-        const { bytesWritten } = await fh.write(buf, done, buf.length - done);
-        if (bytesWritten <= 0) throw new Error(`short write: ${done} of ${buf.length} bytes`);
-        done += bytesWritten;
-      }
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (created && process.platform !== 'win32') {
-      const dir = await open(dirname(path), constants.O_RDONLY);
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-    }
+    fh = await open(
+      path,
+      constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL,
+      0o644,
+    );
+    created = true;
   } catch (err) {
-    throw new SealogError('E_IO', `cannot append the checkpoint to anchor file ${path}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    fh = await open(path, constants.O_RDWR | constants.O_APPEND);
+  }
+  try {
+    const buf = Buffer.from(text(created ? undefined : await readTail(fh)), 'utf8');
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await fh.write(buf, done, buf.length - done);
+      if (bytesWritten <= 0) throw new Error(`short write: ${done} of ${buf.length} bytes`);
+      done += bytesWritten;
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  if (created && process.platform !== 'win32') {
+    const dir = await open(dirname(path), constants.O_RDONLY);
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
   }
 }
 

@@ -5,8 +5,16 @@ import type { Ed25519Signer } from '../note/keys.js';
 import { parseVerifierKey, SIG_TYPE_COSIGNATURE } from '../note/keys.js';
 import type { Store, WriterTrust } from '../store/types.js';
 import { unknownKeyMessage } from '../suggest.js';
+import { TimestampRequester } from '../timestamp/requester.js';
 import { WitnessSubmitter, type WitnessTarget } from '../witness/submit.js';
 import { Checkpointer } from './sealer.js';
+import {
+  type CheckpointTimestampOptions,
+  readTrustAnchorsFile,
+  validateTimestampOption,
+} from './timestamp-option.js';
+
+export type { CheckpointTimestampOptions };
 
 /**
  * The sink's `checkpoint` option: plain JSON, so it crosses pino's worker
@@ -29,6 +37,8 @@ export interface CheckpointOptions {
   witnesses?: WitnessTarget[];
   /** Longest wait for one witness request. Default DEFAULT_WITNESS_TIMEOUT_MS (10 s). */
   witnessTimeoutMs?: number;
+  /** RFC 3161 tokens for each checkpoint (docs/timestamps.md §5). Absent or mode "off": none. */
+  timestamp?: CheckpointTimestampOptions;
 }
 
 const KEYS = [
@@ -40,6 +50,7 @@ const KEYS = [
   'anchorFile',
   'witnesses',
   'witnessTimeoutMs',
+  'timestamp',
 ] as const;
 
 /**
@@ -89,6 +100,7 @@ export function validateCheckpointOptions(value: unknown): CheckpointOptions {
       `option "checkpoint.witnessTimeoutMs" must be an integer from 100 to 600000, got ${JSON.stringify(t)}`,
     );
   }
+  if (o.timestamp !== undefined) validateTimestampOption(o.timestamp);
   return value as CheckpointOptions;
 }
 
@@ -170,6 +182,21 @@ export function createCheckpointer(
       onError,
       ...(options.anchorFile !== undefined ? { anchorFile: options.anchorFile } : {}),
       ...(options.witnessTimeoutMs !== undefined ? { timeoutMs: options.witnessTimeoutMs } : {}),
+    });
+  }
+  const ts = options.timestamp;
+  if (ts !== undefined && ts.mode !== 'off') {
+    o.timestamps = new TimestampRequester({
+      urls: ts.urls ?? [],
+      mode: ts.mode,
+      store,
+      onError,
+      ...(ts.policy !== undefined ? { policy: ts.policy } : {}),
+      ...(ts.timeoutMs !== undefined ? { timeoutMs: ts.timeoutMs } : {}),
+      ...(ts.trustAnchorsFile !== undefined
+        ? { trustAnchors: readTrustAnchorsFile(ts.trustAnchorsFile) }
+        : {}),
+      ...(options.anchorFile !== undefined ? { anchorFile: options.anchorFile } : {}),
     });
   }
   return new Checkpointer(o);

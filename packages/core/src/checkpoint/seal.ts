@@ -10,6 +10,8 @@ export interface Seal {
   createdAtMs: number;
   /** The head this writer derived and signed (its compact range proves consistency to witnesses). */
   head: LedgerHead;
+  /** False when another writer had just stored a checkpoint of this head (ours is only anchored). */
+  stored: boolean;
 }
 
 /**
@@ -42,7 +44,13 @@ export async function sealHead(
     if (!locked) return undefined;
     // Anchored even when another writer stored the same head: this anchor may be another file.
     if (options.anchorFile !== undefined) await appendAnchorAsync(options.anchorFile, locked.note);
-    return { size: locked.size, note: locked.note, createdAtMs: locked.createdAt, head: locked.head };
+    return {
+      size: locked.size,
+      note: locked.note,
+      createdAtMs: locked.createdAt,
+      head: locked.head,
+      stored: locked.fresh,
+    };
   }
   // The head is the one the store derived by hashing entries itself; rows other
   // writers committed are hashed first, so the seal covers them too.
@@ -51,5 +59,5 @@ export async function sealHead(
   const { note, createdAt } = sign(head);
   await store.addCheckpoint(head, note, createdAt);
   if (options.anchorFile !== undefined) await appendAnchorAsync(options.anchorFile, note);
-  return { size: head.size, note, createdAtMs: createdAt, head };
+  return { size: head.size, note, createdAtMs: createdAt, head, stored: true };
 }

@@ -2,6 +2,7 @@ import { SealogError } from '../errors.js';
 import type { Ed25519Signer } from '../note/keys.js';
 import type { Sealer } from '../stages.js';
 import type { CommitResult, Store } from '../store/types.js';
+import type { TimestampRequester } from '../timestamp/requester.js';
 import type { WitnessSubmitter } from '../witness/submit.js';
 import { sealHead } from './seal.js';
 
@@ -29,6 +30,8 @@ export interface CheckpointerOptions {
   onCheckpoint?: (size: number, note: string) => void;
   /** Sends each stored checkpoint to witnesses for cosigning (witness/submit.ts). */
   witnesses?: WitnessSubmitter;
+  /** Asks a TSA for a token over each note it stores or anchors (timestamp/requester.ts). */
+  timestamps?: TimestampRequester;
 }
 
 /**
@@ -40,8 +43,10 @@ export interface CheckpointerOptions {
  * rows. Timers are unref()'d: they never keep a process alive.
  */
 export class Checkpointer implements Sealer {
-  readonly #o: Required<Omit<CheckpointerOptions, 'anchorFile' | 'onCheckpoint' | 'witnesses'>> &
-    Pick<CheckpointerOptions, 'anchorFile' | 'onCheckpoint' | 'witnesses'>;
+  readonly #o: Required<
+    Omit<CheckpointerOptions, 'anchorFile' | 'onCheckpoint' | 'witnesses' | 'timestamps'>
+  > &
+    Pick<CheckpointerOptions, 'anchorFile' | 'onCheckpoint' | 'witnesses' | 'timestamps'>;
   #sealedSize = -1;
   #lastSealAt: number;
   #unsealedSince: number | undefined;
@@ -83,6 +88,7 @@ export class Checkpointer implements Sealer {
       anchorFile: options.anchorFile,
       onCheckpoint: options.onCheckpoint,
       witnesses: options.witnesses,
+      timestamps: options.timestamps,
       now: options.now ?? Date.now,
       onError: options.onError ?? ((err) => process.stderr.write(`sealog: ${err.code}: ${err.message}\n`)),
     };
@@ -108,7 +114,10 @@ export class Checkpointer implements Sealer {
     if (this.#closed) return this.#queue;
     this.#closed = true;
     this.#clear();
-    this.#queue = this.#queue.then(() => this.#seal()).then(() => this.#o.witnesses?.close());
+    this.#queue = this.#queue
+      .then(() => this.#seal())
+      .then(() => Promise.all([this.#o.witnesses?.close(), this.#o.timestamps?.close()]))
+      .then(() => undefined);
     return this.#queue;
   }
 
@@ -145,6 +154,8 @@ export class Checkpointer implements Sealer {
       }
       const { size, note, createdAtMs } = seal;
       this.#o.witnesses?.submit({ size, note, head: seal.head });
+      // A note neither stored nor anchored (another writer stored this head) exists nowhere to stamp.
+      if (seal.stored || this.#o.anchorFile !== undefined) this.#o.timestamps?.submit({ size, note });
       this.#sealedSize = size;
       this.#lastSealAt = createdAtMs;
       if (this.#latestSize <= size) this.#unsealedSince = undefined;

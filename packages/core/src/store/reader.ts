@@ -1,6 +1,9 @@
 import type Database from 'better-sqlite3';
 import { SealogError } from '../errors.js';
 import { ioError, openReadOnly } from './open.js';
+import { readTimestamps, type StoredTimestamp } from './timestamps.js';
+
+export type { StoredTimestamp };
 
 /** A stored record as readers see it. `entry` is the exact hashed bytes. */
 export interface StoredRecord {
@@ -98,6 +101,22 @@ export class LedgerReader {
       note: typeof r.note === 'string' ? r.note : Buffer.isBuffer(r.note) ? r.note.toString('utf8') : '',
       createdAt: typeof r.created_at === 'number' ? r.created_at : 0,
     }));
+  }
+
+  /**
+   * The RFC 3161 token rows (`checkpoint_timestamps`), in rowid order, read a page
+   * at a time; none for a ledger made before the table existed. Rows are attacker
+   * input: a token over 64 KiB or of the wrong type is reported in `problem`, not
+   * loaded, and the tokens returned must still be verified (verifyTimestampToken).
+   * @throws SealogError E_IO when the table cannot be read (its columns were changed).
+   */
+  *timestamps(): Generator<StoredTimestamp> {
+    const rows = this.#sql(() => readTimestamps(this.#db));
+    for (;;) {
+      const next = this.#sql(() => rows.next());
+      if (next.done) return;
+      yield next.value;
+    }
   }
 
   /** The connection, for readers elsewhere in core (verify, report). */

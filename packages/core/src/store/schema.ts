@@ -9,6 +9,27 @@ export const SCHEMA_VERSION = 1;
 /** Value of sealog_meta.format that marks a file as a sealog ledger. */
 export const FORMAT_ID = 'sealog-ledger';
 
+// RFC 3161 tokens beside the checkpoints (docs/timestamps.md §5): one row per
+// token, keyed by the note it stamps (SHA-256 of the note as stored, which is
+// also the token's imprint), not by a checkpoint id: a note anchored but not
+// stored (another writer stored the same head) is stamped too. tsa_time is
+// the token's genTime in ms, an unverified index copy like records.ts.
+const TIMESTAMPS_DDL = `
+CREATE TABLE IF NOT EXISTS checkpoint_timestamps (
+  id          INTEGER PRIMARY KEY,
+  size        INTEGER NOT NULL,
+  note_sha256 BLOB NOT NULL,
+  token       BLOB NOT NULL,
+  tsa_time    INTEGER NOT NULL,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS checkpoint_timestamps_size ON checkpoint_timestamps (size);
+CREATE TRIGGER IF NOT EXISTS checkpoint_timestamps_no_update BEFORE UPDATE ON checkpoint_timestamps
+  BEGIN SELECT RAISE(ABORT, 'sealog: checkpoint timestamps are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoint_timestamps_no_delete BEFORE DELETE ON checkpoint_timestamps
+  BEGIN SELECT RAISE(ABORT, 'sealog: checkpoint timestamps are append-only'); END;
+`;
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS sealog_meta (
   key   TEXT PRIMARY KEY,
@@ -48,6 +69,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   compact    BLOB
 );
 CREATE INDEX IF NOT EXISTS checkpoints_size ON checkpoints (size);
+${TIMESTAMPS_DDL}
 -- Append-only guards. They stop accidents, not attackers: the hashes do that.
 CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
   BEGIN SELECT RAISE(ABORT, 'sealog: records are append-only'); END;
@@ -75,21 +97,30 @@ export function createSchema(db: Database.Database, now: number): void {
 }
 
 /**
- * Adds the checkpoint resume columns (chain_head, compact) to a ledger made by an
- * older sealog. Nullable, so older readers and writers keep working; a writer
- * without them resumes from row 0. Runs in BEGIN IMMEDIATE: concurrent writers serialise.
+ * Brings a ledger made by an older sealog up to this one, in place: adds the
+ * checkpoint resume columns (chain_head, compact; nullable, so older readers and
+ * writers keep working, and a writer without them resumes from row 0) and the
+ * checkpoint_timestamps table. The schema version stays 1: older sealogs ignore
+ * both. Runs in BEGIN IMMEDIATE only when something is missing, so concurrent
+ * writers serialise and the common open costs two reads.
  */
 export function upgradeSchema(db: Database.Database): void {
-  const has = () =>
+  const hasResume = () =>
     (db.prepare('PRAGMA table_info(checkpoints)').all() as { name: unknown }[]).some(
       (c) => c.name === 'compact',
     );
-  if (has()) return;
+  const hasTimestamps = () =>
+    db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint_timestamps'")
+      .get() !== undefined;
+  if (hasResume() && hasTimestamps()) return;
   db.transaction(() => {
-    if (has()) return;
-    db.exec(
-      'ALTER TABLE checkpoints ADD COLUMN chain_head BLOB; ALTER TABLE checkpoints ADD COLUMN compact BLOB;',
-    );
+    if (!hasResume()) {
+      db.exec(
+        'ALTER TABLE checkpoints ADD COLUMN chain_head BLOB; ALTER TABLE checkpoints ADD COLUMN compact BLOB;',
+      );
+    }
+    if (!hasTimestamps()) db.exec(TIMESTAMPS_DDL);
   }).immediate();
 }
 

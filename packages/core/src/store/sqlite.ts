@@ -74,6 +74,7 @@ export class SqliteStore implements Store {
   readonly #insert: Database.Statement;
   readonly #writeState: Database.Statement;
   readonly #insertCheckpoint: Database.Statement;
+  readonly #insertTimestamp: Database.Statement;
   readonly #appendTx: Database.Transaction<(batch: readonly PendingEntry[]) => CommitResult>;
   readonly #durability: Durability;
   #walCheckpointer: WalCheckpointer | undefined;
@@ -122,6 +123,9 @@ export class SqliteStore implements Store {
       );
       this.#insertCheckpoint = db.prepare(
         'INSERT INTO checkpoints (size, note, created_at, chain_head, compact) VALUES (?, ?, ?, ?, ?)',
+      );
+      this.#insertTimestamp = db.prepare(
+        'INSERT INTO checkpoint_timestamps (size, note_sha256, token, tsa_time, created_at) VALUES (?, ?, ?, ?, ?)',
       );
       // One read transaction = one snapshot, so other writers' commits cannot interleave.
       this.#state = db.transaction(() => (options.trust ? this.#derive(options.trust) : this.#adopt(true)))();
@@ -377,6 +381,26 @@ export class SqliteStore implements Store {
     // reads as truncation. So the WAL is fsynced first — on libuv's thread pool,
     // not this thread, which goes on taking records meanwhile.
     if (this.#durability === 'process') return this.#syncWal();
+  }
+
+  /**
+   * Stores a timestamp token beside the checkpoints. Not fsynced on its own: the
+   * token is evidence about a note already stored and anchored, and it also goes
+   * to the anchor's token file; the next commit's sync carries it.
+   * @throws SealogError E_IO.
+   */
+  addTimestamp(size: number, noteSha256: Uint8Array, token: Uint8Array, tsaTimeMs: number): void {
+    try {
+      this.#insertTimestamp.run(
+        size,
+        Buffer.from(noteSha256),
+        Buffer.from(token),
+        Math.trunc(tsaTimeMs),
+        Date.now(),
+      );
+    } catch (err) {
+      throw ioError(this.path, 'store a timestamp token in', err);
+    }
   }
 
   /**

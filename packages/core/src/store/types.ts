@@ -77,6 +77,20 @@ export interface Store {
   head(): LedgerHead | Promise<LedgerHead>;
   /** Stores a signed checkpoint note of `head` with its resume state (only after those records are committed). */
   addCheckpoint(head: LedgerHead, note: string, createdAt: number): void | Promise<void>;
+  /**
+   * Stores an RFC 3161 token for the checkpoint note whose SHA-256 (of the note
+   * as stored, the token's imprint) is `noteSha256`, beside the checkpoints
+   * (append-only `checkpoint_timestamps`). `tsaTimeMs` is the token's genTime,
+   * an index copy. Stores without it cannot keep tokens (docs/timestamps.md §5).
+   * @throws SealogError E_IO (the insert failed), E_CONFIG (the ledger has no
+   *   table for tokens and this writer may not add it).
+   */
+  addTimestamp?(
+    size: number,
+    noteSha256: Uint8Array,
+    token: Uint8Array,
+    tsaTimeMs: number,
+  ): void | Promise<void>;
   /** Set once a signing store found the ledger no longer extends what it derived (already reported through WriterTrust.onDiverge). */
   readonly divergence?: SealogError | undefined;
   /** Hashes rows other writers committed since, so the next head covers them. */

@@ -1,6 +1,6 @@
 import { SealogError } from '../../errors.js';
 import { connectPg, type PgSession, parsePgUrl, pgError } from './connect.js';
-import { assertPgLedger, ensurePgSchema, grantsSql } from './schema.js';
+import { assertPgLedger, ensurePgSchema, ensureTimestampTable, grantsSql } from './schema.js';
 
 /**
  * Creates the ledger schema (if absent) and, with roles, grants writers only
@@ -18,6 +18,13 @@ export async function initPgLedger(
   try {
     await ensurePgSchema(s, Date.now());
     await assertPgLedger(s);
+    // A ledger made before checkpoint_timestamps existed gets it here, as its owner.
+    if (!(await ensureTimestampTable(s))) {
+      throw new SealogError(
+        'E_CONFIG',
+        `cannot create checkpoint_timestamps in schema "${target.schema}": run \`sealog init\` as the role that owns the ledger tables`,
+      );
+    }
     await assertOwned(s);
     try {
       await s.query(sql);

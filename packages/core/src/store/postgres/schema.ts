@@ -8,6 +8,25 @@ import { type PgSession, type PgTarget, pgError, qualify } from './connect.js';
 // (the owner included), and `sealog init --writer ROLE` grants writers only
 // INSERT. Neither stops a superuser; the chain and signed checkpoints do.
 
+/**
+ * checkpoint_timestamps (docs/timestamps.md §5): RFC 3161 tokens beside the
+ * checkpoints, append-only like them. Needs sealog_append_only() (made by ddl).
+ */
+const timestampsDdl = (t: PgTarget): string => {
+  const q = (table: string) => qualify(t, table);
+  const fn = q('sealog_append_only');
+  return `
+CREATE TABLE IF NOT EXISTS ${q('checkpoint_timestamps')} (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, size bigint NOT NULL, note_sha256 bytea NOT NULL,
+  token bytea NOT NULL, tsa_time bigint NOT NULL, created_at bigint NOT NULL);
+CREATE INDEX IF NOT EXISTS checkpoint_timestamps_size ON ${q('checkpoint_timestamps')} (size);
+CREATE OR REPLACE TRIGGER checkpoint_timestamps_append_only BEFORE UPDATE OR DELETE ON ${q('checkpoint_timestamps')}
+  FOR EACH ROW EXECUTE FUNCTION ${fn}();
+CREATE OR REPLACE TRIGGER checkpoint_timestamps_no_truncate BEFORE TRUNCATE ON ${q('checkpoint_timestamps')}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${fn}();
+`;
+};
+
 const ddl = (t: PgTarget): string => {
   const q = (table: string) => qualify(t, table);
   const fn = q('sealog_append_only');
@@ -83,6 +102,7 @@ export async function ensurePgSchema(
     try {
       await s.query(`SELECT pg_advisory_xact_lock(${lockKey(s.target, 'schema')})`);
       await s.query(ddl(s.target));
+      await s.query(timestampsDdl(s.target));
       const q = (table: string) => qualify(s.target, table);
       await s.query(
         `INSERT INTO ${q('sealog_meta')} (key, value) VALUES ('format', $1) ON CONFLICT DO NOTHING`,
@@ -130,6 +150,39 @@ export async function ensureResumeColumns(s: PgSession): Promise<boolean> {
   return has();
 }
 
+/**
+ * True when the ledger has checkpoint_timestamps, creating it first when this
+ * role may (the owner; ledgers made by an older sealog). A writer role that may
+ * not create it gets false: its tokens are reported unstored until `sealog init`
+ * (as the owner) adds the table and grants INSERT on it.
+ */
+export async function ensureTimestampTable(s: PgSession): Promise<boolean> {
+  const has = async () =>
+    (
+      await s.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [
+        qualify(s.target, 'checkpoint_timestamps'),
+      ])
+    ).rows[0]?.t != null;
+  if (await has()) return true;
+  // Only the owner of the other tables creates it: a writer role with CREATE on the
+  // schema would own this table, and a table's owner can drop its triggers.
+  const owner = await s.query<{ mine: unknown }>(
+    'SELECT pg_get_userbyid(relowner) = current_user AS mine FROM pg_class WHERE oid = to_regclass($1)',
+    [qualify(s.target, 'checkpoints')],
+  );
+  if (owner.rows[0]?.mine !== true) return false;
+  try {
+    await s.query('BEGIN');
+    await s.query(`SELECT pg_advisory_xact_lock(${lockKey(s.target, 'schema')})`);
+    await s.query(timestampsDdl(s.target));
+    await s.query('COMMIT');
+  } catch {
+    await s.query('ROLLBACK').catch(() => {});
+    return false; // not the owner (or no CREATE): `sealog init` adds it
+  }
+  return has();
+}
+
 /** Refuses a schema that is not a sealog ledger of a version we read. @throws E_NOT_LEDGER. */
 export async function assertPgLedger(s: PgSession): Promise<void> {
   const t = s.target;
@@ -172,14 +225,23 @@ export function grantsSql(t: PgTarget, roles: { writer?: string; reader?: string
     }
   }
   const q = (table: string) => qualify(t, table);
-  const all = ['sealog_meta', 'sealog_schema', 'records', 'ledger_state', 'checkpoints'].map(q).join(', ');
+  const all = [
+    'sealog_meta',
+    'sealog_schema',
+    'records',
+    'ledger_state',
+    'checkpoints',
+    'checkpoint_timestamps',
+  ]
+    .map(q)
+    .join(', ');
   const out = [`REVOKE ALL ON ${all} FROM PUBLIC;`];
   if (roles.writer) {
     const w = `"${roles.writer}"`;
     out.push(
       `GRANT USAGE ON SCHEMA "${t.schema}" TO ${w};`,
       `GRANT SELECT ON ${all} TO ${w};`,
-      `GRANT INSERT ON ${q('records')}, ${q('checkpoints')} TO ${w};`,
+      `GRANT INSERT ON ${q('records')}, ${q('checkpoints')}, ${q('checkpoint_timestamps')} TO ${w};`,
       `GRANT UPDATE ON ${q('ledger_state')} TO ${w};`,
     );
   }

@@ -29,7 +29,13 @@ import {
   qualify,
   SessionSlot,
 } from './connect.js';
-import { assertPgLedger, ensurePgSchema, ensureResumeColumns, lockKey } from './schema.js';
+import {
+  assertPgLedger,
+  ensurePgSchema,
+  ensureResumeColumns,
+  ensureTimestampTable,
+  lockKey,
+} from './schema.js';
 
 export interface PgStoreOptions {
   /** How long a commit waits for another writer before failing and being retried (ms). */
@@ -82,7 +88,7 @@ export class PgStore implements Store {
    * these must not be stored a second time.
    */
   #committed: { entries: readonly PendingEntry[]; result: CommitResult } | undefined;
-  readonly #t: { records: string; state: string; checkpoints: string };
+  readonly #t: { records: string; state: string; checkpoints: string; timestamps: string };
 
   private constructor(target: PgTarget, options: PgStoreOptions) {
     this.target = target;
@@ -97,6 +103,7 @@ export class PgStore implements Store {
       records: qualify(target, 'records'),
       state: qualify(target, 'ledger_state'),
       checkpoints: qualify(target, 'checkpoints'),
+      timestamps: qualify(target, 'checkpoint_timestamps'),
     };
   }
 
@@ -112,6 +119,7 @@ export class PgStore implements Store {
         await assertPgLedger(s);
         await store.#checkPrivileges(s);
         store.#hasResume = await ensureResumeColumns(s);
+        await ensureTimestampTable(s); // else addTimestamp says how to add it
         await store.#start(s);
       });
     } catch (err) {
@@ -487,6 +495,39 @@ export class PgStore implements Store {
       await this.#sealer.use((s) => this.#insertCheckpoint(s, head, note, createdAt));
     } catch (err) {
       throw pgError(this.target, 'store a checkpoint in', err);
+    }
+  }
+
+  /**
+   * Stores a timestamp token beside the checkpoints (see Store.addTimestamp).
+   * @throws SealogError E_CONFIG (no checkpoint_timestamps table: a ledger made by an
+   *   older sealog, opened by a role that may not add it), E_IO.
+   */
+  async addTimestamp(
+    size: number,
+    noteSha256: Uint8Array,
+    token: Uint8Array,
+    tsaTimeMs: number,
+  ): Promise<void> {
+    try {
+      await this.#sealer.use((s) =>
+        s.query(
+          `INSERT INTO ${this.#t.timestamps} (size, note_sha256, token, tsa_time, created_at) VALUES ($1, $2, $3, $4, $5)`,
+          [size, Buffer.from(noteSha256), Buffer.from(token), Math.trunc(tsaTimeMs), Date.now()],
+        ),
+      );
+    } catch (err) {
+      // 42P01: a ledger made by an older sealog, opened by a role that may not add the
+      // table; 42501: a writer role granted before the table existed.
+      const code = (err as { code?: unknown }).code;
+      if (code === '42P01' || code === '42501') {
+        throw new SealogError(
+          'E_CONFIG',
+          `${this.target.display} cannot keep timestamp tokens (${code === '42P01' ? 'no checkpoint_timestamps table' : 'no INSERT on checkpoint_timestamps'}): run \`sealog init URL --writer ROLE\` as the owner of the ledger tables`,
+          { cause: err },
+        );
+      }
+      throw pgError(this.target, 'store a timestamp token in', err);
     }
   }
 
