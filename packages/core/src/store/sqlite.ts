@@ -74,7 +74,7 @@ export class SqliteStore implements Store {
   readonly #insert: Database.Statement;
   readonly #writeState: Database.Statement;
   readonly #insertCheckpoint: Database.Statement;
-  readonly #insertTimestamp: Database.Statement;
+  #insertTimestamp: Database.Statement | undefined;
   readonly #appendTx: Database.Transaction<(batch: readonly PendingEntry[]) => CommitResult>;
   readonly #durability: Durability;
   #walCheckpointer: WalCheckpointer | undefined;
@@ -123,9 +123,6 @@ export class SqliteStore implements Store {
       );
       this.#insertCheckpoint = db.prepare(
         'INSERT INTO checkpoints (size, note, created_at, chain_head, compact) VALUES (?, ?, ?, ?, ?)',
-      );
-      this.#insertTimestamp = db.prepare(
-        'INSERT INTO checkpoint_timestamps (size, note_sha256, token, tsa_time, created_at) VALUES (?, ?, ?, ?, ?)',
       );
       // One read transaction = one snapshot, so other writers' commits cannot interleave.
       this.#state = db.transaction(() => (options.trust ? this.#derive(options.trust) : this.#adopt(true)))();
@@ -391,6 +388,11 @@ export class SqliteStore implements Store {
    */
   addTimestamp(size: number, noteSha256: Uint8Array, token: Uint8Array, tsaTimeMs: number): void {
     try {
+      // Prepared on first use, not at open: a token table someone recreated with other
+      // columns must cost the tokens (reported), never the writer's start and its records.
+      this.#insertTimestamp ??= this.#db.prepare(
+        'INSERT INTO checkpoint_timestamps (size, note_sha256, token, tsa_time, created_at) VALUES (?, ?, ?, ?, ?)',
+      );
       this.#insertTimestamp.run(
         size,
         Buffer.from(noteSha256),

@@ -1,0 +1,89 @@
+// Shared by the writer-side timestamp tests (issue 16, item 2): a checkpoint
+// key, a PEM file of the test TSA's CA, a sink writing records in rounds, and
+// the rows the writer left in the ledger file.
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { generateKey, openSink, type SealogError, writeKeyFile } from '../../packages/core/src/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import type { TestPki } from '../helpers/tsa.js';
+
+export const ORIGIN = 'stamped.example/log';
+
+export interface Setup {
+  dir: string;
+  keyFile: string;
+  /** The log's verifier key and its time cosigner's. */
+  keys: string[];
+  path: string;
+  anchor: string;
+  /** The test CA as a PEM file (checkpoint.timestamp.trustAnchorsFile). */
+  caFile: string;
+}
+
+export function setup(pki: TestPki): Setup {
+  const dir = tempDir();
+  const k = generateKey(ORIGIN);
+  const keyFile = join(dir, 'log.key');
+  writeKeyFile(keyFile, k.privateKey);
+  const caFile = join(dir, 'tsa-ca.pem');
+  writeFileSync(caFile, pki.caPem);
+  return {
+    dir,
+    keyFile,
+    keys: [k.verifierKey, k.cosignerVerifierKey],
+    path: join(dir, 'audit.db'),
+    anchor: join(dir, 'anchor.txt'),
+    caFile,
+  };
+}
+
+/** Writes `rounds` × 50 records, flushing each round and pausing so seals and TSA requests run beside. */
+export async function writeRecords(
+  options: Record<string, unknown>,
+  rounds: number,
+  errors: SealogError[],
+  from = 0,
+): Promise<void> {
+  const sink = await openSink(options, { onError: (e) => errors.push(e) });
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < 50; i++) sink.write({ msg: 'audit', round: from + r, i });
+    await sink.flush();
+    await new Promise((ok) => setTimeout(ok, 60));
+  }
+  await sink.close();
+}
+
+export function sha256(text: string | Uint8Array): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Runs `read` on the ledger file, opened read-only. */
+export function withDb<T>(path: string, read: (db: Database.Database) => T): T {
+  const db = new Database(path, { readonly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+export const checkpointRows = (path: string) =>
+  withDb(
+    path,
+    (db) =>
+      db.prepare('SELECT size, note FROM checkpoints ORDER BY id').all() as { size: number; note: string }[],
+  );
+
+export const recordCount = (path: string) =>
+  withDb(path, (db) => db.prepare('SELECT count(*) FROM records').pluck().get() as number);
+
+export const tokenRows = (path: string) =>
+  withDb(
+    path,
+    (db) =>
+      db
+        .prepare('SELECT size, note_sha256, token, tsa_time FROM checkpoint_timestamps ORDER BY id')
+        .all() as { size: number; note_sha256: Buffer; token: Buffer; tsa_time: number }[],
+  );
