@@ -15,6 +15,8 @@ describe('the README demo', () => {
     );
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('OK: intact, every record covered by a valid checkpoint');
+    // The demo's witness (a `sealog witness serve` process) cosigned the final checkpoint.
+    expect(run.stdout).toContain('witnessed by 1 of 1 (witness.demo.example/w1)');
     // Raw personal data never reaches the ledger output.
     for (const raw of [
       'alice@example.com',

@@ -1,5 +1,6 @@
 // The README demo. An app that already logs with pino gets an audit ledger by
 // adding one transport target; then `sealog tail` shows what was sealed.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,26 @@ await run(['keygen', '--name', 'demo.example/audit', '--out', keyFile], (t) => {
   verifierKeys += t;
 });
 
+// A witness (C2SP tlog-witness): in production another party on another host.
+// It cosigns each checkpoint only if it extends what it cosigned before, so a
+// history rewritten later, even with the stolen log key, gets no cosignature.
+const witnessKeyFile = join(data, 'witness.key');
+let witnessKey = '';
+await run(['witness', 'keygen', '--name', 'witness.demo.example/w1', '--out', witnessKeyFile], (t) => {
+  witnessKey += t;
+});
+witnessKey = witnessKey.trim();
+writeFileSync(
+  join(data, 'witness.json'),
+  JSON.stringify({
+    keyFile: witnessKeyFile,
+    stateFile: join(data, 'witness.db'),
+    listen: '127.0.0.1:0',
+    logs: [{ origin: 'demo.example/audit', key: verifierKeys.split('\n')[0] }],
+  }),
+);
+const witness = await startWitness(join(data, 'witness.json'));
+
 const transport = pino.transport({
   targets: [
     // What the app had before: its own log file (raw, as always: sealog does not touch other targets).
@@ -53,7 +74,12 @@ const transport = pino.transport({
           },
         },
         // Signed checkpoints (also written on close), copied to an anchor file kept elsewhere in production.
-        checkpoint: { keyFile, anchorFile: join(data, 'anchor.txt') },
+        // Each checkpoint is also sent to the witness, and its cosignature stored beside it.
+        checkpoint: {
+          keyFile,
+          anchorFile: join(data, 'anchor.txt'),
+          witnesses: [{ url: witness.url, key: witnessKey }],
+        },
       },
     },
   ],
@@ -108,6 +134,35 @@ const keyArgs = verifierKeys
   .split('\n')
   .filter(Boolean)
   .flatMap((k) => ['--key', k]);
-console.log('\n--- sealog verify --strict (chain, Merkle roots, signed checkpoints, anchor) ---');
-code ||= await run(['verify', ledgerPath, ...keyArgs, '--checkpoint', join(data, 'anchor.txt'), '--strict']);
+console.log(
+  '\n--- sealog verify --strict --witness (chain, Merkle roots, signed checkpoints, anchor, witness) ---',
+);
+code ||= await run([
+  'verify',
+  ledgerPath,
+  ...keyArgs,
+  '--checkpoint',
+  join(data, 'anchor.txt'),
+  '--witness',
+  witnessKey,
+  '--strict',
+]);
+witness.child.kill('SIGTERM');
 if (!existsSync(ledgerPath) || code !== 0) process.exitCode = 1;
+
+/** Runs `sealog witness serve` and resolves with its URL once it listens. */
+function startWitness(config) {
+  const bin = join(dirname(fileURLToPath(import.meta.resolve('@sealog/cli'))), 'bin.js');
+  const child = spawn(process.execPath, [bin, 'witness', 'serve', '--config', config], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('exit', (c) => reject(new Error(`the witness exited (${c})`)));
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /^(http:\/\/\S+)\n/.exec(out);
+      if (m) resolve({ url: m[1], child });
+    });
+  });
+}
