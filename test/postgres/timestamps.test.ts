@@ -3,9 +3,20 @@
 // the writer role INSERT on it (and adds it to a ledger made before it
 // existed); the table is append-only for its owner too.
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openSink, type SealogError, verifyTimestampToken } from '../../packages/core/src/index.js';
-import { initPgLedger, PgStore } from '../../packages/core/src/store/postgres/index.js';
+import {
+  LedgerReader,
+  openSink,
+  type SealogError,
+  verifyTimestampToken,
+} from '../../packages/core/src/index.js';
+import {
+  copyPgToSqlite,
+  copySqliteToPg,
+  initPgLedger,
+  PgStore,
+} from '../../packages/core/src/store/postgres/index.js';
 import { createTestDatabase, pgUrl, psql } from '../helpers/postgres.js';
 import { createTestPki, startTestTsa, type TestPki, type TestTsa } from '../helpers/tsa.js';
 import { setup, sha256 } from '../timestamp/harness.js';
@@ -77,6 +88,20 @@ describe('checkpoint_timestamps in PostgreSQL', () => {
       /append-only/,
     );
     await expect(psql(url, 'TRUNCATE stamped.checkpoint_timestamps')).rejects.toThrow(/append-only/);
+    // Readers (verify) copy a snapshot to SQLite: the tokens come along, byte for byte.
+    const snap = join(t.dir, 'snap.db');
+    await copyPgToSqlite(url, snap, { mode: 'snapshot' });
+    const reader = new LedgerReader(snap);
+    const copied = [...reader.timestamps()];
+    reader.close();
+    expect(copied.map((r) => r.token.toString('hex'))).toEqual(rows.map((r) => r.token.toString('hex')));
+    // …and \`sealog migrate\` back into PostgreSQL keeps them.
+    await copySqliteToPg(snap, ledger('migrated'));
+    const migrated = await psql<{ token: Buffer }>(
+      url,
+      'SELECT token FROM migrated.checkpoint_timestamps ORDER BY id',
+    );
+    expect(migrated.map((r) => r.token.toString('hex'))).toEqual(rows.map((r) => r.token.toString('hex')));
   }, 60_000);
 
   it('`sealog init --writer` adds the table to an older ledger and lets the writer role insert tokens', async () => {

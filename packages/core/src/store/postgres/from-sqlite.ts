@@ -99,6 +99,7 @@ async function copyInto(
       c.createdAt,
     ]);
   }
+  await copyTimestamps(s, reader);
   const meta = reader.db.prepare("SELECT key, value FROM sealog_meta WHERE key <> 'format'").all() as {
     key: unknown;
     value: unknown;
@@ -116,4 +117,29 @@ async function copyInto(
   ]);
   await s.query('COMMIT');
   return { records: check.state.size, checkpoints: cps.length };
+}
+
+/**
+ * The RFC 3161 token rows, byte for byte (rows the reader reports as unusable are
+ * left behind: they stamp nothing). @throws SealogError E_CONFIG when there are
+ * tokens and the target (an existing ledger of an older sealog) has no table for them.
+ */
+async function copyTimestamps(s: PgSession, reader: LedgerReader): Promise<void> {
+  const table = qualify(s.target, 'checkpoint_timestamps');
+  let present: boolean | undefined;
+  for (const t of reader.timestamps()) {
+    if (t.problem !== undefined) continue;
+    present ??=
+      (await s.query<{ t: unknown }>('SELECT to_regclass($1)::text AS t', [table])).rows[0]?.t != null;
+    if (!present) {
+      throw new SealogError(
+        'E_CONFIG',
+        `${s.target.display} has no checkpoint_timestamps table for the source's timestamp tokens: run \`sealog init\` on it first`,
+      );
+    }
+    await s.query(
+      `INSERT INTO ${table} (size, note_sha256, token, tsa_time, created_at) VALUES ($1, $2, $3, $4, $5)`,
+      [t.size, t.noteSha256, t.token, Math.trunc(t.tsaTime), Math.trunc(t.createdAt)],
+    );
+  }
 }

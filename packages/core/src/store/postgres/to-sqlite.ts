@@ -38,7 +38,14 @@ const LOOSE_DDL = `
 DROP TABLE records; CREATE TABLE records (seq, ts, entry, chain);
 CREATE INDEX records_seq ON records (seq);
 DROP TABLE ledger_state; CREATE TABLE ledger_state (id, size, chain_head, compact);
-DROP TABLE checkpoints; CREATE TABLE checkpoints (id, size, note, created_at);`;
+DROP TABLE checkpoints; CREATE TABLE checkpoints (id, size, note, created_at);
+DROP TABLE checkpoint_timestamps;
+CREATE TABLE checkpoint_timestamps (id INTEGER PRIMARY KEY, size, note_sha256, token, tsa_time, created_at);`;
+
+/** Largest token copied as it is; a longer one (only a hand-edited table has it) becomes empty bytes. */
+const MAX_TOKEN_BYTES = 64 * 1024;
+/** Token rows per FETCH: at most 4 MiB of tokens in memory. */
+const TOKEN_FETCH_ROWS = 64;
 
 /**
  * Copies the PostgreSQL ledger at `url` into a new SQLite ledger file `dest`.
@@ -111,6 +118,7 @@ async function copyOnce(
       if (rows.length < FETCH_ROWS) break;
     }
     const cps = await s.query(`SELECT id, size, note, created_at FROM ${q('checkpoints')} ORDER BY id`);
+    await copyTimestamps(s, db, dest);
     await s.query('COMMIT');
     check?.end(state.rows[0]);
     sqlite(dest, () =>
@@ -133,6 +141,34 @@ async function copyOnce(
     db.close();
     removeDb(dest);
     throw err instanceof SealogError ? err : pgError(s.target, 'read', err);
+  }
+}
+
+/**
+ * checkpoint_timestamps, when the ledger has it, a page at a time. A token or hash
+ * longer than any real one (an edited table) is copied as empty bytes, never
+ * loaded: the verifier then reports that row as malformed.
+ */
+async function copyTimestamps(s: PgSession, db: Database.Database, dest: string): Promise<void> {
+  const table = qualify(s.target, 'checkpoint_timestamps');
+  const has = await s.query<{ t: unknown }>('SELECT to_regclass($1)::text AS t', [table]);
+  if (has.rows[0]?.t == null) return;
+  await s.query(
+    `DECLARE tst NO SCROLL CURSOR FOR SELECT id, size,
+       CASE WHEN octet_length(note_sha256) <= 32 THEN note_sha256 ELSE '\\x'::bytea END AS note_sha256,
+       CASE WHEN octet_length(token) <= ${MAX_TOKEN_BYTES} THEN token ELSE '\\x'::bytea END AS token,
+       tsa_time, created_at FROM ${table} ORDER BY id`,
+  );
+  const insert = db.prepare(
+    'INSERT INTO checkpoint_timestamps (id, size, note_sha256, token, tsa_time, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const page = db.transaction((rows: Record<string, unknown>[]) => {
+    for (const r of rows) insert.run(r.id, r.size, r.note_sha256, r.token, r.tsa_time, r.created_at);
+  });
+  for (;;) {
+    const rows = (await s.query(`FETCH ${TOKEN_FETCH_ROWS} FROM tst`)).rows;
+    sqlite(dest, () => page(rows));
+    if (rows.length < TOKEN_FETCH_ROWS) break;
   }
 }
 
