@@ -149,6 +149,35 @@ describe('a writer with checkpoint.timestamp', () => {
     60_000,
   );
 
+  it('a token that does not verify under the configured trust anchors is not kept', async () => {
+    const t = setup(pki);
+    const other = await createTestPki({ name: 'another CA' });
+    const stranger = await startTestTsa(other);
+    const errors: SealogError[] = [];
+    try {
+      await writeRecords(
+        {
+          path: t.path,
+          checkpoint: {
+            keyFile: t.keyFile,
+            everyRecords: 100,
+            anchorFile: t.anchor,
+            timestamp: { mode: 'best-effort', urls: [stranger.url], trustAnchorsFile: t.caFile },
+          },
+        },
+        3,
+        errors,
+      );
+    } finally {
+      await stranger.close();
+      await other.dispose();
+    }
+    expect(stranger.requests.length).toBeGreaterThan(0);
+    expect(recordCount(t.path)).toBe(150);
+    expect(tokenRows(t.path)).toEqual([]);
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/untrusted chain/)]);
+  }, 60_000);
+
   it('falls back to the next URL when the first is down', async () => {
     const t = setup(pki);
     const dead = await startTestTsa(pki);
