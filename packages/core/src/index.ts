@@ -219,14 +219,17 @@ export {
   type VerifyTimestampOptions,
   verifyTimestampToken,
 } from './timestamp/index.js';
+export { TSA_EARLY_TOLERANCE_MS, TSA_LATE_TOLERANCE_MS } from './verify/timestamped.js';
 export {
   type CheckpointResult,
   type CheckpointWitness,
   DEFAULT_MAX_UNSEALED,
   type Finding,
   type FindingKind,
+  isFailure,
   MAX_FINDINGS,
   REPORT_VERSION,
+  type TsaSummary,
   type VerifyOptions,
   type VerifyReport,
   type WitnessSummary,

@@ -27,6 +27,16 @@
  * - state-mismatch: `ledger_state` disagrees with the rows.
  * - malformed-row: a record row has a bad type, length or seq.
  * - index-modified: a row's `ts` (the time index) is not its entry's own time.
+ * - bad-timestamp: an RFC 3161 token (ledger row or given) is unreadable, or its
+ *   imprint is some note's but it does not verify under the given TSA anchors
+ *   (signature, certificate, EKU, chain, policy, future genTime).
+ * - orphan-timestamp: tokens whose imprint matches no checkpoint note verify
+ *   saw (reported, not a failure: a shared ledger's note may be only in an anchor file).
+ * - untimestamped: valid checkpoints with no valid (timely) token (reported,
+ *   not a failure; under `tsa: 'required'` they do not seal records).
+ * - time-mismatch: a valid token's TSA time is more than the tolerance before
+ *   (or after) the log's own signed time (reported, not a failure; under
+ *   `tsa: 'required'` such a checkpoint does not seal records).
  */
 export type FindingKind =
   | 'modified'
@@ -45,7 +55,11 @@ export type FindingKind =
   | 'checkpoint-mismatch'
   | 'state-mismatch'
   | 'malformed-row'
-  | 'index-modified';
+  | 'index-modified'
+  | 'bad-timestamp'
+  | 'orphan-timestamp'
+  | 'untimestamped'
+  | 'time-mismatch';
 
 /** One problem, located by record seq and/or checkpoint row id where it has one. */
 export interface Finding {
@@ -81,6 +95,15 @@ export interface CheckpointResult {
   witnessed?: boolean;
   /** With a witness policy only: the given witnesses with a valid cosignature on this body, in the order given. */
   witnesses?: CheckpointWitness[];
+  /**
+   * With TSA anchors only: whether a note with this body carries a valid RFC
+   * 3161 token whose time agrees with the log's signed time (docs/verify.md §1.5).
+   */
+  timestamped?: boolean;
+  /** With TSA anchors only: subject of the TSA that signed the (earliest timely) valid token. */
+  tsa?: string;
+  /** With TSA anchors only: that token's genTime, ms since the epoch (compare `time`, in seconds). */
+  tsaTime?: number;
 }
 
 /** One given witness's valid cosignature/v1 on a checkpoint body. */
@@ -108,6 +131,31 @@ export interface WitnessSummary {
   logSealed: number;
   /** Witnesses that cosigned the newest witnessed checkpoint (the one `sealed` counts), in the order given. */
   sealedBy: string[];
+}
+
+/** What the TSA policy found (present only when TSA anchors were given). */
+export interface TsaSummary {
+  mode: 'best-effort' | 'required';
+  /** The TSA policy OID required of every token, when given. */
+  policy?: string;
+  /** Distinct tokens read (ledger rows and given tokens). */
+  tokens: number;
+  /** How many of them verified over a checkpoint note verify saw. */
+  verified: number;
+  /** Tokens whose imprint matches no note verify saw. */
+  unmatched: number;
+  /** Distinct valid checkpoints (bodies). */
+  checkpoints: number;
+  /** How many of them are timestamped (a valid, timely token). */
+  timestamped: number;
+  /** Records covered by the newest valid checkpoint before the TSA requirement (witnessed, under a witness policy). */
+  logSealed: number;
+  /** Records covered by the newest valid timestamped checkpoint (under `required`, what `sealed` counts). */
+  stampedSize: number;
+  /** Its TSA time, ms since the epoch: every record below `stampedSize` existed by then. */
+  stampedAt?: number;
+  /** Its TSA's subject. */
+  stampedBy?: string;
 }
 
 /** Version of the report shape below; bumped on incompatible change. */
@@ -144,6 +192,8 @@ export interface VerifyReport {
   trust: 'keys' | 'chain-only';
   /** Present when witnesses were given (`VerifyOptions.witnesses`). */
   witness?: WitnessSummary;
+  /** Present when TSA trust anchors were given (`VerifyOptions.tsaAnchors`). */
+  tsa?: TsaSummary;
 }
 
 export interface VerifyOptions {
@@ -178,6 +228,26 @@ export interface VerifyOptions {
   witnesses?: readonly string[];
   /** Distinct witnesses a checkpoint needs, 1..witnesses.length. Default: all the witnesses given. */
   quorum?: number;
+  /**
+   * PEM text of the RFC 3161 TSA root certificate(s) the verifier trusts. When
+   * given, every token (the ledger's `checkpoint_timestamps` rows and
+   * `trustedTimestamps`) is verified and matched to the checkpoint note with its
+   * imprint; see docs/verify.md §1.5. Needs `keys`. Default: none (tokens ignored).
+   */
+  tsaAnchors?: string | readonly string[];
+  /**
+   * `best-effort` (default with anchors): tokens are checked and reported; an
+   * untimestamped checkpoint is normal. `required`: only a checkpoint that also
+   * carries a valid, timely token seals records. Either without `tsaAnchors` is E_CONFIG.
+   */
+  tsa?: 'best-effort' | 'required';
+  /** TSA policy OID every token must carry (dotted). Needs `tsaAnchors`. */
+  tsaPolicy?: string;
+  /**
+   * Tokens obtained from outside the ledger, e.g. `splitAnchorTimestamps` of
+   * `<anchorFile>.timestamps`. Needs `tsaAnchors`.
+   */
+  trustedTimestamps?: readonly { size: number; noteSha256: Uint8Array; token: Uint8Array }[];
   /** Expected checkpoint origin. Default: the origin of the first checkpoint that verifies. */
   origin?: string;
   /**
@@ -199,7 +269,15 @@ export const MAX_FINDINGS = 1000;
  */
 export const DEFAULT_MAX_UNSEALED = 2000;
 
-/** Kinds that fail verification by themselves; `unsealed` fails by count (see maxUnsealed). */
+/** Kinds that fail verification by themselves; `unsealed` fails by count (see maxUnsealed), the TSA notes never. */
 export function isFailure(kind: FindingKind): boolean {
-  return kind !== 'unsealed';
+  return !INFORMATIONAL.has(kind);
 }
+
+/** Kinds that never fail verification by themselves (the policies decide what they cost). */
+const INFORMATIONAL: ReadonlySet<FindingKind> = new Set<FindingKind>([
+  'unsealed',
+  'orphan-timestamp',
+  'untimestamped',
+  'time-mismatch',
+]);

@@ -23,7 +23,12 @@ export interface SealingInput {
   maxUnsealed: number;
   /** The witness policy's outcome, when witnesses were given. */
   witness?: Pick<WitnessSummary, 'quorum' | 'witnesses' | 'logSealed'>;
+  /** Under `tsa: 'required'`: what the checkpoints would seal without the TSA requirement. */
+  tsaRequired?: { logSealed: number };
 }
+
+const TSA_TEXT =
+  'carries a valid RFC 3161 timestamp token from a TSA under the given anchors (--tsa required)';
 
 function policyText(w: NonNullable<SealingInput['witness']>): string {
   return `${w.quorum} of the ${w.witnesses.length} given witness${w.witnesses.length === 1 ? '' : 'es'}`;
@@ -46,6 +51,17 @@ export function sealingFindings(s: SealingInput): Judged[] {
   const w = s.witness;
   // Records that the log key's checkpoints cover but no witnessed one does.
   const awaiting = w ? Math.max(0, Math.min(w.logSealed, s.rows) - s.sealed) : 0;
+  const t = s.tsaRequired;
+  // Records that the other policies seal but no timestamped checkpoint does.
+  const awaitingTsa = t ? Math.max(0, Math.min(t.logSealed, s.rows) - s.sealed) : 0;
+  if (t && s.rows > 0 && s.sealed === 0) {
+    const which = w ? `signed by a trusted key and cosigned by ${policyText(w)}` : 'signed by a trusted key';
+    const message =
+      awaitingTsa > 0
+        ? `no checkpoint ${which} that also ${TSA_TEXT} covers any of the ${s.rows} record(s): checkpoints cover ${awaitingTsa} of them but await a trusted timestamp`
+        : `no checkpoint ${which} that also ${TSA_TEXT} covers any of the ${s.rows} record(s): nothing proves they are what was written`;
+    return [{ finding: { kind: 'no-checkpoint', seq: 0, message }, fails: true }];
+  }
   if (s.rows > 0 && s.sealed === 0) {
     const message =
       w && awaiting > 0
@@ -58,11 +74,13 @@ export function sealingFindings(s: SealingInput): Judged[] {
   const over = unsealed > s.maxUnsealed;
   const tail = `the last ${unsealed} record(s) (from row ${s.sealed} on)`;
   const what =
-    w && awaiting > 0
-      ? `${tail} are not covered by a witnessed checkpoint: ${awaiting === unsealed ? 'they are' : `${awaiting} of them are`} covered only by checkpoints awaiting witness cosignatures (quorum: ${policyText(w)})`
-      : over
-        ? `${tail} are not covered by any valid checkpoint`
-        : `${tail} are chained but not yet covered by a checkpoint`;
+    t && awaitingTsa > 0
+      ? `${tail} are not covered by a timestamped checkpoint: ${awaitingTsa === unsealed ? 'they' : `${awaitingTsa} of them`} await a trusted timestamp (--tsa required)`
+      : w && awaiting > 0
+        ? `${tail} are not covered by a witnessed checkpoint: ${awaiting === unsealed ? 'they are' : `${awaiting} of them are`} covered only by checkpoints awaiting witness cosignatures (quorum: ${policyText(w)})`
+        : over
+          ? `${tail} are not covered by any valid checkpoint`
+          : `${tail} are chained but not yet covered by a checkpoint`;
   const message = over
     ? `${what}; the policy allows ${s.maxUnsealed} (--max-unsealed)`
     : `${what}; within the policy of ${s.maxUnsealed} (--max-unsealed)`;

@@ -8,6 +8,8 @@ import { bodyKey, checkNote } from './checkpoint.js';
 import { classify } from './classify.js';
 import { scanRecords } from './scan.js';
 import { checkState } from './state.js';
+import { parseTsaPolicy, type StampableNote, stampNotes, type TsaPolicy } from './timestamped.js';
+import { judgeTimestamps, type StampedCheckpoint } from './tsa-judge.js';
 import {
   type CheckpointResult,
   DEFAULT_MAX_UNSEALED,
@@ -19,15 +21,9 @@ import {
   type VerifyReport,
 } from './types.js';
 import { sealingFindings } from './verdict.js';
-import {
-  judgeWitnesses,
-  noteCosignatures,
-  parseWitnessPolicy,
-  type SeenCheckpoint,
-  type WitnessPolicy,
-} from './witnessed.js';
+import { judgeWitnesses, noteCosignatures, parseWitnessPolicy, type WitnessPolicy } from './witnessed.js';
 
-interface Sealed extends SeenCheckpoint {
+interface Sealed extends StampedCheckpoint, Omit<StampableNote, 'stamps'> {
   /** checkpoints.size column, when it is a safe integer. */
   column?: number;
 }
@@ -82,6 +78,7 @@ function readCheckpointRows(
   keys: VerifierKey[],
   policy: WitnessPolicy | undefined,
   f: Findings,
+  keepNotes: boolean,
 ): Sealed[] {
   // Bounded read: a huge note is not loaded, only measured. id is the rowid
   // unless the table was recreated; anything else is reported, not trusted.
@@ -96,11 +93,15 @@ function readCheckpointRows(
     const cid = typeof id === 'number' && Number.isSafeInteger(id) ? id : undefined;
     const result: CheckpointResult = { source: 'ledger', valid: false };
     if (cid !== undefined) result.id = cid;
-    const sealed: Sealed = { result, opened: undefined };
+    const where = `checkpoint ${cid ?? String(id)}`;
+    const sealed: Sealed = { result, opened: undefined, where };
+    if (cid !== undefined) sealed.checkpointId = cid;
     if (typeof size === 'number' && Number.isSafeInteger(size)) sealed.column = size;
     out.push(sealed);
     const text = typeof note === 'string' ? note : Buffer.isBuffer(note) ? note.toString('utf8') : undefined;
-    const where = `checkpoint ${cid ?? String(id)}`;
+    // A TSA token's imprint is over the note's bytes exactly as stored.
+    if (keepNotes && text !== undefined)
+      sealed.bytes = Buffer.isBuffer(note) ? note : Buffer.from(text, 'utf8');
     if (text === undefined) {
       f.add({
         kind: 'malformed-checkpoint',
@@ -128,6 +129,7 @@ function readTrusted(
   keys: VerifierKey[],
   policy: WitnessPolicy | undefined,
   f: Findings,
+  keepNotes: boolean,
 ): Sealed[] {
   const out: Sealed[] = [];
   let n = 0;
@@ -137,7 +139,9 @@ function readTrusted(
       const result: CheckpointResult = { source: 'trusted', valid: false };
       const opened = checkNote(note, keys);
       if (!opened.ok) f.add({ kind: opened.kind, message: `trusted checkpoint #${n}: ${opened.message}` });
-      const sealed: Sealed = { result, opened: opened.ok ? opened : undefined };
+      const where = `trusted checkpoint #${n}`;
+      const sealed: Sealed = { result, opened: opened.ok ? opened : undefined, where };
+      if (keepNotes) sealed.bytes = Buffer.from(note, 'utf8');
       if (opened.ok && policy)
         sealed.cosigs = noteCosignatures(note, policy, `trusted checkpoint #${n}`, f.add);
       out.push(sealed);
@@ -160,6 +164,7 @@ function readTrusted(
 export function verifyLedger(path: string, options: VerifyOptions): VerifyReport {
   const keys = parseKeys(options);
   const policy = parseWitnessPolicy(options, keys);
+  const tsa = parseTsaPolicy(options, keys);
   maxUnsealed(options); // validated before the file is opened
   const t = options.threads;
   // Each worker may hold one page's entries (up to 32 MiB) at a time.
@@ -173,7 +178,7 @@ export function verifyLedger(path: string, options: VerifyOptions): VerifyReport
   const db = openReadOnly(path);
   try {
     db.exec('BEGIN'); // one snapshot for records, checkpoints and state
-    return run(db, path, keys, policy, options, f);
+    return run(db, path, keys, { witness: policy, tsa }, options, f);
   } catch (err) {
     if (isSealogError(err)) throw err;
     throw ioError(path, 'verify', err);
@@ -186,15 +191,17 @@ function run(
   db: Database.Database,
   path: string,
   keys: VerifierKey[],
-  policy: WitnessPolicy | undefined,
+  policies: { witness: WitnessPolicy | undefined; tsa: TsaPolicy | undefined },
   options: VerifyOptions,
   f: Findings,
 ): VerifyReport {
+  const { witness: policy, tsa } = policies;
   // Without a key no signature can be checked: reading the rows would only
   // call every checkpoint "unknown-key"; the verdict says what was not checked.
-  const stored = keys.length > 0 ? readCheckpointRows(db, keys, policy, f) : [];
-  const trusted = readTrusted(options.trusted ?? [], keys, policy, f);
+  const stored = keys.length > 0 ? readCheckpointRows(db, keys, policy, f, tsa !== undefined) : [];
+  const trusted = readTrusted(options.trusted ?? [], keys, policy, f, tsa !== undefined);
   const all = [...stored, ...trusted];
+  const stamped = tsa ? stampNotes(db, all, tsa, f.add) : undefined;
   const wanted = new Set<number>();
   for (const s of all) if (s.opened) wanted.add(s.opened.size);
   const breaksAndGaps: Finding[] = [];
@@ -268,6 +275,10 @@ function run(
   // With a witness policy only a witnessed checkpoint seals; the log's own signatures cover logSealed.
   const witnessed = policy ? judgeWitnesses(all, policy, sealedSize) : undefined;
   if (witnessed) sealedSize = witnessed.sealed;
+  // With TSA anchors, under `required` only a timestamped checkpoint seals (docs/verify.md §1.5).
+  const stamps = tsa && judgeTimestamps(all, tsa, stamped!, sealedSize, policy !== undefined, f.add);
+  const beforeTsa = sealedSize;
+  if (stamps) sealedSize = stamps.sealed;
   const unsealed = Math.max(0, scan.rows - sealedSize);
   const trust = keys.length > 0 ? 'keys' : 'chain-only';
   const allowed = maxUnsealed(options);
@@ -278,6 +289,7 @@ function run(
     chainOnly: options.chainOnly === true,
     maxUnsealed: allowed,
     ...(witnessed ? { witness: witnessed.summary } : {}),
+    ...(tsa?.mode === 'required' ? { tsaRequired: { logSealed: beforeTsa } } : {}),
   })) {
     f.add(j.finding, j.fails);
   }
@@ -296,5 +308,6 @@ function run(
   };
   if (origin !== undefined) report.origin = origin;
   if (witnessed) report.witness = witnessed.summary;
+  if (stamps) report.tsa = stamps.summary;
   return report;
 }

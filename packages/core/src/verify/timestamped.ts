@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { SealogError } from '../errors.js';
+import type { VerifierKey } from '../note/keys.js';
+import { readTimestamps } from '../store/timestamps.js';
+import { readTrustAnchors } from '../timestamp/certs.js';
+import { MAX_TIMESTAMP_TOKEN_BYTES } from '../timestamp/der.js';
+import { isOid } from '../timestamp/oids.js';
+import { parseTimestampToken } from '../timestamp/token.js';
+import { verifyTimestampToken } from '../timestamp/verify.js';
+import type { Finding, VerifyOptions } from './types.js';
+
+// The verifier's TSA policy (issue 16, docs/verify.md §1.5). A stolen log key
+// re-signs a rewritten history with any time it likes; an RFC 3161 token
+// fetched when a note was sealed binds the note's exact bytes to a TSA's time,
+// and no token dated before the theft exists for a rewritten note. Tokens are
+// attacker input (ledger rows, files): each is matched to a note by its own
+// imprint (SHA-256 of the note as stored), verified offline, and never throws.
+
+/** How far the TSA time may precede the log's signed time (clock skew between log and TSA). */
+export const TSA_EARLY_TOLERANCE_MS = 5 * 60 * 1000;
+/** How long after the log's signed time a token still vouches for it (a TSA outage the writer retried through). */
+export const TSA_LATE_TOLERANCE_MS = 60 * 60 * 1000;
+
+/** The TSA anchors, mode and policy the verifier was given, checked. */
+export interface TsaPolicy {
+  anchors: string[];
+  mode: 'best-effort' | 'required';
+  policy?: string;
+  trusted: readonly { size: number; noteSha256: Uint8Array; token: Uint8Array }[];
+}
+
+/**
+ * Checks the TSA options. Returns undefined when no anchors are given.
+ * @throws SealogError E_CONFIG: `tsa`, `tsaPolicy` or `trustedTimestamps`
+ *   without `tsaAnchors`; anchors without a log key; anchors with no PEM
+ *   certificate or an unreadable one; a mode or policy that is not one.
+ */
+export function parseTsaPolicy(options: VerifyOptions, keys: readonly VerifierKey[]): TsaPolicy | undefined {
+  const given = options.tsaAnchors;
+  const mode = options.tsa;
+  if (mode !== undefined && mode !== 'best-effort' && mode !== 'required')
+    throw new SealogError('E_CONFIG', `tsa must be "best-effort" or "required", got ${JSON.stringify(mode)}`);
+  if (given === undefined) {
+    if (mode !== undefined || options.tsaPolicy !== undefined || options.trustedTimestamps !== undefined) {
+      throw new SealogError(
+        'E_CONFIG',
+        'timestamp tokens are checked only under TSA trust anchors: give the TSA root certificate(s) (tsaAnchors, --tsa-anchor)',
+      );
+    }
+    return undefined;
+  }
+  if (keys.length === 0) {
+    throw new SealogError(
+      'E_CONFIG',
+      "timestamp tokens are matched to checkpoints signed by the log's key: give the log's verifier key too (--key or --key-file)",
+    );
+  }
+  const anchors = typeof given === 'string' ? [given] : [...given];
+  readTrustAnchors(anchors); // E_CONFIG now, not at the first token
+  if (options.tsaPolicy !== undefined && !isOid(options.tsaPolicy))
+    throw new SealogError('E_CONFIG', `tsaPolicy ${JSON.stringify(options.tsaPolicy)} is not a dotted OID`);
+  const trusted = options.trustedTimestamps ?? [];
+  if (!Array.isArray(trusted)) throw new SealogError('E_CONFIG', 'trustedTimestamps must be a list');
+  const policy: TsaPolicy = { anchors, mode: mode ?? 'best-effort', trusted };
+  if (options.tsaPolicy !== undefined) policy.policy = options.tsaPolicy;
+  return policy;
+}
+
+/** A token that verified over a note. */
+export interface NoteStamp {
+  tsa: string;
+  genTimeMs: number;
+  accuracyMs: number;
+}
+
+/** A note as the verifier read it, for matching: its exact bytes and where stamps go. */
+export interface StampableNote {
+  bytes?: Buffer;
+  stamps?: NoteStamp[];
+  where: string;
+  checkpointId?: number;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Reads every token (the ledger's rows, then the given ones), verifies each
+ * distinct token over the note its imprint names, and pushes a NoteStamp onto
+ * every note with those bytes. A token that cannot be read or does not verify
+ * is a `bad-timestamp` finding; tokens matching no note are one
+ * `orphan-timestamp` finding per source. Never throws on token contents
+ * (a changed table is thrown by readTimestamps and becomes E_IO in verifyLedger).
+ */
+export function stampNotes(
+  db: Database.Database,
+  notes: readonly StampableNote[],
+  policy: TsaPolicy,
+  add: (f: Finding) => void,
+): { tokens: number; verified: number; unmatched: number } {
+  const byHash = new Map<string, StampableNote[]>();
+  for (const n of notes) {
+    if (!n.bytes) continue;
+    const h = sha256(n.bytes);
+    const list = byHash.get(h) ?? [];
+    list.push(n);
+    byHash.set(h, list);
+  }
+  const seen = new Set<string>();
+  const counts = { tokens: 0, verified: 0, unmatched: 0 };
+  const orphans = { ledger: [] as number[], given: [] as number[] };
+  const check = (
+    token: Uint8Array,
+    declared: Uint8Array,
+    size: number,
+    from: 'ledger' | 'given',
+    label: string,
+  ): void => {
+    const id = sha256(token);
+    if (seen.has(id)) return; // the same token in the ledger and the anchor's token file
+    seen.add(id);
+    counts.tokens++;
+    let imprint: string;
+    try {
+      imprint = Buffer.from(parseTimestampToken(token).imprint).toString('hex');
+    } catch (err) {
+      add({ kind: 'bad-timestamp', message: `${label}: the token does not parse: ${text(err)}` });
+      return;
+    }
+    if (Buffer.from(declared).toString('hex') !== imprint) {
+      add({
+        kind: 'bad-timestamp',
+        message: `${label}: its note hash is not the token's imprint (the row or line was edited)`,
+      });
+      return;
+    }
+    const matched = byHash.get(imprint);
+    if (!matched) {
+      counts.unmatched++;
+      orphans[from].push(size);
+      return;
+    }
+    const first = matched[0]!;
+    try {
+      const v = verifyTimestampToken(token, first.bytes!, {
+        trustAnchors: policy.anchors,
+        ...(policy.policy !== undefined ? { policy: policy.policy } : {}),
+      });
+      counts.verified++;
+      const stamp: NoteStamp = { tsa: v.tsa, genTimeMs: v.genTime.getTime(), accuracyMs: v.accuracyMs ?? 0 };
+      for (const n of matched) {
+        n.stamps ??= [];
+        n.stamps.push(stamp);
+      }
+    } catch (err) {
+      const f: Finding = {
+        kind: 'bad-timestamp',
+        message: `${label} for ${first.where}: the token does not verify under the given TSA anchors: ${text(err)}`,
+      };
+      if (first.checkpointId !== undefined) f.checkpointId = first.checkpointId;
+      add(f);
+    }
+  };
+  for (const row of readTimestamps(db)) {
+    const label = `timestamp row ${row.id} (size ${row.size})`;
+    if (row.problem !== undefined) {
+      add({ kind: 'bad-timestamp', message: `${label}: ${row.problem}` });
+      continue;
+    }
+    check(row.token, row.noteSha256, row.size, 'ledger', label);
+  }
+  for (const [i, t] of policy.trusted.entries()) {
+    const label = `given timestamp #${i + 1} (size ${String(t?.size)})`;
+    // Given tokens come from files anyone may have written: types are not trusted.
+    if (
+      !(t?.token instanceof Uint8Array) ||
+      !(t.noteSha256 instanceof Uint8Array) ||
+      t.token.length === 0 ||
+      t.token.length > MAX_TIMESTAMP_TOKEN_BYTES
+    ) {
+      add({
+        kind: 'bad-timestamp',
+        message: `${label}: not a token of 1..${MAX_TIMESTAMP_TOKEN_BYTES} bytes`,
+      });
+      continue;
+    }
+    check(t.token, t.noteSha256, t.size, 'given', label);
+  }
+  for (const [from, sizes] of Object.entries(orphans)) {
+    if (sizes.length === 0) continue;
+    const where = from === 'ledger' ? 'in the ledger' : 'given';
+    const shown = sizes.slice(0, 5).join(', ') + (sizes.length > 5 ? ', …' : '');
+    add({
+      kind: 'orphan-timestamp',
+      message: `${sizes.length} token(s) ${where} match no checkpoint note verify saw (sizes ${shown}): their notes are elsewhere (an anchor file not given) or were rewritten`,
+    });
+  }
+  return counts;
+}
+
+/** Whether a token's time vouches for the log's signed time (seconds), and why not. */
+export function timeAgreement(stamp: NoteStamp, logTime: number | undefined): string | undefined {
+  if (logTime === undefined) return undefined; // the log's time was not checked: nothing to compare
+  const log = logTime * 1000;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (stamp.genTimeMs + stamp.accuracyMs < log - TSA_EARLY_TOLERANCE_MS) {
+    return `the TSA saw the note at ${iso(stamp.genTimeMs)}, more than ${TSA_EARLY_TOLERANCE_MS / 60_000} min before the log says it signed it (${iso(log)}): the log's clock or time line is wrong`;
+  }
+  if (stamp.genTimeMs - stamp.accuracyMs > log + TSA_LATE_TOLERANCE_MS) {
+    return `the TSA saw the note only at ${iso(stamp.genTimeMs)}, more than ${TSA_LATE_TOLERANCE_MS / 60_000} min after the log says it signed it (${iso(log)}): the token does not vouch for that time (a long TSA outage, or a note signed with a backdated time)`;
+  }
+  return undefined;
+}
+
+function text(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

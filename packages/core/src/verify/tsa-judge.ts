@@ -1,0 +1,98 @@
+import { bodyKey } from './checkpoint.js';
+import { type NoteStamp, type TsaPolicy, timeAgreement } from './timestamped.js';
+import type { Finding, TsaSummary } from './types.js';
+import type { SeenCheckpoint } from './witnessed.js';
+
+// Which checkpoints are timestamped, and what the newest one seals. The unit is
+// the checkpoint body (origin, size, root), as for witnesses: the writer stamps
+// the note it signed, and a witness's merged note with the same body is another
+// row; the token proves the body existed by its TSA time either way.
+
+/** A checkpoint as verify saw it, with the stamps of its own note. */
+export interface StampedCheckpoint extends SeenCheckpoint {
+  stamps?: NoteStamp[];
+}
+
+/**
+ * Marks every opened checkpoint `timestamped` (some note with its body carries
+ * a valid token whose time agrees with that note's signed time) with `tsa` and
+ * `tsaTime`, reports disagreeing times (`time-mismatch`) and the valid
+ * checkpoints without a timely token (`untimestamped`), and returns what the
+ * newest valid checkpoint that is timestamped — and witnessed, under a witness
+ * policy — covers. `logSealed` is what the other policies seal.
+ */
+export function judgeTimestamps(
+  all: readonly StampedCheckpoint[],
+  policy: TsaPolicy,
+  counts: Pick<TsaSummary, 'tokens' | 'verified' | 'unmatched'>,
+  logSealed: number,
+  witnessPolicy: boolean,
+  add: (f: Finding) => void,
+): { sealed: number; summary: TsaSummary } {
+  // Per body: the earliest timely stamp, else the earliest stamp at all.
+  const bodies = new Map<string, { timely?: NoteStamp; any?: NoteStamp }>();
+  const earliest = (a: NoteStamp | undefined, b: NoteStamp) => (!a || b.genTimeMs < a.genTimeMs ? b : a);
+  for (const s of all) {
+    if (!s.opened) continue;
+    const key = bodyKey(s.opened);
+    const got = bodies.get(key) ?? {};
+    bodies.set(key, got);
+    for (const stamp of s.stamps ?? []) {
+      got.any = earliest(got.any, stamp);
+      const why = s.result.valid ? timeAgreement(stamp, s.opened.time) : undefined;
+      if (why === undefined) got.timely = earliest(got.timely, stamp);
+      else {
+        const where =
+          s.result.id !== undefined
+            ? `checkpoint ${s.result.id}`
+            : `trusted checkpoint (size ${s.opened.size})`;
+        const f: Finding = { kind: 'time-mismatch', message: `${where}: ${why}` };
+        if (s.result.id !== undefined) f.checkpointId = s.result.id;
+        add(f);
+      }
+    }
+  }
+  let sealed = 0;
+  let sealedStamp: NoteStamp | undefined;
+  const valid = new Map<string, boolean>();
+  for (const s of all) {
+    if (!s.opened) continue;
+    const got = bodies.get(bodyKey(s.opened))!;
+    const shown = got.timely ?? got.any;
+    s.result.timestamped = got.timely !== undefined;
+    if (shown) Object.assign(s.result, { tsa: shown.tsa, tsaTime: shown.genTimeMs });
+    if (!s.result.valid) continue;
+    valid.set(bodyKey(s.opened), s.result.timestamped);
+    const seals = s.result.timestamped && (!witnessPolicy || s.result.witnessed === true);
+    if (seals && s.opened.size >= sealed) {
+      sealed = s.opened.size;
+      sealedStamp = got.timely;
+    }
+  }
+  const stamped = [...valid.values()].filter(Boolean).length;
+  const missing = valid.size - stamped;
+  if (missing > 0) {
+    const what =
+      policy.mode === 'required'
+        ? 'they do not seal records (--tsa required)'
+        : 'reported, not a failure (best-effort)';
+    add({
+      kind: 'untimestamped',
+      message: `${missing} of ${valid.size} valid checkpoint(s) carry no valid RFC 3161 timestamp token whose time agrees with the log's: ${what}`,
+    });
+  }
+  const summary: TsaSummary = {
+    mode: policy.mode,
+    ...counts,
+    checkpoints: valid.size,
+    timestamped: stamped,
+    logSealed,
+    stampedSize: sealed,
+  };
+  if (policy.policy !== undefined) summary.policy = policy.policy;
+  if (sealedStamp) {
+    summary.stampedAt = sealedStamp.genTimeMs;
+    summary.stampedBy = sealedStamp.tsa;
+  }
+  return { sealed: policy.mode === 'required' ? sealed : logSealed, summary };
+}
