@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   generateKey,
+  loadSignerKeyFile,
   openSink,
   parseNote,
   type SealogError,
@@ -156,4 +159,91 @@ describe('the writer sends its checkpoints to witnesses', () => {
       }),
     ).rejects.toThrow(/checkpoint\.witnesses\[0\]\.key/);
   });
+
+  it("refuses the log's own time key as a witness, naming the field", async () => {
+    const t = setup();
+    const own = loadSignerKeyFile(t.keyFile).timeCosigner();
+    await expect(
+      openSink({
+        path: t.path,
+        checkpoint: { keyFile: t.keyFile, witnesses: [{ url: 'http://127.0.0.1:1/', key: own.verifierKey }] },
+      }),
+    ).rejects.toThrow(/checkpoint\.witnesses\[0\]\.key.*own time key/);
+  });
+
+  // Red-team findings (session 6): a witness must not be able to keep the writer busy,
+  // nor hold the process after close.
+  it('a witness answering 409 with ever-changing sizes gets one retry per checkpoint, then backoff', async () => {
+    const t = setup();
+    let requests = 0;
+    const hostile = createServer((req, res) => {
+      requests++;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(409, { 'content-type': 'text/x.tlog.size' });
+        res.end(`${requests % 2 === 0 ? 0 : 1}\n`);
+      });
+    });
+    await new Promise<void>((ok) => hostile.listen(0, '127.0.0.1', ok));
+    const { port } = hostile.address() as AddressInfo;
+    const w = await witnessConfig(t.dir, [{ origin: ORIGIN, key: t.logKey }]);
+    const errors: SealogError[] = [];
+    try {
+      await writeRecords(
+        {
+          path: t.path,
+          checkpoint: {
+            keyFile: t.keyFile,
+            everyRecords: 100,
+            witnesses: [{ url: `http://127.0.0.1:${port}/`, key: w.verifierKey }],
+          },
+        },
+        20, // ~0.6 s of writing, ~10 checkpoints
+        errors,
+      );
+    } finally {
+      hostile.close();
+    }
+    // Without the once-per-seal rule and the backoff this loop ran ~150 requests a second.
+    expect(requests).toBeGreaterThan(0);
+    expect(requests).toBeLessThan(12);
+    expect(errors.filter((e) => e.message.includes('did not cosign')).length).toBe(1);
+  }, 60_000);
+
+  it('close abandons a request to a slow witness after its grace period', async () => {
+    const t = setup();
+    let closedAt = 0;
+    const slow = createServer((req) => {
+      req.resume();
+      req.socket.on('close', () => {
+        closedAt = Date.now();
+      }); // never answers
+    });
+    await new Promise<void>((ok) => slow.listen(0, '127.0.0.1', ok));
+    const { port } = slow.address() as AddressInfo;
+    const w = await witnessConfig(t.dir, [{ origin: ORIGIN, key: t.logKey }]);
+    const errors: SealogError[] = [];
+    const sink = await openSink(
+      {
+        path: t.path,
+        checkpoint: {
+          keyFile: t.keyFile,
+          witnesses: [{ url: `http://127.0.0.1:${port}/`, key: w.verifierKey }],
+          witnessTimeoutMs: 60_000,
+        },
+      },
+      { onError: (e) => errors.push(e) },
+    );
+    sink.write({ msg: 'one' });
+    const t0 = Date.now();
+    await sink.close();
+    const closed = Date.now();
+    await new Promise((ok) => setTimeout(ok, 500));
+    slow.close();
+    expect(closed - t0).toBeLessThan(10_000);
+    // The socket was torn down at close, not after the 60 s request timeout.
+    expect(closedAt).toBeGreaterThan(0);
+    expect(closedAt - t0).toBeLessThan(10_000);
+    expect(errors.filter((e) => e.message.includes('did not cosign'))).toEqual([]);
+  }, 60_000);
 });

@@ -210,9 +210,14 @@ export class Ledger {
    * Counts a record the caller did not keep (a transport shedding under
    * overload); the count is sealed as a gap record before the next record.
    * `level` as logged; `time` its own time in ms.
+   * @throws SealogError E_CONFIG when `n` is not a whole number ≥ 1 (a NaN here
+   *   would make the gap record, and every write after it, unencodable).
    */
   shed(level: string | number | undefined, time: number, n = 1): void {
     this.#checkOpen();
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new SealogError('E_CONFIG', `shed count must be a whole number ≥ 1, got ${String(n)}`);
+    }
     this.#gaps[this.#retryMs > 0 ? 'store-failing' : 'overload'].add(level, time, n);
     this.#refused += n;
   }

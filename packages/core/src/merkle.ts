@@ -130,43 +130,58 @@ export function consistencyProof(leaf: LeafSource, first: number, second: number
 }
 
 /**
- * PROOF(first, D[second]) from the compact range at `first` and the leaf hashes
- * of [first, second) only: RFC 9162's SUBPROOF asks for subtrees that lie wholly
- * before `first` (always nodes of its compact range) or wholly after it, so a
- * writer can prove a new checkpoint to a witness without rereading old records.
- * @throws RangeError for sizes that do not fit `old` and `newLeaves`.
+ * PROOF(first, D[second]) from the compact range at `first` (old) and the leaf
+ * hashes of [first, second) only, fed page by page: RFC 9162's SUBPROOF asks
+ * for subtrees that lie wholly before `first` (always nodes of its compact
+ * range) or wholly after it, so a writer can prove a new checkpoint to a
+ * witness without rereading old records, in memory O(log n) whatever the
+ * span, yielding between pages. `pages` yields the leaves in order.
+ * @throws RangeError when the pages do not add up to the span.
  */
-export function consistencyProofFromRange(
+export async function consistencyProofStreaming(
   old: CompactRange,
-  newLeaves: readonly Uint8Array[],
   second: number,
-): Uint8Array[] {
+  pages: AsyncIterable<readonly Uint8Array[]>,
+): Promise<Uint8Array[]> {
   const first = old.size;
-  if (newLeaves.length !== second - first) {
-    throw new RangeError(
-      `need ${second - first} new leaves for sizes ${first} to ${second}, got ${newLeaves.length}`,
-    );
-  }
-  // Where each compact-range node lies: largest (leftmost) first, one per set bit of `first`.
-  const spans = new Map<string, Uint8Array>();
-  let start = 0;
-  for (const node of old.nodes) {
-    let width = 1;
-    while (width * 2 <= first - start) width *= 2;
-    spans.set(`${start}:${start + width}`, node);
-    start += width;
-  }
-  return subproof(
+  // The subtrees the proof needs, in proof order: those before `first` are nodes
+  // of its compact range, those after it are rebuilt as leaves stream past.
+  const wanted: [number, number][] = [];
+  subproof(
     (lo, hi) => {
-      if (lo >= first) return subtreeRoot((i) => newLeaves[i - first] as Uint8Array, lo, hi);
-      const node = spans.get(`${lo}:${hi}`);
-      if (node === undefined)
-        throw new RangeError(`subtree [${lo}, ${hi}) is not in the compact range at ${first}`);
-      return node;
+      wanted.push([lo, hi]);
+      return EMPTY_ROOT;
     },
     first,
     second,
   );
+  const building = wanted
+    .filter(([lo]) => lo >= first)
+    .map(([lo, hi]) => ({ lo, hi, range: new CompactRange() }))
+    .sort((a, b) => a.lo - b.lo);
+  let next = first;
+  for await (const page of pages) {
+    for (const leaf of page) {
+      for (const b of building) if (next >= b.lo && next < b.hi) b.range.append(Buffer.from(leaf));
+      next++;
+    }
+  }
+  if (next !== second) throw new RangeError(`pages held ${next - first} leaves, need ${second - first}`);
+  const built = new Map(building.map((b) => [`${b.lo}:${b.hi}`, b.range.root()]));
+  const fromOld = new Map<string, Uint8Array>();
+  let start = 0;
+  for (const node of old.nodes) {
+    let width = 1;
+    while (width * 2 <= first - start) width *= 2;
+    fromOld.set(`${start}:${start + width}`, node);
+    start += width;
+  }
+  return wanted.map(([lo, hi]) => {
+    const h = (lo >= first ? built : fromOld).get(`${lo}:${hi}`);
+    if (h === undefined)
+      throw new RangeError(`subtree [${lo}, ${hi}) is not in the compact range at ${first}`);
+    return h;
+  });
 }
 
 /** RFC 9162 §2.1.4.1 SUBPROOF over subtree hashes from `subtree(lo, hi)`. */

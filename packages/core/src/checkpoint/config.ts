@@ -176,6 +176,18 @@ export function createCheckpointer(
   if (options.heartbeatMs !== undefined) o.heartbeatMs = options.heartbeatMs;
   if (options.anchorFile !== undefined) o.anchorFile = options.anchorFile;
   if (options.witnesses !== undefined && options.witnesses.length > 0) {
+    // The log's own time key is a 0x04 key too, and whoever holds the log key can make
+    // its lines: as a "witness" it would witness nothing (verify refuses it as well).
+    const own = signer.timeCosigner();
+    for (const [i, w] of options.witnesses.entries()) {
+      const key = parseVerifierKey(w.key);
+      if (key.vkey === own.verifierKey || key.name === own.name) {
+        throw new SealogError(
+          'E_CONFIG',
+          `option "checkpoint.witnesses[${i}].key" is this log's own time key (${own.name}), the second line \`sealog keygen\` printed; a witness key comes from \`sealog witness keygen\` on the witness's host`,
+        );
+      }
+    }
     o.witnesses = new WitnessSubmitter({
       witnesses: options.witnesses,
       store,

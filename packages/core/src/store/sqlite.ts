@@ -462,11 +462,21 @@ export class SqliteStore implements Store {
     await thread?.close();
   }
 
-  close(): void {
-    // Not awaited: the thread never keeps the process alive, and whichever
-    // connection closes last checkpoints the WAL and removes it.
-    void this.#walCheckpointer?.close();
+  /**
+   * Closes the connection (after the background checkpoint thread's, when there
+   * is one: the last connection to close checkpoints the WAL into the file and
+   * removes it, so ours must be last or a copy of the closed `.db` alone misses
+   * the WAL's records — found by a red-team review).
+   */
+  close(): void | Promise<void> {
+    const thread = this.#walCheckpointer;
     this.#walCheckpointer = undefined;
-    if (this.#db.open) this.#db.close();
+    if (thread === undefined) {
+      if (this.#db.open) this.#db.close();
+      return;
+    }
+    return thread.close().then(() => {
+      if (this.#db.open) this.#db.close();
+    });
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -53,7 +53,10 @@ describe('background WAL checkpoint', () => {
       await sleep(WAL_CHECKPOINT_INTERVAL_MS / 2);
     }
     const size = store.head().size;
-    store.close();
+    await store.close();
+    // Our connection closes last, so it checkpoints the WAL into the file and removes it:
+    // the closed .db alone holds every record (a red-team review found the WAL left behind).
+    expect(existsSync(`${path}-wal`)).toBe(false);
     const again = new SqliteStore(path);
     expect(again.head().size).toBe(size);
     again.close();

@@ -10,7 +10,7 @@
 import { setImmediate as turn } from 'node:timers/promises';
 import { appendAnchorAsync } from '../checkpoint/anchor.js';
 import { SealogError } from '../errors.js';
-import { CompactRange, consistencyProofFromRange } from '../merkle.js';
+import { CompactRange, consistencyProofStreaming } from '../merkle.js';
 import { bytesEqual } from '../note/encoding.js';
 import { parseVerifierKey, SIG_TYPE_COSIGNATURE, type VerifierKey } from '../note/keys.js';
 import type { LedgerHead, Store } from '../store/types.js';
@@ -40,6 +40,8 @@ const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 60_000;
 /** The longest close() waits for a witness still answering the final checkpoint. */
 const CLOSE_GRACE_MS = 2000;
+/** A witness's size is relearned by rehashing the ledger at most this often per witness. */
+const RECOMPUTE_EVERY_MS = 10 * 60_000;
 /** Rows hashed per turn when a witness's size must be recomputed (after a restart). */
 const RECOMPUTE_PAGE = 8192;
 
@@ -64,6 +66,12 @@ class WitnessLane {
   retryMs = 0;
   timer: NodeJS.Timeout | undefined;
   reported = false;
+  /** The seal size whose 409 was already followed: a second 409 for it is a failure. */
+  conflictAt = -1;
+  /** When this lane last rehashed the ledger to learn a witness's size (at most once per RECOMPUTE_EVERY_MS). */
+  recomputedAt = Number.NEGATIVE_INFINITY;
+  /** Ends the request in flight when the submitter closes. */
+  abort: AbortController | undefined;
 
   constructor(readonly target: WitnessTarget) {
     this.key = parseVerifierKey(target.key);
@@ -116,6 +124,9 @@ export class WitnessSubmitter {
     });
     await Promise.race([Promise.all([...this.#inFlight]), grace]);
     clearTimeout(timer);
+    // Past the grace period a request still in flight is abandoned, so it neither keeps
+    // the process alive for its own timeout nor stores into a store that is closing.
+    for (const lane of this.#lanes) lane.abort?.abort();
   }
 
   #run(lane: WitnessLane): void {
@@ -140,27 +151,30 @@ export class WitnessSubmitter {
   /** One request for the lane's pending seal. Never throws. */
   async #attempt(lane: WitnessLane): Promise<void> {
     const seal = lane.pending as Pending;
+    lane.abort = new AbortController();
     try {
       const known = lane.known ?? { size: 0, range: new CompactRange() };
       if (known.size > seal.size) {
         lane.pending = undefined; // the witness is past this seal (another writer): wait for the next
         return;
       }
-      const leaves = await this.#leaves(known.size, seal.size);
-      const proof = consistencyProofFromRange(known.range, leaves, seal.size);
+      // From size 0 the proof is empty: nothing is read (a first request after a restart).
+      const proof =
+        known.size === 0
+          ? []
+          : await consistencyProofStreaming(known.range, seal.size, this.#pages(known.size, seal.size));
       const answer = await addCheckpoint(
         lane.target.url,
         { oldSize: known.size, proof, note: seal.note },
-        { timeoutMs: this.#o.timeoutMs ?? DEFAULT_WITNESS_TIMEOUT_MS },
+        { timeoutMs: this.#o.timeoutMs ?? DEFAULT_WITNESS_TIMEOUT_MS, signal: lane.abort.signal },
       );
+      if (this.#closed && lane.abort.signal.aborted) return;
       if (answer.ok) {
         await this.#stored(lane, seal, answer);
         return;
       }
-      if (answer.kind === 'conflict' && answer.witnessSize !== known.size) {
-        // The witness holds another size for us (a restart, another writer): prove from it.
-        lane.known = await this.#rangeAt(Math.min(answer.witnessSize, seal.size));
-        if (answer.witnessSize > seal.size) lane.pending = undefined;
+      if (answer.kind === 'conflict') {
+        await this.#conflict(lane, seal, answer.witnessSize);
         return;
       }
       this.#failed(lane, `${answer.kind}: ${answer.message}`);
@@ -169,17 +183,52 @@ export class WitnessSubmitter {
     }
   }
 
+  /**
+   * The witness holds another size for us (a restart, another writer): prove from
+   * it next time, once per seal. A second 409 for the same seal, a size we cannot
+   * have signed, or a rehash asked for again too soon is a failure with backoff:
+   * a witness must not be able to keep the writer's thread hashing the ledger.
+   */
+  async #conflict(lane: WitnessLane, seal: Pending, size: number): Promise<void> {
+    if (size > seal.size) {
+      lane.pending = undefined; // the witness is past this seal: wait for the next one
+      return;
+    }
+    if (lane.conflictAt === seal.size || size === lane.known?.size) {
+      this.#failed(lane, `it answered 409 (size ${size}) again for checkpoint ${seal.size}`);
+      return;
+    }
+    const now = Date.now();
+    if (now - lane.recomputedAt < RECOMPUTE_EVERY_MS) {
+      this.#failed(
+        lane,
+        `it answered 409 (size ${size}); its size is learned at most once per ${RECOMPUTE_EVERY_MS / 1000} s`,
+      );
+      return;
+    }
+    lane.conflictAt = seal.size;
+    lane.recomputedAt = now;
+    lane.known = await this.#rangeAt(size);
+  }
+
   /** Keeps only the witness's own valid lines, stores the merged note, anchors it. */
   async #stored(lane: WitnessLane, seal: Pending, answer: WitnessCosigned): Promise<void> {
-    const own = answer.lines.filter((_, i) => {
+    // Lines the note already holds are not a cosignature (a "witness" echoing the log's own lines).
+    const own = answer.lines.filter((line, i) => {
       const sig = answer.signatures[i];
-      return sig !== undefined && sig.name === lane.key.name && bytesEqual(sig.keyId, lane.key.keyId);
+      return (
+        sig !== undefined &&
+        sig.name === lane.key.name &&
+        bytesEqual(sig.keyId, lane.key.keyId) &&
+        !seal.note.includes(line)
+      );
     });
     const merged = mergeCosignatures(seal.note, own);
     if (own.length === 0 || !verifyWitnessCosignatures(merged, [lane.key], 1).quorumMet) {
       this.#failed(lane, 'its answer holds no valid cosignature by its key');
       return;
     }
+    if (this.#closed) return; // too late: the store is closing
     await this.#o.store.addCheckpoint(seal.head, merged, Date.now());
     if (this.#o.anchorFile !== undefined) await appendAnchorAsync(this.#o.anchorFile, merged);
     lane.known = { size: seal.size, range: rangeOf(seal.head) };
@@ -190,6 +239,7 @@ export class WitnessSubmitter {
   }
 
   #failed(lane: WitnessLane, why: string): void {
+    if (this.#closed) return; // abandoned on close: the checkpoint stays unwitnessed, as documented
     lane.retryMs = Math.min(RETRY_MAX_MS, lane.retryMs === 0 ? RETRY_MIN_MS : lane.retryMs * 2);
     if (lane.reported) return; // one report per outage, not one per retry
     lane.reported = true;
@@ -201,25 +251,22 @@ export class WitnessSubmitter {
     );
   }
 
-  /** Leaf hashes of [from, to), a page per turn so a long range never holds the thread. */
-  async #leaves(from: number, to: number): Promise<Buffer[]> {
+  /** Leaf hashes of [from, to), a page at a time, with a turn of the event loop after each. */
+  async *#pages(from: number, to: number): AsyncGenerator<Buffer[]> {
     const read = this.#o.store.leafHashes;
     if (read === undefined)
       throw new SealogError('E_CONFIG', 'this store cannot read leaf hashes for witnesses');
-    const out: Buffer[] = [];
     for (let lo = from; lo < to; lo += RECOMPUTE_PAGE) {
-      out.push(...(await read.call(this.#o.store, lo, Math.min(to, lo + RECOMPUTE_PAGE))));
-      if (lo + RECOMPUTE_PAGE < to) await turn();
+      if (this.#closed) throw new SealogError('E_CLOSED', 'closed while reading leaves for a witness');
+      yield await read.call(this.#o.store, lo, Math.min(to, lo + RECOMPUTE_PAGE));
+      await turn();
     }
-    return out;
   }
 
   /** The compact range at `size`, hashed here from the stored rows (never read from a state row). */
   async #rangeAt(size: number): Promise<Known> {
     const range = new CompactRange();
-    for (let lo = 0; lo < size; lo += RECOMPUTE_PAGE) {
-      for (const leaf of await this.#leaves(lo, Math.min(size, lo + RECOMPUTE_PAGE))) range.append(leaf);
-    }
+    for await (const page of this.#pages(0, size)) for (const leaf of page) range.append(leaf);
     return { size, range };
   }
 }
