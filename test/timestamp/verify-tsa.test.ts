@@ -1,20 +1,24 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   anchorTimestampsPath,
-  generateKey,
-  type SealogError,
+  loadSignerKeyFile,
+  openCheckpoint,
+  requestTimestamp,
+  SqliteStore,
+  signCheckpoint,
   splitAnchorTimestamps,
   type VerifyOptions,
   verifyLedger,
-  writeKeyFile,
 } from '../../packages/core/src/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { createTestPki, startTestTsa, type TestPki, type TestTsa } from '../helpers/tsa.js';
-import { checkpointRows, ORIGIN, type Setup, writeRecords } from './harness.js';
+import { checkpointRows, type Setup } from './harness.js';
+import { downUrl, setupIn, writeStamped } from './verify-fixture.js';
 
 // The verify side of RFC 3161 (issue 16, item 2): verifyLedger with TSA trust
 // anchors checks every token of the ledger and of the anchor's token file
@@ -30,53 +34,19 @@ let honest: Setup;
 /** The same log written while the TSA was down: no tokens. */
 let down: Setup;
 
-async function write(t: Setup, url: string, rounds = 6, path = t.path, anchor = t.anchor): Promise<void> {
-  const errors: SealogError[] = [];
-  await writeRecords(
-    {
-      path,
-      checkpoint: {
-        keyFile: t.keyFile,
-        everyRecords: 100,
-        anchorFile: anchor,
-        timestamp: { mode: 'best-effort', urls: [url], timeoutMs: 2000 },
-      },
-    },
-    rounds,
-    errors,
-  );
-}
-
 /** Kept for the whole file (tempDir() is removed after each test). */
 let shared: string;
-function setup(name: string): Setup {
-  const dir = join(shared, name);
-  const k = generateKey(ORIGIN);
-  const keyFile = `${dir}.key`;
-  writeKeyFile(keyFile, k.privateKey);
-  const caFile = `${dir}-ca.pem`;
-  writeFileSync(caFile, pki.caPem);
-  return {
-    dir: shared,
-    keyFile,
-    keys: [k.verifierKey, k.cosignerVerifierKey],
-    path: `${dir}.db`,
-    anchor: `${dir}-anchor.txt`,
-    caFile,
-  };
-}
+const write = writeStamped;
 
 beforeAll(async () => {
   shared = mkdtempSync(join(tmpdir(), 'sealog-verify-tsa-'));
   pki = await createTestPki();
   other = await createTestPki({ name: 'look-alike' });
   tsa = await startTestTsa(pki);
-  honest = setup('honest');
+  honest = setupIn(shared, 'honest', pki);
   await write(honest, tsa.url);
-  down = setup('down');
-  const gone = await startTestTsa(pki);
-  await gone.close(); // nothing listens there now
-  await write(down, gone.url, 3);
+  down = setupIn(shared, 'down', pki);
+  await write(down, await downUrl(pki), 3);
 }, 120_000);
 afterAll(async () => {
   await tsa?.close();
@@ -241,9 +211,7 @@ describe('verifyLedger with TSA anchors', () => {
     // honest tokens over, as if they were the rewritten notes'.
     const dir = tempDir();
     const forged = join(dir, 'forged.db');
-    const gone = await startTestTsa(pki);
-    await gone.close();
-    await write(honest, gone.url, 6, forged, join(dir, 'forged-anchor.txt'));
+    await write(honest, await downUrl(pki), 6, forged, join(dir, 'forged-anchor.txt'));
     const db = new Database(forged);
     db.exec(`ATTACH '${honest.path}' AS h`);
     db.exec(
@@ -259,6 +227,34 @@ describe('verifyLedger with TSA anchors', () => {
     expect(kinds).toContain('no-checkpoint');
     expect(kinds).toContain('orphan-timestamp'); // the old tokens match none of the rewritten notes
     expect(r.tsa!.unmatched).toBe(checkpointRows(honest.path).length);
+  });
+
+  it('the stolen key re-signs with a backdated time and gets a fresh token: time-mismatch, not sealed under required', async () => {
+    const path = join(tempDir(), 'backdated.db');
+    copyFileSync(down.path, path);
+    const claimed = Math.floor(Date.now() / 1000) - 3 * 3600; // "sealed three hours ago"
+    const store = new SqliteStore(path);
+    try {
+      const last = checkpointRows(path).at(-1)!;
+      const cp = openCheckpoint(last.note, down.keys).checkpoint;
+      const key = loadSignerKeyFile(down.keyFile);
+      const forged = signCheckpoint({ origin: cp.origin, size: cp.size, root: cp.root }, key, claimed);
+      const got = await requestTimestamp(tsa.url, new TextEncoder().encode(forged), { timeoutMs: 10_000 });
+      await store.addCheckpoint(store.head(), forged, Date.now());
+      store.addTimestamp(cp.size, createHash('sha256').update(forged).digest(), got.token, Date.now());
+    } finally {
+      store.close();
+    }
+    const r = verifyLedger(path, opts(down, { tsa: 'required' }));
+    expect(r.ok).toBe(false);
+    expect(r.tsa).toMatchObject({ verified: 1, timestamped: 0 });
+    const f = r.findings.find((x) => x.kind === 'time-mismatch');
+    expect(f?.message).toMatch(/after the log says it signed it/);
+    const cp = r.checkpoints.find((c) => c.time === claimed)!;
+    expect(cp.timestamped).toBe(false);
+    expect(cp.tsaTime! - cp.time! * 1000).toBeGreaterThan(3 * 3600 * 1000 - 60_000);
+    // Best-effort: the same token is shown and the mismatch reported, not a failure.
+    expect(verifyLedger(path, opts(down)).ok).toBe(true);
   });
 
   it('options: required or a policy without anchors, anchors with no PEM or no key: E_CONFIG', () => {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import {
   DEFAULT_MAX_UNSEALED,
   type Finding,
+  isFailure,
   parseVerifierKey,
   SIG_TYPE_COSIGNATURE,
   type VerifyReport,
@@ -11,9 +12,12 @@ import { type Command, EXIT_FAIL, EXIT_OK, intOption, UsageError } from '../comm
 import { escapeTerminal } from '../format.js';
 import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs, readKeyList } from '../inputs.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
+import { formatTsa, readTsaArgs, TSA_OPTIONS, TSA_USAGE } from './verify-tsa.js';
 
 const usage = `usage: sealog verify <ledger> (--key <vkey> | --key-file <file>)... [--checkpoint <file>...]
                      [(--witness <vkey> | --witness-file <file>)... [--quorum <n>]]
+                     [--tsa-anchor <pem>... [--tsa best-effort|required] [--tsa-policy <oid>]
+                      [--timestamps <file>...]]
                      [--origin <origin>] [--max-unsealed <n> | --strict] [--json] [--threads <n>]
        sealog verify <ledger> --chain-only [--json]
 
@@ -23,7 +27,8 @@ root, ledger_state, and any checkpoint given from outside. Says what is wrong
 and where. "OK" means every record up to the newest checkpoint signed by a
 trusted key is proved, and at most --max-unsealed records follow it; with
 --witness, up to the newest such checkpoint that a quorum of the witnesses
-cosigned. See docs/verify.md.
+cosigned; with --tsa required, up to the newest such checkpoint that also
+carries a valid RFC 3161 timestamp token. See docs/verify.md.
 
 ${KEY_USAGE}                       Repeat for old keys after a rotation; add the <origin>/time
                        key to check signed times.
@@ -37,7 +42,7 @@ ${KEY_USAGE}                       Repeat for old keys after a rotation; add the
                        a file of witness verifier keys, one per line (# comments).
                        Repeatable; combines with --witness
   --quorum <n>         distinct witnesses a checkpoint needs (default: all given)
-  --origin <origin>    the log's origin (default: that of the first valid checkpoint)
+${TSA_USAGE}  --origin <origin>    the log's origin (default: that of the first valid checkpoint)
   --max-unsealed <n>   most records tolerated after the newest valid checkpoint
                        (default ${DEFAULT_MAX_UNSEALED}: what a writer with default options can
                        leave unsealed when it crashes)
@@ -89,11 +94,18 @@ export function formatReport(path: string, r: VerifyReport): string {
     const by = w.witnesses.map((x) => `${escapeTerminal(x.name)} (${x.cosigned})`).join(', ');
     out += `witnesses: ${w.witnessed} of ${w.checkpoints} valid checkpoint(s) witnessed (quorum ${w.quorum} of ${w.witnesses.length}); cosigned by ${by}\n`;
   }
+  out += formatTsa(r);
   if (r.findings.length > 0) out += '\nfindings:\n';
   for (const f of r.findings) out += line(f);
   if (r.omittedFindings > 0) out += `  … and ${r.omittedFindings} more\n`;
   if (r.ok && r.trust === 'chain-only') {
     out += `\nOK (chain only): the ${r.size} record(s) are chained consistently; no signature was checked, so this does not show they are what was written\n`;
+  } else if (r.ok && r.tsa?.mode === 'required' && r.size > 0) {
+    const by = `timestamped by ${escapeTerminal(r.tsa.stampedBy ?? '?')} at ${new Date(r.tsa.stampedAt ?? 0).toISOString()}`;
+    out +=
+      r.unsealed > 0
+        ? `\nOK: intact up to the checkpoint at ${r.sealed}, ${by}; the last ${r.unsealed} record(s) await a trusted timestamp (policy: at most ${r.maxUnsealed})\n`
+        : `\nOK: intact, every record covered by a valid checkpoint ${by}\n`;
   } else if (r.ok && w) {
     const by = `witnessed by ${w.sealedBy.length} of ${w.witnesses.length} (${w.sealedBy.map(escapeTerminal).join(', ')})`;
     out +=
@@ -108,10 +120,10 @@ export function formatReport(path: string, r: VerifyReport): string {
         ? `\nOK: intact up to the checkpoint at ${r.sealed}; the last ${r.unsealed} record(s) are chained but not yet covered by a checkpoint (policy: at most ${r.maxUnsealed})\n`
         : '\nOK: intact, every record covered by a valid checkpoint\n';
   } else {
-    // An unsealed tail within the policy is reported, not counted as a problem.
+    // An unsealed tail within the policy, and the TSA notes, are reported, not counted as problems.
     const n =
-      r.findings.filter((f) => f.kind !== 'unsealed' || r.unsealed > r.maxUnsealed).length +
-      r.omittedFindings;
+      r.findings.filter((f) => isFailure(f.kind) || (f.kind === 'unsealed' && r.unsealed > r.maxUnsealed))
+        .length + r.omittedFindings;
     out += `\nFAILED: ${n} problem${n === 1 ? '' : 's'} found\n`;
   }
   return out;
@@ -127,6 +139,7 @@ export const verify: Command = {
       allowPositionals: true,
       options: {
         ...KEY_OPTIONS,
+        ...TSA_OPTIONS,
         checkpoint: { type: 'string', multiple: true },
         witness: { type: 'string', multiple: true },
         'witness-file': { type: 'string', multiple: true },
@@ -143,9 +156,12 @@ export const verify: Command = {
     const chainOnly = values['chain-only'] === true;
     const keys = readKeyArgs(values, false);
     const witnesses = readWitnessArgs(values);
-    if (chainOnly && (keys.length > 0 || values.checkpoint !== undefined || witnesses.length > 0)) {
+    if (
+      chainOnly &&
+      (keys.length > 0 || values.checkpoint !== undefined || witnesses.length > 0 || values['tsa-anchor'])
+    ) {
       throw new UsageError(
-        '--chain-only checks no signature: give it without --key, --key-file, --checkpoint or --witness',
+        '--chain-only checks no signature: give it without --key, --key-file, --checkpoint, --witness or --tsa-anchor',
       );
     }
     if (witnesses.length > 0 && keys.length === 0) {
@@ -170,7 +186,12 @@ export const verify: Command = {
       trusted,
       strict: values.strict === true,
       chainOnly,
+      ...readTsaArgs(values, values.checkpoint ?? [], io),
     };
+    if (options.tsaAnchors !== undefined && keys.length === 0)
+      throw new UsageError(
+        "--tsa-anchor checks tokens on checkpoints signed by the log's key: give --key or --key-file too",
+      );
     if (values['max-unsealed'] !== undefined) {
       options.maxUnsealed = intOption('max-unsealed', values['max-unsealed'], DEFAULT_MAX_UNSEALED);
     }
