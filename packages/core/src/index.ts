@@ -12,10 +12,12 @@ export {
 export {
   type AnchorResult,
   type BundleReport,
+  type BundleTimestampResult,
   type CheckpointInfo,
   type EntryResult,
   verifyBundle,
 } from './bundle/verify.js';
+export type { BundleTsaOptions } from './bundle/verify-timestamps.js';
 export { AnchorHeads, OwnKey, type SignedHead } from './chain/trust.js';
 export { ANCHOR_NOTE_SEPARATOR, appendAnchor, splitAnchorNotes } from './checkpoint/anchor.js';
 export {

@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
-import { type BundleReport, verifyBundlePath } from '@sealog/core';
+import { type BundleReport, type BundleTsaOptions, verifyBundlePath } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from '../command.js';
 import { KEY_OPTIONS, KEY_USAGE, readKeyArgs } from '../inputs.js';
+import { readAnchorFiles } from './verify-tsa.js';
 
-const usage = `usage: sealog verify-bundle <bundle.json | bundle-dir> (--key <vkey> | --key-file <file>)... [--json]
+const usage = `usage: sealog verify-bundle <bundle.json | bundle-dir> (--key <vkey> | --key-file <file>)...
+                            [--tsa-anchor <pem>... [--tsa best-effort|required] [--tsa-policy <oid>]] [--json]
 
 Checks an evidence bundle written by \`sealog export\`, offline: the checkpoint's
 signature and signed time, every record's inclusion proof against the
@@ -15,6 +17,11 @@ ${KEY_USAGE}                       Give the log key and its <origin>/time key, o
                        log's owner, not from the bundle. Without a key the bundle's
                        own keys are used: that shows only that the bundle is
                        self-consistent, which a forger can achieve, so it exits 1.
+  --tsa-anchor <pem>   a PEM file of TSA root certificate(s) you trust. Repeatable.
+                       Checks the bundle's RFC 3161 tokens against the notes they stamp
+  --tsa <mode>         best-effort (default): tokens checked and shown; required: the
+                       bundle checkpoint must carry a valid, timely token
+  --tsa-policy <oid>   the TSA policy OID every token must carry
   --json               print the full report as JSON
 
 Exit codes: 0 verified with a given key, 1 verification failed or no trusted key
@@ -52,6 +59,10 @@ export function formatReport(r: BundleReport): string {
   }
   for (const a of r.anchors)
     out.push(`anchor:     size ${a.size ?? '?'}: ${a.ok ? 'ok' : 'FAILED'}, ${a.message}`);
+  for (const t of r.timestamps ?? [])
+    out.push(
+      `timestamp:  ${t.note === 'none' ? 'no note' : `${t.note} note`} (size ${t.size ?? '?'}): ${t.ok ? 'ok' : 'not ok'}, ${t.message}`,
+    );
   for (const p of r.problems.slice(0, 50)) out.push(`problem:    ${p}`);
   if (r.problems.length > 50) out.push(`problem:    ... ${r.problems.length - 50} more (use --json)`);
   for (const n of r.notes) out.push(`note:       ${n}`);
@@ -66,12 +77,29 @@ export const verifyBundleCommand: Command = {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { ...KEY_OPTIONS, json: { type: 'boolean' } },
+      options: {
+        ...KEY_OPTIONS,
+        'tsa-anchor': { type: 'string', multiple: true },
+        tsa: { type: 'string' },
+        'tsa-policy': { type: 'string' },
+        json: { type: 'boolean' },
+      },
     });
     if (positionals.length !== 1)
       throw new UsageError('expected exactly one bundle (a .json file or a bundle directory)');
     const keys = readKeyArgs(values, false);
-    const report = verifyBundlePath(positionals[0]!, { keys });
+    const options: Parameters<typeof verifyBundlePath>[1] = { keys };
+    if (values['tsa-anchor']) {
+      if (values.tsa !== undefined && values.tsa !== 'best-effort' && values.tsa !== 'required')
+        throw new UsageError(`--tsa must be best-effort or required, got ${JSON.stringify(values.tsa)}`);
+      const tsa: BundleTsaOptions = { tsaAnchors: readAnchorFiles(values['tsa-anchor']) };
+      if (values.tsa !== undefined) tsa.tsa = values.tsa;
+      if (values['tsa-policy'] !== undefined) tsa.tsaPolicy = values['tsa-policy'];
+      Object.assign(options, tsa);
+    } else if (values.tsa !== undefined || values['tsa-policy'] !== undefined) {
+      throw new UsageError('--tsa and --tsa-policy need --tsa-anchor <pem file>');
+    }
+    const report = verifyBundlePath(positionals[0]!, options);
     io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     if (report.status === 'ok') return EXIT_OK;
     return report.status === 'unreadable' ? EXIT_USAGE : EXIT_FAIL;

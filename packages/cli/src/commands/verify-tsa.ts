@@ -69,12 +69,7 @@ export function readTsaArgs(
   const mode = values.tsa;
   if (mode !== undefined && mode !== 'best-effort' && mode !== 'required')
     throw new UsageError(`--tsa must be best-effort or required, got ${JSON.stringify(mode)}`);
-  const anchors = files.map((p) => {
-    const pem = readInputFile(p, 'TSA anchor file');
-    if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-      throw new UsageError(`TSA anchor file ${p} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-    return pem;
-  });
+  const anchors = readAnchorFiles(files);
   const tokens: NonNullable<VerifyOptions['trustedTimestamps']>[number][] = [];
   const read = (path: string) => {
     const { timestamps, malformed } = splitAnchorTimestamps(readInputFile(path, 'timestamp token file'));
@@ -88,6 +83,19 @@ export function readTsaArgs(
   if (mode !== undefined) out.tsa = mode;
   if (values['tsa-policy'] !== undefined) out.tsaPolicy = values['tsa-policy'];
   return out;
+}
+
+/**
+ * The PEM text of each --tsa-anchor file.
+ * @throws UsageError (a file with no PEM certificate); SealogError E_IO (unreadable).
+ */
+export function readAnchorFiles(files: readonly string[]): string[] {
+  return files.map((p) => {
+    const pem = readInputFile(p, 'TSA anchor file');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+      throw new UsageError(`TSA anchor file ${p} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    return pem;
+  });
 }
 
 /** Most checkpoints listed one per line in the human report (newest first); --json lists all. */

@@ -6,6 +6,7 @@ import { readBounded } from './read-file.js';
 import { checkSidecars, sidecarFiles } from './sidecars.js';
 import { type Bundle, MAX_BUNDLE_BYTES } from './types.js';
 import { type BundleReport, verifyBundle } from './verify.js';
+import { type BundleTsaOptions, checkBundleTimestamps, checkBundleTsaOptions } from './verify-timestamps.js';
 
 // Two forms on disk. `x.json`: the bundle alone, one file to mail or drop on
 // the browser verifier. A directory: the same bundle.json plus readable copies
@@ -65,18 +66,29 @@ export function readBundleFile(path: string): Uint8Array {
  * side files (README.txt, manifest.json, checkpoint.txt, keys.txt,
  * entries.jsonl) must then each match bundle.json byte for byte: a copy
  * people read that says something else fails the bundle.
- * @throws SealogError E_IO when the bundle file cannot be read (see readBundleFile).
+ * With `tsaAnchors`, also the RFC 3161 tokens it carries (verify-timestamps.ts).
+ * @throws SealogError E_IO when the bundle file cannot be read (see
+ *   readBundleFile); E_CONFIG for bad TSA options (no PEM certificate).
  */
-export function verifyBundlePath(path: string, options: { keys?: readonly string[] } = {}): BundleReport {
+export function verifyBundlePath(
+  path: string,
+  options: { keys?: readonly string[] } & Partial<BundleTsaOptions> = {},
+): BundleReport {
+  const tsa = options.tsaAnchors !== undefined ? (options as BundleTsaOptions) : undefined;
+  if (tsa) checkBundleTsaOptions(tsa);
+  else if (options.tsa !== undefined || options.tsaPolicy !== undefined)
+    throw new SealogError('E_CONFIG', 'tsa and tsaPolicy need tsaAnchors (--tsa-anchor)');
   const bytes = readBundleFile(path);
   const report = verifyBundle(bytes, options);
   let dir = false;
   try {
     dir = statSync(path).isDirectory();
   } catch {}
-  if (!dir || report.status === 'unreadable') return report;
+  if (report.status === 'unreadable' || (!dir && !tsa)) return report;
   const parsed = parseBundleShape(bytes);
   if ('error' in parsed) return report;
+  if (tsa) checkBundleTimestamps(parsed.shape, report, tsa);
+  if (!dir) return report;
   const { problems, notes } = checkSidecars(path, parsed.shape);
   report.problems.push(...problems);
   report.notes.push(...notes);

@@ -48,6 +48,20 @@ export interface CheckpointInfo {
   timeSigner?: { name: string; keyId: string };
 }
 
+/** What one bundle token showed (`sealog verify-bundle --tsa-anchor`, Node only: bundle/verify-timestamps.ts). */
+export interface BundleTimestampResult {
+  /** Which note it stamps: the bundle checkpoint, an anchor note, or none the bundle carries. */
+  note: 'checkpoint' | 'anchor' | 'none';
+  size: number | null;
+  /** The token verified and its time agrees with the note's signed time. */
+  ok: boolean;
+  /** The TSA that signed it, when it verified. */
+  tsa?: string;
+  /** Its genTime, ms since the epoch, when it verified. */
+  tsaTime?: number;
+  message: string;
+}
+
 /** Everything a recipient is told about a bundle. */
 export interface BundleReport {
   /**
@@ -71,6 +85,8 @@ export interface BundleReport {
   problems: string[];
   /** What the verdict does not cover, and warnings that do not fail it. */
   notes: string[];
+  /** With TSA anchors only (verifyBundlePath): each RFC 3161 token the bundle carries. */
+  timestamps?: BundleTimestampResult[];
 }
 
 const MAX_TEXT = 4096;
