@@ -1,5 +1,6 @@
 import { AnchorHeads, OwnKey } from '../chain/trust.js';
 import { SealogError } from '../errors.js';
+import { bytesEqual } from '../note/encoding.js';
 import { loadSignerKeyFile } from '../note/keyfile.js';
 import type { Ed25519Signer } from '../note/keys.js';
 import { parseVerifierKey, SIG_TYPE_COSIGNATURE } from '../note/keys.js';
@@ -181,7 +182,7 @@ export function createCheckpointer(
     const own = signer.timeCosigner();
     for (const [i, w] of options.witnesses.entries()) {
       const key = parseVerifierKey(w.key);
-      if (key.vkey === own.verifierKey || key.name === own.name) {
+      if (key.vkey === own.verifierKey || key.name === own.name || bytesEqual(key.publicKey, own.publicKey)) {
         throw new SealogError(
           'E_CONFIG',
           `option "checkpoint.witnesses[${i}].key" is this log's own time key (${own.name}), the second line \`sealog keygen\` printed; a witness key comes from \`sealog witness keygen\` on the witness's host`,

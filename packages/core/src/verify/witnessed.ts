@@ -1,5 +1,5 @@
 import { isSealogError, SealogError } from '../errors.js';
-import { toHex } from '../note/encoding.js';
+import { bytesEqual, toHex } from '../note/encoding.js';
 import {
   parseVerifierKey,
   SIG_TYPE_COSIGNATURE,
@@ -83,7 +83,14 @@ export function parseWitnessPolicy(
     }
     // The <log>/time cosigner is derived from the log's own seed: whoever
     // holds the log key can make its lines, so it cannot witness the log.
-    const log = logKeys.find((k) => k.vkey === key.vkey || `${k.name}${TIME_COSIGNER_SUFFIX}` === key.name);
+    // A cosignature/v1 signature does not cover the key's name, so a key is known by its
+    // public key: the log's time key relabelled as "witness.example/notary" is still it.
+    const log = logKeys.find(
+      (k) =>
+        k.vkey === key.vkey ||
+        bytesEqual(k.publicKey, key.publicKey) ||
+        `${k.name}${TIME_COSIGNER_SUFFIX}` === key.name,
+    );
     if (log) {
       throw new SealogError(
         'E_CONFIG',
@@ -97,6 +104,14 @@ export function parseWitnessPolicy(
         `two different witness keys share name and ID ${label(key)}; remove one`,
       );
     if (prior) continue; // the same witness twice counts once
+    const twin = keys.find((k) => bytesEqual(k.publicKey, key.publicKey));
+    if (twin) {
+      // One key under two names would count twice toward the quorum.
+      throw new SealogError(
+        'E_KEY',
+        `witness keys ${twin.name} and ${key.name} are the same public key under two names; a quorum counts independent witnesses, so give it once`,
+      );
+    }
     byLabel.set(label(key), key);
     keys.push(key);
   }

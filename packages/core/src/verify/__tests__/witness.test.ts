@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../encode.js';
 import { encodeBase64 } from '../../note/encoding.js';
+import { makeVerifierKey, parseVerifierKey } from '../../note/keys.js';
 import { mergeCosignatures } from '../../witness/quorum.js';
 import type { FindingKind, VerifyOptions, VerifyReport } from '../types.js';
 import { verifyLedger } from '../verify.js';
@@ -283,6 +284,12 @@ describe('a witness line that claims a given witness but does not verify', () =>
   });
 });
 
+/** The same public key under another name (a new key ID, the same key). */
+function relabel(vkey: string, name: string): string {
+  const k = parseVerifierKey(vkey);
+  return makeVerifierKey(name, k.type, k.publicKey).vkey;
+}
+
 describe('witness policy options', () => {
   const f = witnessedLedger({ records: 5, every: 5 });
   const base = { keys: [f.vkey] };
@@ -309,6 +316,20 @@ describe('witness policy options', () => {
     ['quorum 1.5', { witnesses: [W1.vkey, W2.vkey], quorum: 1.5 }, 'E_CONFIG', /quorum/],
     ['quorum without witnesses', { quorum: 1 }, 'E_CONFIG', /quorum needs witnesses/],
     ['the log time cosigner', { witnesses: [f.cosignerVkey] }, 'E_CONFIG', /the log's own time cosigner/],
+    // Red-team review (session 6): a cosignature does not cover the key's name, so a key
+    // is known by its public key, whatever it is called.
+    [
+      'the log time cosigner under another name',
+      { keys: [f.vkey, f.cosignerVkey], witnesses: [relabel(f.cosignerVkey, 'witness.example/notary')] },
+      'E_CONFIG',
+      /the log's own time cosigner/,
+    ],
+    [
+      'one witness key under two names',
+      { witnesses: [W1.vkey, relabel(W1.vkey, 'witness.example/w1-again')], quorum: 2 },
+      'E_KEY',
+      /same public key under two names/,
+    ],
   ] as const)('%s is refused before the file is read', (_, extra, code, message) => {
     expect(() => verifyLedger(f.path, { ...base, ...extra })).toThrow(
       expect.objectContaining({ code, message: expect.stringMatching(message) }),
