@@ -13,7 +13,7 @@ describe('the README demo', () => {
         timeout: 60_000,
       },
     );
-    expect(run.status, run.stderr).toBe(0);
+    expect(run.status, run.stderr + run.stdout).toBe(0);
     expect(run.stdout).toContain('OK: intact, every record covered by a valid checkpoint');
     // The demo's witness (a `sealog witness serve` process) cosigned the final checkpoint.
     expect(run.stdout).toContain('witnessed by 1 of 1 (witness.demo.example/w1)');

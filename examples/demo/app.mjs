@@ -2,7 +2,7 @@
 // adding one transport target; then `sealog tail` shows what was sealed.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main as sealog } from '@sealog/cli';
@@ -78,6 +78,7 @@ const transport = pino.transport({
         checkpoint: {
           keyFile,
           anchorFile: join(data, 'anchor.txt'),
+          everyMs: 200, // seal soon after the first records (default: every 1000 records or 60 s)
           witnesses: [{ url: witness.url, key: witnessKey }],
         },
       },
@@ -121,6 +122,14 @@ logger.error(
   'refund to card 4111 1111 1111 1111 failed',
 );
 
+// The witness cosigns in the background; a verifier that requires it needs its
+// cosignature on a checkpoint that covers every record. The demo waits for one
+// (it shows up in the anchor file) before shutting down.
+await waitFor(() => {
+  const anchor = join(data, 'anchor.txt');
+  return existsSync(anchor) && readFileSync(anchor, 'utf8').includes('\n— witness.demo.example/w1 ');
+}, 20_000);
+
 // Shutdown: end the transport and wait for its worker to commit, checkpoint and close.
 // pino unrefs the worker thread, so hold the event loop open while waiting.
 const keepAlive = setInterval(() => {}, 1000);
@@ -149,6 +158,13 @@ code ||= await run([
 ]);
 witness.child.kill('SIGTERM');
 if (!existsSync(ledgerPath) || code !== 0) process.exitCode = 1;
+
+/** Polls `done` every 50 ms for up to `ms`. */
+async function waitFor(done, ms) {
+  for (const end = Date.now() + ms; !done() && Date.now() < end; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 /** Runs `sealog witness serve` and resolves with its URL once it listens. */
 function startWitness(config) {
