@@ -257,6 +257,36 @@ describe('verifyLedger with TSA anchors', () => {
     expect(verifyLedger(path, opts(down)).ok).toBe(true);
   });
 
+  // Red-team review (session 6): tokens are pooled per checkpoint body, so a backdated
+  // note beside a freshly stamped copy of the same body was shown as timestamped.
+  it('a backdated note beside a freshly stamped copy of its body is not vouched for', async () => {
+    const path = join(tempDir(), 'backdated-pair.db');
+    copyFileSync(down.path, path);
+    const now = Math.floor(Date.now() / 1000);
+    const claimed = now - 30 * 86400; // "sealed thirty days ago"
+    const store = new SqliteStore(path);
+    try {
+      const last = checkpointRows(path).at(-1)!;
+      const cp = openCheckpoint(last.note, down.keys).checkpoint;
+      const key = loadSignerKeyFile(down.keyFile);
+      const body = { origin: cp.origin, size: cp.size, root: cp.root };
+      const backdated = signCheckpoint(body, key, claimed);
+      const fresh = signCheckpoint(body, key, now);
+      const got = await requestTimestamp(tsa.url, new TextEncoder().encode(fresh), { timeoutMs: 10_000 });
+      await store.addCheckpoint(store.head(), backdated, Date.now());
+      await store.addCheckpoint(store.head(), fresh, Date.now());
+      store.addTimestamp(cp.size, createHash('sha256').update(fresh).digest(), got.token, Date.now());
+    } finally {
+      store.close();
+    }
+    const r = verifyLedger(path, opts(down, { tsa: 'required' }));
+    const old = r.checkpoints.find((c) => c.time === claimed)!;
+    expect(old.timestamped).toBe(false);
+    expect(r.checkpoints.find((c) => c.time === now)?.timestamped).toBe(true);
+    const f = r.findings.find((x) => x.kind === 'time-mismatch');
+    expect(f?.message).toMatch(/no token vouches for the earlier time/);
+  });
+
   it('options: required or a policy without anchors, anchors with no PEM or no key: E_CONFIG', () => {
     const bad: Partial<VerifyOptions>[] = [
       { tsaAnchors: undefined, tsa: 'required' },

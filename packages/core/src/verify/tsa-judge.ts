@@ -1,5 +1,5 @@
 import { bodyKey } from './checkpoint.js';
-import { type NoteStamp, type TsaPolicy, timeAgreement } from './timestamped.js';
+import { type NoteStamp, TSA_LATE_TOLERANCE_MS, type TsaPolicy, timeAgreement } from './timestamped.js';
 import type { Finding, TsaSummary } from './types.js';
 import type { SeenCheckpoint } from './witnessed.js';
 
@@ -31,6 +31,7 @@ export function judgeTimestamps(
 ): { sealed: number; summary: TsaSummary } {
   // Per body: the earliest timely stamp, else the earliest stamp at all.
   const bodies = new Map<string, { timely?: NoteStamp; any?: NoteStamp }>();
+  const reported = new Set<StampedCheckpoint>(); // notes with a time-mismatch of their own
   const earliest = (a: NoteStamp | undefined, b: NoteStamp) => (!a || b.genTimeMs < a.genTimeMs ? b : a);
   for (const s of all) {
     if (!s.opened) continue;
@@ -49,6 +50,7 @@ export function judgeTimestamps(
         const f: Finding = { kind: 'time-mismatch', message: `${where}: ${why}` };
         if (s.result.id !== undefined) f.checkpointId = s.result.id;
         add(f);
+        reported.add(s);
       }
     }
   }
@@ -60,9 +62,31 @@ export function judgeTimestamps(
     const got = bodies.get(bodyKey(s.opened))!;
     const shown = got.timely ?? got.any;
     s.result.timestamped = got.timely !== undefined;
+    // A note of a stamped body that claims a time long before any token proves
+    // (a thief's backdated re-sign beside a freshly stamped copy) is not vouched for:
+    // the body existed by the TSA's time, not by the time this note claims
+    // (red-team review, session 6). A later claim (a heartbeat) is consistent.
+    if (got.timely !== undefined && s.opened.time !== undefined) {
+      const claimed = s.opened.time * 1000;
+      if (got.timely.genTimeMs - got.timely.accuracyMs > claimed + TSA_LATE_TOLERANCE_MS) {
+        s.result.timestamped = false;
+        if (!reported.has(s)) {
+          const where =
+            s.result.id !== undefined
+              ? `checkpoint ${s.result.id}`
+              : `trusted checkpoint (size ${s.opened.size})`;
+          const f: Finding = {
+            kind: 'time-mismatch',
+            message: `${where}: it claims ${new Date(claimed).toISOString()}, but the earliest token for its checkpoint is from ${new Date(got.timely.genTimeMs).toISOString()}; no token vouches for the earlier time (a backdated note beside a stamped copy)`,
+          };
+          if (s.result.id !== undefined) f.checkpointId = s.result.id;
+          add(f);
+        }
+      }
+    }
     if (shown) Object.assign(s.result, { tsa: shown.tsa, tsaTime: shown.genTimeMs });
     if (!s.result.valid) continue;
-    valid.set(bodyKey(s.opened), s.result.timestamped);
+    valid.set(bodyKey(s.opened), (valid.get(bodyKey(s.opened)) ?? false) || s.result.timestamped);
     const seals = s.result.timestamped && (!witnessPolicy || s.result.witnessed === true);
     if (seals && s.opened.size >= sealed) {
       sealed = s.opened.size;
