@@ -181,13 +181,15 @@ describe('verifyLedger with TSA anchors', () => {
   });
 
   it('hostile rows (TEXT token, short hash): bad-timestamp, no crash', () => {
+    // The garbage token names a real note, so it is parsed (and fails to).
+    const real = createHash('sha256').update(checkpointRows(honest.path)[0]!.note).digest();
     const path = editedCopy((db) => {
       db.prepare(
         "INSERT INTO checkpoint_timestamps (size, note_sha256, token, tsa_time, created_at) VALUES (100, zeroblob(3), 'garbage', 0, 0)",
       ).run();
       db.prepare(
-        "INSERT INTO checkpoint_timestamps (size, note_sha256, token, tsa_time, created_at) VALUES (100, zeroblob(32), x'3003020100', 0, 0)",
-      ).run();
+        "INSERT INTO checkpoint_timestamps (size, note_sha256, token, tsa_time, created_at) VALUES (100, ?, x'3003020100', 0, 0)",
+      ).run(real);
     });
     const r = verifyLedger(path, opts(honest));
     expect(r.ok).toBe(false);
@@ -195,6 +197,21 @@ describe('verifyLedger with TSA anchors', () => {
     expect(bad).toHaveLength(2);
     expect(bad[0]).toMatch(/not a BLOB/);
     expect(bad[1]).toMatch(/does not parse/);
+  });
+
+  // Red-team review (session 6): parsing a token costs ~20 ms, so rows naming notes
+  // verify never saw are counted as orphans without being parsed.
+  it('a flood of token rows for notes verify never saw: orphans, counted unparsed', () => {
+    const path = editedCopy((db) => {
+      const ins = db.prepare(
+        "INSERT INTO checkpoint_timestamps (size, note_sha256, token, tsa_time, created_at) VALUES (?, randomblob(32), randomblob(40), 0, 0)",
+      );
+      for (let i = 0; i < 300; i++) ins.run(i);
+    });
+    const r = verifyLedger(path, opts(honest));
+    expect(r.tsa!.unmatched).toBe(300);
+    expect(r.findings.filter((f) => f.kind === 'bad-timestamp')).toEqual([]);
+    expect(r.findings.filter((f) => f.kind === 'orphan-timestamp')).toHaveLength(1);
   });
 
   it('a ledger made before the token table: fine under best-effort, fails under required', () => {
