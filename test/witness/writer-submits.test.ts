@@ -94,10 +94,10 @@ describe('the writer sends its checkpoints to witnesses', () => {
     const rows = notes(t.path);
     const cosigned = rows.filter((r) => verifyWitnessCosignatures(r.note, [w.verifierKey], 1).quorumMet);
     expect(cosigned.length).toBeGreaterThan(1);
-    // The witness holds the newest size it cosigned, and that is our final checkpoint's.
-    const final = Math.max(...rows.map((r) => r.size));
-    expect(storedHead(w.stateFile, ORIGIN)?.size).toBe(final);
-    expect(cosigned.some((r) => r.size === final)).toBe(true);
+    // The witness is at least at the newest size we stored its cosignature for (the
+    // final checkpoint's, sent during close, may miss close's 2 s grace on a loaded box).
+    const newest = Math.max(...cosigned.map((r) => r.size));
+    expect(storedHead(w.stateFile, ORIGIN)?.size).toBeGreaterThanOrEqual(newest);
     // Each cosigned row carries the same body and the log's own lines as a row the writer signed.
     for (const c of cosigned) {
       const plain = rows.find((r) => r.size === c.size && !r.note.includes('witness.example'));

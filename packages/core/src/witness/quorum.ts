@@ -59,10 +59,15 @@ export function verifyWitnessCosignatures(
     if (cosigned.some((c) => c.verifierKey === key.vkey) || invalid.includes(key.vkey)) continue; // listed twice
     let best: number | undefined;
     let bad = false;
+    // The same line repeated is checked once: a note padded with copies of one genuine
+    // line must not cost one Ed25519 verification each (red-team review, session 6).
+    const checked = new Set<string>();
     for (const sig of parsed.signatures) {
       if (sig.name !== key.name || !bytesEqual(sig.keyId, key.keyId)) continue;
+      const line = `\u2014 ${sig.name} ${encodeBase64(Buffer.concat([sig.keyId, sig.signature]))}\n`;
+      if (checked.has(line)) continue;
+      checked.add(line);
       try {
-        const line = `\u2014 ${sig.name} ${encodeBase64(Buffer.concat([sig.keyId, sig.signature]))}\n`;
         const time = verifyNote(`${parsed.text}\n${line}`, [key]).verified[0]?.time;
         if (time !== undefined && (best === undefined || time > best)) best = time;
       } catch (err) {
