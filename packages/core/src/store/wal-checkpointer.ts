@@ -31,7 +31,8 @@ export interface WalWorkerData {
 /**
  * Checkpoints the WAL of the SQLite file at `path` from a worker thread until
  * {@link close}. The thread never keeps the process alive, and if it fails
- * (the file went away, a busy lock) the writer's safety net still bounds the WAL.
+ * (the file went away, a busy lock) SQLite's own checkpoint in the writer's
+ * commits still bounds the WAL, only slower.
  */
 export class WalCheckpointer {
   readonly #worker: Worker;
