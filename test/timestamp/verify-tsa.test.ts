@@ -204,7 +204,7 @@ describe('verifyLedger with TSA anchors', () => {
   it('a flood of token rows for notes verify never saw: orphans, counted unparsed', () => {
     const path = editedCopy((db) => {
       const ins = db.prepare(
-        "INSERT INTO checkpoint_timestamps (size, note_sha256, token, tsa_time, created_at) VALUES (?, randomblob(32), randomblob(40), 0, 0)",
+        'INSERT INTO checkpoint_timestamps (size, note_sha256, token, tsa_time, created_at) VALUES (?, randomblob(32), randomblob(40), 0, 0)',
       );
       for (let i = 0; i < 300; i++) ins.run(i);
     });
