@@ -4,10 +4,12 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { generateKey, openSink, type SealogError, writeKeyFile } from '../../packages/core/src/index.js';
+import { generateKey, writeKeyFile } from '../../packages/core/src/index.js';
+import { withDb } from '../helpers/sink-rounds.js';
 import { tempDir } from '../helpers/tmp.js';
 import type { TestPki } from '../helpers/tsa.js';
+
+export { checkpointRows, recordCount, withDb, writeRecords } from '../helpers/sink-rounds.js';
 
 export const ORIGIN = 'stamped.example/log';
 
@@ -39,45 +41,9 @@ export function setup(pki: TestPki): Setup {
   };
 }
 
-/** Writes `rounds` × 50 records, flushing each round and pausing so seals and TSA requests run beside. */
-export async function writeRecords(
-  options: Record<string, unknown>,
-  rounds: number,
-  errors: SealogError[],
-  from = 0,
-): Promise<void> {
-  const sink = await openSink(options, { onError: (e) => errors.push(e) });
-  for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < 50; i++) sink.write({ msg: 'audit', round: from + r, i });
-    await sink.flush();
-    await new Promise((ok) => setTimeout(ok, 60));
-  }
-  await sink.close();
-}
-
 export function sha256(text: string | Uint8Array): Buffer {
   return createHash('sha256').update(text).digest();
 }
-
-/** Runs `read` on the ledger file, opened read-only. */
-export function withDb<T>(path: string, read: (db: Database.Database) => T): T {
-  const db = new Database(path, { readonly: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
-}
-
-export const checkpointRows = (path: string) =>
-  withDb(
-    path,
-    (db) =>
-      db.prepare('SELECT size, note FROM checkpoints ORDER BY id').all() as { size: number; note: string }[],
-  );
-
-export const recordCount = (path: string) =>
-  withDb(path, (db) => db.prepare('SELECT count(*) FROM records').pluck().get() as number);
 
 export const tokenRows = (path: string) =>
   withDb(

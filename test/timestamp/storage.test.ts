@@ -83,7 +83,7 @@ describe('checkpoint_timestamps in the ledger file', () => {
     reader.close();
 
     tsa.mode = 'ok';
-    await writeRecords(stampedOptions(t), 4, errors, 4);
+    await writeRecords(stampedOptions(t), 4, errors, { from: 4 });
     expect(errors.map((e) => e.message)).toEqual([]);
     expect(hasTable(t.path)).toBe(true);
     expect(recordCount(t.path)).toBe(400);
@@ -182,7 +182,7 @@ describe('checkpoint_timestamps in the ledger file', () => {
       reader.close();
     }
     // The writer cannot keep tokens there: one report, every record stored.
-    await writeRecords(stampedOptions(t), 3, errors, 2);
+    await writeRecords(stampedOptions(t), 3, errors, { from: 2 });
     expect(recordCount(t.path)).toBe(250);
     expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/the token could not be kept/)]);
     expect(verifyLedger(t.path, { keys: t.keys }).ok).toBe(true);

@@ -15,6 +15,7 @@ import {
   verifyWitnessCosignatures,
   writeKeyFile,
 } from '../../packages/core/src/index.js';
+import { checkpointRows, writeRecords } from '../helpers/sink-rounds.js';
 import { tempDir } from '../helpers/tmp.js';
 import { type Running, serveWitness, storedHead, witnessConfig } from './harness.js';
 
@@ -45,31 +46,9 @@ function setup() {
   };
 }
 
-function notes(path: string): { size: number; note: string }[] {
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.prepare('SELECT size, note FROM checkpoints ORDER BY id').all() as {
-      size: number;
-      note: string;
-    }[];
-  } finally {
-    db.close();
-  }
-}
-
-async function writeRecords(
-  options: Record<string, unknown>,
-  rounds: number,
-  errors: SealogError[],
-): Promise<void> {
-  const sink = await openSink(options, { onError: (e) => errors.push(e) });
-  for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < 50; i++) sink.write({ msg: 'audit', round: r, i });
-    await sink.flush();
-    await new Promise((ok) => setTimeout(ok, 30)); // seals and witness requests run beside the writes
-  }
-  await sink.close();
-}
+// Seals and witness requests run beside the writes.
+const writeRecordsBeside = (options: Record<string, unknown>, rounds: number, errors: SealogError[]) =>
+  writeRecords(options, rounds, errors, { pauseMs: 30 });
 
 describe('the writer sends its checkpoints to witnesses', () => {
   it('stores each cosigned note as another checkpoint row and anchor note', async () => {
@@ -77,7 +56,7 @@ describe('the writer sends its checkpoints to witnesses', () => {
     const w = await witnessConfig(t.dir, [{ origin: ORIGIN, key: t.logKey }]);
     witness = await serveWitness(w.config);
     const errors: SealogError[] = [];
-    await writeRecords(
+    await writeRecordsBeside(
       {
         path: t.path,
         checkpoint: {
@@ -91,7 +70,7 @@ describe('the writer sends its checkpoints to witnesses', () => {
       errors,
     );
     expect(errors.map((e) => e.message)).toEqual([]);
-    const rows = notes(t.path);
+    const rows = checkpointRows(t.path);
     const cosigned = rows.filter((r) => verifyWitnessCosignatures(r.note, [w.verifierKey], 1).quorumMet);
     expect(cosigned.length).toBeGreaterThan(1);
     // The witness is at least at the newest size we stored its cosignature for (the
@@ -125,7 +104,7 @@ describe('the writer sends its checkpoints to witnesses', () => {
     const url = down.url;
     await down.stop(); // nothing listens there now
     const errors: SealogError[] = [];
-    await writeRecords(
+    await writeRecordsBeside(
       {
         path: t.path,
         checkpoint: {
@@ -142,7 +121,7 @@ describe('the writer sends its checkpoints to witnesses', () => {
     const stored = db.prepare('SELECT count(*) FROM records').pluck().get();
     db.close();
     expect(stored).toBe(300);
-    const rows = notes(t.path);
+    const rows = checkpointRows(t.path);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.every((r) => !verifyWitnessCosignatures(r.note, [w.verifierKey], 1).quorumMet)).toBe(true);
     const reports = errors.filter((e) => e.message.includes('did not cosign'));
