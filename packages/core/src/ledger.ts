@@ -17,7 +17,7 @@ export const DEFAULT_MAX_PENDING = 1_000_000;
  * Bytes of records accepted but not yet committed before new ones are shed
  * (counted in a gap record). Large enough to absorb a second of a 20k/s
  * service's burst (a cold start: 4 MiB shed 3–27% of a 20k/s paced run on
- * the 2-core box, 8 MiB none, at 276 MB peak RSS flat out, issue 15 session
+ * the 2-core box, 8 MiB none; peak RSS flat out 265–312 MB, issue 15 session
  * 6); small enough that what is held drains on close in one to two seconds
  * (≈ 20k records), well inside the 10 s pino's thread-stream gives a
  * transport to end before it tears the worker down.
