@@ -48,7 +48,12 @@ export {
   DEFAULT_CHECKPOINT_EVERY_RECORDS,
   DEFAULT_CHECKPOINT_HEARTBEAT_MS,
 } from './checkpoint/sealer.js';
-export { type OpenedCheckpoint, openCheckpoint, signCheckpoint } from './checkpoint/signed.js';
+export {
+  type OpenedCheckpoint,
+  openCheckpoint,
+  signCheckpoint,
+  signCheckpointWith,
+} from './checkpoint/signed.js';
 export { type DpReport, type DpReportGroup, type DpReportOptions, dpReport } from './dp/index.js';
 export {
   type Coercion,
@@ -169,6 +174,8 @@ export {
   proveInclusion,
   verifyInclusionProof,
 } from './proof/inclusion.js';
+export { asCheckpointKey, fileCheckpointKey } from './signer/file.js';
+export type { CheckpointKey, Signer } from './signer/types.js';
 export {
   openSink,
   type RecordTransform,

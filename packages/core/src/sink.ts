@@ -10,6 +10,7 @@ import { Ledger, type LedgerOptions, type LedgerStats } from './ledger.js';
 import { LEDGER_OPTION_KEYS, SINK_OPTION_KEYS, validateSinkOptions } from './options.js';
 import { transformRecord } from './prepare.js';
 import { createPrivacyPipeline, loadKeyring, type PrivacyConfig } from './privacy/index.js';
+import type { CheckpointKey } from './signer/types.js';
 import type { RecordTransform, Sealer } from './stages.js';
 import type { CommitResult } from './store/types.js';
 
@@ -67,6 +68,7 @@ export class Sink {
   readonly #transforms: RecordTransform[];
   readonly #sealers: Sealer[];
   readonly #onError: (err: SealogError) => void;
+  readonly #key: CheckpointKey | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -74,11 +76,14 @@ export class Sink {
     transforms: RecordTransform[],
     sealers: Sealer[],
     onError: (err: SealogError) => void,
+    /** The checkpoint key the sealers sign with; released (token logout) after they close. */
+    key?: CheckpointKey,
   ) {
     this.ledger = ledger;
     this.#transforms = transforms;
     this.#sealers = sealers;
     this.#onError = onError;
+    this.#key = key;
   }
 
   get stats(): LedgerStats {
@@ -102,7 +107,11 @@ export class Sink {
         for (const s of this.#sealers) await s.close();
         for (const t of this.#transforms) t.close?.();
       } finally {
-        await this.ledger.close();
+        try {
+          await this.ledger.close();
+        } finally {
+          await this.#key?.close();
+        }
       }
     })();
     return this.#closing;
@@ -126,7 +135,21 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
   const onError =
     hooks.onError ?? ((err: SealogError) => process.stderr.write(`sealog: ${err.code}: ${err.message}\n`));
   // Keys are loaded before the ledger opens, so a bad key fails startup without creating a file.
-  const signer = o.checkpoint ? loadCheckpointKey(o.checkpoint) : undefined;
+  const signer = o.checkpoint ? await loadCheckpointKey(o.checkpoint) : undefined;
+  try {
+    return await openWith(o, signer, onError, hooks);
+  } catch (err) {
+    await signer?.close();
+    throw err;
+  }
+}
+
+async function openWith(
+  o: ReturnType<typeof validateSinkOptions>,
+  signer: CheckpointKey | undefined,
+  onError: (err: SealogError) => void,
+  hooks: SinkHooks,
+): Promise<Sink> {
   const psn = o.privacy?.pseudonymize;
   if (psn) loadKeyring(psn.keys, psn.current); // checked now; the pipeline loads them again below
   let sink: Sink | undefined;
@@ -166,6 +189,6 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
       throw err;
     }
   }
-  sink = new Sink(ledger, transforms, sealers, onError);
+  sink = new Sink(ledger, transforms, sealers, onError, signer);
   return sink;
 }

@@ -4,6 +4,7 @@ import {
   type ConnectOptions,
   connectStore,
   createWriterTrust,
+  fileCheckpointKey,
   isPostgresUrl,
   ledgerIdentity,
   loadSignerKeyFile,
@@ -73,7 +74,7 @@ export const checkpoint: Command = {
     });
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     if (values.key === undefined) throw new UsageError('--key <keyfile> is required');
-    const signer = loadSignerKeyFile(values.key);
+    const signer = fileCheckpointKey(loadSignerKeyFile(values.key), values.key);
     const path = positionals[0]!;
     if (values.anchor !== undefined) bindAnchor(values.anchor, ledgerIdentity(path));
     const { store, display } = await openExisting(

@@ -2,8 +2,9 @@ import { AnchorHeads, OwnKey } from '../chain/trust.js';
 import { SealogError } from '../errors.js';
 import { bytesEqual } from '../note/encoding.js';
 import { loadSignerKeyFile } from '../note/keyfile.js';
-import type { Ed25519Signer } from '../note/keys.js';
 import { parseVerifierKey, SIG_TYPE_COSIGNATURE } from '../note/keys.js';
+import { fileCheckpointKey } from '../signer/file.js';
+import type { CheckpointKey } from '../signer/types.js';
 import type { Store, WriterTrust } from '../store/types.js';
 import { unknownKeyMessage } from '../suggest.js';
 import { TimestampRequester } from '../timestamp/requester.js';
@@ -155,18 +156,18 @@ const MAX_WITNESSES = 32;
  * is set — its name). Done before the ledger opens so a bad key fails startup.
  * @throws SealogError E_KEY / E_IO.
  */
-export function loadCheckpointKey(options: CheckpointOptions): Ed25519Signer {
+export async function loadCheckpointKey(options: CheckpointOptions): Promise<CheckpointKey> {
   const signer = loadSignerKeyFile(
     options.keyFile,
     options.origin !== undefined ? { expectName: options.origin } : {},
   );
-  return signer;
+  return fileCheckpointKey(signer, options.keyFile);
 }
 
 /** Builds the sealer for an opened store. @throws SealogError E_CONFIG / E_KEY. */
 export function createCheckpointer(
   options: CheckpointOptions,
-  signer: Ed25519Signer,
+  signer: CheckpointKey,
   store: Store,
   onError: (err: SealogError) => void,
 ): Checkpointer {
@@ -179,7 +180,7 @@ export function createCheckpointer(
   if (options.witnesses !== undefined && options.witnesses.length > 0) {
     // The log's own time key is a 0x04 key too, and whoever holds the log key can make
     // its lines: as a "witness" it would witness nothing (verify refuses it as well).
-    const own = signer.timeCosigner();
+    const own = signer.time;
     for (const [i, w] of options.witnesses.entries()) {
       const key = parseVerifierKey(w.key);
       if (key.vkey === own.verifierKey || key.name === own.name || bytesEqual(key.publicKey, own.publicKey)) {
@@ -222,10 +223,10 @@ export function createCheckpointer(
  */
 export function createWriterTrust(
   options: CheckpointOptions,
-  signer: Ed25519Signer,
+  signer: CheckpointKey,
   onDiverge: (err: SealogError) => void,
 ): WriterTrust {
-  const own = new OwnKey(signer.verifierKey, options.origin ?? signer.name);
+  const own = new OwnKey(signer.log.verifierKey, options.origin ?? signer.name);
   if (options.anchorFile === undefined) return { own, heads: [], onDiverge };
   const anchor = new AnchorHeads(own, options.anchorFile);
   return { own, heads: [...anchor.read()], anchor, onDiverge };

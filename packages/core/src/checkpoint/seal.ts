@@ -1,7 +1,9 @@
 import type { Ed25519Signer } from '../note/keys.js';
+import { asCheckpointKey } from '../signer/file.js';
+import type { CheckpointKey } from '../signer/types.js';
 import type { LedgerHead, SealSigner, Store } from '../store/types.js';
 import { appendAnchorAsync } from './anchor.js';
-import { signCheckpoint } from './signed.js';
+import { signCheckpointWith } from './signed.js';
 
 /** What one seal produced. */
 export interface Seal {
@@ -26,14 +28,15 @@ export interface Seal {
  */
 export async function sealHead(
   store: Store,
-  signer: Ed25519Signer,
+  signer: CheckpointKey | Ed25519Signer,
   options: { origin?: string; anchorFile?: string; nowMs?: number; wait?: boolean } = {},
 ): Promise<Seal | undefined> {
-  const sign: SealSigner = (head) => {
+  const key = asCheckpointKey(signer);
+  const sign: SealSigner = async (head) => {
     const createdAt = options.nowMs ?? Date.now();
-    const note = signCheckpoint(
-      { origin: options.origin ?? signer.name, size: head.size, root: head.root },
-      signer,
+    const note = await signCheckpointWith(
+      { origin: options.origin ?? key.name, size: head.size, root: head.root },
+      key,
       Math.floor(createdAt / 1000),
     );
     return { note, createdAt };
@@ -56,7 +59,7 @@ export async function sealHead(
   // writers committed are hashed first, so the seal covers them too.
   await store.refresh?.();
   const head = await store.head();
-  const { note, createdAt } = sign(head);
+  const { note, createdAt } = await sign(head);
   await store.addCheckpoint(head, note, createdAt);
   if (options.anchorFile !== undefined) await appendAnchorAsync(options.anchorFile, note);
   return { size: head.size, note, createdAtMs: createdAt, head, stored: true };

@@ -1,5 +1,7 @@
 import { SealogError } from '../errors.js';
 import type { Ed25519Signer } from '../note/keys.js';
+import { asCheckpointKey } from '../signer/file.js';
+import type { CheckpointKey } from '../signer/types.js';
 import type { Sealer } from '../stages.js';
 import type { CommitResult, Store } from '../store/types.js';
 import type { TimestampRequester } from '../timestamp/requester.js';
@@ -15,7 +17,8 @@ export const DEFAULT_CHECKPOINT_HEARTBEAT_MS = 300_000;
 
 export interface CheckpointerOptions {
   store: Store;
-  signer: Ed25519Signer;
+  /** The log's keys: a file key, or a CheckpointKey from any backend (signer/). */
+  signer: CheckpointKey | Ed25519Signer;
   /** Origin line; must equal the key name. Defaults to the key name. */
   origin?: string;
   everyRecords?: number;
@@ -44,9 +47,11 @@ export interface CheckpointerOptions {
  */
 export class Checkpointer implements Sealer {
   readonly #o: Required<
-    Omit<CheckpointerOptions, 'anchorFile' | 'onCheckpoint' | 'witnesses' | 'timestamps'>
+    Omit<CheckpointerOptions, 'signer' | 'anchorFile' | 'onCheckpoint' | 'witnesses' | 'timestamps'>
   > &
-    Pick<CheckpointerOptions, 'anchorFile' | 'onCheckpoint' | 'witnesses' | 'timestamps'>;
+    Pick<CheckpointerOptions, 'anchorFile' | 'onCheckpoint' | 'witnesses' | 'timestamps'> & {
+      signer: CheckpointKey;
+    };
   #sealedSize = -1;
   #lastSealAt: number;
   #unsealedSince: number | undefined;
@@ -62,16 +67,17 @@ export class Checkpointer implements Sealer {
 
   /** @throws SealogError E_KEY if the origin differs from the key name, E_CONFIG for bad intervals. */
   constructor(options: CheckpointerOptions) {
-    const origin = options.origin ?? options.signer.name;
-    if (origin !== options.signer.name) {
+    const signer = asCheckpointKey(options.signer);
+    const origin = options.origin ?? signer.name;
+    if (origin !== signer.name) {
       throw new SealogError(
         'E_KEY',
-        `checkpoint.origin ${JSON.stringify(origin)} differs from the key name ${JSON.stringify(options.signer.name)}; the origin line must be the key name`,
+        `checkpoint.origin ${JSON.stringify(origin)} differs from the key name ${JSON.stringify(signer.name)}; the origin line must be the key name`,
       );
     }
     this.#o = {
       store: options.store,
-      signer: options.signer,
+      signer,
       origin,
       everyRecords: positive(
         'checkpoint.everyRecords',

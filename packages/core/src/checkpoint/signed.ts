@@ -1,8 +1,9 @@
 import { SealogError } from '../errors.js';
-import { cosignerAt } from '../note/cosignature.js';
+import { asyncCosignerAt, cosignerAt } from '../note/cosignature.js';
 import type { Ed25519Signer, VerifierKey } from '../note/keys.js';
 import { SIG_TYPE_COSIGNATURE } from '../note/keys.js';
-import { signNote, type VerifiedNote, verifyNote } from '../note/note.js';
+import { signNote, signNoteAsync, type VerifiedNote, verifyNote } from '../note/note.js';
+import type { CheckpointKey } from '../signer/types.js';
 import { type Checkpoint, formatCheckpoint, parseCheckpoint } from './body.js';
 
 /**
@@ -26,6 +27,27 @@ export function signCheckpoint(
   }
   const body = formatCheckpoint(checkpoint);
   return signNote(body, [signer, cosignerAt(signer.timeCosigner(), timeSeconds)]);
+}
+
+/**
+ * {@link signCheckpoint} through a {@link CheckpointKey} (a file key or a
+ * PKCS#11 token): the log key's 0x01 line, then the time key's cosignature/v1
+ * line stamped `timeSeconds`. Same bytes as signCheckpoint for a file key.
+ * @throws SealogError E_KEY (origin ≠ key name, or the backend failed), E_FORMAT, E_CONFIG.
+ */
+export async function signCheckpointWith(
+  checkpoint: { origin: string; size: number; root: Uint8Array; extensions?: readonly string[] },
+  key: CheckpointKey,
+  timeSeconds: number,
+): Promise<string> {
+  if (checkpoint.origin !== key.name) {
+    throw new SealogError(
+      'E_KEY',
+      `checkpoint origin ${JSON.stringify(checkpoint.origin)} differs from the key name ${JSON.stringify(key.name)}; generate the key with --name set to the origin`,
+    );
+  }
+  const body = formatCheckpoint(checkpoint);
+  return signNoteAsync(body, [key.log, asyncCosignerAt(key.time, timeSeconds)]);
 }
 
 /** A verified checkpoint note. */

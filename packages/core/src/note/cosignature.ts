@@ -39,13 +39,36 @@ export function cosignerAt(cosigner: Cosigner, timeSeconds: number): NoteSigner 
     keyId: cosigner.keyId,
     type: cosigner.type,
     verifierKey: cosigner.verifierKey,
-    sign(text: Uint8Array): Uint8Array {
-      const out = new Uint8Array(TIMESTAMPED_SIZE);
-      new DataView(out.buffer).setBigUint64(0, BigInt(timeSeconds), false);
-      out.set(cosigner.signMessage(cosignatureMessage(text, timeSeconds)), 8);
-      return out;
-    },
+    sign: (text) => timestamped(timeSeconds, cosigner.signMessage(cosignatureMessage(text, timeSeconds))),
   };
+}
+
+/**
+ * {@link cosignerAt} for a key that signs asynchronously (a time key on a
+ * PKCS#11 token): `sign(message)` returns the raw Ed25519 signature of the
+ * cosignature/v1 message; the payload is built the same way.
+ */
+export function asyncCosignerAt(
+  cosigner: { name: string; keyId: Uint8Array; sign(message: Uint8Array): Promise<Uint8Array> },
+  timeSeconds: number,
+): { name: string; keyId: Uint8Array; sign(text: Uint8Array): Promise<Uint8Array> } {
+  checkTime(timeSeconds);
+  return {
+    name: cosigner.name,
+    keyId: cosigner.keyId,
+    sign: async (text) =>
+      timestamped(timeSeconds, await cosigner.sign(cosignatureMessage(text, timeSeconds))),
+  };
+}
+
+/** The timestamped_signature struct: u64 big-endian time ‖ 64-byte Ed25519 signature. */
+function timestamped(timeSeconds: number, signature: Uint8Array): Uint8Array {
+  if (signature.length !== ED25519_SIGNATURE_SIZE)
+    throw new SealogError('E_KEY', `the time key returned a ${signature.length}-byte signature, not 64`);
+  const out = new Uint8Array(TIMESTAMPED_SIZE);
+  new DataView(out.buffer).setBigUint64(0, BigInt(timeSeconds), false);
+  out.set(signature, 8);
+  return out;
 }
 
 /**

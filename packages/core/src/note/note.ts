@@ -116,24 +116,49 @@ export function parseNote(note: string | Uint8Array): ParsedNote {
  * @throws SealogError E_FORMAT if the text could not form a valid note; E_KEY for an invalid signer name.
  */
 export function signNote(text: string, signers: readonly NoteSigner[]): string {
+  checkSignable(text, signers.length);
+  const bytes = Buffer.from(text, 'utf8');
+  let out = `${text}\n`;
+  for (const signer of signers) out += signatureLine(signer, signer.sign(bytes));
+  return out;
+}
+
+/**
+ * {@link signNote} for signers that answer asynchronously (a key on a PKCS#11
+ * token): same checks, same bytes, signers called one after another.
+ */
+export async function signNoteAsync(text: string, signers: readonly AsyncNoteSigner[]): Promise<string> {
+  checkSignable(text, signers.length);
+  const bytes = Buffer.from(text, 'utf8');
+  let out = `${text}\n`;
+  for (const signer of signers) out += signatureLine(signer, await signer.sign(bytes));
+  return out;
+}
+
+/** A {@link NoteSigner} whose `sign` returns a promise. */
+export interface AsyncNoteSigner {
+  readonly name: string;
+  readonly keyId: Uint8Array;
+  sign(text: Uint8Array): Promise<Uint8Array>;
+}
+
+function checkSignable(text: string, count: number): void {
   if (typeof text !== 'string' || !text.endsWith('\n'))
     throw formatError('note text must end with a newline');
   noteString(text);
-  if (signers.length === 0 || signers.length > MAX_NOTE_SIGNATURES) {
+  if (count === 0 || count > MAX_NOTE_SIGNATURES) {
     throw formatError(`a note needs 1..${MAX_NOTE_SIGNATURES} signers`);
   }
-  const bytes = Buffer.from(text, 'utf8');
-  let out = `${text}\n`;
-  for (const signer of signers) {
-    const problem = keyNameProblem(signer.name);
-    if (problem) throw new SealogError('E_KEY', `signer name ${JSON.stringify(signer.name)} ${problem}`);
-    const sig = signer.sign(bytes);
-    const raw = new Uint8Array(4 + sig.length);
-    raw.set(signer.keyId.subarray(0, 4), 0);
-    raw.set(sig, 4);
-    out += `${SIG_PREFIX}${signer.name} ${encodeBase64(raw)}\n`;
-  }
-  return out;
+}
+
+/** `— <name> base64(key ID ‖ signature)\n` (signed-note §Format). @throws SealogError E_KEY for a bad name. */
+function signatureLine(signer: { name: string; keyId: Uint8Array }, sig: Uint8Array): string {
+  const problem = keyNameProblem(signer.name);
+  if (problem) throw new SealogError('E_KEY', `signer name ${JSON.stringify(signer.name)} ${problem}`);
+  const raw = new Uint8Array(4 + sig.length);
+  raw.set(signer.keyId.subarray(0, 4), 0);
+  raw.set(sig, 4);
+  return `${SIG_PREFIX}${signer.name} ${encodeBase64(raw)}\n`;
 }
 
 function keyLabel(name: string, keyId: Uint8Array): string {

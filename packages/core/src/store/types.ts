@@ -44,7 +44,7 @@ export interface CommitResult extends LedgerHead {
 }
 
 /** Signs a checkpoint of `head`; returns the note and the time it claims. */
-export type SealSigner = (head: LedgerHead) => { note: string; createdAt: number };
+export type SealSigner = (head: LedgerHead) => Promise<{ note: string; createdAt: number }>;
 
 /** A checkpoint stored under a store's checkpoint lock. */
 export interface LockedSeal {

@@ -602,7 +602,7 @@ export class PgStore implements Store {
           `SELECT size, note, created_at FROM ${this.#t.checkpoints} ORDER BY id DESC LIMIT 1`,
         )
       ).rows[0];
-      const signed = sign(head);
+      const signed = await sign(head);
       // Another writer of this ledger may have just stored a checkpoint of exactly this
       // head: then ours is not stored again. Only a note this key really signed counts
       // (a forged row must not cancel the seal), and the note returned, and anchored by
