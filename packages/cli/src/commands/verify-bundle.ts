@@ -2,9 +2,11 @@ import { parseArgs } from 'node:util';
 import { type BundleReport, type BundleTsaOptions, verifyBundlePath } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from '../command.js';
 import { KEY_OPTIONS, KEY_USAGE, readKeyArgs } from '../inputs.js';
+import { readWitnessArgs, WITNESS_OPTIONS, WITNESS_USAGE } from '../witness-args.js';
 import { readAnchorFiles } from './verify-tsa.js';
 
 const usage = `usage: sealog verify-bundle <bundle.json | bundle-dir> (--key <vkey> | --key-file <file>)...
+                            [(--witness <vkey> | --witness-file <file>)... [--quorum <n>]]
                             [--tsa-anchor <pem>... [--tsa best-effort|required] [--tsa-policy <oid>]] [--json]
 
 Checks an evidence bundle written by \`sealog export\`, offline: the checkpoint's
@@ -17,6 +19,9 @@ ${KEY_USAGE}                       Give the log key and its <origin>/time key, o
                        log's owner, not from the bundle. Without a key the bundle's
                        own keys are used: that shows only that the bundle is
                        self-consistent, which a forger can achieve, so it exits 1.
+${WITNESS_USAGE}                       With witnesses, the bundle checkpoint must be cosigned by
+                       --quorum of them: the log's key alone proves nothing against
+                       whoever holds it
   --tsa-anchor <pem>   a PEM file of TSA root certificate(s) you trust. Repeatable.
                        Checks the bundle's RFC 3161 tokens against the notes they stamp
   --tsa <mode>         best-effort (default): tokens checked and shown; required: the
@@ -57,8 +62,21 @@ export function formatReport(r: BundleReport): string {
     const shown = r.seqs.slice(0, 10).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`));
     out.push(`seqs:       ${shown.join(', ')}${r.seqs.length > 10 ? ', ...' : ''}; withheld: ${r.withheld}`);
   }
-  for (const a of r.anchors)
-    out.push(`anchor:     size ${a.size ?? '?'}: ${a.ok ? 'ok' : 'FAILED'}, ${a.message}`);
+  const w = r.witness;
+  if (w) {
+    const met = w.witnesses.filter((x) => x.cosigned).length;
+    out.push(
+      `witnesses:  ${met} of ${w.witnesses.length} cosigned the checkpoint (quorum ${w.quorum}: ${w.met ? 'met' : 'NOT met'})`,
+    );
+    for (const x of w.witnesses)
+      out.push(
+        `witness:    ${x.name}: ${x.time !== undefined ? `cosigned at ${time(x.time)}` : 'no valid cosignature'}`,
+      );
+  }
+  for (const a of r.anchors) {
+    const by = a.witnesses?.length ? `; cosigned by ${a.witnesses.map((x) => x.name).join(', ')}` : '';
+    out.push(`anchor:     size ${a.size ?? '?'}: ${a.ok ? 'ok' : 'FAILED'}, ${a.message}${by}`);
+  }
   for (const t of r.timestamps ?? [])
     out.push(
       `timestamp:  ${t.note === 'none' ? 'no note' : `${t.note} note`} (size ${t.size ?? '?'}): ${t.ok ? 'ok' : 'not ok'}, ${t.message}`,
@@ -79,6 +97,7 @@ export const verifyBundleCommand: Command = {
       allowPositionals: true,
       options: {
         ...KEY_OPTIONS,
+        ...WITNESS_OPTIONS,
         'tsa-anchor': { type: 'string', multiple: true },
         tsa: { type: 'string' },
         'tsa-policy': { type: 'string' },
@@ -88,7 +107,7 @@ export const verifyBundleCommand: Command = {
     if (positionals.length !== 1)
       throw new UsageError('expected exactly one bundle (a .json file or a bundle directory)');
     const keys = readKeyArgs(values, false);
-    const options: Parameters<typeof verifyBundlePath>[1] = { keys };
+    const options: Parameters<typeof verifyBundlePath>[1] = { keys, ...readWitnessArgs(values, keys) };
     if (values['tsa-anchor']) {
       if (values.tsa !== undefined && values.tsa !== 'best-effort' && values.tsa !== 'required')
         throw new UsageError(`--tsa must be best-effort or required, got ${JSON.stringify(values.tsa)}`);

@@ -7,6 +7,7 @@ import { bytesEqual, encodeBase64, toHex } from '../note/encoding.js';
 import { parseVerifierKey, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
 import { queryRecords, type RecordQuery } from '../store/query.js';
 import type { LedgerReader } from '../store/reader.js';
+import { cosignedNotes } from './cosigned.js';
 import { toRanges } from './parse.js';
 import { renderReadme } from './readme.js';
 import { bundleTimestamps } from './timestamps.js';
@@ -137,6 +138,8 @@ export function exportBundle(reader: LedgerReader, options: ExportOptions): Expo
     anchors,
     readme: '',
   };
+  const cosigned = cosignedNotes(reader, keys, opened, warnings); // the witnesses' merged notes
+  if (cosigned.length > 0) bundle.cosignedNotes = cosigned;
   // The writer's RFC 3161 tokens for the notes carried (docs/timestamps.md §5), if any.
   const stamped = [
     { size: cp.size, note: opened.note },

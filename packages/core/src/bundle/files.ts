@@ -7,6 +7,7 @@ import { checkSidecars, sidecarFiles } from './sidecars.js';
 import { type Bundle, MAX_BUNDLE_BYTES } from './types.js';
 import { type BundleReport, verifyBundle } from './verify.js';
 import { type BundleTsaOptions, checkBundleTimestamps, checkBundleTsaOptions } from './verify-timestamps.js';
+import { type BundleVerifyOptions, checkBundleWitnessOptions } from './witnesses.js';
 
 // Two forms on disk. `x.json`: the bundle alone, one file to mail or drop on
 // the browser verifier. A directory: the same bundle.json plus readable copies
@@ -66,14 +67,17 @@ export function readBundleFile(path: string): Uint8Array {
  * side files (README.txt, manifest.json, checkpoint.txt, keys.txt,
  * entries.jsonl) must then each match bundle.json byte for byte: a copy
  * people read that says something else fails the bundle.
- * With `tsaAnchors`, also the RFC 3161 tokens it carries (verify-timestamps.ts).
+ * With `tsaAnchors`, also the RFC 3161 tokens it carries (verify-timestamps.ts);
+ * with `witnesses`, the quorum on the bundle checkpoint (witnesses.ts).
  * @throws SealogError E_IO when the bundle file cannot be read (see
- *   readBundleFile); E_CONFIG for bad TSA options (no PEM certificate).
+ *   readBundleFile); E_CONFIG for bad TSA options (no PEM certificate) or a
+ *   bad witness policy; E_KEY for a witness key that is not one.
  */
 export function verifyBundlePath(
   path: string,
-  options: { keys?: readonly string[] } & Partial<BundleTsaOptions> = {},
+  options: BundleVerifyOptions & Partial<BundleTsaOptions> = {},
 ): BundleReport {
+  if (options.witnesses !== undefined || options.quorum !== undefined) checkBundleWitnessOptions(options);
   const tsa = options.tsaAnchors !== undefined ? (options as BundleTsaOptions) : undefined;
   if (tsa) checkBundleTsaOptions(tsa);
   else if (options.tsa !== undefined || options.tsaPolicy !== undefined)

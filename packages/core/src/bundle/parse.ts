@@ -5,6 +5,7 @@ import {
   BUNDLE_TYPE,
   MAX_BUNDLE_ANCHORS,
   MAX_BUNDLE_BYTES,
+  MAX_BUNDLE_COSIGNED_NOTES,
   MAX_BUNDLE_ENTRIES,
   MAX_BUNDLE_KEYS,
   MAX_BUNDLE_TIMESTAMPS,
@@ -26,6 +27,8 @@ export interface BundleShape {
   anchors: unknown[];
   /** RFC 3161 tokens (items unchecked); empty for a bundle without the field. */
   timestamps: unknown[];
+  /** Other notes of the checkpoint's body, for their witness lines (unchecked); empty when absent. */
+  cosignedNotes: string[];
   readme: string;
 }
 
@@ -60,7 +63,7 @@ export function parseBundleShape(input: unknown): { shape: BundleShape } | { err
     const t = typeof value.type === 'string' ? JSON.stringify(value.type.slice(0, 60)) : 'missing';
     return { error: `not a sealog evidence bundle: type is ${t}, expected "${BUNDLE_TYPE}"` };
   }
-  const { manifest, checkpoint, keys, entries, anchors, readme, timestamps } = value;
+  const { manifest, checkpoint, keys, entries, anchors, readme, timestamps, cosignedNotes } = value;
   if (!isObject(manifest)) return { error: 'bundle has no manifest object' };
   if (typeof checkpoint !== 'string') return { error: 'bundle has no checkpoint note' };
   if (!Array.isArray(keys) || keys.length > MAX_BUNDLE_KEYS || !keys.every((k) => typeof k === 'string')) {
@@ -76,6 +79,14 @@ export function parseBundleShape(input: unknown): { shape: BundleShape } | { err
   if (timestamps !== undefined && (!Array.isArray(timestamps) || timestamps.length > MAX_BUNDLE_TIMESTAMPS)) {
     return { error: `bundle timestamps must be a list of at most ${MAX_BUNDLE_TIMESTAMPS} tokens` };
   }
+  if (
+    cosignedNotes !== undefined &&
+    (!Array.isArray(cosignedNotes) ||
+      cosignedNotes.length > MAX_BUNDLE_COSIGNED_NOTES ||
+      !cosignedNotes.every((n) => typeof n === 'string'))
+  ) {
+    return { error: `bundle cosignedNotes must be a list of at most ${MAX_BUNDLE_COSIGNED_NOTES} notes` };
+  }
   return {
     shape: {
       manifest,
@@ -84,6 +95,7 @@ export function parseBundleShape(input: unknown): { shape: BundleShape } | { err
       entries,
       anchors,
       timestamps: timestamps ?? [],
+      cosignedNotes: (cosignedNotes as string[] | undefined) ?? [],
       readme: typeof readme === 'string' ? readme : '',
     },
   };

@@ -22,6 +22,8 @@ export const MAX_BUNDLE_ANCHORS = 64;
 /** Most RFC 3161 tokens carried (a few per included checkpoint), and per checkpoint note. */
 export const MAX_BUNDLE_TIMESTAMPS = 256;
 export const MAX_TIMESTAMPS_PER_NOTE = 4;
+/** Most extra notes of the bundle checkpoint carried for their witness cosignatures (one per witness). */
+export const MAX_BUNDLE_COSIGNED_NOTES = 16;
 
 /** One exported record: its exact stored bytes and its RFC 9162 inclusion proof. */
 export interface BundleEntry {
@@ -95,6 +97,14 @@ export interface Bundle {
    * verifiers that do not know it ignore it.
    */
   timestamps?: BundleTimestamp[];
+  /**
+   * Other stored notes of the bundle checkpoint's body (same origin, size and
+   * root) that carry signature lines `checkpoint` lacks: the writer stores each
+   * witness's cosignature as one more note (docs/witness.md), while RFC 3161
+   * tokens stamp the note it signed first, which stays `checkpoint`. Exact
+   * stored text, at most 16. Optional: absent when there are none.
+   */
+  cosignedNotes?: string[];
   /** The recipient README (also written as README.txt). */
   readme: string;
 }

@@ -8,6 +8,12 @@ import { parseNote } from '../note/note.js';
 import { checkNote } from '../verify/checkpoint.js';
 import { decodeHashList, parseBundleShape, toRanges } from './parse.js';
 import { MAX_ENTRY_BYTES } from './types.js';
+import {
+  type BundleVerifyOptions,
+  type BundleWitnessSummary,
+  checkBundleWitnesses,
+  openCosignedNotes,
+} from './witnesses.js';
 
 // verifyBundle is the one judgement both `sealog verify-bundle` and the
 // browser page (packages/web-verifier) run, so it imports nothing from Node:
@@ -32,6 +38,8 @@ export interface AnchorResult {
   /** Its signed time (POSIX seconds), when verified. */
   time?: number;
   message: string;
+  /** With witness keys: the given witnesses whose cosignature over this checkpoint verified, and their signed times. */
+  witnesses?: { name: string; time: number }[];
 }
 
 /** The signed checkpoint every proof leads to, once its signature verified. */
@@ -85,6 +93,8 @@ export interface BundleReport {
   problems: string[];
   /** What the verdict does not cover, and warnings that do not fail it. */
   notes: string[];
+  /** With witness keys only: which given witnesses cosigned the bundle checkpoint, and whether the quorum is met. */
+  witness?: BundleWitnessSummary;
   /** With TSA anchors only (verifyBundlePath): each RFC 3161 token the bundle carries. */
   timestamps?: BundleTimestampResult[];
 }
@@ -97,10 +107,12 @@ const MAX_TEXT = 4096;
  * which proves only self-consistency, and the report says so), its signed
  * time, every entry's RFC 9162 inclusion proof against the checkpoint root,
  * every anchor checkpoint's signature and consistency proof, and that the
- * manifest agrees with the contents. Input is hostile: JSON text, bytes or a
- * parsed value. Never throws.
+ * manifest agrees with the contents. With `witnesses`, also that `quorum` of
+ * them (default: all) cosigned the bundle checkpoint (witnesses.ts). Input is
+ * hostile: JSON text, bytes or a parsed value. Never throws: a bad option
+ * (a witness key that is not one, a quorum out of range) is a problem.
  */
-export function verifyBundle(input: unknown, options: { keys?: readonly string[] } = {}): BundleReport {
+export function verifyBundle(input: unknown, options: BundleVerifyOptions = {}): BundleReport {
   const given = options.keys !== undefined && options.keys.length > 0;
   const report: BundleReport = {
     status: 'failed',
@@ -148,10 +160,17 @@ export function verifyBundle(input: unknown, options: { keys?: readonly string[]
   report.seqs = toRanges(seqs);
   report.withheld = seqs.length > 0 ? seqs[seqs.length - 1]! - seqs[0]! + 1 - seqs.length : 0;
 
+  const anchors: Parameters<typeof checkBundleWitnesses>[4][number][] = [];
   for (const item of shape.anchors) {
-    const result = checkAnchor(item, keys, opened);
+    const { result, signed } = checkAnchor(item, keys, opened);
     report.anchors.push(result);
     if (!result.ok) report.problems.push(`anchor checkpoint: ${result.message}`);
+    else if (signed) anchors.push({ ...signed, where: `anchor checkpoint (size ${result.size})`, result });
+  }
+  const cosigned = openCosignedNotes(shape.cosignedNotes, keys, opened, report);
+  if (options.witnesses !== undefined || options.quorum !== undefined) {
+    const bundle = opened && { note: shape.checkpoint, opened, where: 'bundle checkpoint' };
+    checkBundleWitnesses(options, given ? keys : [], bundle, cosigned, anchors, report);
   }
   checkManifest(shape.manifest, report, shape.entries.length);
 
@@ -264,8 +283,14 @@ function checkEntry(item: unknown, size: number, root: Uint8Array | undefined): 
   };
 }
 
-function checkAnchor(item: unknown, keys: VerifierKey[], bundle: OpenedCheckpoint | undefined): AnchorResult {
-  const fail = (message: string, size: number | null = null): AnchorResult => ({ ok: false, size, message });
+function checkAnchor(
+  item: unknown,
+  keys: VerifierKey[],
+  bundle: OpenedCheckpoint | undefined,
+): { result: AnchorResult; signed?: { note: string; opened: OpenedCheckpoint } } {
+  const fail = (message: string, size: number | null = null) => ({
+    result: { ok: false, size, message } as AnchorResult,
+  });
   if (typeof item !== 'object' || item === null) return fail('not an object');
   const { note, proof } = item as Record<string, unknown>;
   if (typeof note !== 'string') return fail('note is not text');
@@ -295,7 +320,7 @@ function checkAnchor(item: unknown, keys: VerifierKey[], bundle: OpenedCheckpoin
   }
   const result: AnchorResult = { ok: true, size: cp.size, message: `consistent with the bundle checkpoint` };
   if (opened.time !== undefined) result.time = opened.time;
-  return result;
+  return { result, signed: { note, opened } };
 }
 
 /** The manifest is a summary for people; it must not claim anything the contents do not show. */
