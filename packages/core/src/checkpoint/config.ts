@@ -177,6 +177,22 @@ export function createCheckpointer(
   if (options.everyMs !== undefined) o.everyMs = options.everyMs;
   if (options.heartbeatMs !== undefined) o.heartbeatMs = options.heartbeatMs;
   if (options.anchorFile !== undefined) o.anchorFile = options.anchorFile;
+  Object.assign(o, createSubmitters(options, signer, store, onError));
+  return new Checkpointer(o);
+}
+
+/**
+ * The witness submitter and TSA requester `options` asks for (none when it asks
+ * for neither), for the writer's sealer and for the one-shot `sealog checkpoint`.
+ * @throws SealogError E_CONFIG (a witness key that is the log's own time key, bad TSA anchors).
+ */
+export function createSubmitters(
+  options: CheckpointOptions,
+  signer: CheckpointKey,
+  store: Store,
+  onError: (err: SealogError) => void,
+): { witnesses?: WitnessSubmitter; timestamps?: TimestampRequester } {
+  const out: { witnesses?: WitnessSubmitter; timestamps?: TimestampRequester } = {};
   if (options.witnesses !== undefined && options.witnesses.length > 0) {
     // The log's own time key is a 0x04 key too, and whoever holds the log key can make
     // its lines: as a "witness" it would witness nothing (verify refuses it as well).
@@ -190,7 +206,7 @@ export function createCheckpointer(
         );
       }
     }
-    o.witnesses = new WitnessSubmitter({
+    out.witnesses = new WitnessSubmitter({
       witnesses: options.witnesses,
       store,
       onError,
@@ -200,7 +216,7 @@ export function createCheckpointer(
   }
   const ts = options.timestamp;
   if (ts !== undefined && ts.mode !== 'off') {
-    o.timestamps = new TimestampRequester({
+    out.timestamps = new TimestampRequester({
       urls: ts.urls ?? [],
       mode: ts.mode,
       store,
@@ -213,7 +229,7 @@ export function createCheckpointer(
       ...(options.anchorFile !== undefined ? { anchorFile: options.anchorFile } : {}),
     });
   }
-  return new Checkpointer(o);
+  return out;
 }
 
 /**

@@ -95,6 +95,8 @@ export class WitnessSubmitter {
   readonly #lanes: WitnessLane[];
   readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
+  /** Past close's grace: an answer still arriving is not stored. */
+  #abandoned = false;
 
   /** @throws SealogError E_CONFIG / E_KEY for a witness key that is not a 0x04 key. */
   constructor(options: WitnessSubmitterOptions) {
@@ -124,6 +126,7 @@ export class WitnessSubmitter {
     });
     await Promise.race([Promise.all([...this.#inFlight]), grace]);
     clearTimeout(timer);
+    this.#abandoned = true;
     // Past the grace period a request still in flight is abandoned, so it neither keeps
     // the process alive for its own timeout nor stores into a store that is closing.
     for (const lane of this.#lanes) lane.abort?.abort();
@@ -228,7 +231,9 @@ export class WitnessSubmitter {
       this.#failed(lane, 'its answer holds no valid cosignature by its key');
       return;
     }
-    if (this.#closed) return; // too late: the store is closing
+    // An answer within close's grace is stored (that is what the grace is for); past it, the
+    // store may be closing.
+    if (this.#abandoned) return;
     await this.#o.store.addCheckpoint(seal.head, merged, Date.now());
     if (this.#o.anchorFile !== undefined) await appendAnchorAsync(this.#o.anchorFile, merged);
     lane.known = { size: seal.size, range: rangeOf(seal.head) };
@@ -257,7 +262,7 @@ export class WitnessSubmitter {
     if (read === undefined)
       throw new SealogError('E_CONFIG', 'this store cannot read leaf hashes for witnesses');
     for (let lo = from; lo < to; lo += RECOMPUTE_PAGE) {
-      if (this.#closed) throw new SealogError('E_CLOSED', 'closed while reading leaves for a witness');
+      if (this.#abandoned) throw new SealogError('E_CLOSED', 'closed while reading leaves for a witness');
       yield await read.call(this.#o.store, lo, Math.min(to, lo + RECOMPUTE_PAGE));
       await turn();
     }
