@@ -37,7 +37,9 @@ export {
 export {
   type CheckpointOptions,
   type CheckpointTimestampOptions,
+  createSubmitters,
   createWriterTrust,
+  loadCheckpointKey,
   validateCheckpointOptions,
 } from './checkpoint/config.js';
 export { type Seal, sealHead } from './checkpoint/seal.js';
@@ -175,6 +177,18 @@ export {
   verifyInclusionProof,
 } from './proof/inclusion.js';
 export { asCheckpointKey, fileCheckpointKey } from './signer/file.js';
+export {
+  type ChainProblem,
+  followKeyChain,
+  type KeyChain,
+  type KeySpan,
+  keysAt,
+  parseRotation,
+  type RotationStatement,
+  rotationEntry,
+  rotationNoteOf,
+  signRotation,
+} from './signer/rotation.js';
 export type { CheckpointKey, Signer } from './signer/types.js';
 export {
   openSink,

@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { checkpoint } from './checkpoint.js';
 import { exportCommand } from './export.js';
 import { init } from './init.js';
+import { key } from './key.js';
 import { keygen } from './keygen.js';
 import { migrate } from './migrate.js';
 import { prove } from './prove.js';
@@ -20,6 +21,7 @@ export const commands: Command[] = [
   tail,
   query,
   keygen,
+  key,
   checkpoint,
   verify,
   prove,
