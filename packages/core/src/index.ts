@@ -177,6 +177,13 @@ export {
   verifyInclusionProof,
 } from './proof/inclusion.js';
 export { asCheckpointKey, fileCheckpointKey } from './signer/file.js';
+export { createPkcs11Key, openPkcs11Key } from './signer/pkcs11.js';
+export {
+  DEFAULT_PKCS11_TIMEOUT_MS,
+  type Pkcs11KeyOptions,
+  readPkcs11OptionsFile,
+  validatePkcs11Options,
+} from './signer/pkcs11-options.js';
 export {
   type ChainProblem,
   followKeyChain,
