@@ -1,0 +1,137 @@
+// A token that hangs, answers garbage, drops a session or has its PIN locked.
+// The module is fixtures/faulty-module.c: a real PKCS#11 module compiled per
+// run that forwards to SoftHSM2 and misbehaves when its control file says so.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CheckpointKey,
+  createPkcs11Key,
+  openCheckpoint,
+  openPkcs11Key,
+  type Pkcs11KeyOptions,
+  signCheckpointWith,
+} from '../../packages/core/src/index.js';
+import { createSoftHsm, type SoftHsm } from '../helpers/softhsm.js';
+import { buildFaultyModule } from './token.js';
+
+const PIN = '40961357';
+const ORIGIN = 'faults.example/log';
+let hsm: SoftHsm;
+let control: string;
+let options: Pkcs11KeyOptions;
+
+beforeAll(async () => {
+  hsm = createSoftHsm();
+  hsm.initToken('faulty', { user: PIN });
+  control = join(hsm.dir, 'control');
+  writeFileSync(control, '');
+  process.env.SEALOG_P11_TARGET = hsm.module;
+  process.env.SEALOG_P11_CONTROL = control;
+  const module = buildFaultyModule(hsm.dir);
+  options = { module, token: 'faulty', label: 'k', name: ORIGIN, pinFile: hsm.pinFile(PIN), timeoutMs: 400 };
+  await createPkcs11Key(options);
+});
+
+afterAll(() => {
+  writeFileSync(control, '');
+  hsm?.cleanup();
+});
+
+const fault = (word: string) => writeFileSync(control, word);
+const root = new Uint8Array(32).fill(1);
+
+async function signs(key: CheckpointKey, size: number): Promise<void> {
+  const note = await signCheckpointWith({ origin: ORIGIN, size, root }, key, 5);
+  expect(openCheckpoint(note, [key.log.verifierKey, key.time.verifierKey]).checkpoint.size).toBe(size);
+}
+
+describe('PKCS#11 token faults', () => {
+  it('gives up on a sign the token does not answer, refuses more while it hangs, and signs again once it answers', async () => {
+    const key = await openPkcs11Key(options);
+    try {
+      await signs(key, 1);
+      fault('hang');
+      const started = Date.now();
+      const hung = key.log.sign(new Uint8Array([1, 2, 3]));
+      await expect(hung).rejects.toMatchObject({
+        code: 'E_IO',
+        message: expect.stringMatching(/the token did not answer within 400 ms .*"k"/),
+      });
+      expect(Date.now() - started).toBeLessThan(3000);
+      // The hung call still holds a libuv thread: no second one is started.
+      await expect(key.time.sign(new Uint8Array([4]))).rejects.toThrow(
+        /has not answered a signature requested \d+ ms ago/,
+      );
+      fault('');
+      // The abandoned call returns; its session is closed, and a fresh one signs.
+      for (let i = 0; i < 100; i++) {
+        try {
+          await signs(key, 2);
+          break;
+        } catch (err) {
+          if (!/has not answered/.test((err as Error).message) || i === 99) throw err;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    } finally {
+      fault('');
+      await key.close();
+    }
+  });
+
+  it('never returns a signature that does not verify (the token flips a bit)', async () => {
+    const key = await openPkcs11Key(options);
+    try {
+      fault('garbage');
+      await expect(signCheckpointWith({ origin: ORIGIN, size: 3, root }, key, 5)).rejects.toMatchObject({
+        code: 'E_KEY',
+        message: expect.stringMatching(/returned a signature that does not verify under the public key "k"/),
+      });
+      fault('');
+      await signs(key, 3);
+    } finally {
+      fault('');
+      await key.close();
+    }
+  });
+
+  it('logs in again after the token logged out underneath (as on an HSM restart): the failed sign says why, the next one signs', async () => {
+    const key = await openPkcs11Key(options);
+    try {
+      fault('logout-once');
+      // SoftHSM hides private objects once logged out: the key handle is then invalid.
+      await expect(key.log.sign(new Uint8Array([9]))).rejects.toThrow(
+        /failed \(CKR_(OBJECT_HANDLE_INVALID|USER_NOT_LOGGED_IN)\)/,
+      );
+      await signs(key, 4);
+    } finally {
+      await key.close();
+    }
+  });
+
+  it('says the PIN is locked, apart from a wrong PIN', async () => {
+    fault('locked');
+    try {
+      await expect(openPkcs11Key(options)).rejects.toMatchObject({
+        code: 'E_KEY',
+        message: expect.stringMatching(/user PIN of token "faulty" .* is locked \(CKR_PIN_LOCKED\)/),
+      });
+    } finally {
+      fault('');
+    }
+  });
+
+  it('a timeout while opening (the probe sign) fails the open and releases the token', async () => {
+    fault('hang');
+    try {
+      await expect(openPkcs11Key(options)).rejects.toThrow(/did not answer within 400 ms/);
+    } finally {
+      fault('');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const key = await openPkcs11Key(options);
+    await signs(key, 5);
+    await key.close();
+  });
+});
