@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SealogError } from '../errors.js';
 import { readTrustAnchors } from '../timestamp/certs.js';
+import { readTsaSigners } from '../timestamp/chain.js';
 import { isOid } from '../timestamp/oids.js';
 import { parseTimestampToken } from '../timestamp/token.js';
 import { verifyTimestampToken } from '../timestamp/verify.js';
@@ -17,6 +18,11 @@ import type { BundleReport, BundleTimestampResult } from './verify.js';
 export interface BundleTsaOptions {
   /** PEM text of the TSA root certificate(s) trusted. */
   tsaAnchors: string | readonly string[];
+  /**
+   * PEM text of the TSA signing certificate(s) pinned (`--tsa-signer`): a token
+   * counts only if signed by one of them, byte for byte. Default: any TSA under the anchors.
+   */
+  tsaSigners?: string | readonly string[];
   /** `required`: the bundle checkpoint must carry a valid, timely token. Default `best-effort`. */
   tsa?: 'best-effort' | 'required';
   /** TSA policy OID every token must carry. */
@@ -25,10 +31,12 @@ export interface BundleTsaOptions {
 
 /**
  * Checks the TSA options before anything is read.
- * @throws SealogError E_CONFIG (no PEM certificate, a bad mode or policy).
+ * @throws SealogError E_CONFIG (no PEM certificate, a pinned signer that is
+ *   not a timestamping certificate, a bad mode or policy).
  */
 export function checkBundleTsaOptions(o: BundleTsaOptions): void {
   readTrustAnchors(typeof o.tsaAnchors === 'string' ? [o.tsaAnchors] : [...o.tsaAnchors]);
+  if (o.tsaSigners !== undefined) readTsaSigners(o.tsaSigners);
   if (o.tsa !== undefined && o.tsa !== 'best-effort' && o.tsa !== 'required')
     throw new SealogError(
       'E_CONFIG',
@@ -98,6 +106,7 @@ export function checkBundleTimestamps(shape: BundleShape, report: BundleReport, 
     try {
       const v = verifyTimestampToken(t.token, new TextEncoder().encode(target.note), {
         trustAnchors: o.tsaAnchors,
+        ...(o.tsaSigners !== undefined ? { signers: o.tsaSigners } : {}),
         ...(o.tsaPolicy !== undefined ? { policy: o.tsaPolicy } : {}),
       });
       const stamp = { tsa: v.tsa, genTimeMs: v.genTime.getTime(), accuracyMs: v.accuracyMs ?? 0 };
@@ -116,7 +125,7 @@ export function checkBundleTimestamps(shape: BundleShape, report: BundleReport, 
     } catch (err) {
       results.push({ note: target.which, size: t.size, ok: false, message: `does not verify: ${text(err)}` });
       report.problems.push(
-        `${label} for the ${target.which} note: the token does not verify under the given TSA anchors: ${text(err)}`,
+        `${label} for the ${target.which} note: the token does not verify under the given TSA anchors${o.tsaSigners !== undefined ? ' and pinned signers' : ''}: ${text(err)}`,
       );
     }
   }

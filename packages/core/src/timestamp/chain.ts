@@ -1,3 +1,4 @@
+import { isSealogError, SealogError } from '../errors.js';
 import {
   type Cert,
   extendedKeyUsage,
@@ -5,10 +6,11 @@ import {
   KU_KEY_CERT_SIGN,
   KU_NON_REPUDIATION,
   keyUsage,
+  readCert,
   unknownCriticalExtension,
   validAt,
 } from './certs.js';
-import { sameBytes, tamperError } from './der.js';
+import { hex, sameBytes, tamperError } from './der.js';
 import { OID_KP_TIME_STAMPING } from './oids.js';
 
 /** Longest chain walked from the TSA certificate to an anchor (TSA, intermediates, root). */
@@ -107,5 +109,75 @@ export function chainToAnchor(
   }
   throw tamperError(
     `untrusted chain: no trust anchor within ${MAX_CHAIN_DEPTH} certificates of ${tsa.subject}`,
+  );
+}
+
+/** Most pinned TSA signer certificates accepted in one call (configuration, but still bounded). */
+export const MAX_TSA_SIGNERS = 64;
+
+/**
+ * Parses the TSA signing certificates a verifier pins: PEM text (one or more
+ * CERTIFICATE blocks per string). Each must be a TSA certificate by RFC 3161
+ * §2.3 (critical EKU of id-kp-timeStamping alone), so a CA or a TLS
+ * certificate given by mistake is refused rather than silently matching nothing.
+ * @throws SealogError E_CONFIG naming the certificate (its number in the
+ *   order given and, once it parses, its subject).
+ */
+export function readTsaSigners(pems: string | readonly string[]): Cert[] {
+  const list = typeof pems === 'string' ? [pems] : pems;
+  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) {
+    throw new SealogError(
+      'E_CONFIG',
+      'TSA signers must be PEM certificate text (a string or an array of strings)',
+    );
+  }
+  const blocks = list.flatMap(
+    (p) => p.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [],
+  );
+  if (blocks.length === 0) {
+    throw new SealogError(
+      'E_CONFIG',
+      "no TSA signer certificate given: pass the TSA's own signing certificate(s) as PEM (-----BEGIN CERTIFICATE-----)",
+    );
+  }
+  if (blocks.length > MAX_TSA_SIGNERS)
+    throw new SealogError('E_CONFIG', `more than ${MAX_TSA_SIGNERS} TSA signer certificates`);
+  return blocks.map((pem, i) => {
+    let cert: Cert;
+    try {
+      const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
+      cert = readCert(new Uint8Array(Buffer.from(body, 'base64')), `TSA signer certificate ${i + 1}`);
+    } catch (err) {
+      throw new SealogError(
+        'E_CONFIG',
+        `TSA signer certificate ${i + 1} is not a readable X.509 certificate`,
+        { cause: err },
+      );
+    }
+    try {
+      checkTsaCertificate(cert);
+    } catch (err) {
+      if (!isSealogError(err)) throw err;
+      throw new SealogError(
+        'E_CONFIG',
+        `TSA signer certificate ${i + 1} (${cert.subject}) is not a timestamping certificate, so no token can be signed by it: ${err.message}`,
+        { cause: err },
+      );
+    }
+    return cert;
+  });
+}
+
+/**
+ * Pinning (docs/timestamps.md §4): the certificate that signed the token (the
+ * one its ESSCertID(v2) names and the chain was built from) must be
+ * byte-equal to one of `pinned`. A chain to a public root alone would accept
+ * every TSA that root certified.
+ * @throws SealogError E_TAMPER "not pinned: …" naming the TSA that signed.
+ */
+export function checkPinned(tsa: Cert, pinned: readonly Cert[]): void {
+  if (pinned.some((p) => sameBytes(p.der, tsa.der))) return;
+  throw tamperError(
+    `not pinned: the token is signed by ${tsa.subject} (serial ${hex(tsa.serial)}, SHA-256 fingerprint ${tsa.x509.fingerprint256}), which is not one of the ${pinned.length} pinned TSA signer certificate(s)`,
   );
 }

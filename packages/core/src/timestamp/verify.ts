@@ -1,6 +1,6 @@
 import { SealogError } from '../errors.js';
 import { type Cert, readCert, readTrustAnchors } from './certs.js';
-import { chainToAnchor, checkTsaCertificate } from './chain.js';
+import { chainToAnchor, checkPinned, checkTsaCertificate, readTsaSigners } from './chain.js';
 import { checkContentBinding, checkSignature, soleSigner } from './cms.js';
 import { hex, sameBytes, tamperError } from './der.js';
 import { identifySigner } from './ess.js';
@@ -14,6 +14,14 @@ export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 export interface VerifyTimestampOptions {
   /** PEM text of the TSA root CA(s) — or of the TSA certificate itself — the verifier trusts. */
   trustAnchors: string | readonly string[];
+  /**
+   * PEM text of the TSA signing certificate(s) the verifier pins. When given,
+   * a token counts only if the certificate that signed it (named by its
+   * ESSCertID/ESSCertIDv2, and the one the chain was built from) is
+   * byte-equal to one of them; each must be a timestamping certificate.
+   * The chain to `trustAnchors` is still required. Default: any TSA under the anchors.
+   */
+  signers?: string | readonly string[];
   /** When set, the token's TSA policy OID must equal it. */
   policy?: string;
   /** The verifier's clock (default: now); a genTime more than 5 minutes after it is refused. */
@@ -32,7 +40,14 @@ export interface VerifiedTimestamp {
   tsa: string;
 }
 
-function checkOptions(options: VerifyTimestampOptions): { anchors: Cert[]; now: Date } {
+interface Checked {
+  anchors: Cert[];
+  pinned?: Cert[];
+  now: Date;
+  policy?: string;
+}
+
+function checkOptions(options: VerifyTimestampOptions): Checked {
   if (!options || typeof options !== 'object')
     throw new SealogError('E_CONFIG', 'verifyTimestampToken needs { trustAnchors }');
   if (options.policy !== undefined && !isOid(options.policy)) {
@@ -44,7 +59,10 @@ function checkOptions(options: VerifyTimestampOptions): { anchors: Cert[]; now: 
   const now = options.now ?? new Date();
   if (!(now instanceof Date) || Number.isNaN(now.getTime()))
     throw new SealogError('E_CONFIG', 'now must be a valid Date');
-  return { anchors: readTrustAnchors(options.trustAnchors), now };
+  const checked: Checked = { anchors: readTrustAnchors(options.trustAnchors), now };
+  if (options.signers !== undefined) checked.pinned = readTsaSigners(options.signers);
+  if (options.policy !== undefined) checked.policy = options.policy;
+  return checked;
 }
 
 /**
@@ -58,7 +76,8 @@ function checkOptions(options: VerifyTimestampOptions): { anchors: Cert[]; now: 
  * 5. the CMS signature verifies under that certificate (node:crypto) — "bad signature";
  * 6. the certificate carries exactly id-kp-timeStamping in a critical EKU (RFC 3161 §2.3) — "bad EKU";
  * 7. it chains to one of `trustAnchors`, every certificate valid at genTime — "untrusted chain";
- * 8. genTime is not in the future of `now`; the policy matches when one is required.
+ * 8. with `signers`, that certificate is one of them, byte for byte — "not pinned";
+ * 9. genTime is not in the future of `now`; the policy matches when one is required.
  * Revocation is not checked (offline).
  * @throws SealogError E_CONFIG (options), E_FORMAT (malformed token),
  *   E_TAMPER (a check failed; the message names which).
@@ -68,8 +87,25 @@ export function verifyTimestampToken(
   imprintInput: Uint8Array,
   options: VerifyTimestampOptions,
 ): VerifiedTimestamp {
-  const { anchors, now } = checkOptions(options);
-  const expected = timestampImprint(imprintInput);
+  const checked = checkOptions(options); // E_CONFIG before the input is hashed
+  return verifyChecked(tokenDer, timestampImprint(imprintInput), checked);
+}
+
+/**
+ * {@link verifyTimestampToken} for a note known only by its imprint
+ * (SHA-256 of its bytes), so a verifier matching many notes need not keep
+ * their bytes (red-team review F5). Same checks, same errors.
+ */
+export function verifyTimestampImprint(
+  tokenDer: Uint8Array,
+  expected: Uint8Array,
+  options: VerifyTimestampOptions,
+): VerifiedTimestamp {
+  return verifyChecked(tokenDer, expected, checkOptions(options));
+}
+
+function verifyChecked(tokenDer: Uint8Array, expected: Uint8Array, options: Checked): VerifiedTimestamp {
+  const { anchors, pinned, now } = options;
   const token = openToken(tokenDer);
   const { info } = token;
 
@@ -87,10 +123,12 @@ export function verifyTimestampToken(
   const signer = soleSigner(token.signedData);
   checkContentBinding(signer, token.content);
   const pool = token.certificates.map((der, i) => readCert(der, `token certificate ${i + 1}`));
-  const tsaCert = identifySigner(signer, [...pool, ...anchors]);
+  // A pinned certificate may be the one the ESSCertID names when the token carries none.
+  const tsaCert = identifySigner(signer, [...pool, ...anchors, ...(pinned ?? [])]);
   checkSignature(signer, tsaCert);
   checkTsaCertificate(tsaCert);
   chainToAnchor(tsaCert, pool, anchors, info.genTime);
+  if (pinned) checkPinned(tsaCert, pinned);
 
   if (info.genTime.getTime() > now.getTime() + MAX_FUTURE_SKEW_MS) {
     throw tamperError(`genTime ${info.genTime.toISOString()} is in the future of ${now.toISOString()}`);
