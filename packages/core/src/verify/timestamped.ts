@@ -4,10 +4,12 @@ import { SealogError } from '../errors.js';
 import type { VerifierKey } from '../note/keys.js';
 import { readTimestamps } from '../store/timestamps.js';
 import { readTrustAnchors } from '../timestamp/certs.js';
+import { readTsaSigners } from '../timestamp/chain.js';
 import { MAX_TIMESTAMP_TOKEN_BYTES } from '../timestamp/der.js';
 import { isOid } from '../timestamp/oids.js';
 import { parseTimestampToken } from '../timestamp/token.js';
-import { verifyTimestampToken } from '../timestamp/verify.js';
+import { verifyTimestampImprint } from '../timestamp/verify.js';
+import type { SeenNote } from './rows.js';
 import type { Finding, VerifyOptions } from './types.js';
 
 // The verifier's TSA policy (issue 16, docs/verify.md §1.5). A stolen log key
@@ -25,6 +27,8 @@ export const TSA_LATE_TOLERANCE_MS = 60 * 60 * 1000;
 /** The TSA anchors, mode and policy the verifier was given, checked. */
 export interface TsaPolicy {
   anchors: string[];
+  /** Pinned TSA signing certificates (PEM), and their subjects for the report. */
+  signers?: { pems: string[]; subjects: string[] };
   mode: 'best-effort' | 'required';
   policy?: string;
   trusted: readonly { size: number; noteSha256: Uint8Array; token: Uint8Array }[];
@@ -32,9 +36,10 @@ export interface TsaPolicy {
 
 /**
  * Checks the TSA options. Returns undefined when no anchors are given.
- * @throws SealogError E_CONFIG: `tsa`, `tsaPolicy` or `trustedTimestamps`
- *   without `tsaAnchors`; anchors without a log key; anchors with no PEM
- *   certificate or an unreadable one; a mode or policy that is not one.
+ * @throws SealogError E_CONFIG: `tsa`, `tsaPolicy`, `tsaSigners` or
+ *   `trustedTimestamps` without `tsaAnchors`; anchors without a log key;
+ *   anchors or signers with no PEM certificate or an unreadable one; a pinned
+ *   signer that is not a timestamping certificate; a mode or policy that is not one.
  */
 export function parseTsaPolicy(options: VerifyOptions, keys: readonly VerifierKey[]): TsaPolicy | undefined {
   const given = options.tsaAnchors;
@@ -42,7 +47,12 @@ export function parseTsaPolicy(options: VerifyOptions, keys: readonly VerifierKe
   if (mode !== undefined && mode !== 'best-effort' && mode !== 'required')
     throw new SealogError('E_CONFIG', `tsa must be "best-effort" or "required", got ${JSON.stringify(mode)}`);
   if (given === undefined) {
-    if (mode !== undefined || options.tsaPolicy !== undefined || options.trustedTimestamps !== undefined) {
+    if (
+      mode !== undefined ||
+      options.tsaPolicy !== undefined ||
+      options.tsaSigners !== undefined ||
+      options.trustedTimestamps !== undefined
+    ) {
       throw new SealogError(
         'E_CONFIG',
         'timestamp tokens are checked only under TSA trust anchors: give the TSA root certificate(s) (tsaAnchors, --tsa-anchor)',
@@ -64,6 +74,10 @@ export function parseTsaPolicy(options: VerifyOptions, keys: readonly VerifierKe
   if (!Array.isArray(trusted)) throw new SealogError('E_CONFIG', 'trustedTimestamps must be a list');
   const policy: TsaPolicy = { anchors, mode: mode ?? 'best-effort', trusted };
   if (options.tsaPolicy !== undefined) policy.policy = options.tsaPolicy;
+  if (options.tsaSigners !== undefined) {
+    const pems = typeof options.tsaSigners === 'string' ? [options.tsaSigners] : [...options.tsaSigners];
+    policy.signers = { pems, subjects: readTsaSigners(pems).map((c) => c.subject) }; // E_CONFIG now
+  }
   return policy;
 }
 
@@ -74,45 +88,44 @@ export interface NoteStamp {
   accuracyMs: number;
 }
 
-/** A note as the verifier read it, for matching: its exact bytes and where stamps go. */
-export interface StampableNote {
-  bytes?: Buffer;
-  stamps?: NoteStamp[];
-  where: string;
-  checkpointId?: number;
-}
-
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Tokens checked per note at most; a writer stores one per note (a retry may add another). */
+const MAX_TOKENS_PER_NOTE = 4;
 
 /**
  * Reads every token (the ledger's rows, then the given ones), verifies each
  * distinct token over the note its imprint names, and pushes a NoteStamp onto
- * every note with those bytes. A token that cannot be read or does not verify
- * is a `bad-timestamp` finding; tokens matching no note are one
+ * every note with those bytes. Notes are the distinct ones whose log signature
+ * verified, known by their SHA-256 alone (red-team review F5: their bytes are
+ * not kept); a note that did not open is a failing finding of its own, and a
+ * token for it counts as matching none. A token that cannot be read or does
+ * not verify is a `bad-timestamp` finding; tokens matching no note are one
  * `orphan-timestamp` finding per source. Never throws on token contents
  * (a changed table is thrown by readTimestamps and becomes E_IO in verifyLedger).
  */
-/** Tokens checked per note at most; a writer stores one per note (a retry may add another). */
-const MAX_TOKENS_PER_NOTE = 4;
-
 export function stampNotes(
   db: Database.Database,
-  notes: readonly StampableNote[],
+  notes: readonly SeenNote[],
   policy: TsaPolicy,
   add: (f: Finding) => void,
 ): { tokens: number; verified: number; unmatched: number } {
-  const byHash = new Map<string, StampableNote[]>();
+  const byHash = new Map<string, SeenNote[]>();
   for (const n of notes) {
-    if (!n.bytes) continue;
-    const h = sha256(n.bytes);
-    const list = byHash.get(h) ?? [];
+    const list = byHash.get(n.sha256) ?? [];
     list.push(n);
-    byHash.set(h, list);
+    byHash.set(n.sha256, list);
   }
   const seen = new Set<string>();
   const perNote = new Map<string, number>();
   const counts = { tokens: 0, verified: 0, unmatched: 0 };
-  const orphans = { ledger: [] as number[], given: [] as number[] };
+  // Orphans per source: how many, and the first few sizes for the message.
+  const orphans = { ledger: { count: 0, sizes: [] as number[] }, given: { count: 0, sizes: [] as number[] } };
+  const orphan = (from: 'ledger' | 'given', size: number) => {
+    counts.unmatched++;
+    orphans[from].count++;
+    if (orphans[from].sizes.length < 5) orphans[from].sizes.push(size);
+  };
   const check = (
     token: Uint8Array,
     declared: Uint8Array,
@@ -130,8 +143,7 @@ export function stampNotes(
     const declaredHex = Buffer.from(declared).toString('hex');
     const target = byHash.get(declaredHex);
     if (target === undefined) {
-      counts.unmatched++;
-      orphans[from].push(size);
+      orphan(from, size);
       return;
     }
     // Enough tokens for one note are enough: more only cost time.
@@ -153,14 +165,14 @@ export function stampNotes(
     }
     const matched = byHash.get(imprint);
     if (!matched) {
-      counts.unmatched++;
-      orphans[from].push(size);
+      orphan(from, size);
       return;
     }
     const first = matched[0]!;
     try {
-      const v = verifyTimestampToken(token, first.bytes!, {
+      const v = verifyTimestampImprint(token, Buffer.from(imprint, 'hex'), {
         trustAnchors: policy.anchors,
+        ...(policy.signers !== undefined ? { signers: policy.signers.pems } : {}),
         ...(policy.policy !== undefined ? { policy: policy.policy } : {}),
       });
       counts.verified++;
@@ -172,7 +184,7 @@ export function stampNotes(
     } catch (err) {
       const f: Finding = {
         kind: 'bad-timestamp',
-        message: `${label} for ${first.where}: the token does not verify under the given TSA anchors: ${text(err)}`,
+        message: `${label} for ${first.where}: the token does not verify under the given TSA anchors${policy.signers ? ' and pinned signers (--tsa-signer)' : ''}: ${text(err)}`,
       };
       if (first.checkpointId !== undefined) f.checkpointId = first.checkpointId;
       add(f);
@@ -203,13 +215,13 @@ export function stampNotes(
     }
     check(t.token, t.noteSha256, t.size, 'given', label);
   }
-  for (const [from, sizes] of Object.entries(orphans)) {
-    if (sizes.length === 0) continue;
+  for (const [from, { count, sizes }] of Object.entries(orphans)) {
+    if (count === 0) continue;
     const where = from === 'ledger' ? 'in the ledger' : 'given';
-    const shown = sizes.slice(0, 5).join(', ') + (sizes.length > 5 ? ', …' : '');
+    const shown = sizes.join(', ') + (count > sizes.length ? ', …' : '');
     add({
       kind: 'orphan-timestamp',
-      message: `${sizes.length} token(s) ${where} match no checkpoint note verify saw (sizes ${shown}): their notes are elsewhere (an anchor file not given) or were rewritten`,
+      message: `${count} token(s) ${where} match no checkpoint note verify saw with a valid log signature (sizes ${shown}): their notes are elsewhere (an anchor file not given) or were rewritten`,
     });
   }
   return counts;

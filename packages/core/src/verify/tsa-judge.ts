@@ -8,7 +8,7 @@ import type { SeenCheckpoint } from './witnessed.js';
 // the note it signed, and a witness's merged note with the same body is another
 // row; the token proves the body existed by its TSA time either way.
 
-/** A checkpoint as verify saw it, with the stamps of its own note. */
+/** A checkpoint note as verify saw it (one per distinct note, rows.ts), with its stamps. */
 export interface StampedCheckpoint extends SeenCheckpoint {
   stamps?: NoteStamp[];
 }
@@ -40,9 +40,11 @@ export function judgeTimestamps(
     bodies.set(key, got);
     for (const stamp of s.stamps ?? []) {
       got.any = earliest(got.any, stamp);
-      const why = s.result.valid ? timeAgreement(stamp, s.opened.time) : undefined;
+      // A stamp whose time disagrees with its note vouches for nothing, valid note or not;
+      // only a valid note's disagreement is reported.
+      const why = timeAgreement(stamp, s.opened.time);
       if (why === undefined) got.timely = earliest(got.timely, stamp);
-      else {
+      else if (s.result.valid) {
         const where =
           s.result.id !== undefined
             ? `checkpoint ${s.result.id}`
@@ -114,6 +116,7 @@ export function judgeTimestamps(
     stampedSize: sealed,
   };
   if (policy.policy !== undefined) summary.policy = policy.policy;
+  if (policy.signers !== undefined) summary.signers = policy.signers.subjects;
   if (sealedStamp) {
     summary.stampedAt = sealedStamp.genTimeMs;
     summary.stampedBy = sealedStamp.tsa;

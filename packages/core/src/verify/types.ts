@@ -106,6 +106,16 @@ export interface CheckpointResult {
   tsaTime?: number;
 }
 
+/** How many checkpoints verify read and how many are valid, whether listed or not. */
+export interface CheckpointTotals {
+  /** Ledger rows. */
+  stored: number;
+  storedValid: number;
+  /** Notes given from outside (`trusted`). */
+  trusted: number;
+  trustedValid: number;
+}
+
 /** One given witness's valid cosignature/v1 on a checkpoint body. */
 export interface CheckpointWitness {
   /** The witness key name, e.g. `witness.example.com/w1`. */
@@ -138,6 +148,8 @@ export interface TsaSummary {
   mode: 'best-effort' | 'required';
   /** The TSA policy OID required of every token, when given. */
   policy?: string;
+  /** With `tsaSigners`: the subjects of the pinned TSA signing certificates, in the order given. */
+  signers?: string[];
   /** Distinct tokens read (ledger rows and given tokens). */
   tokens: number;
   /** How many of them verified over a checkpoint note verify saw. */
@@ -174,7 +186,16 @@ export interface VerifyReport {
   findings: Finding[];
   /** Findings left out after {@link MAX_FINDINGS}; they exist but are not listed. */
   omittedFindings: number;
+  /**
+   * The checkpoints, in verify's order (ledger rows by id, then the notes
+   * given from outside); at most {@link MAX_LISTED_CHECKPOINTS}, the last ones
+   * in that order, so a file padded with junk rows cannot make the report huge.
+   */
   checkpoints: CheckpointResult[];
+  /** Checkpoints read but not listed in `checkpoints` (the first ones in verify's order). */
+  omittedCheckpoints: number;
+  /** Counts over every checkpoint read, listed or not. */
+  checkpointTotals: CheckpointTotals;
   /** Records not covered by any valid checkpoint (with a witness policy: by any witnessed one). */
   unsealed: number;
   /**
@@ -236,6 +257,14 @@ export interface VerifyOptions {
    */
   tsaAnchors?: string | readonly string[];
   /**
+   * PEM text of the TSA signing certificate(s) to pin (`--tsa-signer`). When
+   * given, a token counts only if the certificate that signed it is
+   * byte-equal to one of these; a token from any other TSA, even one under
+   * `tsaAnchors`, is `bad-timestamp` ("not pinned", naming it). Each must be a
+   * timestamping certificate. Needs `tsaAnchors`. Default: any TSA under the anchors.
+   */
+  tsaSigners?: string | readonly string[];
+  /**
    * `best-effort` (default with anchors): tokens are checked and reported; an
    * untimestamped checkpoint is normal. `required`: only a checkpoint that also
    * carries a valid, timely token seals records. Either without `tsaAnchors` is E_CONFIG.
@@ -258,6 +287,9 @@ export interface VerifyOptions {
    */
   threads?: number;
 }
+
+/** Most checkpoints listed in a report; more are counted in `omittedCheckpoints`. */
+export const MAX_LISTED_CHECKPOINTS = 10_000;
 
 /** Most findings listed in a report; more are counted in `omittedFindings`. */
 export const MAX_FINDINGS = 1000;
