@@ -177,7 +177,8 @@ export {
   verifyInclusionProof,
 } from './proof/inclusion.js';
 export { asCheckpointKey, fileCheckpointKey } from './signer/file.js';
-export { createPkcs11Key, openPkcs11Key } from './signer/pkcs11.js';
+export { openPkcs11Key } from './signer/pkcs11.js';
+export { createPkcs11Key } from './signer/pkcs11-keygen.js';
 export {
   DEFAULT_PKCS11_TIMEOUT_MS,
   type Pkcs11KeyOptions,

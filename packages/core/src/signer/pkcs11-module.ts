@@ -164,6 +164,14 @@ export function settled(m: Pkcs11Module): void {
   }
 }
 
+export function closeQuietly(m: Pkcs11Module, session: Handle): void {
+  try {
+    m.p11.C_CloseSession(session);
+  } catch {
+    // Already gone with the token or the login.
+  }
+}
+
 /** The slot ID of a pkcs11js handle (a native-endian CK_ULONG). */
 export function slotId(h: Handle): bigint {
   if (h.length === 8) return endianness() === 'LE' ? h.readBigUInt64LE(0) : h.readBigUInt64BE(0);
