@@ -3,11 +3,12 @@ import { type BundleReport, type BundleTsaOptions, verifyBundlePath } from '@sea
 import { type Command, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from '../command.js';
 import { KEY_OPTIONS, KEY_USAGE, readKeyArgs } from '../inputs.js';
 import { readWitnessArgs, WITNESS_OPTIONS, WITNESS_USAGE } from '../witness-args.js';
-import { readAnchorFiles } from './verify-tsa.js';
+import { readAnchorFiles, readSignerFiles } from './verify-tsa.js';
 
 const usage = `usage: sealog verify-bundle <bundle.json | bundle-dir> (--key <vkey> | --key-file <file>)...
                             [(--witness <vkey> | --witness-file <file>)... [--quorum <n>]]
-                            [--tsa-anchor <pem>... [--tsa best-effort|required] [--tsa-policy <oid>]] [--json]
+                            [--tsa-anchor <pem>... [--tsa-signer <pem>...] [--tsa best-effort|required]
+                             [--tsa-policy <oid>]] [--json]
 
 Checks an evidence bundle written by \`sealog export\`, offline: the checkpoint's
 signature and signed time, every record's inclusion proof against the
@@ -24,6 +25,10 @@ ${WITNESS_USAGE}                       With witnesses, the bundle checkpoint mus
                        whoever holds it
   --tsa-anchor <pem>   a PEM file of TSA root certificate(s) you trust. Repeatable.
                        Checks the bundle's RFC 3161 tokens against the notes they stamp
+  --tsa-signer <pem>   a PEM file of the TSA's own signing certificate(s): pins the
+                       TSA, so a token counts only if signed by one of these (any
+                       other TSA under the same root is refused). Repeatable.
+                       Needs --tsa-anchor
   --tsa <mode>         best-effort (default): tokens checked and shown; required: the
                        bundle checkpoint must carry a valid, timely token
   --tsa-policy <oid>   the TSA policy OID every token must carry
@@ -99,6 +104,7 @@ export const verifyBundleCommand: Command = {
         ...KEY_OPTIONS,
         ...WITNESS_OPTIONS,
         'tsa-anchor': { type: 'string', multiple: true },
+        'tsa-signer': { type: 'string', multiple: true },
         tsa: { type: 'string' },
         'tsa-policy': { type: 'string' },
         json: { type: 'boolean' },
@@ -114,9 +120,10 @@ export const verifyBundleCommand: Command = {
       const tsa: BundleTsaOptions = { tsaAnchors: readAnchorFiles(values['tsa-anchor']) };
       if (values.tsa !== undefined) tsa.tsa = values.tsa;
       if (values['tsa-policy'] !== undefined) tsa.tsaPolicy = values['tsa-policy'];
+      if (values['tsa-signer']) tsa.tsaSigners = readSignerFiles(values['tsa-signer']);
       Object.assign(options, tsa);
-    } else if (values.tsa !== undefined || values['tsa-policy'] !== undefined) {
-      throw new UsageError('--tsa and --tsa-policy need --tsa-anchor <pem file>');
+    } else if (values.tsa !== undefined || values['tsa-policy'] !== undefined || values['tsa-signer']) {
+      throw new UsageError('--tsa, --tsa-policy and --tsa-signer need --tsa-anchor <pem file>');
     }
     const report = verifyBundlePath(positionals[0]!, options);
     io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));

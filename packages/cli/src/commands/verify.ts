@@ -16,8 +16,8 @@ import { formatTsa, readTsaArgs, TSA_OPTIONS, TSA_USAGE } from './verify-tsa.js'
 
 const usage = `usage: sealog verify <ledger> (--key <vkey> | --key-file <file>)... [--checkpoint <file>...]
                      [(--witness <vkey> | --witness-file <file>)... [--quorum <n>]]
-                     [--tsa-anchor <pem>... [--tsa best-effort|required] [--tsa-policy <oid>]
-                      [--timestamps <file>...]]
+                     [--tsa-anchor <pem>... [--tsa-signer <pem>...] [--tsa best-effort|required]
+                      [--tsa-policy <oid>] [--timestamps <file>...]]
                      [--origin <origin>] [--max-unsealed <n> | --strict] [--json] [--threads <n>]
        sealog verify <ledger> --chain-only [--json]
 
@@ -84,11 +84,9 @@ function line(f: Finding): string {
 /** The human-readable report: problems first, then a one-line verdict. */
 export function formatReport(path: string, r: VerifyReport): string {
   let out = `${escapeTerminal(path)}: ${r.size} records, root ${r.root}\n`;
-  const count = (source: string) => {
-    const cps = r.checkpoints.filter((c) => c.source === source);
-    return `${cps.length} ${source === 'ledger' ? 'stored' : 'given'} (${cps.filter((c) => c.valid).length} valid)`;
-  };
-  out += `checkpoints: ${count('ledger')}, ${count('trusted')}${r.origin ? `; origin ${escapeTerminal(r.origin)}` : ''}\n`;
+  // Totals over every checkpoint read: the report lists at most the last 10,000.
+  const t = r.checkpointTotals;
+  out += `checkpoints: ${t.stored} stored (${t.storedValid} valid), ${t.trusted} given (${t.trustedValid} valid)${r.origin ? `; origin ${escapeTerminal(r.origin)}` : ''}\n`;
   const w = r.witness;
   if (w) {
     const by = w.witnesses.map((x) => `${escapeTerminal(x.name)} (${x.cosigned})`).join(', ');

@@ -178,6 +178,6 @@ export function readTsaSigners(pems: string | readonly string[]): Cert[] {
 export function checkPinned(tsa: Cert, pinned: readonly Cert[]): void {
   if (pinned.some((p) => sameBytes(p.der, tsa.der))) return;
   throw tamperError(
-    `not pinned: the token is signed by ${tsa.subject} (serial ${hex(tsa.serial)}, SHA-256 fingerprint ${tsa.x509.fingerprint256}), which is not one of the ${pinned.length} pinned TSA signer certificate(s)`,
+    `not pinned: the token is signed by ${tsa.subject} (serial number 0x${hex(tsa.serial)}, SHA-256 fingerprint ${tsa.x509.fingerprint256}), which is not one of the ${pinned.length} pinned TSA signer certificate(s)`,
   );
 }
