@@ -122,8 +122,17 @@ describe('PKCS#11 checkpoint key (SoftHSM2)', () => {
   });
 
   it('tells a wrong PIN, a missing token, a missing label and a missing module apart, never showing the PIN', async () => {
-    // The login belongs to the token: while a key of this process is logged in, a second
-    // open is not asked for the PIN again (PKCS#11 §5.6), so check with none open.
+    // The login belongs to the token (PKCS#11 v3.0 §5.6): while `key` is logged in, the token
+    // would let a second key in with any PIN; sealog compares it with the first instead.
+    const second = await openError({ ...base, pinFile: hsm.pinFile('13572468') });
+    expect([second.code, second.message]).toEqual([
+      'E_KEY',
+      expect.stringMatching(/PIN differs from the one this process logged in to token "sealog" .* with/),
+    ]);
+    expect(exposed(second)).not.toContain('13572468');
+    const same = await openPkcs11Key(base);
+    await same.close();
+    await signCheckpointWith({ origin: ORIGIN, size: 1, root: new Uint8Array(32) }, key, 1); // still logged in
     await key.close();
     const wrong = '86420975';
     const bad = await openError({ ...base, pinFile: hsm.pinFile(wrong) });

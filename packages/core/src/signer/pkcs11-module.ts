@@ -3,6 +3,7 @@
 // C_Finalize would end every other user's sessions), and the login belongs to
 // the token, not to a session (PKCS#11 v3.0 §5.6): so modules and logins are
 // reference-counted here and released by the last key that used them.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
@@ -50,11 +51,17 @@ export interface Pkcs11Module {
   pending: number;
   /** False when another user in this process had initialised the module: it finalises it, not us. */
   readonly ownsInit: boolean;
-  /** Keys of this process logged in per token (slot ID), to log out with the last. */
-  readonly logins: Map<string, number>;
+  /** Keys of this process logged in per token (slot ID), to log out with the last, and their PIN's MAC. */
+  readonly logins: Map<string, { count: number; pin: Buffer }>;
 }
 
 const modules = new Map<string, Pkcs11Module>();
+/**
+ * Keys a MAC of each PIN a token was logged in with: the login belongs to the
+ * token, so a second key would get in with any PIN at all (CKR_USER_ALREADY_LOGGED_IN);
+ * its PIN is compared with the first's instead, without keeping the PIN.
+ */
+const PIN_MAC_KEY = randomBytes(32);
 
 /** The `CKR_…` name of a pkcs11js error, if it carries one. */
 export function ckrName(err: unknown): string | undefined {
@@ -241,6 +248,13 @@ export function findSlot(m: Pkcs11Module, options: Pkcs11KeyOptions): Handle {
  */
 export function login(m: Pkcs11Module, session: Handle, slot: Handle, pin: string, where: string): void {
   const key = slotId(slot).toString();
+  const mac = createHmac('sha256', PIN_MAC_KEY).update(pin, 'utf8').digest();
+  const held = m.logins.get(key);
+  if (held && !timingSafeEqual(held.pin, mac))
+    throw new SealogError(
+      'E_KEY',
+      `the user PIN differs from the one this process logged in to ${where} with; check the PIN file or variable`,
+    );
   try {
     m.p11.C_Login(session, CK.CKU_USER, pin);
   } catch (err) {
@@ -259,15 +273,15 @@ export function login(m: Pkcs11Module, session: Handle, slot: Handle, pin: strin
       throw new SealogError('E_IO', `cannot log in to ${where} (${ckr ?? 'error'})`);
     }
   }
-  m.logins.set(key, (m.logins.get(key) ?? 0) + 1);
+  m.logins.set(key, { count: (held?.count ?? 0) + 1, pin: mac });
 }
 
 /** The last key of this process on the token logs out (on its own session). */
 export function logout(m: Pkcs11Module, session: Handle, slot: Handle): void {
   const key = slotId(slot).toString();
-  const n = (m.logins.get(key) ?? 1) - 1;
-  if (n > 0) {
-    m.logins.set(key, n);
+  const held = m.logins.get(key);
+  if (held && held.count > 1) {
+    held.count--;
     return;
   }
   m.logins.delete(key);
