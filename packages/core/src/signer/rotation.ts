@@ -219,11 +219,11 @@ export function followKeyChain(
   parsed.sort((a, b) => a.s.size - b.s.size || a.seq - b.seq);
   for (const { seq, s } of parsed) {
     const where = `key rotation at entry ${seq} (size ${s.size}, to ${label(s.key)})`;
-    const active = spans.filter(
-      (sp) => sp.key.name === s.origin && sp.from <= s.size && (sp.until === undefined || s.size <= sp.until),
-    );
+    // A key that already handed over still counts as the signer here, so that its second
+    // hand-over is reported as the fork it is rather than as a stranger's forgery.
+    const candidates = spans.filter((sp) => sp.key.name === s.origin && sp.from <= s.size);
     let endorser: KeySpan | undefined;
-    for (const sp of active) {
+    for (const sp of candidates) {
       if (signedBy(s.note, sp.key)) {
         endorser = sp;
         break;

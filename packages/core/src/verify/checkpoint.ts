@@ -23,6 +23,8 @@ export interface OpenedNote {
   root: Buffer;
   /** Names of the trusted log (0x01) keys whose signatures verified. */
   signers: string[];
+  /** Their key IDs, hex (key rotation: which of the keys of one name signed). */
+  signerIds: string[];
   time?: number;
 }
 
@@ -76,6 +78,7 @@ export function checkNote(note: string, keys: readonly VerifierKey[]): OpenedNot
       size: cp.size,
       root: Buffer.from(cp.root),
       signers: opened.verified.filter((v) => v.type === SIG_TYPE_ED25519).map((v) => v.name),
+      signerIds: opened.verified.filter((v) => v.type === SIG_TYPE_ED25519).map((v) => toHex(v.keyId)),
     };
     if (opened.time !== undefined) result.time = opened.time;
     return result;

@@ -55,6 +55,7 @@ export function judgeRows(
         message: `${where}: origin ${JSON.stringify(o.origin)} is not this log's (${JSON.stringify(origin)}, signed by ${o.signers.join(', ')})`,
       });
     }
+    if (n.retired !== undefined) bad({ kind: 'retired-key', message: `${where}: ${n.retired}` });
     const column = rows.column(i);
     if (!trusted && column !== undefined && column !== o.size) {
       bad({

@@ -21,6 +21,8 @@ export interface SeenNote extends SeenCheckpoint {
   validRows: number;
   /** Whether one of them is a ledger row. */
   validStored: boolean;
+  /** Set when only keys that may not sign at its size signed it (key rotation): why. */
+  retired?: string;
 }
 
 const TRUSTED = 1;

@@ -34,6 +34,12 @@
  *   saw (reported, not a failure: a shared ledger's note may be only in an anchor file).
  * - untimestamped: valid checkpoints with no valid (timely) token (reported,
  *   not a failure; under `tsa: 'required'` they do not seal records).
+ * - forged-rotation: a key rotation entry whose statement is malformed, or not
+ *   signed by a key that may sign at its size and by the new key it names.
+ * - key-fork: a key that handed over once endorses another successor (or a
+ *   rotation back to a key already trusted): someone else used the key.
+ * - retired-key: a checkpoint signed only by keys that may not sign at its size
+ *   (handed over before it, or taking over only after it).
  * - time-mismatch: a valid token's TSA time is more than the tolerance before
  *   (or after) the log's own signed time (reported, not a failure; under
  *   `tsa: 'required'` such a checkpoint does not seal records).
@@ -59,7 +65,10 @@ export type FindingKind =
   | 'bad-timestamp'
   | 'orphan-timestamp'
   | 'untimestamped'
-  | 'time-mismatch';
+  | 'time-mismatch'
+  | 'forged-rotation'
+  | 'key-fork'
+  | 'retired-key';
 
 /** One problem, located by record seq and/or checkpoint row id where it has one. */
 export interface Finding {
@@ -183,6 +192,12 @@ export interface VerifyReport {
   root: string;
   /** Origin the checkpoints were checked against, if known. */
   origin?: string;
+  /**
+   * Key hand-overs followed from the given keys (docs/keys.md "Rotation"):
+   * the rotation entry's seq, the size the new key signs from, and both keys
+   * as `name+hexID`. Absent when the ledger has none that verified.
+   */
+  rotations?: { seq: number; size: number; from: string; to: string }[];
   findings: Finding[];
   /** Findings left out after {@link MAX_FINDINGS}; they exist but are not listed. */
   omittedFindings: number;

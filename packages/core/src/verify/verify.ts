@@ -5,6 +5,7 @@ import { ioError, openReadOnly } from '../store/open.js';
 import { classify } from './classify.js';
 import { judgeRows, listRows } from './judge-rows.js';
 import { readCheckpoints } from './read-notes.js';
+import { checkHandovers, readKeyChain, retiredOnly } from './rotations.js';
 import { scanRecords } from './scan.js';
 import { checkState } from './state.js';
 import { parseTsaPolicy, stampNotes, type TsaPolicy } from './timestamped.js';
@@ -114,16 +115,26 @@ function run(
   const { witness: policy, tsa } = policies;
   // Without a key no signature can be checked: reading the rows would only
   // call every checkpoint "unknown-key"; the verdict says what was not checked.
+  // Rotation entries extend the given keys, each to the sizes its hand-over allows.
+  const trusted = keys.length > 0 ? readKeyChain(db, keys, f.add) : { keys };
   const { rows, notes } = readCheckpoints(
     keys.length > 0 ? db : undefined,
     options.trusted ?? [],
-    keys,
+    trusted.keys,
     policy,
     f.add,
   );
+  const chain = trusted.chain;
+  if (chain) {
+    for (const n of notes) {
+      const why = retiredOnly(chain, n.opened!.size, n.opened!.signerIds);
+      if (why !== undefined) n.retired = why;
+    }
+  }
   const stamped = tsa ? stampNotes(db, notes, tsa, f.add) : undefined;
   const wanted = new Set<number>();
   for (const n of notes) wanted.add(n.opened!.size);
+  for (const h of chain?.handovers ?? []) wanted.add(h.size);
   const breaksAndGaps: Finding[] = [];
   const scan = scanRecords(db, wanted, f.add, {
     path,
@@ -134,6 +145,7 @@ function run(
   for (const x of breaksAndGaps) f.add(x);
   for (const x of state.findings) f.add(x);
 
+  if (chain) checkHandovers(chain, scan, f.add);
   const judged = judgeRows(rows, notes, scan, options.origin, f.add);
   const origin = judged.origin;
   let sealedSize = judged.sealed;
@@ -175,6 +187,7 @@ function run(
     trust,
   };
   if (origin !== undefined) report.origin = origin;
+  if (chain) report.rotations = chain.handovers.map(({ seq, size, from, to }) => ({ seq, size, from, to }));
   if (witnessed) report.witness = witnessed.summary;
   if (stamps) report.tsa = stamps.summary;
   return report;
