@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { checkNote } from '../checkpoint.js';
 import { MAX_LISTED_CHECKPOINTS } from '../types.js';
 import { verifyLedger } from '../verify.js';
 import { makeLedger, tamper } from './fixture.js';
@@ -10,6 +11,12 @@ import { makeLedger, tamper } from './fixture.js';
 // per distinct note (test/verify-padded.test.ts bounds the memory), and still
 // judges every row: the verdict and the totals are exact, and only the list of
 // checkpoints in the report is cut to the last MAX_LISTED_CHECKPOINTS.
+
+// Counts the notes verify opens (parse and signature checks), the real function behind it.
+vi.mock('../checkpoint.js', async (actual) => {
+  const real = await actual<typeof import('../checkpoint.js')>();
+  return { ...real, checkNote: vi.fn(real.checkNote) };
+});
 
 const COPIES = 12_000;
 const JUNK = 500;
@@ -33,7 +40,10 @@ function padded() {
 describe('verifyLedger on a padded checkpoints table', () => {
   it('judges every row: exact totals and findings, the last rows listed', () => {
     const { f, wrongId } = padded();
+    vi.mocked(checkNote).mockClear();
     const r = verifyLedger(f.path, { keys: [f.vkey] });
+    // Each distinct note is opened once: the 4 real ones and the junk, not the 12,001 copies.
+    expect(vi.mocked(checkNote)).toHaveBeenCalledTimes(4 + JUNK);
     const stored = 4 + COPIES + 1 + JUNK;
     expect(r.checkpointTotals).toEqual({ stored, storedValid: 4 + COPIES, trusted: 0, trustedValid: 0 });
     expect(r.ok).toBe(false);
