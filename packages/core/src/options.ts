@@ -122,7 +122,7 @@ export function validateSinkOptions(options: unknown): SinkOptions {
   int(o, 'workers', 0, MAX_WORKERS, " (0 prepares records on the transport's own thread)");
   if (o.checkpoint !== undefined) {
     validateCheckpointOptions(o.checkpoint);
-    const keyFile = (o.checkpoint as { keyFile: string }).keyFile;
+    const keyFile = (o.checkpoint as { keyFile?: string }).keyFile ?? '';
     // A key pasted where its path belongs would be printed by "key file ... does not exist".
     // Checkpoint keys are always `PRIVATE+KEY+…` (sealog keygen); a looser test refused
     // ordinary paths with mixed-case random parts (mkdtemp names, /srv/App2-Data/...).

@@ -6,7 +6,9 @@ import {
   fileCheckpointKey,
   ledgerIdentity,
   loadSignerKeyFile,
+  openPkcs11Key,
   parseRotation,
+  readPkcs11OptionsFile,
   rotationEntry,
   SealogError,
   sealHead,
@@ -16,7 +18,8 @@ import { type Command, EXIT_OK, UsageError } from '../command.js';
 import { LEDGER_ARG } from '../source.js';
 import { openExisting, originOf } from './checkpoint.js';
 
-const usage = `usage: sealog key rotate <ledger | postgres://…> --key <old keyfile> --new-key <new keyfile> [--anchor <file>]
+const usage = `usage: sealog key rotate <ledger | postgres://…> (--key <keyfile> | --pkcs11 <token.json>)
+                         (--new-key <keyfile> | --new-pkcs11 <token.json>) [--anchor <file>]
 
 Hands the ledger's checkpoint key over to a new key, so that \`sealog verify\`
 given only the first key follows the chain (docs/keys.md "Rotation"):
@@ -32,7 +35,11 @@ key signs after the hand-over is reported by verify. Give the new key to
 witnesses too (their config lists a log's keys).
 
   --key <keyfile>       the current private key (mode 0600)
+  --pkcs11 <file>       or: the current key on a PKCS#11 token (the JSON of the
+                        transports' checkpoint.pkcs11 option, docs/keys.md)
   --new-key <keyfile>   the new private key, from \`sealog keygen --name <same origin>\`
+  --new-pkcs11 <file>   or: the new key on a token (\`sealog keygen --pkcs11\`): moving
+                        a file key into a token is a rotation like any other
   --anchor <file>       also append both checkpoints to this anchor file
 `;
 
@@ -40,18 +47,46 @@ async function rotate(argv: string[], io: Parameters<Command['run']>[1]): Promis
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { key: { type: 'string' }, 'new-key': { type: 'string' }, anchor: { type: 'string' } },
+    options: {
+      key: { type: 'string' },
+      pkcs11: { type: 'string' },
+      'new-key': { type: 'string' },
+      'new-pkcs11': { type: 'string' },
+      anchor: { type: 'string' },
+    },
   });
   if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
-  if (values.key === undefined) throw new UsageError('--key <current keyfile> is required');
-  if (values['new-key'] === undefined) throw new UsageError('--new-key <new keyfile> is required');
-  const from = fileCheckpointKey(loadSignerKeyFile(values.key), values.key);
-  const to = fileCheckpointKey(loadSignerKeyFile(values['new-key']), values['new-key']);
+  const fromSpec = oneKey(values.key, values.pkcs11, '--key <keyfile> or --pkcs11 <token.json>');
+  const toSpec = oneKey(
+    values['new-key'],
+    values['new-pkcs11'],
+    '--new-key <keyfile> or --new-pkcs11 <token.json>',
+  );
+  const from = await openKey(fromSpec);
+  let to: CheckpointKey;
+  try {
+    to = await openKey(toSpec);
+  } catch (err) {
+    await from.close();
+    throw err;
+  }
   try {
     return await rotateWith(positionals[0]!, from, to, values.anchor, io);
   } finally {
     await Promise.all([from.close(), to.close()]);
   }
+}
+
+type KeySpec = { file: string } | { pkcs11: string };
+
+function oneKey(file: string | undefined, pkcs11: string | undefined, what: string): KeySpec {
+  if ((file === undefined) === (pkcs11 === undefined)) throw new UsageError(`give exactly one of ${what}`);
+  return file !== undefined ? { file } : { pkcs11: pkcs11! };
+}
+
+async function openKey(spec: KeySpec): Promise<CheckpointKey> {
+  if ('file' in spec) return fileCheckpointKey(loadSignerKeyFile(spec.file), spec.file);
+  return openPkcs11Key(readPkcs11OptionsFile(spec.pkcs11));
 }
 
 async function rotateWith(
@@ -71,7 +106,7 @@ async function rotateWith(
   const anchorOpt = anchor !== undefined ? { anchorFile: anchor } : {};
   const { store, display } = await openExisting(
     path,
-    createWriterTrust({ keyFile: from.display, ...anchorOpt }, from, () => {}),
+    createWriterTrust(anchorOpt, from, () => {}),
   );
   try {
     // The current key signs only what it derived: a ledger that does not re-derive is refused.

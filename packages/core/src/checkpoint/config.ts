@@ -4,6 +4,8 @@ import { bytesEqual } from '../note/encoding.js';
 import { loadSignerKeyFile } from '../note/keyfile.js';
 import { parseVerifierKey, SIG_TYPE_COSIGNATURE } from '../note/keys.js';
 import { fileCheckpointKey } from '../signer/file.js';
+import { openPkcs11Key } from '../signer/pkcs11.js';
+import { type Pkcs11KeyOptions, validatePkcs11Options } from '../signer/pkcs11-options.js';
 import type { CheckpointKey } from '../signer/types.js';
 import type { Store, WriterTrust } from '../store/types.js';
 import { unknownKeyMessage } from '../suggest.js';
@@ -23,8 +25,10 @@ export type { CheckpointTimestampOptions };
  * boundary. Defaults: DEFAULT_CHECKPOINT_EVERY_RECORDS / _EVERY_MS / _HEARTBEAT_MS.
  */
 export interface CheckpointOptions {
-  /** Private key file from `sealog keygen` (mode 0600). Required. */
-  keyFile: string;
+  /** Private key file from `sealog keygen` (mode 0600). This or `pkcs11` is required. */
+  keyFile?: string;
+  /** The keys on a PKCS#11 token instead of a file (docs/keys.md "PKCS#11 tokens"). */
+  pkcs11?: Pkcs11KeyOptions;
   /** Origin line; must equal the key's name. Defaults to it. */
   origin?: string;
   everyRecords?: number;
@@ -45,6 +49,7 @@ export interface CheckpointOptions {
 
 const KEYS = [
   'keyFile',
+  'pkcs11',
   'origin',
   'everyRecords',
   'everyMs',
@@ -72,10 +77,18 @@ export function validateCheckpointOptions(value: unknown): CheckpointOptions {
     }
   }
   const o = value as Record<string, unknown>;
-  if (typeof o.keyFile !== 'string' || o.keyFile === '') {
+  if (o.keyFile !== undefined && o.pkcs11 !== undefined) {
     throw new SealogError(
       'E_CONFIG',
-      'option "checkpoint.keyFile" is required: the key file written by `sealog keygen`',
+      'options "checkpoint.keyFile" and "checkpoint.pkcs11" are exclusive: the key is in a file or on a token, give one',
+    );
+  }
+  if (o.pkcs11 !== undefined) {
+    validatePkcs11Options(o.pkcs11, 'checkpoint.pkcs11');
+  } else if (typeof o.keyFile !== 'string' || o.keyFile === '') {
+    throw new SealogError(
+      'E_CONFIG',
+      'option "checkpoint.keyFile" is required: the key file written by `sealog keygen` (or "checkpoint.pkcs11" for a key on a token)',
     );
   }
   for (const k of ['origin', 'anchorFile'] as const) {
@@ -157,6 +170,19 @@ const MAX_WITNESSES = 32;
  * @throws SealogError E_KEY / E_IO.
  */
 export async function loadCheckpointKey(options: CheckpointOptions): Promise<CheckpointKey> {
+  if (options.pkcs11 !== undefined) {
+    const key = await openPkcs11Key(options.pkcs11);
+    if (options.origin !== undefined && key.name !== options.origin) {
+      await key.close();
+      throw new SealogError(
+        'E_KEY',
+        `the token key ${key.display} is named ${JSON.stringify(key.name)}, expected ${JSON.stringify(options.origin)} (the ledger origin); set checkpoint.pkcs11.name`,
+      );
+    }
+    return key;
+  }
+  if (options.keyFile === undefined)
+    throw new SealogError('E_CONFIG', 'option "checkpoint.keyFile" or "checkpoint.pkcs11" is required');
   const signer = loadSignerKeyFile(
     options.keyFile,
     options.origin !== undefined ? { expectName: options.origin } : {},
