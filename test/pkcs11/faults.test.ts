@@ -1,7 +1,7 @@
 // A token that hangs, answers garbage, drops a session or has its PIN locked.
 // The module is fixtures/faulty-module.c: a real PKCS#11 module compiled per
 // run that forwards to SoftHSM2 and misbehaves when its control file says so.
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,7 +13,7 @@ import {
   signCheckpointWith,
 } from '../../packages/core/src/index.js';
 import { createSoftHsm, type SoftHsm } from '../helpers/softhsm.js';
-import { buildFaultyModule } from './token.js';
+import { buildFaultyModule, rawToken } from './token.js';
 
 const PIN = '40961357';
 const ORIGIN = 'faults.example/log';
@@ -133,5 +133,67 @@ describe('PKCS#11 token faults', () => {
     const key = await openPkcs11Key(options);
     await signs(key, 5);
     await key.close();
+  });
+
+  it('rolls the first pair back when the token fails to generate the second, so keygen can run again', async () => {
+    const opts = { ...options, label: 'gen', name: 'gen.example' };
+    fault('genfail');
+    try {
+      await expect(createPkcs11Key(opts)).rejects.toThrow(
+        /could not generate an Ed25519 key pair labelled "gen\/time" \(CKR_DEVICE_MEMORY/,
+      );
+    } finally {
+      fault('');
+    }
+    const left = rawToken<number>(
+      hsm.module,
+      'faulty',
+      PIN,
+      `return find(P.CKO_PRIVATE_KEY, 'gen').length + find(P.CKO_PUBLIC_KEY, 'gen').length;`,
+    );
+    expect(left).toBe(0);
+    expect((await createPkcs11Key(opts)).created).toBe(true);
+  });
+
+  it('after logging in again, refuses keys that were swapped under the same labels', async () => {
+    const opts = { ...options, label: 'swap', name: 'swap.example' };
+    await createPkcs11Key(opts);
+    const key = await openPkcs11Key(opts);
+    try {
+      rawToken(
+        hsm.module,
+        'faulty',
+        PIN,
+        `for (const label of ['swap', 'swap/time']) {
+          for (const h of [...find(P.CKO_PRIVATE_KEY, label), ...find(P.CKO_PUBLIC_KEY, label)]) p.C_DestroyObject(s, h);
+          p.C_GenerateKeyPair(s, { mechanism: 0x1055 },
+            [{ type: P.CKA_TOKEN, value: true }, { type: P.CKA_LABEL, value: label }, { type: P.CKA_VERIFY, value: true },
+             { type: P.CKA_EC_PARAMS, value: Buffer.from('06032b6570', 'hex') }],
+            [{ type: P.CKA_TOKEN, value: true }, { type: P.CKA_PRIVATE, value: true }, { type: P.CKA_LABEL, value: label },
+             { type: P.CKA_SIGN, value: true }, { type: P.CKA_SENSITIVE, value: true }, { type: P.CKA_EXTRACTABLE, value: false }]);
+        }
+        return null;`,
+      );
+      fault('logout-once');
+      await expect(key.log.sign(new Uint8Array([1]))).rejects.toThrow(/failed \(CKR_/);
+      await expect(key.log.sign(new Uint8Array([2]))).rejects.toThrow(
+        /keys labelled "swap" on token "faulty" .* changed while in use/,
+      );
+    } finally {
+      fault('');
+      await key.close();
+    }
+  });
+
+  it('refuses a module that group or others can write', async () => {
+    chmodSync(options.module, 0o775);
+    try {
+      await expect(openPkcs11Key(options)).rejects.toMatchObject({
+        code: 'E_CONFIG',
+        message: expect.stringMatching(/faulty-module\.so is writable by group or others \(mode 775\)/),
+      });
+    } finally {
+      chmodSync(options.module, 0o755);
+    }
   });
 });

@@ -114,4 +114,41 @@ describe('sealog keygen --pkcs11', () => {
     expect([r.status, r.stderr]).toEqual([0, expect.stringMatching(/^created key pairs "bin"/)]);
     expect(r.stdout).toMatch(/^bin\.example\+[0-9a-f]{8}\+\S+\nbin\.example\/time\+[0-9a-f]{8}\+\S+\n$/);
   });
+
+  it('without pkcs11js installed, file keys still work and a PKCS#11 key says how to install it', () => {
+    // Preloads make `pkcs11js` unresolvable to import (an ESM resolve hook) and to require
+    // (the CJS resolver), as on an install where its optional native build failed.
+    const hooks = join(hsm.dir, 'no-pkcs11js-hooks.mjs');
+    writeFileSync(
+      hooks,
+      `export async function resolve(spec, ctx, next) {
+         if (spec === 'pkcs11js') throw Object.assign(new Error("Cannot find package 'pkcs11js'"), { code: 'ERR_MODULE_NOT_FOUND' });
+         return next(spec, ctx);
+       }`,
+    );
+    const preload = join(hsm.dir, 'no-pkcs11js.mjs');
+    writeFileSync(
+      preload,
+      `import M, { register } from 'node:module';
+       register(${JSON.stringify(`file://${hooks}`)});
+       const r = M._resolveFilename;
+       M._resolveFilename = function (req, ...a) {
+         if (req === 'pkcs11js') throw Object.assign(new Error("Cannot find module 'pkcs11js'"), { code: 'MODULE_NOT_FOUND' });
+         return r.call(this, req, ...a);
+       };`,
+    );
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', preload, BIN, ...args], { encoding: 'utf8' });
+    const file = run('keygen', '--name', 'plain.example', '--out', join(hsm.dir, 'plain.key'));
+    expect([file.status, file.stdout]).toEqual([0, expect.stringMatching(/^plain\.example\+/)]);
+    const p11 = run(
+      'keygen',
+      '--pkcs11',
+      optionsFile({ token: 'spawned', label: 'none', name: 'none.example' }),
+    );
+    expect(p11.status).toBe(2);
+    expect(p11.stderr).toMatch(
+      /E_CONFIG: PKCS#11 keys need the optional dependency pkcs11js, .* npm install pkcs11js/,
+    );
+  });
 });

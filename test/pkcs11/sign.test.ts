@@ -21,11 +21,14 @@ const ORIGIN = 'audit.example.com/pkcs11';
 let hsm: SoftHsm;
 let base: Pkcs11KeyOptions;
 let key: CheckpointKey;
+let slot: number;
 
 beforeAll(async () => {
   hsm = createSoftHsm();
-  hsm.initToken('sealog', { user: PIN });
+  slot = hsm.initToken('sealog', { user: PIN });
   hsm.initToken('other', { user: PIN });
+  hsm.initToken('twin', { user: PIN });
+  hsm.initToken('twin', { user: PIN });
   base = { module: hsm.module, token: 'sealog', label: 'ckpt', name: ORIGIN, pinFile: hsm.pinFile(PIN) };
   expect((await createPkcs11Key(base)).created).toBe(true);
   key = await openPkcs11Key(base);
@@ -184,5 +187,30 @@ describe('PKCS#11 checkpoint key (SoftHSM2)', () => {
     const opts = { ...base, token: 'other', label: 'weak', name: 'weak.example' };
     expect((await openError(opts)).message).toMatch(/private key "weak" .*can be read out.*refusing/);
     await expect(createPkcs11Key(opts)).rejects.toThrow(/can be read out/);
+  });
+
+  it('finds the token by slot ID, refuses two tokens sharing a label, and refuses two keys under one label', async () => {
+    const bySlot = await openPkcs11Key({ ...base, token: undefined, slot });
+    expect(bySlot.log.verifierKey).toBe(key.log.verifierKey);
+    await bySlot.close();
+    expect((await openError({ ...base, token: 'twin' })).message).toMatch(
+      /2 tokens share the label of token "twin".*configure slot/,
+    );
+    rawToken(
+      hsm.module,
+      'other',
+      PIN,
+      `for (const label of ['dup', 'dup', 'dup/time']) p.C_GenerateKeyPair(s, { mechanism: 0x1055 },
+        [{ type: P.CKA_TOKEN, value: true }, { type: P.CKA_LABEL, value: label }, { type: P.CKA_VERIFY, value: true },
+         { type: P.CKA_EC_PARAMS, value: Buffer.from('06032b6570', 'hex') }],
+        [{ type: P.CKA_TOKEN, value: true }, { type: P.CKA_PRIVATE, value: true }, { type: P.CKA_LABEL, value: label },
+         { type: P.CKA_SIGN, value: true }, { type: P.CKA_SENSITIVE, value: true }, { type: P.CKA_EXTRACTABLE, value: false }]);
+      return null;`,
+    );
+    const dup = { ...base, token: 'other', label: 'dup', name: 'dup.example' };
+    expect((await openError(dup)).message).toMatch(
+      /holds 2 private and 2 public keys labelled "dup"; exactly one of each/,
+    );
+    await expect(createPkcs11Key(dup)).rejects.toThrow(/holds 2 private and 2 public keys labelled "dup"/);
   });
 });
