@@ -7,7 +7,7 @@ import {
   SIG_TYPE_ED25519,
   TIME_COSIGNER_SUFFIX,
 } from '../note/keys.js';
-import { checkPair, generatePair, lookupPair, type TokenPair } from './pkcs11-keys.js';
+import { checkPair, lookupPair, type TokenPair } from './pkcs11-keys.js';
 import {
   acquireModule,
   CK,
