@@ -138,6 +138,10 @@ describe('key rotation', () => {
     await sealedLedger(path, k0, 20, 'k0');
     expect((await rotate(path, k0, k1)).code).toBe(0);
     await sealedLedger(path, k1, 10, 'k1');
+    // Our own CLI refuses a second hand-over from k0
+    const again = await rotate(path, k0, thief);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/already handed over at size 20 to example.com\/audit\+/);
     // Someone who copied k0 before the rotation: a k0 seal of the new head, and a second hand-over.
     const store = await connectStore(path, { create: false });
     try {

@@ -198,6 +198,7 @@ export {
   signRotation,
 } from './signer/rotation.js';
 export type { CheckpointKey, Signer } from './signer/types.js';
+export { handoversFrom } from './verify/rotations.js';
 export {
   openSink,
   type RecordTransform,

@@ -4,10 +4,13 @@ import {
   type CheckpointKey,
   createWriterTrust,
   fileCheckpointKey,
+  handoversFrom,
+  isPostgresUrl,
   ledgerIdentity,
   loadSignerKeyFile,
   openPkcs11Key,
   parseRotation,
+  parseVerifierKey,
   readPkcs11OptionsFile,
   rotationEntry,
   SealogError,
@@ -101,6 +104,16 @@ async function rotateWith(
       'E_KEY',
       `the new key is named ${JSON.stringify(to.name)} but the current key is ${JSON.stringify(from.name)}; a rotation keeps the origin: run sealog keygen --name ${from.name}`,
     );
+  }
+  if (!isPostgresUrl(path)) {
+    // A key hands over once: a second hand-over is what a thief with a copy would make.
+    const done = handoversFrom(path, parseVerifierKey(from.log.verifierKey));
+    if (done.length > 0) {
+      throw new SealogError(
+        'E_KEY',
+        `${from.display} already handed over at size ${done[0]!.size} to ${done[0]!.to}; rotate from that key (a second hand-over from this one is reported by verify as a key fork)`,
+      );
+    }
   }
   if (anchor !== undefined) bindAnchor(anchor, ledgerIdentity(path));
   const anchorOpt = anchor !== undefined ? { anchorFile: anchor } : {};

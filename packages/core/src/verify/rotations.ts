@@ -7,6 +7,7 @@ import {
   MAX_ROTATION_NOTE_BYTES,
   rotationNoteOf,
 } from '../signer/rotation.js';
+import { openReadOnly } from '../store/open.js';
 import type { ScanResult } from './scan.js';
 import type { Finding } from './types.js';
 
@@ -106,5 +107,22 @@ export function checkHandovers(chain: KeyChain, scan: ScanResult, add: (f: Findi
       seq: h.seq,
       message: `key rotation at entry ${h.seq} (${h.from} to ${h.to}): its root for size ${h.size} does not match the records`,
     });
+  }
+}
+
+/**
+ * The hand-overs `key` already made in the SQLite ledger at `path`, as
+ * verify would accept them: `sealog key rotate` refuses to make a second one
+ * (verify would call it a key fork). Reads the ledger once, read-only.
+ * @throws SealogError E_IO / E_NOT_LEDGER when the file cannot be read.
+ */
+export function handoversFrom(path: string, key: VerifierKey): { size: number; to: string }[] {
+  const db = openReadOnly(path);
+  try {
+    const chain = readKeyChain(db, [key], () => {}).chain;
+    const from = `${key.name}+${toHex(key.keyId)}`;
+    return (chain?.handovers ?? []).filter((h) => h.from === from).map(({ size, to }) => ({ size, to }));
+  } finally {
+    db.close();
   }
 }
