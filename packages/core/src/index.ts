@@ -254,12 +254,14 @@ export {
 export { TSA_EARLY_TOLERANCE_MS, TSA_LATE_TOLERANCE_MS } from './verify/timestamped.js';
 export {
   type CheckpointResult,
+  type CheckpointTotals,
   type CheckpointWitness,
   DEFAULT_MAX_UNSEALED,
   type Finding,
   type FindingKind,
   isFailure,
   MAX_FINDINGS,
+  MAX_LISTED_CHECKPOINTS,
   REPORT_VERSION,
   type TsaSummary,
   type VerifyOptions,
