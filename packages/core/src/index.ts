@@ -142,11 +142,14 @@ export {
   PreparePool,
 } from './pipeline/pool.js';
 export {
+  checkShredReason,
   createPrivacyPipeline,
   type GeneralizeRule,
   type KeySource,
+  keyShreddedEntry,
   loadKeyring,
   loadPseudonymKey,
+  MAX_SHRED_REASON,
   type PrivacyConfig,
   type PrivacyContext,
   type PrivacyPipeline,
@@ -154,7 +157,9 @@ export {
   PseudonymKeyring,
   pseudonymOf,
   type ScrubKind,
+  type ShredResult,
   scrubText,
+  shredKeyFile,
   validatePrivacyConfig,
 } from './privacy/index.js';
 export {
@@ -198,7 +203,6 @@ export {
   signRotation,
 } from './signer/rotation.js';
 export type { CheckpointKey, Signer } from './signer/types.js';
-export { handoversFrom } from './verify/rotations.js';
 export {
   openSink,
   type RecordTransform,
@@ -208,6 +212,13 @@ export {
   type SinkOptions,
   validateSinkOptions,
 } from './sink.js';
+export {
+  type BackupOptions,
+  type BackupProgress,
+  type BackupResult,
+  backupLedger,
+  type LedgerFacts,
+} from './store/backup.js';
 export { type ConnectedStore, type ConnectOptions, connectStore } from './store/connect.js';
 export { DEFAULT_PG_SCHEMA, isPostgresUrl, type PgTarget, parsePgUrl } from './store/postgres/url.js';
 export { queryRecords, type RecordQuery } from './store/query.js';
@@ -251,6 +262,7 @@ export {
   type VerifyTimestampOptions,
   verifyTimestampToken,
 } from './timestamp/index.js';
+export { handoversFrom } from './verify/rotations.js';
 export { TSA_EARLY_TOLERANCE_MS, TSA_LATE_TOLERANCE_MS } from './verify/timestamped.js';
 export {
   type CheckpointResult,
