@@ -142,14 +142,11 @@ export {
   PreparePool,
 } from './pipeline/pool.js';
 export {
-  checkShredReason,
   createPrivacyPipeline,
   type GeneralizeRule,
   type KeySource,
-  keyShreddedEntry,
   loadKeyring,
   loadPseudonymKey,
-  MAX_SHRED_REASON,
   type PrivacyConfig,
   type PrivacyContext,
   type PrivacyPipeline,
@@ -157,9 +154,7 @@ export {
   PseudonymKeyring,
   pseudonymOf,
   type ScrubKind,
-  type ShredResult,
   scrubText,
-  shredKeyFile,
   validatePrivacyConfig,
 } from './privacy/index.js';
 export {
@@ -212,13 +207,6 @@ export {
   type SinkOptions,
   validateSinkOptions,
 } from './sink.js';
-export {
-  type BackupOptions,
-  type BackupProgress,
-  type BackupResult,
-  backupLedger,
-  type LedgerFacts,
-} from './store/backup.js';
 export { type ConnectedStore, type ConnectOptions, connectStore } from './store/connect.js';
 export { DEFAULT_PG_SCHEMA, isPostgresUrl, type PgTarget, parsePgUrl } from './store/postgres/url.js';
 export { queryRecords, type RecordQuery } from './store/query.js';
