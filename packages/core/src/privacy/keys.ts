@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { inspect } from 'node:util';
 import { SealogError } from '../errors.js';
 import { checkKeyStrength, looksLikeKeyText, MAX_KEY_TEXT, readKeyFile, shown } from './key-file.js';
+import { type KeyTombstone, parseTombstone, shreddedMessage } from './tombstone.js';
 
 export { MAX_KEY_TEXT } from './key-file.js';
 
@@ -88,14 +89,40 @@ export interface KeyLoadContext {
 
 /**
  * Reads one key from its file or environment variable.
- * @throws SealogError E_KEY if the file or variable is missing, unreadable, too large or not a valid key.
+ * @throws SealogError E_KEY if the file or variable is missing, unreadable, too large or not a valid key,
+ *   or holds the tombstone of a key `sealog pseudonym shred` destroyed (the message gives the date).
  */
 export function loadPseudonymKey(source: KeySource, ctx: KeyLoadContext = {}): PseudonymKey {
+  const k = loadOrTombstone(source, ctx);
+  if (k instanceof PseudonymKey) return k;
+  throw new SealogError('E_KEY', shreddedMessage(source.id, k.where, k.tombstone));
+}
+
+/** The key, or the tombstone found where it was (so a keyring can name the entry to remove). */
+function loadOrTombstone(
+  source: KeySource,
+  ctx: KeyLoadContext,
+): PseudonymKey | { tombstone: KeyTombstone; where: string } {
+  const { text, where } = readSource(source, ctx);
+  const t = parseTombstone(text);
+  if (t.kind === 'tombstone') return { tombstone: t.tombstone, where };
+  if (t.kind === 'damaged') {
+    // Never echoed: whatever follows the first word is unknown text, maybe a key.
+    throw new SealogError(
+      'E_KEY',
+      `pseudonymization key "${source.id}": ${where} starts like the tombstone of a destroyed key but is not one ` +
+        '(edited, or a shred cut short), and holds no key: finish the shred with `sealog pseudonym shred`, ' +
+        'or put the key file back',
+    );
+  }
+  return PseudonymKey.fromText(source.id, text, where);
+}
+
+function readSource(source: KeySource, ctx: KeyLoadContext): { text: string; where: string } {
   if (source.file !== undefined) {
     // Pasted key text stays key-like once resolved, so readKeyFile never prints it.
     const path = resolve(ctx.baseDir ?? process.cwd(), source.file);
-    const text = readKeyFile(path, source.id);
-    return PseudonymKey.fromText(source.id, text, shown(path, 'file'));
+    return { text: readKeyFile(path, source.id), where: shown(path, 'file') };
   }
   const name = source.env ?? '';
   const where = shown(name, 'environment variable');
@@ -106,7 +133,7 @@ export function loadPseudonymKey(source: KeySource, ctx: KeyLoadContext = {}): P
   if (text.length > MAX_KEY_TEXT) {
     throw new SealogError('E_KEY', `pseudonymization key "${source.id}": ${where} is too long`);
   }
-  return PseudonymKey.fromText(source.id, text, where);
+  return { text, where };
 }
 
 /** @throws SealogError with `code` naming `field` if `id` is not a safe key ID (never echoing key-like text). */
@@ -154,14 +181,29 @@ export class PseudonymKeyring {
   }
 }
 
-/** Loads every key of a validated config. @throws SealogError E_KEY naming the key that failed. */
+/**
+ * Loads every key of a validated config.
+ * @throws SealogError E_KEY naming the key that failed; E_CONFIG naming `${field}[i]` when an entry's
+ *   key was destroyed (shredded): a destroyed key can make no pseudonym, current or not, so the entry
+ *   must go (and another key be made current first).
+ */
 export function loadKeyring(
   sources: readonly KeySource[],
   currentId: string,
   ctx: KeyLoadContext = {},
+  field = 'privacy.pseudonymize.keys',
 ): PseudonymKeyring {
-  return new PseudonymKeyring(
-    sources.map((s) => loadPseudonymKey(s, ctx)),
-    currentId,
-  );
+  const keys = sources.map((s, i) => {
+    const k = loadOrTombstone(s, ctx);
+    if (k instanceof PseudonymKey) return k;
+    const fix =
+      s.id === currentId
+        ? `it is ${field.replace(/\.keys$/, '.current')}: add a new key, make it current, then remove this entry`
+        : 'remove this entry: no pseudonym can be computed under it again';
+    throw new SealogError(
+      'E_CONFIG',
+      `${field}[${i}]: ${shreddedMessage(s.id, k.where, k.tombstone)}; ${fix}`,
+    );
+  });
+  return new PseudonymKeyring(keys, currentId);
 }
