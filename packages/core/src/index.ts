@@ -142,11 +142,14 @@ export {
   PreparePool,
 } from './pipeline/pool.js';
 export {
+  checkShredReason,
   createPrivacyPipeline,
   type GeneralizeRule,
   type KeySource,
+  keyShreddedEntry,
   loadKeyring,
   loadPseudonymKey,
+  MAX_SHRED_REASON,
   type PrivacyConfig,
   type PrivacyContext,
   type PrivacyPipeline,
@@ -154,7 +157,9 @@ export {
   PseudonymKeyring,
   pseudonymOf,
   type ScrubKind,
+  type ShredResult,
   scrubText,
+  shredKeyFile,
   validatePrivacyConfig,
 } from './privacy/index.js';
 export {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadPseudonymKey, pseudonymOf } from '@sealog/core';
 import { type Command, EXIT_OK, intOption, UsageError } from '../command.js';
+import { shred, shredUsage } from './pseudonym-shred.js';
 
 const usage = `usage: sealog pseudonym <value | -> --key-id ID (--key-file F | --key-env NAME) [--digest-bytes N] [--json-value]
 
@@ -19,13 +20,18 @@ after a rotation, old records carry the old ID.
                       canonicalizes non-string fields
 
 Give "-" as the value to read it from standard input (keeps it out of shell
-history and the process list).`;
+history and the process list). A key that \`sealog pseudonym shred\` destroyed
+is refused (exit 2): its pseudonyms can no longer be computed.
+
+${shredUsage}`;
 
 export const pseudonym: Command = {
   name: 'pseudonym',
   summary: 'print the pseudonym of a known value (subject-access requests)',
   usage,
   async run(argv, io) {
+    // Only as the first word: a value "shred" later in the line stays a value.
+    if (argv[0] === 'shred') return shred(argv.slice(1), io);
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,

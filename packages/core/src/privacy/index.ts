@@ -23,3 +23,10 @@ export { createPrivacyPipeline, type PrivacyContext, type PrivacyPipeline } from
 export { DEFAULT_DIGEST_BYTES, pseudonymOf } from './pseudonymize.js';
 export { SCRUB_KINDS, type ScrubKind } from './scan.js';
 export { type ScrubOptions, type ScrubReplace, scrubText } from './scrub.js';
+export {
+  checkShredReason,
+  keyShreddedEntry,
+  MAX_SHRED_REASON,
+  type ShredResult,
+  shredKeyFile,
+} from './shred.js';
