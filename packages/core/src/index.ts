@@ -192,10 +192,10 @@ export {
 } from './signer/pkcs11-options.js';
 export {
   type ChainProblem,
+  chainKeys,
   followKeyChain,
   type KeyChain,
   type KeySpan,
-  keysAt,
   parseRotation,
   type RotationStatement,
   rotationEntry,

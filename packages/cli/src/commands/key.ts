@@ -131,6 +131,12 @@ async function rotateWith(
         `this ledger's checkpoints have origin ${JSON.stringify(previous)} but the key is named ${JSON.stringify(from.name)}; use the ledger's key`,
       );
     }
+    if ((await store.head()).size === 0) {
+      throw new SealogError(
+        'E_CONFIG',
+        `${display} holds no records: there is no history to hand over; configure the new key directly`,
+      );
+    }
     const last = await sealHead(store, from, anchorOpt);
     if (!last) throw new SealogError('E_IO', `${display}: another writer held the checkpoint lock`);
     const note = await signRotation(last.head, from, to);

@@ -38,6 +38,8 @@ import type { CheckpointKey } from './types.js';
 const HEADER = 'sealog key rotation/v1';
 /** Longest statement note we read (a few hundred bytes in practice). */
 export const MAX_ROTATION_NOTE_BYTES = 4096;
+/** Most signature lines a statement may carry. */
+const MAX_ROTATION_SIGNATURES = 8;
 
 /** A parsed statement; nothing in it is trusted until {@link followKeyChain} accepts it. */
 export interface RotationStatement {
@@ -98,7 +100,11 @@ export async function signRotation(
 }
 
 /** The ledger entry that carries a statement (`_sealog` at the top level is sealog's own). */
-export function rotationEntry(note: string, statement: RotationStatement, now: number): PendingEntry {
+export function rotationEntry(
+  note: string,
+  statement: Pick<RotationStatement, 'origin' | 'size'> & { key: Pick<VerifierKey, 'name' | 'keyId'> },
+  now: number,
+): PendingEntry {
   const record = {
     _sealog: { keyRotation: note },
     level: 30,
@@ -132,7 +138,10 @@ export function rotationNoteOf(entry: string): string | undefined {
  */
 export function parseRotation(note: string): RotationStatement {
   if (note.length > MAX_ROTATION_NOTE_BYTES) throw bad(`larger than ${MAX_ROTATION_NOTE_BYTES} bytes`);
-  const { text } = parseNote(note);
+  const { text, signatures } = parseNote(note);
+  // Two lines are made (old key, new key); a few more are tolerated, a pile is not (each costs a check).
+  if (signatures.length > MAX_ROTATION_SIGNATURES)
+    throw bad(`more than ${MAX_ROTATION_SIGNATURES} signature lines`);
   const lines = text.slice(0, -1).split('\n');
   if (lines.length !== 6 || lines[0] !== HEADER) throw bad(`expected 6 lines starting "${HEADER}"`);
   const field = (i: number, name: string): string => {
@@ -144,6 +153,9 @@ export function parseRotation(note: string): RotationStatement {
   const sizeText = field(2, 'size');
   if (!/^(0|[1-9][0-9]{0,15})$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText)))
     throw bad('size is not a tree size');
+  // The empty tree's root is every ledger's: a hand-over at size 0 could be replayed into any
+  // ledger of the same key. A rotation needs a ledger with records (an empty one: just switch).
+  if (sizeText === '0') throw bad('size 0: a hand-over names a tree with records');
   const root = decodeBase64(field(3, 'root'), 32);
   if (!root || root.length !== 32) throw bad('root is not base64 of 32 bytes');
   const key = parseVerifierKey(field(4, 'key'));
@@ -155,7 +167,7 @@ export function parseRotation(note: string): RotationStatement {
   return { origin, size: Number(sizeText), root, key, timeKey, note };
 }
 
-/** A trusted log key and the tree sizes its checkpoints may have. */
+/** A trusted key and the tree sizes its checkpoints may have (log keys; time keys alike). */
 export interface KeySpan {
   key: VerifierKey;
   /** Smallest size it may sign: 0 for a given key, the hand-over size for an endorsed one. */
@@ -177,104 +189,128 @@ export interface ChainProblem {
 export interface KeyChain {
   /** Log (0x01) keys with their spans. */
   spans: KeySpan[];
-  /** Time (0x04) keys endorsed by rotations (the given ones stay as given). */
-  timeKeys: VerifierKey[];
+  /**
+   * Time (0x04) keys with their spans: the given ones until the first hand-over,
+   * each endorsed one from its hand-over. Empty unless a time key was given
+   * (then signed time is not being checked, and old checkpoints need none).
+   */
+  timeSpans: KeySpan[];
   /** Accepted hand-overs: the size each one must match the ledger's root at. */
   handovers: { seq: number; size: number; root: Uint8Array; from: string; to: string }[];
   problems: ChainProblem[];
 }
 
 const label = (k: { name: string; keyId: Uint8Array }) => `${k.name}+${toHex(k.keyId)}`;
+const allows = (sp: KeySpan, size: number) => sp.from <= size && (sp.until === undefined || size <= sp.until);
+
+/** The keys without repeats (the same key given twice must not keep a second, open span). */
+function distinct(keys: readonly VerifierKey[]): VerifierKey[] {
+  const seen = new Set<string>();
+  return keys.filter((k) => {
+    const id = `${k.type}:${toHex(k.publicKey)}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
 
 /**
- * Follows rotation statements from the keys the verifier gave. A statement is
- * accepted when it verifies under a log key that may sign at its size (given,
- * or endorsed by an earlier accepted statement) AND under the new key it names;
- * the endorsing key then signs nothing larger than that size and the new key
- * nothing smaller. Anything else is a forged rotation; a key that endorses two
- * different successors is a fork. Statements are taken in (size, seq) order.
- * The caller checks each accepted hand-over's root against the ledger.
- * Never throws: statements are attacker input.
+ * Follows rotation statements, in ledger order, from the keys the verifier
+ * gave. A statement is accepted when it sits at or after the size it hands
+ * over at, and verifies under a log key that may sign at that size (given, or
+ * endorsed by an earlier accepted statement) other than the new key, AND under
+ * the new key it names. The endorsing key then signs nothing larger than that
+ * size and the new key nothing smaller; the time keys follow (the given ones
+ * end at the first hand-over, the endorsed one starts there). A statement
+ * signed by a key that already handed over, naming another successor, is a
+ * fork; one no trusted key signed is forged. The caller checks each accepted
+ * hand-over's root against the ledger. Never throws: statements are attacker input.
  */
 export function followKeyChain(
   given: readonly VerifierKey[],
   statements: readonly { seq: number; note: string }[],
 ): KeyChain {
-  const spans: KeySpan[] = given
+  const keys = distinct(given);
+  const spans: KeySpan[] = keys
     .filter((k) => k.type === SIG_TYPE_ED25519)
     .map((key) => ({ key, from: 0, via: 'given' as const }));
-  const chain: KeyChain = { spans, timeKeys: [], handovers: [], problems: [] };
-  const parsed: { seq: number; s: RotationStatement }[] = [];
-  for (const { seq, note } of statements) {
+  const timeSpans: KeySpan[] = keys
+    .filter((k) => k.type === SIG_TYPE_COSIGNATURE)
+    .map((key) => ({ key, from: 0, via: 'given' as const }));
+  const chain: KeyChain = { spans, timeSpans, handovers: [], problems: [] };
+  /** The statement text each key handed over with, to tell a copy from a fork. */
+  const accepted = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const { seq, note } of [...statements].sort((a, b) => a.seq - b.seq)) {
+    if (seen.has(note)) continue; // a copy of a statement already judged changes nothing
+    seen.add(note);
+    let s: RotationStatement;
     try {
-      parsed.push({ seq, s: parseRotation(note) });
+      s = parseRotation(note);
     } catch (err) {
       chain.problems.push({
         kind: 'forged-rotation',
         seq,
         message: `entry ${seq}: ${(err as Error).message}`,
       });
+      continue;
     }
-  }
-  parsed.sort((a, b) => a.s.size - b.s.size || a.seq - b.seq);
-  for (const { seq, s } of parsed) {
     const where = `key rotation at entry ${seq} (size ${s.size}, to ${label(s.key)})`;
+    const forged = (why: string) =>
+      chain.problems.push({ kind: 'forged-rotation', seq, message: `${where} ${why}` });
     // A key that already handed over still counts as the signer here, so that its second
-    // hand-over is reported as the fork it is rather than as a stranger's forgery.
-    const candidates = spans.filter((sp) => sp.key.name === s.origin && sp.from <= s.size);
-    let endorser: KeySpan | undefined;
-    for (const sp of candidates) {
-      if (signedBy(s.note, sp.key)) {
-        endorser = sp;
-        break;
-      }
-    }
+    // hand-over is reported as the fork it is rather than as a stranger's forgery. The new
+    // key never endorses itself.
+    const endorser = spans.find(
+      (sp) =>
+        sp.key.name === s.origin &&
+        sp.from <= s.size &&
+        !bytesEqual(sp.key.publicKey, s.key.publicKey) &&
+        signedBy(s.note, sp.key),
+    );
     if (endorser === undefined) {
-      chain.problems.push({
-        kind: 'forged-rotation',
-        seq,
-        message: `${where} is not signed by a trusted key that may sign at that size: forged`,
-      });
+      forged('is not signed by a trusted key that may sign at that size: forged, or a damaged copy');
       continue;
     }
-    if (!signedBy(s.note, s.key)) {
-      chain.problems.push({
-        kind: 'forged-rotation',
-        seq,
-        message: `${where} is not signed by the new key it names: forged or damaged`,
-      });
-      continue;
-    }
-    const existing = spans.find((sp) => bytesEqual(sp.key.publicKey, s.key.publicKey));
     if (endorser.until !== undefined) {
-      // Already handed over: the same hand-over again is a copy; a different one is a fork.
-      if (existing === undefined || existing.from !== s.size) {
-        chain.problems.push({
-          kind: 'key-fork',
-          seq,
-          message: `${where}: ${label(endorser.key)} already handed over at size ${endorser.until}; a key endorsing two successors means it was used by someone else`,
-        });
-      }
-      continue;
-    }
-    if (existing !== undefined) {
+      // The accepted hand-over again, with other lines added: a copy, nothing new.
+      const body = parseNote(s.note).text;
+      if (accepted.get(label(endorser.key)) === body && signedBy(s.note, s.key)) continue;
       chain.problems.push({
         kind: 'key-fork',
         seq,
-        message: `${where}: the new key is already trusted; a rotation back to a key is refused`,
+        message: `${where}: ${label(endorser.key)} already handed over at size ${endorser.until}; a key endorsing two successors means someone else holds a copy of it`,
+      });
+      continue;
+    }
+    if (s.size > seq) {
+      forged('hands over at a size its own entry comes before: not made by `sealog key rotate`');
+      continue;
+    }
+    if (!signedBy(s.note, s.key)) {
+      forged('is not signed by the new key it names: forged or damaged');
+      continue;
+    }
+    const existing = spans.find((sp) => bytesEqual(sp.key.publicKey, s.key.publicKey));
+    if (existing !== undefined && existing.via !== 'given') {
+      chain.problems.push({
+        kind: 'key-fork',
+        seq,
+        message: `${where}: the new key already took over at size ${existing.from}; a rotation back to a key is refused`,
       });
       continue;
     }
     endorser.until = s.size;
-    spans.push({ key: s.key, from: s.size, via: seq });
-    chain.timeKeys.push(s.timeKey);
-    chain.handovers.push({
-      seq,
-      size: s.size,
-      root: s.root,
-      from: label(endorser.key),
-      to: label(s.key),
-    });
+    accepted.set(label(endorser.key), parseNote(s.note).text);
+    // A new key the verifier also gave stays trusted for every size, as given.
+    if (existing === undefined) spans.push({ key: s.key, from: s.size, via: seq });
+    if (timeSpans.length > 0) {
+      for (const t of timeSpans) if (t.until === undefined && t.key.name === s.timeKey.name) t.until = s.size;
+      const t = timeSpans.find((sp) => bytesEqual(sp.key.publicKey, s.timeKey.publicKey));
+      if (t === undefined) timeSpans.push({ key: s.timeKey, from: s.size, via: seq });
+      else t.until = undefined; // given too: it stays open
+    }
+    chain.handovers.push({ seq, size: s.size, root: s.root, from: label(endorser.key), to: label(s.key) });
   }
   return chain;
 }
@@ -287,9 +323,12 @@ function signedBy(note: string, key: VerifierKey): boolean {
   }
 }
 
-/** The keys whose span allows a checkpoint of `size` (log keys only). */
-export function keysAt(chain: KeyChain, size: number): VerifierKey[] {
-  return chain.spans
-    .filter((sp) => sp.from <= size && (sp.until === undefined || size <= sp.until))
-    .map((sp) => sp.key);
+/** Every key the chain knows, log and time; which may sign at a size is the spans' business. */
+export function chainKeys(chain: KeyChain): VerifierKey[] {
+  return [...chain.spans.map((sp) => sp.key), ...chain.timeSpans.map((sp) => sp.key)];
+}
+
+/** Whether `span` allows a checkpoint of `size`. */
+export function spanAllows(span: KeySpan, size: number): boolean {
+  return allows(span, size);
 }

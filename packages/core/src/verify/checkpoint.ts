@@ -25,6 +25,8 @@ export interface OpenedNote {
   signers: string[];
   /** Their key IDs, hex (key rotation: which of the keys of one name signed). */
   signerIds: string[];
+  /** The verified time lines of `<origin>/time` keys: key ID (hex) and signed time. */
+  times: { id: string; time: number }[];
   time?: number;
 }
 
@@ -79,6 +81,9 @@ export function checkNote(note: string, keys: readonly VerifierKey[]): OpenedNot
       root: Buffer.from(cp.root),
       signers: opened.verified.filter((v) => v.type === SIG_TYPE_ED25519).map((v) => v.name),
       signerIds: opened.verified.filter((v) => v.type === SIG_TYPE_ED25519).map((v) => toHex(v.keyId)),
+      times: opened.verified
+        .filter((v) => v.type === SIG_TYPE_COSIGNATURE && v.name === timeName && v.time !== undefined)
+        .map((v) => ({ id: toHex(v.keyId), time: v.time! })),
     };
     if (opened.time !== undefined) result.time = opened.time;
     return result;

@@ -1,11 +1,15 @@
 import type Database from 'better-sqlite3';
+import { parseCheckpoint } from '../checkpoint/body.js';
 import { toHex } from '../note/encoding.js';
-import { SIG_TYPE_COSIGNATURE, TIME_COSIGNER_SUFFIX, type VerifierKey } from '../note/keys.js';
+import type { VerifierKey } from '../note/keys.js';
+import { parseNote } from '../note/note.js';
 import {
+  chainKeys,
   followKeyChain,
   type KeyChain,
   MAX_ROTATION_NOTE_BYTES,
   rotationNoteOf,
+  spanAllows,
 } from '../signer/rotation.js';
 import { openReadOnly } from '../store/open.js';
 import type { ScanResult } from './scan.js';
@@ -24,17 +28,18 @@ const MAX_ROTATION_ENTRY_BYTES = MAX_ROTATION_NOTE_BYTES * 2 + 1024;
 
 /** The keys a verify run trusts once the rotations are followed. */
 export interface TrustedKeys {
-  /** Every key to open notes with: the given ones and the endorsed ones. */
-  keys: VerifierKey[];
+  /**
+   * The keys to open a note with: the given ones and every key the chain
+   * endorsed; {@link retiredOnly} then says which may sign at the note's size.
+   */
+  keys: readonly VerifierKey[];
   /** Undefined when the ledger has no accepted rotation: every given key signs every size. */
   chain?: KeyChain;
 }
 
 /**
  * Reads the ledger's rotation entries (sealog's own `_sealog.keyRotation`) and
- * follows them from the given keys. Problems are findings. An endorsed time key
- * is trusted only when a time key of the origin was given (otherwise signed
- * time is not being checked, and adding it would demand it of old checkpoints).
+ * follows them from the given keys. Problems are findings.
  */
 export function readKeyChain(
   db: Database.Database,
@@ -63,37 +68,48 @@ export function readKeyChain(
     }
     statements.push({ seq, note });
   }
-  if (statements.length === 0) return { keys: [...given] };
+  if (statements.length === 0) return { keys: given };
   const chain = followKeyChain(given, statements);
   for (const p of chain.problems) add({ kind: p.kind, seq: p.seq, message: p.message });
-  if (chain.handovers.length === 0) return { keys: [...given] };
-  const keys = [...given];
-  for (const span of chain.spans) if (span.via !== 'given') keys.push(span.key);
-  for (const t of chain.timeKeys) {
-    const origin = t.name.slice(0, -TIME_COSIGNER_SUFFIX.length);
-    if (given.some((g) => g.type === SIG_TYPE_COSIGNATURE && g.name === `${origin}${TIME_COSIGNER_SUFFIX}`))
-      keys.push(t);
-  }
-  return { keys, chain };
+  if (chain.handovers.length === 0) return { keys: given };
+  return { chain, keys: chainKeys(chain) };
 }
 
 /**
- * Whether a checkpoint of `size` that verified under `signerIds` (hex key IDs
- * of its verified log signatures) has a signer allowed at that size. Returns
- * the finding message when it has not: only keys retired before it signed it.
+ * Why a checkpoint of `size` does not count under the chain, or undefined when
+ * it does. `signerIds` are the hex key IDs of its verified log signatures,
+ * `times` its verified cosignature/v1 lines of the origin's time keys. It
+ * counts when a log key allowed at `size` signed it and, when time keys are
+ * followed, a time key allowed at `size` stamped it; its signed time is then
+ * the latest such stamp (returned), never one by a time key that handed over.
  */
-export function retiredOnly(chain: KeyChain, size: number, signerIds: readonly string[]): string | undefined {
-  const allowed = chain.spans.filter((sp) => sp.from <= size && (sp.until === undefined || size <= sp.until));
-  if (signerIds.some((id) => allowed.some((sp) => toHex(sp.key.keyId) === id))) return undefined;
-  const retired = chain.spans.filter((sp) => signerIds.includes(toHex(sp.key.keyId)));
-  const how = retired
-    .map((sp) =>
-      sp.until !== undefined && size > sp.until
-        ? `${sp.key.name}+${toHex(sp.key.keyId)} handed over at size ${sp.until}`
-        : `${sp.key.name}+${toHex(sp.key.keyId)} takes over only at size ${sp.from}`,
-    )
-    .join('; ');
-  return `signed only by keys not allowed at size ${size} (${how})`;
+export function judgeAtSize(
+  chain: KeyChain,
+  size: number,
+  signerIds: readonly string[],
+  times: readonly { id: string; time: number }[],
+): { retired?: string; time?: number } {
+  const allowed = chain.spans.filter((sp) => spanAllows(sp, size));
+  if (!signerIds.some((id) => allowed.some((sp) => toHex(sp.key.keyId) === id))) {
+    const retired = chain.spans.filter((sp) => signerIds.includes(toHex(sp.key.keyId)));
+    const how = retired
+      .map((sp) =>
+        sp.until !== undefined && size > sp.until
+          ? `${sp.key.name}+${toHex(sp.key.keyId)} handed over at size ${sp.until}`
+          : `${sp.key.name}+${toHex(sp.key.keyId)} takes over only at size ${sp.from}`,
+      )
+      .join('; ');
+    return { retired: `signed only by keys not allowed at size ${size} (${how})` };
+  }
+  if (chain.timeSpans.length === 0) return {};
+  const allowedTimes = chain.timeSpans.filter((sp) => spanAllows(sp, size)).map((sp) => toHex(sp.key.keyId));
+  const good = times.filter((t) => allowedTimes.includes(t.id));
+  if (good.length === 0) {
+    return {
+      retired: `no signed time by a time key allowed at size ${size}${times.length > 0 ? ' (its time line is by a time key that handed over)' : ''}`,
+    };
+  }
+  return { time: Math.max(...good.map((t) => t.time)) };
 }
 
 /** Each accepted hand-over's root must be the records' root at its size. */

@@ -5,7 +5,7 @@ import { ioError, openReadOnly } from '../store/open.js';
 import { classify } from './classify.js';
 import { judgeRows, listRows } from './judge-rows.js';
 import { readCheckpoints } from './read-notes.js';
-import { checkHandovers, readKeyChain, retiredOnly } from './rotations.js';
+import { checkHandovers, judgeAtSize, readKeyChain } from './rotations.js';
 import { scanRecords } from './scan.js';
 import { checkState } from './state.js';
 import { parseTsaPolicy, stampNotes, type TsaPolicy } from './timestamped.js';
@@ -127,8 +127,12 @@ function run(
   const chain = trusted.chain;
   if (chain) {
     for (const n of notes) {
-      const why = retiredOnly(chain, n.opened!.size, n.opened!.signerIds);
-      if (why !== undefined) n.retired = why;
+      const o = n.opened!;
+      const judged = judgeAtSize(chain, o.size, o.signerIds, o.times);
+      if (judged.retired !== undefined) n.retired = judged.retired;
+      // The signed time is the latest stamp by a time key allowed at this size only.
+      if (judged.time !== undefined) o.time = judged.time;
+      else if (chain.timeSpans.length > 0) delete o.time;
     }
   }
   const stamped = tsa ? stampNotes(db, notes, tsa, f.add) : undefined;
