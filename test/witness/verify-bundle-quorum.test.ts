@@ -1,24 +1,17 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  addCheckpoint,
   type Bundle,
   cosignerAt,
   generateKey,
   generateWitnessKey,
-  mergeCosignatures,
-  openCheckpoint,
   parseNote,
   parseWitnessKey,
-  SqliteStore,
   signNote,
   verifyBundle,
 } from '../../packages/core/src/index.js';
 import { runBin } from '../faults/harness.js';
-import { type Running, serveWitness, witnessConfig } from './harness.js';
-import { type SealedLedger, sealedLedger } from './ledger.js';
+import type { SealedLedger } from './ledger.js';
+import { ORIGIN, type WitnessedBundles, witnessedBundles } from './witnessed-bundles.js';
 
 // Issue 16, evidence bundles: `verify-bundle --witness W --quorum n` (and
 // verifyBundle, which the browser page runs) against bundles exported by
@@ -26,44 +19,16 @@ import { type SealedLedger, sealedLedger } from './ledger.js';
 // serve` processes cosigned, stored as the writer stores them: one merged note
 // per witness, as one more checkpoint row beside the note the log signed first.
 
-const ORIGIN = 'audit.example/payments';
-const running: Running[] = [];
-let dir: string;
+let w: WitnessedBundles;
 let ledger: SealedLedger;
 let W1 = '';
 let W2 = '';
-/** A bundle of records 0..24 against the checkpoint at 25, which both witnesses cosigned. */
 let both: Bundle;
-/** A bundle of records 25..29 against the checkpoint at 30, which only w1 cosigned. */
 let onlyW1: Bundle;
 let bothFile = '';
 let onlyW1File = '';
 
 const clone = (b: Bundle): Bundle => JSON.parse(JSON.stringify(b));
-
-async function storeRow(path: string, note: string): Promise<void> {
-  const store = new SqliteStore(path);
-  try {
-    await store.addCheckpoint(store.head(), note, Date.now());
-  } finally {
-    store.close();
-  }
-}
-
-/** Has the witness at `url` cosign `note` and stores the merged note as one more row. */
-async function cosign(url: string, old: number, note: string): Promise<void> {
-  const size = openCheckpoint(note, [ledger.logKey]).checkpoint.size;
-  const r = await addCheckpoint(url, { oldSize: old, proof: ledger.proof(old, size), note });
-  if (!r.ok) throw new Error(`witness refused: ${JSON.stringify(r)}`);
-  await storeRow(ledger.path, mergeCosignatures(note, r.lines));
-}
-
-async function exportJson(name: string, seq: string): Promise<{ file: string; bundle: Bundle }> {
-  const file = join(dir, name);
-  const r = await runBin(['export', ledger.path, '--key', ledger.logKey, '--seq', seq, '--out', file]);
-  if (r.code !== 0) throw new Error(`export failed: ${r.err}`);
-  return { file, bundle: JSON.parse(readFileSync(file, 'utf8')) as Bundle };
-}
 
 /** The witness line of `name` in a note. */
 function lineOf(note: string, name: string): string {
@@ -73,32 +38,12 @@ function lineOf(note: string, name: string): string {
 }
 
 beforeAll(async () => {
-  // One ledger for the file (helpers/tmp.ts would remove it after the first test).
-  dir = mkdtempSync(join(tmpdir(), 'sealog-bundle-witness-'));
-  ledger = await sealedLedger(dir, 'audit.db', ORIGIN);
-  const d1 = join(dir, 'w1');
-  const d2 = join(dir, 'w2');
-  for (const d of [d1, d2]) mkdirSync(d);
-  const c1 = await witnessConfig(d1, [{ origin: ORIGIN, key: ledger.logKey }], 'witness.example/w1');
-  const c2 = await witnessConfig(d2, [{ origin: ORIGIN, key: ledger.logKey }], 'witness2.example/w2');
-  W1 = c1.verifierKey;
-  W2 = c2.verifierKey;
-  const w1 = await serveWitness(c1.config);
-  running.push(w1);
-  const w2 = await serveWitness(c2.config);
-  running.push(w2);
-  const n25 = await ledger.grow(25);
-  await cosign(w1.url, 0, n25);
-  await cosign(w2.url, 0, n25);
-  ({ file: bothFile, bundle: both } = await exportJson('both.json', '0..24'));
-  const n30 = await ledger.grow(5);
-  await cosign(w1.url, 25, n30);
-  ({ file: onlyW1File, bundle: onlyW1 } = await exportJson('only-w1.json', '25..29'));
+  w = await witnessedBundles();
+  ({ ledger, W1, W2, both, onlyW1, bothFile, onlyW1File } = w);
 }, 120_000);
 
 afterAll(async () => {
-  for (const r of running.splice(0)) await r.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await w?.close();
 });
 
 describe('verify-bundle with a witness quorum', () => {

@@ -1,6 +1,9 @@
 // Must run before any core module: they reach for the global Buffer.
 import './shims/install-buffer.js';
+import { parseBundleShape } from '../../core/src/bundle/parse.js';
 import { verifyBundle } from '../../core/src/bundle/verify.js';
+import type { BundleTsaOptions } from '../../core/src/bundle/verify-timestamps.js';
+import { checkBundleTimestampsWeb } from '../../core/src/bundle/verify-timestamps-web.js';
 import { renderReport } from './render.js';
 
 // The page: pick or drop a bundle, optionally paste trusted keys, see the
@@ -12,17 +15,62 @@ const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) 
 
 let loaded: { name: string; bytes: Uint8Array } | undefined;
 
-function trustedKeys(): string[] {
-  return $<HTMLTextAreaElement>('keys')
+/** Non-empty, non-comment lines of a textarea: keys, one per line. */
+function lines(id: string): string[] {
+  return $<HTMLTextAreaElement>(id)
     .value.split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-function run(): void {
+/** The witness policy as typed; verifyBundle judges it (a bad key or quorum is a problem it names). */
+function witnessOptions(): { witnesses?: string[]; quorum?: number } {
+  const witnesses = lines('witnesses');
+  const q = $<HTMLInputElement>('quorum').value.trim();
+  const out: { witnesses?: string[]; quorum?: number } = {};
+  if (witnesses.length > 0) out.witnesses = witnesses;
+  // Not a whole number: passed as NaN, which verifyBundle refuses by name.
+  if (q !== '') out.quorum = /^\d{1,6}$/.test(q) ? Number(q) : Number.NaN;
+  return out;
+}
+
+/** The TSA options as given; undefined when no trust anchor is pasted. */
+function tsaOptions(): BundleTsaOptions | undefined {
+  const anchors = $<HTMLTextAreaElement>('tsa-anchors').value;
+  const mode = $<HTMLSelectElement>('tsa-mode').value;
+  const policy = $<HTMLInputElement>('tsa-policy').value.trim();
+  const signers = $<HTMLTextAreaElement>('tsa-signers').value;
+  if (anchors.trim() === '') {
+    if (mode === 'required' || policy !== '' || signers.trim() !== '') return { tsaAnchors: [] }; // refused by name
+    return undefined;
+  }
+  const o: BundleTsaOptions = { tsaAnchors: anchors, tsa: mode === 'required' ? 'required' : 'best-effort' };
+  if (policy !== '') o.tsaPolicy = policy;
+  if (signers.trim() !== '') o.tsaSigners = signers;
+  return o;
+}
+
+let runs = 0;
+
+/** Verifies the loaded bundle with what is typed now; a newer run supersedes an older one still checking tokens. */
+async function run(): Promise<void> {
   if (!loaded) return;
-  const report = verifyBundle(loaded.bytes, { keys: trustedKeys() });
-  renderReport($('result'), report, loaded.name);
+  const id = ++runs;
+  const { name, bytes } = loaded;
+  const report = verifyBundle(bytes, { keys: lines('keys'), ...witnessOptions() });
+  const tsa = tsaOptions();
+  if (tsa && report.status !== 'unreadable') {
+    const parsed = parseBundleShape(bytes);
+    try {
+      if ('shape' in parsed) await checkBundleTimestampsWeb(parsed.shape, report, tsa);
+    } catch (err) {
+      // The options (an unreadable PEM, a bad OID): named, and the bundle is not passed.
+      report.problems.push(`TSA options: ${err instanceof Error ? err.message : String(err)}`);
+      report.status = 'failed';
+    }
+  }
+  if (id !== runs) return;
+  renderReport($('result'), report, name);
   document.body.dataset.status = report.status;
 }
 
@@ -36,13 +84,22 @@ async function load(file: File | undefined): Promise<void> {
   loaded = { name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) };
   $('result').textContent = 'Verifying…';
   // Let the browser paint "Verifying…" before the synchronous work.
-  setTimeout(run, 0);
+  setTimeout(() => void run(), 0);
 }
 
 $<HTMLInputElement>('file').addEventListener('change', (e) => {
   void load((e.target as HTMLInputElement).files?.[0]);
 });
-$('keys').addEventListener('input', run);
+for (const id of ['keys', 'witnesses', 'quorum', 'tsa-anchors', 'tsa-signers', 'tsa-policy', 'tsa-mode'])
+  $(id).addEventListener(id === 'tsa-mode' ? 'change' : 'input', () => void run());
+$<HTMLInputElement>('tsa-file').addEventListener('change', async (e) => {
+  const files = [...((e.target as HTMLInputElement).files ?? [])];
+  // PEM files are small; a larger one is not a certificate list.
+  const texts = await Promise.all(files.filter((f) => f.size <= 1024 * 1024).map((f) => f.text()));
+  const area = $<HTMLTextAreaElement>('tsa-anchors');
+  area.value = [area.value.trim(), ...texts].filter((t) => t !== '').join('\n');
+  void run();
+});
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => {
   e.preventDefault();

@@ -69,6 +69,35 @@ export function renderReport(root: HTMLElement, r: BundleReport, fileName: strin
     root.append(el('h2', 'Signed checkpoint'), t);
   }
 
+  const w = r.witness;
+  if (w) {
+    const t = el('table', undefined, { id: 'witnesses-result', class: 'kv' });
+    const n = w.witnesses.filter((x) => x.cosigned).length;
+    row(
+      t,
+      'Quorum',
+      `${n} of ${w.witnesses.length} given witness(es) cosigned the checkpoint; ${w.quorum} needed: ${w.met ? 'MET' : 'NOT MET'}`,
+      'witness-quorum',
+    );
+    for (const x of w.witnesses)
+      row(
+        t,
+        'Witness',
+        `${x.name}: ${x.time !== undefined ? `cosigned at ${iso(x.time)}` : 'no valid cosignature'}`,
+      );
+    root.append(el('h2', 'Witnesses'), t);
+  }
+
+  if (r.timestamps) {
+    const t = el('table', undefined, { id: 'timestamps-result', class: 'kv' });
+    if (r.timestamps.length === 0) row(t, 'Tokens', 'none in the bundle');
+    for (const x of r.timestamps) {
+      const which = x.note === 'none' ? 'no note of the bundle' : `${x.note} note`;
+      row(t, `${which} (size ${x.size ?? '?'})`, `${x.ok ? 'OK' : 'NOT OK'} — ${x.message}`);
+    }
+    root.append(el('h2', 'RFC 3161 timestamps'), t);
+  }
+
   const m = r.manifest;
   if (m) {
     const t = el('table', undefined, { id: 'manifest', class: 'kv' });
@@ -84,8 +113,10 @@ export function renderReport(root: HTMLElement, r: BundleReport, fileName: strin
       r.withheld > 0 ? `${r.withheld} (between the first and last record)` : 'none',
       'withheld',
     );
-    for (const a of r.anchors)
-      row(t, 'Anchor checkpoint', `size ${a.size ?? '?'}: ${a.ok ? 'OK' : 'FAILED'} — ${a.message}`);
+    for (const a of r.anchors) {
+      const by = a.witnesses?.length ? `; cosigned by ${a.witnesses.map((x) => x.name).join(', ')}` : '';
+      row(t, 'Anchor checkpoint', `size ${a.size ?? '?'}: ${a.ok ? 'OK' : 'FAILED'} — ${a.message}${by}`);
+    }
     root.append(el('h2', 'Export (as the exporter describes it; checked against the contents)'), t);
   }
 
