@@ -1,11 +1,11 @@
-import { parseCheckpoint } from '../checkpoint/body.js';
 import { type OpenedCheckpoint, openCheckpoint } from '../checkpoint/signed.js';
 import { leafHash } from '../hash.js';
-import { verifyConsistency, verifyInclusion } from '../merkle.js';
+import { verifyInclusion } from '../merkle.js';
 import { decodeBase64, encodeBase64, toHex } from '../note/encoding.js';
 import { parseVerifierKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
-import { parseNote } from '../note/note.js';
 import { checkNote } from '../verify/checkpoint.js';
+import { checkAnchor } from './check-anchor.js';
+import { checkManifest } from './check-manifest.js';
 import { decodeHashList, parseBundleShape, toRanges } from './parse.js';
 import { MAX_ENTRY_BYTES } from './types.js';
 import {
@@ -281,71 +281,6 @@ function checkEntry(item: unknown, size: number, root: Uint8Array | undefined): 
       ? 'entry bytes were changed (they no longer hash to the exported leaf) and are not in the checkpoint'
       : 'inclusion proof does not lead to the checkpoint root (proof changed, or entry and proof do not belong to this checkpoint)',
   };
-}
-
-function checkAnchor(
-  item: unknown,
-  keys: VerifierKey[],
-  bundle: OpenedCheckpoint | undefined,
-): { result: AnchorResult; signed?: { note: string; opened: OpenedCheckpoint } } {
-  const fail = (message: string, size: number | null = null) => ({
-    result: { ok: false, size, message } as AnchorResult,
-  });
-  if (typeof item !== 'object' || item === null) return fail('not an object');
-  const { note, proof } = item as Record<string, unknown>;
-  if (typeof note !== 'string') return fail('note is not text');
-  let size: number | null = null;
-  try {
-    size = parseCheckpoint(parseNote(note).text).size; // for the message only; opened below
-  } catch {}
-  let opened: OpenedCheckpoint;
-  try {
-    opened = openCheckpoint(note, keys);
-  } catch (err) {
-    return fail(`signature: ${errorText(err)}`, size);
-  }
-  const cp = opened.checkpoint;
-  const path = decodeHashList(proof);
-  if (!path) return fail('consistency proof is not a list of base64 SHA-256 hashes', cp.size);
-  if (!bundle) return fail('not checked: the bundle checkpoint did not verify', cp.size);
-  const b = bundle.checkpoint;
-  if (cp.origin !== b.origin)
-    return fail(`is for origin ${JSON.stringify(cp.origin)}, not ${JSON.stringify(b.origin)}`, cp.size);
-  if (cp.size > b.size) return fail(`size ${cp.size} is above the bundle checkpoint's ${b.size}`, cp.size);
-  if (!verifyConsistency(cp.size, b.size, cp.root, b.root, path)) {
-    return fail(
-      `the log at size ${cp.size} is not consistent with the bundle checkpoint (history was rewritten, or the proof was changed)`,
-      cp.size,
-    );
-  }
-  const result: AnchorResult = { ok: true, size: cp.size, message: `consistent with the bundle checkpoint` };
-  if (opened.time !== undefined) result.time = opened.time;
-  return { result, signed: { note, opened } };
-}
-
-/** The manifest is a summary for people; it must not claim anything the contents do not show. */
-function checkManifest(m: Record<string, unknown>, report: BundleReport, entryCount: number): void {
-  const cp = report.checkpoint;
-  const lies: string[] = [];
-  if (cp && m.origin !== cp.origin)
-    lies.push(`origin ${JSON.stringify(m.origin)} ≠ checkpoint origin ${JSON.stringify(cp.origin)}`);
-  const mcp = m.checkpoint as Record<string, unknown> | undefined;
-  if (cp && (typeof mcp !== 'object' || mcp === null || mcp.size !== cp.size || mcp.root !== cp.root)) {
-    lies.push('checkpoint size/root differ from the signed checkpoint');
-  }
-  if (m.entryCount !== entryCount)
-    lies.push(`entryCount ${JSON.stringify(m.entryCount)} ≠ ${entryCount} records`);
-  if (JSON.stringify(m.seqs) !== JSON.stringify(report.seqs))
-    lies.push('seqs differ from the records present');
-  const first = report.seqs[0]?.[0];
-  const last = report.seqs[report.seqs.length - 1]?.[1];
-  if (first !== undefined && (m.firstSeq !== first || m.lastSeq !== last))
-    lies.push(
-      `firstSeq/lastSeq ${JSON.stringify(m.firstSeq)}..${JSON.stringify(m.lastSeq)} ≠ ${first}..${last}`,
-    );
-  if (m.withheld !== report.withheld)
-    lies.push(`withheld ${JSON.stringify(m.withheld)} ≠ ${report.withheld}`);
-  if (lies.length > 0) report.problems.push(`manifest disagrees with the bundle: ${lies.join('; ')}`);
 }
 
 function errorText(err: unknown): string {
