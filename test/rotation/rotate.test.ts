@@ -5,6 +5,7 @@ import {
   connectStore,
   fileCheckpointKey,
   loadSignerKeyFile,
+  openSink,
   parseRotation,
   rotationEntry,
   sealHead,
@@ -60,6 +61,12 @@ describe('key rotation', () => {
     const r1 = await rotate(path, k0, k1, '--anchor', anchor);
     expect(r1.code, r1.err).toBe(0);
     expect(r1.out).toContain('sealog key rotation/v1');
+    // a writer still configured with the old key is refused at startup, naming the new one
+    const stale = await openSink({ path, checkpoint: { keyFile: k0.keyFile } }).catch((e: Error) => e);
+    expect(stale).toBeInstanceOf(Error);
+    expect((stale as Error).message).toMatch(
+      /handed over at size 25 to example\.com\/audit\+.*configure the new key/,
+    );
     await sealedLedger(path, k1, 25, 'k1');
     const r2 = await rotate(path, k1, k2);
     expect(r2.code, r2.err).toBe(0);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { bindAnchor, ledgerIdentity } from './checkpoint/binding.js';
 import {
   type CheckpointOptions,
@@ -7,12 +8,15 @@ import {
 } from './checkpoint/config.js';
 import { SealogError } from './errors.js';
 import { Ledger, type LedgerOptions, type LedgerStats } from './ledger.js';
+import { parseVerifierKey } from './note/keys.js';
 import { LEDGER_OPTION_KEYS, SINK_OPTION_KEYS, validateSinkOptions } from './options.js';
 import { transformRecord } from './prepare.js';
 import { createPrivacyPipeline, loadKeyring, type PrivacyConfig } from './privacy/index.js';
 import type { CheckpointKey } from './signer/types.js';
 import type { RecordTransform, Sealer } from './stages.js';
+import { isPostgresUrl } from './store/postgres/url.js';
 import type { CommitResult } from './store/types.js';
+import { handoversFrom } from './verify/rotations.js';
 
 export type { RecordTransform, Sealer };
 
@@ -137,10 +141,27 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
   // Keys are loaded before the ledger opens, so a bad key fails startup without creating a file.
   const signer = o.checkpoint ? await loadCheckpointKey(o.checkpoint) : undefined;
   try {
+    if (signer && !isPostgresUrl(o.path) && existsSync(o.path)) refuseRetiredKey(o.path, signer);
     return await openWith(o, signer, onError, hooks);
   } catch (err) {
     await signer?.close();
     throw err;
+  }
+}
+
+/**
+ * A key that handed over (`sealog key rotate`) must not sign again: verify
+ * reports what it signs after the hand-over as retired-key. Checked on the
+ * rows after the key's newest checkpoint, where `key rotate` puts the statement.
+ * @throws SealogError E_KEY naming the new key.
+ */
+function refuseRetiredKey(path: string, key: CheckpointKey): void {
+  const done = handoversFrom(path, parseVerifierKey(key.log.verifierKey), { sinceOwnCheckpoint: true });
+  if (done.length > 0) {
+    throw new SealogError(
+      'E_KEY',
+      `checkpoint key ${key.display} handed over at size ${done[0]!.size} to ${done[0]!.to} (sealog key rotate); configure the new key`,
+    );
   }
 }
 

@@ -1,8 +1,9 @@
 import type Database from 'better-sqlite3';
 import { parseCheckpoint } from '../checkpoint/body.js';
+import { openCheckpoint } from '../checkpoint/signed.js';
 import { toHex } from '../note/encoding.js';
 import type { VerifierKey } from '../note/keys.js';
-import { parseNote } from '../note/note.js';
+import { MAX_NOTE_BYTES, parseNote } from '../note/note.js';
 import {
   chainKeys,
   followKeyChain,
@@ -45,15 +46,16 @@ export function readKeyChain(
   db: Database.Database,
   given: readonly VerifierKey[],
   add: (f: Finding) => void,
+  fromSeq = 0,
 ): TrustedKeys {
   const statements: { seq: number; note: string }[] = [];
   // instr() runs in SQLite over the blobs: only candidate rows reach JS.
   const rows = db
     .prepare(
-      `SELECT seq, CAST(entry AS TEXT) FROM records WHERE length(entry) <= ${MAX_ROTATION_ENTRY_BYTES} AND instr(entry, CAST('"keyRotation"' AS BLOB)) > 0 ORDER BY seq`,
+      `SELECT seq, CAST(entry AS TEXT) FROM records WHERE length(entry) <= ${MAX_ROTATION_ENTRY_BYTES} AND instr(entry, CAST('"keyRotation"' AS BLOB)) > 0 AND seq >= ? ORDER BY seq`,
     )
     .raw(true)
-    .iterate() as Iterable<[unknown, unknown]>;
+    .iterate(fromSeq) as Iterable<[unknown, unknown]>;
   for (const [seq, entry] of rows) {
     if (typeof seq !== 'number' || typeof entry !== 'string') continue;
     const note = rotationNoteOf(entry);
@@ -132,13 +134,44 @@ export function checkHandovers(chain: KeyChain, scan: ScanResult, add: (f: Findi
  * (verify would call it a key fork). Reads the ledger once, read-only.
  * @throws SealogError E_IO / E_NOT_LEDGER when the file cannot be read.
  */
-export function handoversFrom(path: string, key: VerifierKey): { size: number; to: string }[] {
+export function handoversFrom(
+  path: string,
+  key: VerifierKey,
+  options: { sinceOwnCheckpoint?: boolean } = {},
+): { size: number; to: string }[] {
   const db = openReadOnly(path);
   try {
-    const chain = readKeyChain(db, [key], () => {}).chain;
+    const from0 = options.sinceOwnCheckpoint === true ? newestSignedSize(db, key) : 0;
+    const chain = readKeyChain(db, [key], () => {}, from0).chain;
     const from = `${key.name}+${toHex(key.keyId)}`;
     return (chain?.handovers ?? []).filter((h) => h.from === from).map(({ size, to }) => ({ size, to }));
   } finally {
     db.close();
   }
+}
+
+/** Newest checkpoint rows looked at for one signed by the key (a writer's own are the newest). */
+const OWN_CHECKPOINT_LOOKBACK = 1000;
+
+/**
+ * The size of the newest checkpoint `key` signed among the newest rows, else 0.
+ * `sealog key rotate` seals with the outgoing key right before it appends the
+ * statement, so a writer's startup check scans only the rows after it.
+ */
+function newestSignedSize(db: Database.Database, key: VerifierKey): number {
+  const rows = db
+    .prepare(
+      `SELECT iif(length(CAST(note AS BLOB)) <= ${MAX_NOTE_BYTES}, note, NULL) FROM checkpoints ORDER BY id DESC LIMIT ${OWN_CHECKPOINT_LOOKBACK}`,
+    )
+    .raw(true)
+    .iterate() as Iterable<[unknown]>;
+  for (const [note] of rows) {
+    if (typeof note !== 'string') continue;
+    try {
+      return openCheckpoint(note, [key], { origin: key.name }).checkpoint.size;
+    } catch {
+      // not this key's, or damaged: the next row
+    }
+  }
+  return 0;
 }
