@@ -233,6 +233,7 @@ export type {
   Store,
   WriterTrust,
 } from './store/types.js';
+export { closest } from './suggest.js';
 export { type TilesOptions, type TilesResult, writeTiles } from './tiles/publish.js';
 export { entryTime, inTimeRange, TIME_UNKNOWN } from './time.js';
 export {

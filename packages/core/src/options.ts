@@ -46,6 +46,13 @@ export const SINK_OPTION_KEYS: readonly string[] = [
   'checkpoint',
 ];
 
+/**
+ * What pino/file (`destination`) and winston's File transport (`filename`)
+ * call the file: the likeliest slip when sealog replaces one of them, and too
+ * far from "path" for the edit-distance guess.
+ */
+const PATH_ALIASES: readonly string[] = ['destination', 'dest', 'filename', 'file'];
+
 const DURABILITIES = ['process', 'power'] as const;
 /** What a transport does when records arrive faster than the ledger commits them (docs/performance.md). */
 export const OVERLOAD_POLICIES = ['shed', 'block'] as const;
@@ -111,8 +118,12 @@ export function validateSinkOptions(options: unknown): SinkOptions {
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!SINK_OPTION_KEYS.includes(key))
-      fail(unknownKeyMessage(key, key, SINK_OPTION_KEYS).replace('unknown option', 'unknown sealog option'));
+    if (SINK_OPTION_KEYS.includes(key)) continue;
+    if (PATH_ALIASES.includes(key))
+      fail(
+        `unknown sealog option "${key}"; did you mean "path"? (sealog calls the ledger file "path", e.g. "./audit.db")`,
+      );
+    fail(unknownKeyMessage(key, key, SINK_OPTION_KEYS).replace('unknown option', 'unknown sealog option'));
   }
   validateLedgerOptions(o);
   if (o.overload !== undefined && !(OVERLOAD_POLICIES as readonly unknown[]).includes(o.overload))

@@ -17,7 +17,7 @@ export function ioError(path: string, action: string, err: unknown): SealogError
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     return new SealogError(
       'E_IO',
-      `${path} stayed locked by another process while trying to ${action}; raise busyTimeoutMs or stop the other writer`,
+      `the database stayed locked by another process while trying to ${action} ${path}; raise busyTimeoutMs or stop the other writer`,
       { cause: err },
     );
   }
