@@ -212,6 +212,13 @@ export {
   type SinkOptions,
   validateSinkOptions,
 } from './sink.js';
+export {
+  type BackupOptions,
+  type BackupProgress,
+  type BackupResult,
+  backupLedger,
+  type LedgerFacts,
+} from './store/backup.js';
 export { type ConnectedStore, type ConnectOptions, connectStore } from './store/connect.js';
 export { DEFAULT_PG_SCHEMA, isPostgresUrl, type PgTarget, parsePgUrl } from './store/postgres/url.js';
 export { queryRecords, type RecordQuery } from './store/query.js';

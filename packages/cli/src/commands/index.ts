@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { backup } from './backup.js';
 import { checkpoint } from './checkpoint.js';
 import { exportCommand } from './export.js';
 import { init } from './init.js';
@@ -33,5 +34,6 @@ export const commands: Command[] = [
   tiles,
   init,
   migrate,
+  backup,
   witness,
 ];
