@@ -26,7 +26,7 @@ export interface Command {
   run(argv: string[], io: Io): Promise<number>;
 }
 
-/** Bad arguments: printed with the command's usage, exit 2. */
+/** Bad arguments: printed as one line and a pointer to `--help` (arg-errors.ts), exit 2. */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -34,16 +34,13 @@ export class UsageError extends Error {
   }
 }
 
-/** Maps an error to a message and exit code: tampering is 1, everything else 2. */
+/**
+ * Maps an error that is not a usage error (those are arg-errors.ts's) to a
+ * message and exit code: tampering is 1, everything else 2.
+ */
 export function describeError(err: unknown): { message: string; code: number } {
-  if (err instanceof UsageError) return { message: err.message, code: EXIT_USAGE };
   if (isSealogError(err)) {
     return { message: `${err.code}: ${err.message}`, code: err.code === 'E_TAMPER' ? EXIT_FAIL : EXIT_USAGE };
-  }
-  // parseArgs errors carry a code like ERR_PARSE_ARGS_UNKNOWN_OPTION.
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-    return { message: (err as Error).message, code: EXIT_USAGE };
   }
   return { message: err instanceof Error ? err.message : String(err), code: EXIT_USAGE };
 }

@@ -1,5 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
-import { isSealogError, parseVerifierKey, SealogError, type VerifierKey } from '@sealog/core';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { closest, isSealogError, parseVerifierKey, SealogError, type VerifierKey } from '@sealog/core';
 import { UsageError } from './command.js';
 
 /** Largest file a command reads whole (notes, proofs, key lists, anchor files). */
@@ -49,6 +50,35 @@ function shown(v: string): string {
   return JSON.stringify(v.length > 80 ? `${v.slice(0, 80)}…` : v);
 }
 
+/** Most directory entries looked at for a "did you mean" file name. */
+const MAX_SUGGEST_ENTRIES = 1000;
+
+/** A file beside `path` whose name is one slip away, for "did you mean". Never reads a file. */
+function nearbyFile(path: string): string | undefined {
+  try {
+    const dir = dirname(path);
+    const names = readdirSync(dir).slice(0, MAX_SUGGEST_ENTRIES);
+    const guess = closest(basename(path), names);
+    return guess === undefined ? undefined : dir === '.' && !path.startsWith('./') ? guess : join(dir, guess);
+  } catch {
+    return undefined; // no such directory, or not readable: no guess
+  }
+}
+
+/**
+ * Why a --<flag> value that looks like a path is not a key, and what to type.
+ * The name is only tested for existence and compared with its neighbours,
+ * never opened: a key string is never read as a file (issue 14, finding 3).
+ */
+function pathHint(v: string, fileFlag: string): string {
+  if (existsSync(v)) return `it names a file; to read keys from a file, use --${fileFlag} ${shown(v)}`;
+  const near = nearbyFile(v);
+  return (
+    `it looks like a file name, and no file ${shown(v)} exists${near ? ` (did you mean ${shown(near)}?)` : ''}; ` +
+    `to read keys from a file, use --${fileFlag} <file>. A key itself looks like <name>+<8 hex digits>+<base64>, one line of what \`sealog keygen\` printed`
+  );
+}
+
 /**
  * Verifier keys from `--key` (key strings only) and `--key-file` (files of
  * keys). Issue 14, finding 3: a key string is never opened as a path, or an
@@ -93,8 +123,8 @@ export function readKeyList(
       if (why) throw new UsageError(`--${names.flag} ${shown(v)}: ${why}`);
     } catch (err) {
       if (!isSealogError(err)) throw err;
-      const hint = looksLikePath(v) ? `; to read keys from a file, use --${names.fileFlag} ${shown(v)}` : '';
-      throw new UsageError(`--${names.flag} ${shown(v)} is not a verifier key: ${err.message}${hint}`);
+      const why = looksLikePath(v) && !/PRIVATE/i.test(v) ? pathHint(v, names.fileFlag) : err.message;
+      throw new UsageError(`--${names.flag} ${shown(v)} is not a verifier key: ${why}`);
     }
     keys.push(v.trim());
   }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { anchorTimestampsPath, exportBundle, LedgerReader, writeBundle } from '@sealog/core';
 import { type Command, EXIT_OK, UsageError } from '../command.js';
@@ -19,13 +19,47 @@ ${KEY_USAGE}                       Give the log key and its <origin>/time key (t
                        \`sealog keygen\` printed).
   --out <path>         a new directory (bundle.json, README.txt, manifest.json,
                        checkpoint.txt, keys.txt, entries.jsonl), or a single
-                       file ending in .json (what the browser verifier loads)
+                       file ending in .json (what the browser verifier loads);
+                       an existing file or non-empty directory is refused
   --anchor <file>      the anchor file the checkpointer appends to
 
 The recipient checks it with \`sealog verify-bundle\` or packages/web-verifier's
 verifier.html. If no checkpoint covers the range yet, run \`sealog checkpoint\`.
 
 ${FILTER_USAGE}`;
+
+/**
+ * Refuses an --out that export would not write, before any work: an existing
+ * file (export never overwrites; it said only "cannot write the bundle"), or a
+ * directory that is not empty.
+ * @throws UsageError saying what to do
+ */
+function checkOut(out: string): void {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(out);
+  } catch {
+    return; // nothing there yet: the usual case
+  }
+  if (!st.isDirectory() || out.endsWith('.json'))
+    throw new UsageError(
+      `--out ${out} already exists; choose another name or remove it (export never overwrites)`,
+    );
+  if (readdirSync(out).length > 0) throw new UsageError(`--out ${out} is not empty; choose a new directory`);
+}
+
+/** Runs writeBundle, naming a file that appeared since checkOut (EEXIST) as such. */
+function written(write: () => string[], out: string): string[] {
+  try {
+    return write();
+  } catch (err) {
+    if ((err as { cause?: { code?: unknown } }).cause?.code === 'EEXIST')
+      throw new UsageError(
+        `--out ${out} already exists; choose another name or remove it (export never overwrites)`,
+      );
+    throw err;
+  }
+}
 
 /** The selection as the user typed it, for the manifest (values only, in a stable order). */
 function describeSelection(values: FilterValues): string[] {
@@ -57,6 +91,7 @@ export const exportCommand: Command = {
     const out = values.out;
     if (out === undefined) throw new UsageError('--out <dir | file.json> is required');
     const keys = readKeyArgs(values, true);
+    checkOut(out);
     const query = buildQuery(values);
     let anchorText: string | undefined;
     let anchorTimestampsText: string | undefined;
@@ -76,7 +111,7 @@ export const exportCommand: Command = {
           ...(anchorText !== undefined ? { anchorText } : {}),
           ...(anchorTimestampsText !== undefined ? { anchorTimestampsText } : {}),
         });
-        const files = writeBundle(bundle, out);
+        const files = written(() => writeBundle(bundle, out), out);
         for (const w of warnings) io.err(`warning: ${w}\n`);
         const m = bundle.manifest;
         io.out(
