@@ -49,6 +49,6 @@ describe('attack: a FIFO (or directory) where the ledger is expected', () => {
     mkdirSync(d);
     const t = await sealog(['tail', d], { timeoutMs: LIMIT });
     expect(t.code).toBe(2);
-    expect(t.err).toMatch(/E_IO: .*dir\.db is not a regular file/);
+    expect(t.err).toMatch(/E_IO: .*dir\.db is a directory, not a ledger file/);
   });
 });

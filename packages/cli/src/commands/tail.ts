@@ -1,21 +1,28 @@
+import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import {
   checkedTime,
   inTimeRange,
   isPostgresUrl,
+  isSealogError,
   LedgerReader,
   queryRecords,
   type RecordQuery,
   type StoredRecord,
 } from '@sealog/core';
-import { type Command, EXIT_OK, intOption, UsageError } from '../command.js';
+import { type Command, EXIT_OK, type Io, intOption, UsageError } from '../command.js';
 import { buildQuery, FILTER_OPTIONS, FILTER_USAGE } from '../filters.js';
 import { OUTPUT_OPTIONS, OUTPUT_USAGE, printer } from '../output.js';
-import { LEDGER_ARG, withLedger } from '../source.js';
+import { checkNotDirectory, LEDGER_ARG, withLedger } from '../source.js';
 
 /** How often `-f` looks for new records. One cheap PRAGMA per tick while idle. */
 export const FOLLOW_POLL_MS = 200;
+/**
+ * How long `-f` lets a ledger that has just appeared be "not a ledger yet": a
+ * writer creates the file, switches it to WAL, then creates its tables.
+ */
+export const APPEAR_GRACE_MS = 5000;
 
 const usage = `usage: sealog tail <ledger | postgres://…> [-n N] [-f] [filters] [--json | --csv]
 
@@ -23,7 +30,9 @@ Prints the newest matching records of a ledger, oldest first. Opens the file
 read-only; never blocks writers.
 
   -n, --lines N   how many records to print (default 10)
-  -f, --follow    keep printing matching records as any process appends them
+  -f, --follow    keep printing matching records as any process appends them;
+                  a ledger file that does not exist yet is waited for (like
+                  tail -F), with one line on stderr saying so; Ctrl-C stops
 
 ${FILTER_USAGE}
 ${OUTPUT_USAGE}`;
@@ -61,7 +70,9 @@ export const tail: Command = {
       if (values.follow) await followPostgres(arg, next, query, print, io.signal);
       return EXIT_OK;
     }
-    const reader = new LedgerReader(arg);
+    checkNotDirectory(arg);
+    const reader = values.follow ? await waitForLedger(arg, io) : new LedgerReader(arg);
+    if (reader === undefined) return EXIT_OK; // Ctrl-C while waiting
     try {
       let next = printNewest(reader, n, query, print);
       if (!values.follow) return EXIT_OK;
@@ -83,6 +94,45 @@ export const tail: Command = {
     }
   },
 };
+
+/** Size of the file at `path`, or undefined when there is none. */
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Opens the ledger for `tail -f`, first waiting for it to appear (issue 19,
+ * item 5: started before the app, tail exited 2 where `tail -F` and
+ * `journalctl -f` wait). An empty file counts as not there yet. Returns
+ * undefined if the signal fires first.
+ * @throws what LedgerReader throws for a file that is there but not a ledger
+ *   (at once if it was there from the start, else after APPEAR_GRACE_MS).
+ */
+async function waitForLedger(path: string, io: Io): Promise<LedgerReader | undefined> {
+  let waited = false;
+  let appeared: number | undefined;
+  while (!io.signal.aborted) {
+    const size = fileSize(path);
+    if (size !== undefined && size > 0) {
+      try {
+        return new LedgerReader(path);
+      } catch (err) {
+        if (!waited || !isSealogError(err) || err.code !== 'E_NOT_LEDGER') throw err;
+        appeared ??= Date.now();
+        if (Date.now() - appeared > APPEAR_GRACE_MS) throw err;
+      }
+    } else if (!waited) {
+      io.err(`sealog tail: waiting for ${path} to appear (Ctrl-C to stop)\n`);
+      waited = true;
+    }
+    await sleep(FOLLOW_POLL_MS, undefined, { signal: io.signal }).catch(() => undefined);
+  }
+  return undefined;
+}
 
 /**
  * Prints the newest `n` matches, oldest first. Returns the size the
