@@ -1,5 +1,6 @@
-import { parseEntry, type RecordQuery, type StoredRecord } from '@sealog/core';
+import { closest, parseEntry, type RecordQuery, type StoredRecord } from '@sealog/core';
 import { UsageError } from './command.js';
+import { parseTimeArg, TIME_FORMS } from './time-arg.js';
 
 /** parseArgs option specs shared by `tail` and `query`. */
 export const FILTER_OPTIONS = {
@@ -25,8 +26,10 @@ export interface FilterValues {
 export const FILTER_USAGE = `filters (combine freely):
       --level L       L and more severe (pino: trace debug info warn error fatal;
                       winston/syslog names too; or a pino number)
-      --since D       newer than D ago: 30s, 15m, 1h, 7d
-      --from T        at or after ISO time T;  --to T  before ISO time T
+      --from T        at or after time T;  --to T  before time T
+      --since T       the same as --from T (journalctl's name): --since 15m,
+                      --since yesterday, --since "2 hours ago"
+                      ${TIME_FORMS}
       --where K=V     field K (dotted path) equals V;  K~=V  contains V (repeatable)
       --grep S        the stored entry text contains S
       --seq A..B      seq from A to B inclusive (A.. or ..B for open ends)
@@ -57,14 +60,18 @@ export function severity(level: unknown): number | undefined {
   return undefined;
 }
 
-const DURATION = /^(\d{1,9})(ms|s|m|h|d)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const LEVEL_LIST =
+  'trace debug info warn error fatal (pino); silly verbose http (winston); notice warning crit alert emerg (syslog); or a number like 30';
 
-function parseTime(name: string, v: string): number {
-  const t = Date.parse(v);
-  if (!Number.isFinite(t))
-    throw new UsageError(`--${name} must be an ISO time like 2026-01-31T12:00:00Z, got "${v}"`);
-  return t;
+/** The minimum severity `--level` names. @throws UsageError listing the levels. */
+function parseLevel(v: string): number {
+  if (/^\d{1,15}$/.test(v)) return Number(v);
+  const key = v.toLowerCase();
+  if (Object.hasOwn(SEVERITY, key)) return SEVERITY[key]!;
+  const guess = closest(v, Object.keys(SEVERITY));
+  throw new UsageError(
+    `--level ${JSON.stringify(v.slice(0, 64))} is not a level${guess ? `; did you mean "${guess}"?` : ''} (levels: ${LEVEL_LIST})`,
+  );
 }
 
 function parseSeq(v: string): { from: number; to: number } {
@@ -97,16 +104,13 @@ export function buildQuery(values: FilterValues, now = Date.now()): RecordQuery 
     q.seqFrom = from;
     q.seqTo = to;
   }
-  if (values.since !== undefined) {
-    const m = DURATION.exec(values.since);
-    if (!m) throw new UsageError(`--since must be a duration like 30s, 15m, 1h or 7d, got "${values.since}"`);
-    q.tsFrom = now - Number(m[1]) * UNIT_MS[m[2]!]!;
-  }
-  if (values.from !== undefined) q.tsFrom = Math.max(q.tsFrom ?? -Infinity, parseTime('from', values.from));
-  if (values.to !== undefined) q.tsTo = parseTime('to', values.to);
+  // Both given: the later bound wins, so each narrows the range.
+  if (values.since !== undefined) q.tsFrom = parseTimeArg('since', values.since, now);
+  if (values.from !== undefined)
+    q.tsFrom = Math.max(q.tsFrom ?? -Infinity, parseTimeArg('from', values.from, now));
+  if (values.to !== undefined) q.tsTo = parseTimeArg('to', values.to, now);
   if (values.level !== undefined) {
-    const min = /^\d+$/.test(values.level) ? Number(values.level) : SEVERITY[values.level.toLowerCase()];
-    if (min === undefined) throw new UsageError(`--level: unknown level "${values.level}"`);
+    const min = parseLevel(values.level);
     tests.push((r) => (severity(r.level) ?? -1) >= min);
   }
   for (const w of values.where ?? []) {

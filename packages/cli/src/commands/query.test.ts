@@ -86,9 +86,10 @@ describe('sealog query / tail filters', () => {
   it('rejects malformed filters with exit 2 and says what is expected', async () => {
     const path = await sample();
     for (const [args, msg] of [
-      [['--since', 'yesterday'], /--since must be a duration/],
-      [['--from', 'soon'], /--from must be an ISO time/],
-      [['--level', 'loud'], /unknown level "loud"/],
+      [['--since', 'next week'], /--since "next week" is not a time; give an ISO time/],
+      [['--from', 'soon'], /--from "soon" is not a time/],
+      [['--from', '1'], /--from "1": a bare number is not a time/],
+      [['--level', 'loud'], /--level "loud" is not a level \(levels: trace debug/],
       [['--where', 'novalue'], /--where must be K=V/],
       [['--seq', '9..3'], /is empty/],
       [['--json', '--csv'], /choose one of --json and --csv/],

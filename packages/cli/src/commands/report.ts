@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { type DpReport, dpReport, LedgerReader } from '@sealog/core';
 import { type Command, EXIT_OK, UsageError } from '../command.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
+import { parseTimeArg } from '../time-arg.js';
 
 const usage = `usage: sealog report <ledger> --group-by FIELD --epsilon E [--delta D] [options]
 
@@ -19,7 +20,9 @@ who may not read the logs (docs/differential-privacy.md). Opens the file read-on
   --unit FIELD              privacy unit (e.g. user.id); default: each record
   --max-groups-per-unit K   groups one unit may contribute to (default 1)
   --max-rows-per-unit R     rows one unit may contribute to each group (default 1)
-  --from ISO, --to ISO      time range [from, to) by record time
+  --from T, --to T          time range [from, to) by record time; T as for
+                            \`sealog query\`: 2026-01-31T12:00:00Z, 2026-01-31
+                            (no zone = UTC), yesterday, "2 hours ago", ...
   --json                    machine-readable output`;
 
 function num(name: string, v: string | undefined): number | undefined {
@@ -29,11 +32,9 @@ function num(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
-function time(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new UsageError(`--${name} must be an ISO time, got "${v}"`);
-  return t;
+/** The same time forms as query/tail (time-arg.ts): no zone is UTC, a bare number is refused. */
+function time(name: string, v: string | undefined, now: number): number | undefined {
+  return v === undefined ? undefined : parseTimeArg(name, v, now);
 }
 
 function table(r: DpReport): string {
@@ -103,6 +104,9 @@ export const report: Command = {
       const g = num('granularity', v.granularity);
       if (g !== undefined) sum.granularity = g;
     }
+    const now = Date.now();
+    const from = time('from', v.from, now);
+    const to = time('to', v.to, now);
     return withLedger(positionals[0]!, (path) => {
       const reader = new LedgerReader(path);
       try {
@@ -116,8 +120,8 @@ export const report: Command = {
           maxGroupsPerUnit: num('max-groups-per-unit', v['max-groups-per-unit']),
           maxRowsPerUnit: num('max-rows-per-unit', v['max-rows-per-unit']),
           groups: v.groups?.split(','),
-          from: time('from', v.from),
-          to: time('to', v.to),
+          from,
+          to,
         });
         io.out(v.json ? `${JSON.stringify(r)}\n` : table(r));
         return EXIT_OK;
