@@ -1,17 +1,10 @@
 import { parseArgs } from 'node:util';
-import {
-  DEFAULT_MAX_UNSEALED,
-  type Finding,
-  isFailure,
-  parseVerifierKey,
-  SIG_TYPE_COSIGNATURE,
-  type VerifyReport,
-  verifyLedger,
-} from '@sealog/core';
+import { DEFAULT_MAX_UNSEALED, type Finding, isFailure, type VerifyReport, verifyLedger } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, intOption, UsageError } from '../command.js';
 import { escapeTerminal } from '../format.js';
-import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs, readKeyList } from '../inputs.js';
+import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
+import { readWitnessArgs } from '../witness-args.js';
 import { formatTsa, readTsaArgs, TSA_OPTIONS, TSA_USAGE } from './verify-tsa.js';
 
 const usage = `usage: sealog verify <ledger> (--key <vkey> | --key-file <file>)... [--checkpoint <file>...]
@@ -55,27 +48,6 @@ ${TSA_USAGE}  --origin <origin>    the log's origin (default: that of the first 
 
 exit status: 0 intact, 1 verification failed, 2 usage or I/O error
 `;
-
-/** Witness verifier keys from --witness and --witness-file; each must be a 0x04 cosigner key. */
-function readWitnessArgs(values: {
-  witness?: readonly string[] | undefined;
-  'witness-file'?: readonly string[] | undefined;
-}): string[] {
-  return readKeyList(
-    values.witness ?? [],
-    values['witness-file'] ?? [],
-    { flag: 'witness', fileFlag: 'witness-file', file: 'witness key file' },
-    (k) =>
-      k.type === SIG_TYPE_COSIGNATURE
-        ? undefined
-        : `${k.name} is a log signing key (type 0x01), not a witness key (type 0x04): give the key \`sealog witness keygen\` printed`,
-  );
-}
-
-/** The distinct witness keys given (the same key twice is one witness). */
-function distinct(keys: readonly string[]): number {
-  return new Set(keys.map((k) => parseVerifierKey(k).vkey)).size;
-}
 
 function line(f: Finding): string {
   return `  ${f.kind.padEnd(20)} ${escapeTerminal(f.message)}\n`;
@@ -153,28 +125,17 @@ export const verify: Command = {
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     const chainOnly = values['chain-only'] === true;
     const keys = readKeyArgs(values, false);
-    const witnesses = readWitnessArgs(values);
+    const witnessGiven = (values.witness?.length ?? 0) + (values['witness-file']?.length ?? 0) > 0;
     if (
       chainOnly &&
-      (keys.length > 0 || values.checkpoint !== undefined || witnesses.length > 0 || values['tsa-anchor'])
+      (keys.length > 0 || values.checkpoint !== undefined || witnessGiven || values['tsa-anchor'])
     ) {
       throw new UsageError(
         '--chain-only checks no signature: give it without --key, --key-file, --checkpoint, --witness or --tsa-anchor',
       );
     }
-    if (witnesses.length > 0 && keys.length === 0) {
-      throw new UsageError(
-        "--witness counts cosignatures only on checkpoints signed by the log's key: give --key or --key-file too",
-      );
-    }
-    let quorum: number | undefined;
-    if (values.quorum !== undefined) {
-      if (witnesses.length === 0) throw new UsageError('--quorum needs --witness or --witness-file');
-      quorum = intOption('quorum', values.quorum, 0);
-      const n = distinct(witnesses);
-      if (quorum < 1 || quorum > n)
-        throw new UsageError(`--quorum must be from 1 to ${n} (the distinct witnesses given), got ${quorum}`);
-    }
+    // The same rules and messages as verify-bundle's (witness-args.ts).
+    const { witnesses, quorum } = readWitnessArgs(values, keys);
     if (values.strict && values['max-unsealed'] !== undefined) {
       throw new UsageError('--strict is --max-unsealed 0: give one of them');
     }
