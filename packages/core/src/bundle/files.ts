@@ -80,8 +80,8 @@ export function verifyBundlePath(
   if (options.witnesses !== undefined || options.quorum !== undefined) checkBundleWitnessOptions(options);
   const tsa = options.tsaAnchors !== undefined ? (options as BundleTsaOptions) : undefined;
   if (tsa) checkBundleTsaOptions(tsa);
-  else if (options.tsa !== undefined || options.tsaPolicy !== undefined)
-    throw new SealogError('E_CONFIG', 'tsa and tsaPolicy need tsaAnchors (--tsa-anchor)');
+  else if (options.tsa !== undefined || options.tsaPolicy !== undefined || options.tsaSigners !== undefined)
+    throw new SealogError('E_CONFIG', 'tsa, tsaPolicy and tsaSigners need tsaAnchors (--tsa-anchor)');
   const bytes = readBundleFile(path);
   const report = verifyBundle(bytes, options);
   let dir = false;
