@@ -1,13 +1,13 @@
 // The published shape: publint and are-the-types-wrong on the packed tarballs,
 // then the tarballs installed into a scratch app outside the workspace and used
-// from both an ESM and a CommonJS consumer. Needs `npx turbo run build` first.
+// from an ESM, a CommonJS and a strict TypeScript consumer. Needs `npx turbo run build` first.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, readVerified, tempDir } from './transport-helpers.js';
 
-const PACKAGES = ['core', 'pino', 'winston'] as const;
+const PACKAGES = ['core', 'pino', 'winston', 'cli'] as const;
 const BIN = join(ROOT, 'node_modules/.bin');
 const SLOW = 180_000;
 
@@ -25,7 +25,7 @@ beforeAll(() => {
     const r = run('npx', ['-y', 'pnpm@10', 'pack', '--pack-destination', packs], join(ROOT, 'packages', p));
     expect(r.status, r.out).toBe(0);
   }
-  expect(readdirSync(packs).sort()).toEqual(PACKAGES.map((p) => `sealog-${p}-0.1.0.tgz`));
+  expect(readdirSync(packs).sort()).toEqual(PACKAGES.map((p) => `sealog-${p}-0.1.0.tgz`).sort());
 }, SLOW);
 
 describe('package hygiene', () => {
@@ -53,30 +53,7 @@ describe('package hygiene', () => {
   it(
     'the tarballs install into a scratch app and log from ESM and CommonJS consumers',
     () => {
-      const app = tempDir();
-      const dep = (p: string) => `file:${tarball(p)}`;
-      writeFileSync(
-        join(app, 'package.json'),
-        JSON.stringify({
-          name: 'scratch',
-          private: true,
-          version: '1.0.0',
-          dependencies: {
-            '@sealog/core': dep('core'),
-            '@sealog/pino': dep('pino'),
-            '@sealog/winston': dep('winston'),
-            pino: '^10.4.0',
-            winston: '^3.19.0',
-          },
-          // The packed @sealog/pino depends on @sealog/core@0.1.0, which is only in our tarball.
-          pnpm: { onlyBuiltDependencies: ['better-sqlite3'], overrides: { '@sealog/core': dep('core') } },
-        }),
-      );
-      // Offline from the local store first; the registry is the fallback, bounded by the timeout.
-      let r = run('npx', ['-y', 'pnpm@10', 'install', '--offline'], app);
-      if (r.status !== 0) r = run('npx', ['-y', 'pnpm@10', 'install', '--prefer-offline'], app);
-      expect(r.status, r.out).toBe(0);
-
+      const app = scratchApp();
       const consumer = (mod: 'esm' | 'cjs') => `${
         mod === 'esm'
           ? "import pino from 'pino';\nimport winston from 'winston';\nimport { SealogTransport } from '@sealog/winston';"
@@ -108,4 +85,79 @@ logger.end();
     },
     SLOW,
   );
+
+  // What a strict TypeScript app sees: every .d.ts we ship is checked (skipLibCheck: false), so a
+  // type import of a package the user does not get (a devDependency's @types) fails with TS7016.
+  it(
+    'a strict TypeScript consumer (skipLibCheck: false, module: nodenext) compiles against every package',
+    () => {
+      const app = scratchApp();
+      writeFileSync(
+        join(app, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            target: 'es2022',
+            strict: true,
+            skipLibCheck: false,
+            noEmit: true,
+            types: ['node'],
+          },
+          files: ['consumer.ts'],
+        }),
+      );
+      writeFileSync(
+        join(app, 'consumer.ts'),
+        `import { connectStore, type ConnectedStore, SqliteStore, verifyLedger } from '@sealog/core';
+import { main } from '@sealog/cli';
+import sealogPino from '@sealog/pino';
+import { SealogTransport } from '@sealog/winston';
+
+export async function use(path: string): Promise<ConnectedStore> {
+  void [SqliteStore, verifyLedger, main, sealogPino, new SealogTransport({ path })];
+  return connectStore(path);
+}
+`,
+      );
+      const r = run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], app);
+      expect(r.status, r.out).toBe(0);
+    },
+    SLOW,
+  );
 });
+
+// One scratch app outside the workspace with the packed tarballs installed (plus what a user of them
+// would add: pino, winston, @types/node), shared by the consumers above.
+let scratch: string | undefined;
+function scratchApp(): string {
+  if (scratch) return scratch;
+  const app = tempDir();
+  const dep = (p: string) => `file:${tarball(p)}`;
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({
+      name: 'scratch',
+      private: true,
+      version: '1.0.0',
+      type: 'module',
+      dependencies: {
+        '@sealog/cli': dep('cli'),
+        '@sealog/core': dep('core'),
+        '@sealog/pino': dep('pino'),
+        '@sealog/winston': dep('winston'),
+        '@types/node': '^20.19.0',
+        pino: '^10.4.0',
+        winston: '^3.19.0',
+      },
+      // The packed @sealog/pino depends on @sealog/core@0.1.0, which is only in our tarball.
+      pnpm: { onlyBuiltDependencies: ['better-sqlite3'], overrides: { '@sealog/core': dep('core') } },
+    }),
+  );
+  // Offline from the local store first; the registry is the fallback, bounded by the timeout.
+  let r = run('npx', ['-y', 'pnpm@10', 'install', '--offline'], app);
+  if (r.status !== 0) r = run('npx', ['-y', 'pnpm@10', 'install', '--prefer-offline'], app);
+  expect(r.status, r.out).toBe(0);
+  scratch = app;
+  return app;
+}
