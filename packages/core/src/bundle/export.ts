@@ -4,9 +4,11 @@ import { type OpenedCheckpoint, openCheckpoint } from '../checkpoint/signed.js';
 import { SealogError } from '../errors.js';
 import { HASH_SIZE, leafHash } from '../hash.js';
 import { bytesEqual, encodeBase64, toHex } from '../note/encoding.js';
-import { parseVerifierKey, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
+import { parseVerifierKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
+import { chainKeys, judgeAtSize, type KeyChain } from '../signer/rotation.js';
 import { queryRecords, type RecordQuery } from '../store/query.js';
 import type { LedgerReader } from '../store/reader.js';
+import { readKeyChain } from '../verify/rotations.js';
 import { cosignedNotes } from './cosigned.js';
 import { toRanges } from './parse.js';
 import { renderReadme } from './readme.js';
@@ -18,6 +20,7 @@ import {
   type BundleAnchor,
   type BundleManifest,
   MAX_BUNDLE_ENTRIES,
+  MAX_BUNDLE_ROTATIONS,
 } from './types.js';
 
 /** What to export and how to describe it. */
@@ -79,7 +82,10 @@ export function exportBundle(reader: LedgerReader, options: ExportOptions): Expo
   const firstSeq = selected[0]!.seq;
   const lastSeq = selected[selected.length - 1]!.seq;
   const ledgerSize = reader.size();
-  const opened = newestCovering(reader, keys, lastSeq, ledgerSize);
+  // After a key rotation the newest checkpoints are the new key's: follow the chain from the keys given.
+  const chain = readKeyChain(reader.db, keys, () => {}).chain;
+  const opened = newestCovering(reader, chain ? chainKeys(chain) : keys, lastSeq, ledgerSize, chain);
+
   const cp = opened.checkpoint;
 
   const tree = new ProofTree(leavesOf(reader, cp.size));
@@ -138,6 +144,17 @@ export function exportBundle(reader: LedgerReader, options: ExportOptions): Expo
     anchors,
     readme: '',
   };
+  if (chain) {
+    bundle.rotations = chain.handovers
+      .filter((h) => h.seq < cp.size && h.size <= cp.size)
+      .slice(0, MAX_BUNDLE_ROTATIONS)
+      .map((h) => ({
+        seq: h.seq,
+        entry: encodeBase64(entryAt(reader, h.seq)),
+        proof: tree.inclusionProof(h.seq).map(encodeBase64),
+        consistency: tree.consistencyProof(h.size).map(encodeBase64),
+      }));
+  }
   const cosigned = cosignedNotes(reader, keys, opened, warnings); // the witnesses' merged notes
   if (cosigned.length > 0) bundle.cosignedNotes = cosigned;
   // The writer's RFC 3161 tokens for the notes carried (docs/timestamps.md §5), if any.
@@ -169,6 +186,7 @@ function newestCovering(
   keys: VerifierKey[],
   lastSeq: number,
   ledgerSize: number,
+  chain?: KeyChain,
 ): Opened {
   let unverified = 0;
   let best: Opened | undefined;
@@ -187,6 +205,10 @@ function newestCovering(
       continue;
     }
     if (cp.size > ledgerSize) continue; // a checkpoint past the end: verify will report it
+    if (chain && judgeAtSize(chain, cp.size, idsOf(opened, false), timesOf(opened)).retired !== undefined) {
+      unverified++; // signed by a key that had handed over: verify reports it as retired-key
+      continue;
+    }
     if (cp.size <= lastSeq) continue;
     if (!best || cp.size > best.checkpoint.size) best = { ...opened, note: row.note };
   }
@@ -259,4 +281,27 @@ function anchorsFor(
     (c, i, all) => i === 0 || c.size !== all[0]!.size,
   );
   return picked.map((c) => ({ note: c.note, proof: tree.consistencyProof(c.size).map(encodeBase64) }));
+}
+
+/** The exact stored bytes of record `seq` (a rotation entry the chain accepted). */
+function entryAt(reader: LedgerReader, seq: number): Uint8Array {
+  const row = reader.db.prepare('SELECT entry FROM records WHERE seq = ?').get(seq) as
+    | { entry: unknown }
+    | undefined;
+  if (!row || !(row.entry instanceof Uint8Array))
+    throw new SealogError('E_TAMPER', `key rotation entry ${seq} is missing; run \`sealog verify\``);
+  return row.entry;
+}
+
+function idsOf(opened: OpenedCheckpoint, time: boolean): string[] {
+  return opened.verified
+    .filter((v) => (time ? v.type === SIG_TYPE_COSIGNATURE : v.type === SIG_TYPE_ED25519))
+    .map((v) => toHex(v.keyId));
+}
+
+function timesOf(opened: OpenedCheckpoint): { id: string; time: number }[] {
+  const name = `${opened.checkpoint.origin}/time`;
+  return opened.verified
+    .filter((v) => v.type === SIG_TYPE_COSIGNATURE && v.name === name && v.time !== undefined)
+    .map((v) => ({ id: toHex(v.keyId), time: v.time! }));
 }

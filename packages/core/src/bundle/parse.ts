@@ -8,6 +8,7 @@ import {
   MAX_BUNDLE_COSIGNED_NOTES,
   MAX_BUNDLE_ENTRIES,
   MAX_BUNDLE_KEYS,
+  MAX_BUNDLE_ROTATIONS,
   MAX_BUNDLE_TIMESTAMPS,
   MAX_PROOF_HASHES,
 } from './types.js';
@@ -29,6 +30,8 @@ export interface BundleShape {
   timestamps: unknown[];
   /** Other notes of the checkpoint's body, for their witness lines (unchecked); empty when absent. */
   cosignedNotes: string[];
+  /** Key rotation entries (items unchecked); empty when absent. */
+  rotations: unknown[];
   readme: string;
 }
 
@@ -63,7 +66,8 @@ export function parseBundleShape(input: unknown): { shape: BundleShape } | { err
     const t = typeof value.type === 'string' ? JSON.stringify(value.type.slice(0, 60)) : 'missing';
     return { error: `not a sealog evidence bundle: type is ${t}, expected "${BUNDLE_TYPE}"` };
   }
-  const { manifest, checkpoint, keys, entries, anchors, readme, timestamps, cosignedNotes } = value;
+  const { manifest, checkpoint, keys, entries, anchors, readme, timestamps, cosignedNotes, rotations } =
+    value;
   if (!isObject(manifest)) return { error: 'bundle has no manifest object' };
   if (typeof checkpoint !== 'string') return { error: 'bundle has no checkpoint note' };
   if (!Array.isArray(keys) || keys.length > MAX_BUNDLE_KEYS || !keys.every((k) => typeof k === 'string')) {
@@ -87,6 +91,9 @@ export function parseBundleShape(input: unknown): { shape: BundleShape } | { err
   ) {
     return { error: `bundle cosignedNotes must be a list of at most ${MAX_BUNDLE_COSIGNED_NOTES} notes` };
   }
+  if (rotations !== undefined && (!Array.isArray(rotations) || rotations.length > MAX_BUNDLE_ROTATIONS)) {
+    return { error: `bundle rotations must be a list of at most ${MAX_BUNDLE_ROTATIONS} entries` };
+  }
   return {
     shape: {
       manifest,
@@ -96,6 +103,7 @@ export function parseBundleShape(input: unknown): { shape: BundleShape } | { err
       anchors,
       timestamps: timestamps ?? [],
       cosignedNotes: (cosignedNotes as string[] | undefined) ?? [],
+      rotations: (rotations as unknown[] | undefined) ?? [],
       readme: typeof readme === 'string' ? readme : '',
     },
   };

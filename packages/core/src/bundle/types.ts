@@ -1,3 +1,5 @@
+import type { BundleRotation } from './rotations.js';
+
 // The evidence bundle, version 1 (docs/evidence.md): one JSON document that
 // carries everything a recipient needs to check exported records offline.
 // Hashes and entry bytes are standard base64 (RFC 4648 §4), as in checkpoints.
@@ -24,6 +26,8 @@ export const MAX_BUNDLE_TIMESTAMPS = 256;
 export const MAX_TIMESTAMPS_PER_NOTE = 4;
 /** Most extra notes of the bundle checkpoint carried for their witness cosignatures (one per witness). */
 export const MAX_BUNDLE_COSIGNED_NOTES = 16;
+/** Most key rotation entries carried (one per hand-over since the first key). */
+export const MAX_BUNDLE_ROTATIONS = 16;
 
 /** One exported record: its exact stored bytes and its RFC 9162 inclusion proof. */
 export interface BundleEntry {
@@ -105,6 +109,13 @@ export interface Bundle {
    * stored text, at most 16. Optional: absent when there are none.
    */
   cosignedNotes?: string[];
+  /**
+   * The ledger's key rotation entries that lead from the first key to the one
+   * that signed `checkpoint` (docs/keys.md "Rotation"), each with its inclusion
+   * proof and a consistency proof from its hand-over size. Optional: absent
+   * when the ledger never rotated.
+   */
+  rotations?: BundleRotation[];
   /** The recipient README (also written as README.txt). */
   readme: string;
 }

@@ -7,6 +7,7 @@ import { checkNote } from '../verify/checkpoint.js';
 import { checkAnchor } from './check-anchor.js';
 import { checkManifest } from './check-manifest.js';
 import { decodeHashList, parseBundleShape, toRanges } from './parse.js';
+import { checkBundleRotations, followBundleRotations } from './rotations.js';
 import { MAX_ENTRY_BYTES } from './types.js';
 import {
   type BundleVerifyOptions,
@@ -93,6 +94,8 @@ export interface BundleReport {
   problems: string[];
   /** What the verdict does not cover, and warnings that do not fail it. */
   notes: string[];
+  /** Key hand-overs followed from the given keys to the checkpoint's signer (docs/keys.md "Rotation"). */
+  rotations?: { seq: number; size: number; from: string; to: string }[];
   /** With witness keys only: which given witnesses cosigned the bundle checkpoint, and whether the quorum is met. */
   witness?: BundleWitnessSummary;
   /** With TSA anchors only (verifyBundlePath): each RFC 3161 token the bundle carries. */
@@ -133,7 +136,10 @@ export function verifyBundle(input: unknown, options: BundleVerifyOptions = {}):
   const { shape } = parsed;
   report.manifest = shape.manifest;
 
-  const keys = trustedKeys(given ? options.keys! : shape.keys, report);
+  const givenKeys = trustedKeys(given ? options.keys! : shape.keys, report);
+  // Rotations lead from the given keys to the one that signed the checkpoint (rotations.ts).
+  const rotation = followBundleRotations(shape.rotations, givenKeys, report.problems);
+  const keys = rotation.keys;
   if (!given) {
     report.notes.push(
       'The verifier key was taken from the bundle itself: a pass proves only that the bundle is self-consistent, ' +
@@ -141,6 +147,23 @@ export function verifyBundle(input: unknown, options: BundleVerifyOptions = {}):
     );
   }
   const opened = openBundleCheckpoint(shape.checkpoint, keys, report);
+  if (opened && rotation.chain) {
+    const time = checkBundleRotations(
+      rotation.chain,
+      rotation.items,
+      shape.checkpoint,
+      opened,
+      report.problems,
+    );
+    report.rotations = rotation.chain.handovers.map(({ seq, size, from, to }) => ({ seq, size, from, to }));
+    // The signed time is one an allowed time key made, never one by a key that handed over.
+    if (report.checkpoint && report.checkpoint.time !== time) {
+      if (time === undefined) {
+        delete report.checkpoint.time;
+        delete report.checkpoint.timeSigner;
+      } else report.checkpoint.time = time;
+    }
+  }
   const root = opened?.checkpoint.root;
   const size = opened?.checkpoint.size ?? -1;
 

@@ -332,3 +332,40 @@ export function chainKeys(chain: KeyChain): VerifierKey[] {
 export function spanAllows(span: KeySpan, size: number): boolean {
   return allows(span, size);
 }
+
+/**
+ * Why a checkpoint of `size` does not count under the chain, or undefined when
+ * it does. `signerIds` are the hex key IDs of its verified log signatures,
+ * `times` its verified cosignature/v1 lines of the origin's time keys. It
+ * counts when a log key allowed at `size` signed it and, when time keys are
+ * followed, a time key allowed at `size` stamped it; its signed time is then
+ * the latest such stamp (returned), never one by a time key that handed over.
+ */
+export function judgeAtSize(
+  chain: KeyChain,
+  size: number,
+  signerIds: readonly string[],
+  times: readonly { id: string; time: number }[],
+): { retired?: string; time?: number } {
+  const allowed = chain.spans.filter((sp) => allows(sp, size));
+  if (!signerIds.some((id) => allowed.some((sp) => toHex(sp.key.keyId) === id))) {
+    const retired = chain.spans.filter((sp) => signerIds.includes(toHex(sp.key.keyId)));
+    const how = retired
+      .map((sp) =>
+        sp.until !== undefined && size > sp.until
+          ? `${sp.key.name}+${toHex(sp.key.keyId)} handed over at size ${sp.until}`
+          : `${sp.key.name}+${toHex(sp.key.keyId)} takes over only at size ${sp.from}`,
+      )
+      .join('; ');
+    return { retired: `signed only by keys not allowed at size ${size} (${how})` };
+  }
+  if (chain.timeSpans.length === 0) return {};
+  const allowedTimes = chain.timeSpans.filter((sp) => allows(sp, size)).map((sp) => toHex(sp.key.keyId));
+  const good = times.filter((t) => allowedTimes.includes(t.id));
+  if (good.length === 0) {
+    return {
+      retired: `no signed time by a time key allowed at size ${size}${times.length > 0 ? ' (its time line is by a time key that handed over)' : ''}`,
+    };
+  }
+  return { time: Math.max(...good.map((t) => t.time)) };
+}
