@@ -32,9 +32,42 @@ describe('package hygiene', () => {
   it.each(PACKAGES)(
     'publint --strict passes for @sealog/%s',
     (p) => {
-      const r = run(join(BIN, 'publint'), ['--strict'], join(ROOT, 'packages', p));
+      // The tarball pnpm packed (publint's own packing would need pnpm on PATH).
+      const r = run(join(BIN, 'publint'), ['run', tarball(p), '--strict'], ROOT);
       expect(r.status, r.out).toBe(0);
       expect(r.out).toContain('All good');
+    },
+    SLOW,
+  );
+
+  // What npm shows and what a scoped package's first publish needs; no source map points at src/,
+  // which is not shipped.
+  it.each(PACKAGES)(
+    'the @sealog/%s tarball carries LICENSE, README.md, repository metadata and no source maps',
+    (p) => {
+      const r = run('tar', ['-tzf', tarball(p)], ROOT);
+      expect(r.status, r.out).toBe(0);
+      const files = r.out.split('\n').filter(Boolean);
+      expect(files).toContain('package/LICENSE');
+      expect(files).toContain('package/README.md');
+      expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
+      expect(files.filter((f) => f.startsWith('package/src/'))).toEqual([]);
+      const license = run('tar', ['-xzOf', tarball(p), 'package/LICENSE'], ROOT).out;
+      expect(license).toContain('Apache License');
+      expect(license).toContain('END OF TERMS AND CONDITIONS');
+      const pkg = JSON.parse(run('tar', ['-xzOf', tarball(p), 'package/package.json'], ROOT).out);
+      expect(pkg).toMatchObject({
+        license: 'Apache-2.0',
+        repository: {
+          type: 'git',
+          url: expect.stringMatching(/^git\+https:\/\/github\.com\//),
+          directory: `packages/${p}`,
+        },
+        homepage: expect.stringMatching(/^https:\/\//),
+        bugs: { url: expect.stringMatching(/\/issues$/) },
+        keywords: expect.arrayContaining(['audit-log']),
+        publishConfig: { access: 'public' },
+      });
     },
     SLOW,
   );
