@@ -119,6 +119,38 @@ logger.end();
     SLOW,
   );
 
+  // pg is an optional peer of @sealog/core: an app without it still opens SQLite ledgers (above), and a
+  // postgres:// ledger says which package is missing instead of failing to load @sealog/core.
+  it(
+    'without pg installed, a postgres:// ledger is refused with E_CONFIG naming pg and its install command',
+    () => {
+      const app = scratchApp();
+      expect(run(process.execPath, ['-e', "require.resolve('pg')"], app).status).not.toBe(0);
+      writeFileSync(
+        join(app, 'pg.mjs'),
+        `import { connectStore } from '@sealog/core';
+try {
+  await connectStore('postgres://sealog@127.0.0.1:1/none');
+  console.log('opened');
+} catch (err) {
+  console.log(err.code + ': ' + err.message);
+}
+`,
+      );
+      const r = run(process.execPath, ['pg.mjs'], app);
+      expect(r.status, r.out).toBe(0);
+      expect(r.out).toMatch(/^E_CONFIG: .*need the pg package.*npm install pg/);
+      const cli = run(
+        join(app, 'node_modules/.bin/sealog'),
+        ['tail', 'postgres://sealog@127.0.0.1:1/none'],
+        app,
+      );
+      expect(cli.status, cli.out).toBe(2);
+      expect(cli.out).toMatch(/npm install pg/);
+    },
+    SLOW,
+  );
+
   // What a strict TypeScript app sees: every .d.ts we ship is checked (skipLibCheck: false), so a
   // type import of a package the user does not get (a devDependency's @types) fails with TS7016.
   it(

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { SealogError } from '../../errors.js';
 import type { PgTarget } from './url.js';
 
@@ -23,12 +23,40 @@ const int8 = (v: string): number | bigint => {
   const n = Number(v);
   return Number.isSafeInteger(n) ? n : BigInt(v);
 };
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8
-      ? int8
-      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
-};
+function typeParsers(driver: typeof pg): { getTypeParser: typeof pg.types.getTypeParser } {
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === driver.types.builtins.INT8
+        ? int8
+        : driver.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+  };
+}
+
+// `pg` is an optional peer dependency: only PostgreSQL ledgers need it, so it is imported on the
+// first connection, never when @sealog/core loads.
+let driver: Promise<typeof pg> | undefined;
+
+/**
+ * Imports the `pg` driver (`load` stands in for `import('pg')` in tests).
+ * @throws SealogError E_CONFIG naming `pg` and how to install it when it is not installed.
+ */
+export async function loadPg(load: () => Promise<unknown> = () => import('pg')): Promise<typeof pg> {
+  try {
+    const mod = (await load()) as { default?: typeof pg } & typeof pg;
+    return mod.default ?? mod;
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    const message = err instanceof Error ? err.message : '';
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /['"]pg['"]/.test(message)) {
+      throw new SealogError(
+        'E_CONFIG',
+        'PostgreSQL ledgers (postgres:// URLs) need the pg package, which is not installed: run npm install pg',
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
 
 export interface ConnectOptions {
   lockTimeoutMs?: number;
@@ -46,16 +74,18 @@ export interface ConnectOptions {
 /**
  * Opens one session. A dropped connection later emits 'error' on the client; the
  * listener here keeps that from crashing the process and marks the client broken.
- * @throws SealogError E_IO saying which server could not be reached.
+ * @throws SealogError E_IO saying which server could not be reached; E_CONFIG when `pg` is not installed.
  */
 export async function connectPg(target: PgTarget, options: ConnectOptions = {}): Promise<PgSession> {
+  driver ??= loadPg();
+  const pg = await driver;
   const client = new pg.Client({
     connectionString: target.connectionString,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     ...(options.queryTimeoutMs !== undefined ? { query_timeout: options.queryTimeoutMs } : {}),
-    types,
+    types: typeParsers(pg),
     application_name: 'sealog',
   });
   const session = new PgSession(client, target);
