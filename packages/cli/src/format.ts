@@ -1,4 +1,4 @@
-// Human-readable rendering of ledger entries for `tail`. Entries come from a
+// Rendering of ledger entries for `tail` and `query` (the short and cat modes are in pretty.ts). Entries come from a
 // file an attacker (or a log injector) may control: every string shown is
 // escaped so control characters, ANSI escapes and newlines cannot forge lines
 // or repaint the terminal.
@@ -13,7 +13,8 @@ const PINO_LEVELS: Record<number, string> = {
   50: 'ERROR',
   60: 'FATAL',
 };
-const HIDDEN = new Set(['time', 'timestamp', 'level', 'msg', 'message']);
+/** Fields shown in their own column, not as key=value. */
+export const HIDDEN = new Set(['time', 'timestamp', 'level', 'msg', 'message']);
 
 /** Escapes C0/C1 controls, DEL, line/paragraph separators, bidi controls and lone surrogates as visible \x / \u sequences. */
 export function escapeTerminal(s: string): string {
@@ -38,24 +39,11 @@ export function levelLabel(level: unknown): string {
   return '-';
 }
 
-function timeLabel(rec: Record<string, unknown>, ts: number): string {
+/** The record's own time as ISO 8601 UTC, else the ledger's ts; an unreadable time is shown escaped. */
+export function timeLabel(rec: Record<string, unknown>, ts: number): string {
   const t = rec.time ?? rec.timestamp;
   const d = typeof t === 'number' || typeof t === 'string' ? new Date(t) : new Date(ts);
   return Number.isFinite(d.getTime()) ? d.toISOString() : escapeTerminal(String(t));
-}
-
-/** One readable line: `#seq time LEVEL message key=value ...`. */
-export function formatLine(seq: number, ts: number, entry: Buffer): string {
-  const rec = parseEntry(entry);
-  if (!rec) return `#${seq} [unparsable entry] ${escapeTerminal(entry.toString('utf8').slice(0, 400))}`;
-  const msg = rec.msg ?? rec.message;
-  const parts = [`#${seq}`, timeLabel(rec, ts), levelLabel(rec.level).padEnd(5)];
-  if (msg !== undefined) parts.push(escapeTerminal(typeof msg === 'string' ? msg : JSON.stringify(msg)));
-  for (const [k, v] of Object.entries(rec)) {
-    if (HIDDEN.has(k)) continue;
-    parts.push(`${escapeTerminal(k)}=${escapeTerminal(typeof v === 'string' ? v : JSON.stringify(v))}`);
-  }
-  return parts.join(' ');
 }
 
 /** U+2028/2029 are valid raw inside JSON strings but break lines in many tools: escape them. */
@@ -63,13 +51,22 @@ const escapeSeparators = (json: string) =>
   json.replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 
 /**
- * One JSON line for `--json`: the stored entry when it is a JSON object (U+2028/2029 escaped, which
- * denotes the same value), else a marked wrapper holding the raw text.
+ * One JSON line for `-o json`: `{"seq":N,` then the stored entry's own members,
+ * byte for byte (U+2028/2029 escaped, which denotes the same value). An entry
+ * with its own top-level `seq` is wrapped as `{"seq":N,"entry":{…}}` instead, so
+ * the ledger's seq is never ambiguous; an entry that is not a one-line JSON
+ * object becomes `{"seq":N,"_sealog":{"unparsable":true},"raw":"…"}`.
  */
 export function formatJson(seq: number, entry: Buffer): string {
   const text = entry.toString('utf8');
-  if (parseEntry(entry) && !/[\n\r]/.test(text)) return escapeSeparators(text);
-  return escapeSeparators(JSON.stringify({ _sealog: { unparsable: true, seq }, raw: text }));
+  const rec = parseEntry(entry);
+  if (!rec || /[\n\r]/.test(text)) {
+    return escapeSeparators(JSON.stringify({ seq, _sealog: { unparsable: true }, raw: text }));
+  }
+  if (Object.hasOwn(rec, 'seq')) return escapeSeparators(`{"seq":${seq},"entry":${text}}`);
+  // parseEntry proved `text` is an object: its first non-blank character is `{`.
+  const body = text.slice(text.indexOf('{') + 1);
+  return escapeSeparators(Object.keys(rec).length ? `{"seq":${seq},${body}` : `{"seq":${seq}}`);
 }
 
 /** CSV header for `--csv`. */
@@ -78,7 +75,12 @@ export const CSV_HEADER = 'seq,time,level,msg,fields';
 // Spreadsheet apps execute cells starting with these (CSV injection): prefix a quote.
 const FORMULA_START = /^[=+\-@\t\r]/;
 
-function csvCell(s: string): string {
+/**
+ * One CSV cell: terminal escapes shown as text first (CSV is read in terminals
+ * too, and no cell then holds a raw CR or LF), then formulas defused, then RFC 4180 quoting.
+ */
+function csvCell(raw: string): string {
+  const s = escapeTerminal(raw);
   const safe = FORMULA_START.test(s) ? `'${s}` : s;
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
@@ -93,7 +95,7 @@ export function formatCsv(seq: number, ts: number, entry: Buffer): string {
   return [
     String(seq),
     csvCell(timeLabel(rec, ts)),
-    csvCell(levelLabel(rec.level)),
+    csvCell(rec.level === undefined ? '' : levelLabel(rec.level)),
     csvCell(msg === undefined ? '' : typeof msg === 'string' ? msg : JSON.stringify(msg)),
     csvCell(Object.keys(rest).length ? JSON.stringify(rest) : ''),
   ].join(',');

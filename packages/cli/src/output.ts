@@ -1,27 +1,72 @@
 import type { StoredRecord } from '@sealog/core';
 import { UsageError } from './command.js';
-import { CSV_HEADER, formatCsv, formatJson, formatLine } from './format.js';
+import { CSV_HEADER, formatCsv, formatJson } from './format.js';
+import { formatCat, formatShort, SHORT_VALUE_MAX } from './pretty.js';
+
+/** The `-o` modes, after journalctl's `-o short|json|cat`. */
+export const OUTPUT_MODES = ['short', 'json', 'cat', 'csv'] as const;
+export type OutputMode = (typeof OUTPUT_MODES)[number];
 
 export const OUTPUT_OPTIONS = {
+  output: { type: 'string', short: 'o' },
   json: { type: 'boolean' },
   csv: { type: 'boolean' },
 } as const;
 
 export const OUTPUT_USAGE = `output:
-      --json          each stored entry (the exact hashed JSON) on its own line
-      --csv           CSV: seq,time,level,msg,fields (cells safe to open in a spreadsheet)
+  -o, --output MODE   short (default): #seq time LEVEL message key=value …, one line
+                      per record, values over ${SHORT_VALUE_MAX} characters cut with …, coloured
+                      by level when stdout is a terminal and NO_COLOR is not set
+                      json: one JSON object per line: "seq" first, then the
+                      stored entry's own members, byte for byte as hashed
+                      cat: the message only
+                      csv: seq,time,level,msg,fields (RFC 4180; cells starting
+                      with = + - @ tab or CR get a leading ')
+      --json          same as -o json
+      --csv           same as -o csv
+  Every mode shows control characters and terminal escapes from records as
+  visible \\x.. / \\u.... text (json as JSON escapes); only short is coloured.
 `;
 
-/** Returns a function printing one record in the chosen format; writes the CSV header first. */
+type OutputValues = { output?: string; json?: boolean; csv?: boolean };
+
+/** The chosen mode; --json and --csv are -o json and -o csv. */
+export function outputMode(values: OutputValues): OutputMode {
+  const o = values.output;
+  if (o !== undefined && !(OUTPUT_MODES as readonly string[]).includes(o))
+    throw new UsageError(`-o must be one of ${OUTPUT_MODES.join(', ')}; got "${o}"`);
+  const asked = new Set([o, values.json ? 'json' : undefined, values.csv ? 'csv' : undefined]);
+  asked.delete(undefined);
+  if (asked.size > 1)
+    throw new UsageError(
+      `choose one output mode, got ${[...asked].join(' and ')} (--json is -o json, --csv is -o csv)`,
+    );
+  return ([...asked][0] as OutputMode | undefined) ?? 'short';
+}
+
+/** Colour only on a terminal, and never when NO_COLOR is set to anything but "" (no-color.org). */
+export function useColor(
+  stream: { isTTY?: boolean } = process.stdout,
+  env: Record<string, string | undefined> = process.env,
+): boolean {
+  return stream.isTTY === true && !env.NO_COLOR;
+}
+
+/** Returns a function printing one record in the chosen mode; writes the CSV header first. */
 export function printer(
-  values: { json?: boolean; csv?: boolean },
+  values: OutputValues,
   out: (t: string) => void,
+  color = false,
 ): (r: StoredRecord) => void {
-  if (values.json && values.csv) throw new UsageError('choose one of --json and --csv');
-  if (values.csv) {
-    out(`${CSV_HEADER}\n`);
-    return (r) => out(`${formatCsv(r.seq, r.ts, r.entry)}\n`);
+  switch (outputMode(values)) {
+    case 'csv':
+      out(`${CSV_HEADER}\n`);
+      return (r) => out(`${formatCsv(r.seq, r.ts, r.entry)}\n`);
+    case 'json':
+      return (r) => out(`${formatJson(r.seq, r.entry)}\n`);
+    case 'cat':
+      return (r) => out(`${formatCat(r.entry)}\n`);
+    default:
+      return (r) => out(`${formatShort(r.seq, r.ts, r.entry, color)}\n`);
   }
-  if (values.json) return (r) => out(`${formatJson(r.seq, r.entry)}\n`);
-  return (r) => out(`${formatLine(r.seq, r.ts, r.entry)}\n`);
 }

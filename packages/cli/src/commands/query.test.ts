@@ -92,7 +92,7 @@ describe('sealog query / tail filters', () => {
       [['--level', 'loud'], /--level "loud" is not a level \(levels: trace debug/],
       [['--where', 'novalue'], /--where must be K=V/],
       [['--seq', '9..3'], /is empty/],
-      [['--json', '--csv'], /choose one of --json and --csv/],
+      [['--json', '--csv'], /choose one output mode, got json and csv/],
     ] as const) {
       const r = await runCli(['query', path, ...args]);
       expect(r.code).toBe(2);

@@ -2,10 +2,10 @@ import { parseArgs } from 'node:util';
 import { LedgerReader, queryRecords } from '@sealog/core';
 import { type Command, EXIT_OK, intOption, UsageError } from '../command.js';
 import { buildQuery, FILTER_OPTIONS, FILTER_USAGE } from '../filters.js';
-import { OUTPUT_OPTIONS, OUTPUT_USAGE, printer } from '../output.js';
+import { OUTPUT_OPTIONS, OUTPUT_USAGE, printer, useColor } from '../output.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
 
-const usage = `usage: sealog query <ledger> [filters] [--limit N] [--json | --csv]
+const usage = `usage: sealog query <ledger> [filters] [--limit N] [-o short|json|cat|csv]
 
 Prints every matching record, oldest first. A time range (--since/--from/--to)
 uses the time index, so it does not scan the whole ledger. Read-only.
@@ -31,7 +31,7 @@ export const query: Command = {
     return withLedger(positionals[0]!, (path) => {
       const reader = new LedgerReader(path);
       try {
-        const print = printer(values, io.out);
+        const print = printer(values, io.out, useColor());
         for (const r of queryRecords(reader, q, 'asc', limit)) print(r);
         return EXIT_OK;
       } finally {

@@ -34,10 +34,10 @@ describe('sealog tail', () => {
     ]);
   });
 
-  it('--json prints the exact stored entries, one per line', async () => {
+  it('--json prints seq, then the exact stored entry, one per line', async () => {
     const path = await ledgerWith([{ b: 1, a: 'x\ny', time: 5 }]);
     const { out } = await runCli(['tail', path, '--json']);
-    expect(out).toBe('{"a":"x\\ny","b":1,"time":5}\n');
+    expect(out).toBe('{"seq":0,"a":"x\\ny","b":1,"time":5}\n');
   });
 
   it('escapes control characters and ANSI sequences so a record cannot forge lines', async () => {
@@ -56,7 +56,7 @@ describe('sealog tail', () => {
     const { out } = await runCli(['tail', path]);
     expect(out).toContain('pay \\u202eevil\\u202c \\u2066x\\u2069 a\\u2028b');
     const json = await runCli(['tail', path, '--json']);
-    expect(json.out).toBe('{"msg":"pay \u202eevil\u202c \u2066x\u2069 a\\u2028b","time":5}\n');
+    expect(json.out).toBe('{"seq":0,"msg":"pay \u202eevil\u202c \u2066x\u2069 a\\u2028b","time":5}\n');
     expect(JSON.parse(json.out).msg).toBe('pay \u202eevil\u202c \u2066x\u2069 a\u2028b');
   });
 

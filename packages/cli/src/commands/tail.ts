@@ -13,7 +13,7 @@ import {
 } from '@sealog/core';
 import { type Command, EXIT_OK, type Io, intOption, UsageError } from '../command.js';
 import { buildQuery, FILTER_OPTIONS, FILTER_USAGE } from '../filters.js';
-import { OUTPUT_OPTIONS, OUTPUT_USAGE, printer } from '../output.js';
+import { OUTPUT_OPTIONS, OUTPUT_USAGE, printer, useColor } from '../output.js';
 import { checkNotDirectory, LEDGER_ARG, withLedger } from '../source.js';
 
 /** How often `-f` looks for new records. One cheap PRAGMA per tick while idle. */
@@ -24,7 +24,7 @@ export const FOLLOW_POLL_MS = 200;
  */
 export const APPEAR_GRACE_MS = 5000;
 
-const usage = `usage: sealog tail <ledger | postgres://…> [-n N] [-f] [filters] [--json | --csv]
+const usage = `usage: sealog tail <ledger | postgres://…> [-n N] [-f] [filters] [-o short|json|cat|csv]
 
 Prints the newest matching records of a ledger, oldest first. Opens the file
 read-only; never blocks writers.
@@ -55,7 +55,7 @@ export const tail: Command = {
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     const n = intOption('lines', values.lines, 10);
     const query = buildQuery(values);
-    const print = printer(values, io.out);
+    const print = printer(values, io.out, useColor());
     const arg = positionals[0]!;
     const upTo = (end: number) => Math.min(end, query.seqTo ?? Number.MAX_SAFE_INTEGER);
     if (isPostgresUrl(arg)) {
