@@ -141,7 +141,7 @@ describe('web verifier in headless Chromium', () => {
     await page.fill('#keys', other.vkeys.join('\n'));
     await page.waitForSelector('#verdict[data-status="failed"]');
     expect(await page.textContent('#problems')).toMatch(
-      /checkpoint signature: signed only by keys not given/,
+      /checkpoint signature: signed only by keys other than the ones pasted/,
     );
 
     await page.setInputFiles('#file', join(ROOT, 'package.json'));

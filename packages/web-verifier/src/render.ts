@@ -1,10 +1,9 @@
 import type { BundleReport } from '../../core/src/bundle/verify.js';
+import { pageProblems } from './problems.js';
+import { drawRecords } from './records.js';
 
 // Everything shown comes from the bundle, which the party under audit may have
 // written: it is only ever put in the page with textContent, never as HTML.
-
-/** Most record rows drawn; the verdict and counts always cover all of them. */
-const MAX_ROWS = 2000;
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -25,10 +24,10 @@ function row(table: HTMLElement, label: string, value: string, id?: string): voi
   table.append(tr);
 }
 
-function verdictText(r: BundleReport): string {
+function verdictText(r: BundleReport, problems: number): string {
   if (r.status === 'unreadable')
     return 'UNREADABLE — this is not a sealog evidence bundle this page can check';
-  if (r.status === 'failed') return `FAILED — ${r.problems.length} problem(s); do not rely on this bundle`;
+  if (r.status === 'failed') return `FAILED — ${problems} problem(s); do not rely on this bundle`;
   // Same rule as `sealog verify-bundle`: keys taken from the bundle prove nothing about who signed.
   if (r.status === 'self-consistent')
     return 'NOT VERIFIED — self-consistent only: anyone could have made this bundle. Paste the key you got from the log owner to verify who signed';
@@ -39,15 +38,20 @@ function verdictText(r: BundleReport): string {
 export function renderReport(root: HTMLElement, r: BundleReport, fileName: string): void {
   root.replaceChildren();
   const status = r.status === 'self-consistent' ? 'self' : r.status;
+  const problems = pageProblems(r.problems);
   root.append(
-    el('div', verdictText(r), { id: 'verdict', class: `verdict ${status}`, 'data-status': status }),
+    el('div', verdictText(r, problems.length), {
+      id: 'verdict',
+      class: `verdict ${status}`,
+      'data-status': status,
+    }),
   );
   root.append(el('p', `File: ${fileName}`, { class: 'muted' }));
 
-  if (r.problems.length > 0) {
+  if (problems.length > 0) {
     const ul = el('ul', undefined, { id: 'problems', class: 'problems' });
-    for (const p of r.problems.slice(0, 200)) ul.append(el('li', p));
-    if (r.problems.length > 200) ul.append(el('li', `… ${r.problems.length - 200} more`));
+    for (const p of problems.slice(0, 200)) ul.append(el('li', p));
+    if (problems.length > 200) ul.append(el('li', `… ${problems.length - 200} more`));
     root.append(el('h2', 'Problems'), ul);
   }
 
@@ -129,21 +133,6 @@ export function renderReport(root: HTMLElement, r: BundleReport, fileName: strin
   if (r.entries.length > 0) {
     const passed = r.entries.filter((e) => e.ok).length;
     root.append(el('h2', `Records: ${passed} of ${r.entries.length} verified`, { id: 'records-summary' }));
-    const t = el('table', undefined, { id: 'records', class: 'records' });
-    const head = el('tr');
-    head.append(el('th', 'seq'), el('th', 'result'), el('th', 'record (exact stored JSON)'));
-    t.append(head);
-    for (const e of r.entries.slice(0, MAX_ROWS)) {
-      const tr = el('tr', undefined, { class: e.ok ? 'pass' : 'fail', 'data-seq': String(e.seq ?? '') });
-      tr.append(
-        el('td', String(e.seq ?? '?')),
-        el('td', e.ok ? 'PASS' : `FAIL: ${e.message}`),
-        el('td', e.text),
-      );
-      t.append(tr);
-    }
-    root.append(t);
-    if (r.entries.length > MAX_ROWS)
-      root.append(el('p', `… ${r.entries.length - MAX_ROWS} more records not drawn.`));
+    drawRecords(root, r.entries);
   }
 }
