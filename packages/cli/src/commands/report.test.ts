@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../../test/helpers/cli.js';
@@ -76,5 +77,56 @@ describe('sealog report', () => {
       (await runCli(['report', path, '--group-by', 'r', '--epsilon', '1', '--groups', 'a', '--sum', 'ms']))
         .code,
     ).toBe(2);
+  });
+
+  it('without --delta or --groups says what to pass instead of a bare E_CONFIG', async () => {
+    const path = await sample();
+    const r = await runCli(['report', path, '--group-by', 'route', '--epsilon', '1']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--delta D is needed to choose which groups to release.*--delta 1e-6.*--groups/);
+  });
+
+  it('on a small ledger where selection removes every group, says why instead of an empty table', async () => {
+    const path = join(tempDir(), 'small.db');
+    const ledger = Ledger.open({ path });
+    for (let i = 0; i < 6; i++) ledger.write({ route: i % 2 ? '/a' : '/b' });
+    await ledger.close();
+    const r = await runCli(['report', path, '--group-by', 'route', '--epsilon', '1', '--delta', '1e-6']);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(
+      (await runCli(['report', path, '--group-by', 'route', '--epsilon', '1', '--delta', '1e-6', '--json']))
+        .out,
+    );
+    const t = j.parameters.selection.threshold;
+    expect(j.groups).toEqual([]);
+    expect(r.out).toMatch(
+      new RegExp(
+        `no group released: (about \\d+ group\\(s\\) \\(a noisy count\\)|no group) had fewer than the threshold ${t} of records[^;]*suppressed;\\s+with ε=${j.parameters.epsilonPerPart} for selection [^δ]*δ=${j.delta} the threshold is ${t}\\.`,
+      ),
+    );
+    expect(r.out).toMatch(/--groups a,b,c/);
+    expect(r.out).not.toMatch(/^group\s*$/m); // no empty table
+  });
+});
+
+// The README's own example must run exactly as shown (issue 19, item 7: it failed with E_CONFIG).
+describe('README report example', () => {
+  it('runs as written on a ledger with the field it groups by', async () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../../../README.md'), 'utf8');
+    const line = /^npx sealog (report audit\.db [^#\n]*)/m.exec(readme)?.[1];
+    expect(line, 'README shows an `npx sealog report audit.db …` line').toBeDefined();
+    const path = join(tempDir(), 'audit.db');
+    const ledger = Ledger.open({ path });
+    for (let i = 0; i < 600; i++)
+      ledger.write({ action: i % 2 ? 'login' : 'export', user: { id: `psn:k1:${i}` } });
+    await ledger.close();
+    const args = line!
+      .trim()
+      .split(/\s+/)
+      .map((a) => (a === 'audit.db' ? path : a));
+    const r = await runCli(args);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^export\s+\d+$/m);
+    expect(r.out).toMatch(/^login\s+\d+$/m);
   });
 });

@@ -16,6 +16,7 @@ who may not read the logs (docs/differential-privacy.md). Opens the file read-on
   --granularity G           --sum values are snapped to multiples of G (default 1)
   --epsilon E               total ε of the report (required)
   --delta D                 δ for selecting groups not declared with --groups
+                            (required without --groups; e.g. 1e-6)
   --groups a,b,c            declared groups: no selection, no δ needed
   --unit FIELD              privacy unit (e.g. user.id); default: each record
   --max-groups-per-unit K   groups one unit may contribute to (default 1)
@@ -58,9 +59,23 @@ function table(r: DpReport): string {
       ? `groups released when noisy unit count ≥ ${sel.threshold}; about ${r.suppressedGroups} suppressed (noisy)`
       : 'declared groups',
     '',
-    line(cols),
-    ...rows.map(line),
+    ...(sel && rows.length === 0 ? [allSuppressed(r, sel.threshold)] : [line(cols), ...rows.map(line)]),
     '',
+  ].join('\n');
+}
+
+/**
+ * Why the table is empty (issue 19, item 7: a small ledger printed an empty
+ * table with no hint). The count of suppressed groups is the noisy one the
+ * report already released, so saying it costs no privacy.
+ */
+function allSuppressed(r: DpReport, threshold: number): string {
+  const units = r.privacyUnit === '(record)' ? 'records' : `distinct ${r.privacyUnit} values`;
+  const who = r.suppressedGroups > 0 ? `about ${r.suppressedGroups} group(s) (a noisy count)` : 'no group';
+  return [
+    `no group released: ${who} had fewer than the threshold ${threshold} of ${units} after noise and were suppressed;`,
+    `with ε=${r.parameters.epsilonPerPart} for selection (of ε=${r.epsilon} in total) and δ=${r.delta} the threshold is ${threshold}.`,
+    'A larger --epsilon or --delta, a longer time range, or declared groups (--groups a,b,c: no threshold) release them.',
   ].join('\n');
 }
 
@@ -104,6 +119,11 @@ export const report: Command = {
       const g = num('granularity', v.granularity);
       if (g !== undefined) sum.granularity = g;
     }
+    // Checked here, not only in dpReport, to say what to pass (issue 19, item 7).
+    if (v.delta === undefined && v.groups === undefined)
+      throw new UsageError(
+        '--delta D is needed to choose which groups to release (e.g. --delta 1e-6, well below 1 / the number of units); or declare the groups with --groups a,b,c',
+      );
     const now = Date.now();
     const from = time('from', v.from, now);
     const to = time('to', v.to, now);
