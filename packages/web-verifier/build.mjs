@@ -55,6 +55,10 @@ const html = readFileSync(join(here, 'src/page.html'), 'utf8')
   .replace('/*STYLE*/', () => style)
   .replace('%VERSION%', () => version)
   .replace('/*SCRIPT*/', () => script);
+// `sealog export --html` puts the bundle where this marker is, before the
+// script that reads it; exactly one, or the CLI would embed in the wrong place.
+if (html.split('<!--SEALOG-BUNDLE-->').length !== 2)
+  throw new Error('page.html must hold one <!--SEALOG-BUNDLE-->');
 mkdirSync(join(here, 'dist'), { recursive: true });
 writeFileSync(join(here, 'dist/verifier.html'), html);
 process.stdout.write(`wrote dist/verifier.html (${html.length} bytes)\n`);

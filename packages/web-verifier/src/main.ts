@@ -6,8 +6,8 @@ import type { BundleTsaOptions } from '../../core/src/bundle/verify-timestamps.j
 import { checkBundleTimestampsWeb } from '../../core/src/bundle/verify-timestamps-web.js';
 import { renderReport } from './render.js';
 
-// The page: pick or drop a bundle, optionally paste trusted keys, see the
-// verdict. Nothing leaves the page: no fetch, no XHR, and the CSP in
+// The page: pick or drop a bundle (or open a page with one inside, from
+// `sealog export --html`), optionally paste trusted keys, see the verdict. Nothing leaves the page: no fetch, no XHR, and the CSP in
 // page.html forbids every network source (test/web-verifier.test.ts checks).
 
 const MAX_FILE_BYTES = 512 * 1024 * 1024;
@@ -111,4 +111,15 @@ drop.addEventListener('drop', (e) => {
   drop.classList.remove('over');
   void load(e.dataTransfer?.files[0]);
 });
+// A page written by `sealog export --html` carries its bundle in
+// <script type="application/json" id="bundle">: data, never run (the CSP
+// allows only this page's own script), read as text and verified like a file.
+const embedded = document.getElementById('bundle');
+if (embedded instanceof HTMLScriptElement && embedded.type === 'application/json') {
+  $('embedded-note').hidden = false;
+  const page = decodeURIComponent(location.pathname.split('/').pop() ?? '') || 'this page';
+  loaded = { name: `${page} (the bundle inside this page)`, bytes: new TextEncoder().encode(embedded.text) };
+  $('result').textContent = 'Verifying…';
+  setTimeout(() => void run(), 0);
+}
 document.body.dataset.ready = 'true';

@@ -3,10 +3,11 @@ import { parseArgs } from 'node:util';
 import { anchorTimestampsPath, exportBundle, LedgerReader, writeBundle } from '@sealog/core';
 import { type Command, EXIT_OK, UsageError } from '../command.js';
 import { buildQuery, FILTER_OPTIONS, FILTER_USAGE, type FilterValues } from '../filters.js';
+import { writeHtmlBundle } from '../html-page.js';
 import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
 
-const usage = `usage: sealog export <ledger> (--key <vkey> | --key-file <file>)... --out <dir | file.json> [--anchor <file>] [filters]
+const usage = `usage: sealog export <ledger> (--key <vkey> | --key-file <file>)... (--out <dir | file.json> | --html <file.html>) [--anchor <file>] [filters]
 
 Writes an evidence bundle for an auditor: the selected records exactly as
 stored, an inclusion proof for each against the newest checkpoint signed by
@@ -21,10 +22,17 @@ ${KEY_USAGE}                       Give the log key and its <origin>/time key (t
                        checkpoint.txt, keys.txt, entries.jsonl), or a single
                        file ending in .json (what the browser verifier loads);
                        an existing file or non-empty directory is refused
+  --html <file.html>   one web page with the bundle inside: the auditor opens it
+                       in a browser (offline, nothing installed), pastes the log's
+                       verifier key and sees each record verified. With --out,
+                       both are written. An existing file is refused
   --anchor <file>      the anchor file the checkpointer appends to
 
-The recipient checks it with \`sealog verify-bundle\` or packages/web-verifier's
-verifier.html. If no checkpoint covers the range yet, run \`sealog checkpoint\`.
+The recipient checks it with \`sealog verify-bundle\`, or in a browser: the
+--html page, or verifier.html (shipped in @sealog/cli as dist/verifier.html)
+with bundle.json dropped on it. Either way the recipient pastes the verifier
+key got from the log owner: the keys inside a bundle prove only that it is
+self-consistent. If no checkpoint covers the range yet, run \`sealog checkpoint\`.
 
 ${FILTER_USAGE}`;
 
@@ -34,28 +42,28 @@ ${FILTER_USAGE}`;
  * directory that is not empty.
  * @throws UsageError saying what to do
  */
-function checkOut(out: string): void {
+function checkOut(out: string, flag = '--out'): void {
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(out);
   } catch {
     return; // nothing there yet: the usual case
   }
-  if (!st.isDirectory() || out.endsWith('.json'))
+  if (!st.isDirectory() || out.endsWith('.json') || flag === '--html')
     throw new UsageError(
-      `--out ${out} already exists; choose another name or remove it (export never overwrites)`,
+      `${flag} ${out} already exists; choose another name or remove it (export never overwrites)`,
     );
   if (readdirSync(out).length > 0) throw new UsageError(`--out ${out} is not empty; choose a new directory`);
 }
 
 /** Runs writeBundle, naming a file that appeared since checkOut (EEXIST) as such. */
-function written(write: () => string[], out: string): string[] {
+function written(write: () => string[], out: string, flag = '--out'): string[] {
   try {
     return write();
   } catch (err) {
     if ((err as { cause?: { code?: unknown } }).cause?.code === 'EEXIST')
       throw new UsageError(
-        `--out ${out} already exists; choose another name or remove it (export never overwrites)`,
+        `${flag} ${out} already exists; choose another name or remove it (export never overwrites)`,
       );
     throw err;
   }
@@ -83,15 +91,20 @@ export const exportCommand: Command = {
       options: {
         ...KEY_OPTIONS,
         out: { type: 'string' },
+        html: { type: 'string' },
         anchor: { type: 'string' },
         ...FILTER_OPTIONS,
       },
     });
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
-    const out = values.out;
-    if (out === undefined) throw new UsageError('--out <dir | file.json> is required');
+    const { out, html } = values;
+    if (out === undefined && html === undefined)
+      throw new UsageError('--out <dir | file.json> or --html <file.html> is required');
+    if (html !== undefined && !/\.html?$/i.test(html))
+      throw new UsageError(`--html ${html} must end in .html (it is a web page to open in a browser)`);
     const keys = readKeyArgs(values, true);
-    checkOut(out);
+    if (out !== undefined) checkOut(out);
+    if (html !== undefined) checkOut(html, '--html');
     const query = buildQuery(values);
     let anchorText: string | undefined;
     let anchorTimestampsText: string | undefined;
@@ -111,12 +124,19 @@ export const exportCommand: Command = {
           ...(anchorText !== undefined ? { anchorText } : {}),
           ...(anchorTimestampsText !== undefined ? { anchorTimestampsText } : {}),
         });
-        const files = written(() => writeBundle(bundle, out), out);
+        const files = out !== undefined ? written(() => writeBundle(bundle, out), out) : [];
+        if (html !== undefined) {
+          const page = (): string[] => {
+            writeHtmlBundle(bundle, html);
+            return [html];
+          };
+          files.push(...written(page, html, '--html'));
+        }
         for (const w of warnings) io.err(`warning: ${w}\n`);
         const m = bundle.manifest;
         io.out(
           `exported ${m.entryCount} record(s) of ${m.origin} (seq ${m.firstSeq}..${m.lastSeq}${m.withheld > 0 ? `, ${m.withheld} withheld` : ''}) ` +
-            `against the checkpoint at size ${m.checkpoint.size} to ${out}\n`,
+            `against the checkpoint at size ${m.checkpoint.size} to ${[out, html].filter((x) => x !== undefined).join(' and ')}\n`,
         );
         for (const f of files) io.out(`  ${f}\n`);
         return EXIT_OK;
