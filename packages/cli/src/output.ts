@@ -24,8 +24,9 @@ export const OUTPUT_USAGE = `output:
                       with = + - @ tab or CR get a leading ')
       --json          same as -o json
       --csv           same as -o csv
-  Every mode shows control characters and terminal escapes from records as
-  visible \\x.. / \\u.... text (json as JSON escapes); only short is coloured.
+  short, cat and csv show control characters, bidi controls and terminal
+  escapes from records as visible \\x.. / \\u.... text; json keeps the stored
+  JSON, in which control characters are JSON escapes. Only short is coloured.
 `;
 
 type OutputValues = { output?: string; json?: boolean; csv?: boolean };
