@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportCommand } from '../packages/cli/src/commands/export.js';
 import { generateKey, Ledger } from '../packages/core/src/index.js';
-import { type SealedLedger, seal } from './bundle-fixture.js';
+import { exportFrom, type SealedLedger, seal } from './bundle-fixture.js';
 import { runCli } from './helpers/cli.js';
 import { PAGE_URL, startWebVerifier, type WebVerifier } from './helpers/web-page.js';
 
@@ -126,5 +127,12 @@ describe('sealog export --html', () => {
       }),
     );
     expect(pack.files.map((f: { path: string }) => f.path)).toContain('dist/verifier.html');
+    // What the bundle README and export's help tell people to open is that file.
+    const readme = exportFrom(l).readme;
+    expect(readme).toContain('node_modules/@sealog/cli/dist/verifier.html');
+    expect(readme).toContain('sealog export --html');
+    expect(readme).not.toContain('packages/web-verifier');
+    expect(exportCommand.usage).toContain('@sealog/cli as dist/verifier.html');
+    expect(exportCommand.usage).not.toContain('packages/web-verifier');
   });
 });

@@ -55,10 +55,14 @@ IMPORTANT: get the log's verifier key from its owner through a channel you
 trust (not from this bundle). A key shipped inside the bundle proves only that
 the bundle is consistent with itself.
 
-1. In a browser, no install, no network: open sealog's verifier.html (a single
-   offline file from the sealog project), paste the trusted key(s), and drop
-   bundle.json on the page. It shows pass/fail per record, the checkpoint, who
-   signed it and when, and an overall verdict.
+1. In a browser, no install, no network: open the verifier page and paste the
+   trusted key(s). If you were sent a .html file with this bundle (written by
+   \`sealog export --html\`), that page holds the bundle and checks it when
+   opened. Otherwise use verifier.html, a single offline file that ships in
+   the @sealog/cli npm package (node_modules/@sealog/cli/dist/verifier.html
+   after \`npm install @sealog/cli\`), and drop bundle.json on it. The page
+   shows pass/fail per record, the checkpoint, who signed it and when, and an
+   overall verdict.
 
 2. On the command line (Node.js 20+, with the @sealog/cli package installed):
      sealog verify-bundle <this directory> --key '<trusted verifier key>' --key '<its /time key>'
