@@ -67,6 +67,9 @@ describe('web verifier UX', () => {
     // Words are ANDed: warnings (seq % 3 == 0) of user4 (seq % 5 == 4): seq ≡ 9 mod 15.
     expect(await page.textContent('#records-page')).toMatch(/^records 1–153 of 153 matching/);
     expect(await page.getAttribute('#records tr[data-seq]', 'data-seq')).toBe('9');
+    // What the row shows is searched too: the level name, not only the stored number.
+    await page.fill('#search', 'warn');
+    expect(await page.textContent('#records-page')).toMatch(/^records 1–767 of 767 matching/);
     await page.fill('#search', 'no such text');
     expect(await page.textContent('#records-page')).toMatch(/no record matches/);
     expect(web.errors).toEqual([]);

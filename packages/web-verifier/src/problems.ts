@@ -41,7 +41,11 @@ export function pageProblems(problems: readonly string[]): string[] {
     unchecked.push(Number(m[1]));
   }
   if (unchecked.length > 0) {
-    const line = `record${unchecked.length > 1 ? 's' : ''} ${ranges(unchecked)} (${unchecked.length}): not checked, because the checkpoint did not verify`;
+    const which =
+      unchecked.length === 1
+        ? `record ${unchecked[0]}`
+        : `records ${ranges(unchecked)} (${unchecked.length})`;
+    const line = `${which}: not checked, because the checkpoint did not verify`;
     out[at] = line;
   }
   return out;

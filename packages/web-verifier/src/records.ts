@@ -57,27 +57,41 @@ function fieldsText(o: Record<string, unknown>, skip: Set<string>): string {
   return out.join(' ');
 }
 
+interface Readable {
+  time: string;
+  level: string;
+  msg: string;
+  fields: string;
+}
+
+/** A stored record as time, level name, message and the other fields; undefined when not a JSON object. */
+function readable(text: string): Readable | undefined {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return undefined;
+  const r = o as Record<string, unknown>;
+  const timeKey = 'time' in r ? 'time' : 'timestamp';
+  const msgKey = 'msg' in r ? 'msg' : 'message';
+  return {
+    time: timeText(r[timeKey]),
+    level: levelText(r.level),
+    msg: r[msgKey] === undefined ? '' : str(r[msgKey]),
+    fields: fieldsText(r, new Set([timeKey, 'level', msgKey])),
+  };
+}
+
 function recordRow(e: Entry): HTMLTableRowElement {
   const tr = el('tr', undefined, e.ok ? 'pass' : 'fail');
   tr.dataset.seq = String(e.seq ?? '');
-  let o: unknown;
-  try {
-    o = JSON.parse(e.text);
-  } catch {
-    o = undefined;
-  }
+  const r = readable(e.text);
   tr.append(el('td', String(e.seq ?? '?')), el('td', e.ok ? 'PASS' : `FAIL: ${e.message}`, 'result'));
+  tr.append(el('td', r?.time ?? '', 'time'), el('td', r?.level ?? '', 'level'));
   const rest = el('td');
-  if (o !== null && typeof o === 'object' && !Array.isArray(o)) {
-    const r = o as Record<string, unknown>;
-    const timeKey = 'time' in r ? 'time' : 'timestamp';
-    const msgKey = 'msg' in r ? 'msg' : 'message';
-    tr.append(el('td', timeText(r[timeKey]), 'time'), el('td', levelText(r.level), 'level'));
-    rest.append(el('div', r[msgKey] === undefined ? '' : str(r[msgKey]), 'msg'));
-    rest.append(el('div', fieldsText(r, new Set([timeKey, 'level', msgKey])), 'fields'));
-  } else {
-    tr.append(el('td', '', 'time'), el('td', '', 'level'));
-  }
+  if (r) rest.append(el('div', r.msg, 'msg'), el('div', r.fields, 'fields'));
   const raw = el('details');
   raw.append(el('summary', 'exact stored JSON'), el('code', e.text, 'raw'));
   rest.append(raw);
@@ -87,9 +101,12 @@ function recordRow(e: Entry): HTMLTableRowElement {
 
 /** Appends the records section (search box, pager, table) for `entries` to `root`. */
 export function drawRecords(root: HTMLElement, entries: readonly Entry[]): void {
-  const hay = entries.map((e) =>
-    `${e.seq ?? ''} ${e.ok ? 'pass' : `fail ${e.message}`} ${e.text}`.toLowerCase(),
-  );
+  // Searched: what the row shows (level names, ISO times) and the stored JSON.
+  const hay = entries.map((e) => {
+    const r = readable(e.text);
+    const shown = r ? `${r.time} ${r.level} ${r.msg} ${r.fields}` : '';
+    return `${e.seq ?? ''} ${e.ok ? 'pass' : `fail ${e.message}`} ${shown} ${e.text}`.toLowerCase();
+  });
   const search = el('input');
   search.id = 'search';
   search.type = 'search';
