@@ -69,6 +69,10 @@ export function parseBundleShape(input: unknown): { shape: BundleShape } | { err
   const { manifest, checkpoint, keys, entries, anchors, readme, timestamps, cosignedNotes, rotations } =
     value;
   if (!isObject(manifest)) return { error: 'bundle has no manifest object' };
+  // The manifest is echoed into the report (and --json): a value nested thousands deep would
+  // overflow the stack of whoever prints it. Real manifests are 3 levels deep.
+  if (depthOver(manifest, MAX_MANIFEST_DEPTH))
+    return { error: `bundle manifest is nested deeper than ${MAX_MANIFEST_DEPTH} levels` };
   if (typeof checkpoint !== 'string') return { error: 'bundle has no checkpoint note' };
   if (!Array.isArray(keys) || keys.length > MAX_BUNDLE_KEYS || !keys.every((k) => typeof k === 'string')) {
     return { error: `bundle keys must be a list of at most ${MAX_BUNDLE_KEYS} strings` };
@@ -107,6 +111,21 @@ export function parseBundleShape(input: unknown): { shape: BundleShape } | { err
       readme: typeof readme === 'string' ? readme : '',
     },
   };
+}
+
+/** Deepest manifest accepted. */
+const MAX_MANIFEST_DEPTH = 16;
+
+/** Whether `value` nests arrays/objects deeper than `max` (iterative: never recurses). */
+function depthOver(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+  return false;
 }
 
 /**

@@ -100,7 +100,7 @@ export function chainToAnchor(
     );
     if (!next) {
       throw tamperError(
-        `untrusted chain: ${cur.subject} (issuer ${cur.x509.issuer.replaceAll('\n', ', ').slice(0, 200)}) does not chain to a given trust anchor`,
+        `untrusted chain: ${cur.subject} (issuer ${(cur.x509.issuer ?? '').replaceAll('\n', ', ').slice(0, 200)}) does not chain to a given trust anchor`,
       );
     }
     checkUsable(next, genTime, 'intermediate CA');

@@ -2,7 +2,7 @@ import { SealogError } from '../errors.js';
 import { type Cert, readCert, readTrustAnchors } from './certs.js';
 import { chainToAnchor, checkPinned, checkTsaCertificate, readTsaSigners } from './chain.js';
 import { checkContentBinding, checkSignature, soleSigner } from './cms.js';
-import { hex, sameBytes, tamperError } from './der.js';
+import { guard, hex, sameBytes, tamperError } from './der.js';
 import { identifySigner } from './ess.js';
 import { isOid, OID_SHA256 } from './oids.js';
 import { timestampImprint } from './request.js';
@@ -105,6 +105,11 @@ export function verifyTimestampImprint(
 }
 
 function verifyChecked(tokenDer: Uint8Array, expected: Uint8Array, options: Checked): VerifiedTimestamp {
+  // Tokens are attacker input: whatever a hole in the checks below lets through becomes E_FORMAT.
+  return guard('timestamp token', () => verifyUnguarded(tokenDer, expected, options));
+}
+
+function verifyUnguarded(tokenDer: Uint8Array, expected: Uint8Array, options: Checked): VerifiedTimestamp {
   const { anchors, pinned, now } = options;
   const token = openToken(tokenDer);
   const { info } = token;

@@ -90,7 +90,12 @@ function certificateShape(root: asn1js.AsnType): boolean {
       if (!isSeq(ext, 2, 3)) return false;
       const [id, ...more] = ext.valueBlock.value;
       if (!(id instanceof asn1js.ObjectIdentifier)) return false;
-      if (more.length === 2 && !(more.shift() instanceof asn1js.Boolean)) return false;
+      if (more.length === 2) {
+        // X.690 §8.2.1: a BOOLEAN is one content octet; OpenSSL refuses 0x00 0xFF.
+        const critical = more.shift();
+        if (!(critical instanceof asn1js.Boolean) || critical.valueBlock.valueHexView.length !== 1)
+          return false;
+      }
       if (!(more[0] instanceof asn1js.OctetString) || more[0].idBlock.isConstructed) return false;
     }
   }

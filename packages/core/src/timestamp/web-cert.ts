@@ -61,6 +61,10 @@ export function readWebCert(der: Uint8Array, what: string): Cert {
     Number.isNaN(notAfter.getTime())
   )
     throw formatError(`${what} has an unreadable validity`);
+  // RFC 5280 §4.1.2.4: the issuer MUST be non-empty; a TSA or CA with no subject names nobody.
+  // Both verifiers refuse the same certificates (node:crypto reports an empty name as undefined).
+  if (pki.issuer.typesAndValues.length === 0 || pki.subject.typesAndValues.length === 0)
+    throw formatError(`${what} has an empty subject or issuer name`);
   return {
     der,
     x509: NO_X509,
