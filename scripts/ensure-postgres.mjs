@@ -9,10 +9,10 @@
 //
 // The module also exports findPgBin() so the vitest global setup finds the
 // same binaries this script checked.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { aptInstall, failer } from './apt.mjs';
 
 const TOOLS = ['initdb', 'pg_ctl', 'postgres'];
 const DEBIAN_ROOT = '/usr/lib/postgresql';
@@ -53,20 +53,7 @@ export function findPgBin(env = process.env) {
   return [...debianBinDirs(), ...onPath].find(hasTools);
 }
 
-function fail(message) {
-  process.stderr.write(`ensure-postgres: ${message}\n`);
-  process.exit(1);
-}
-
-function run(cmd, args) {
-  process.stderr.write(`ensure-postgres: ${cmd} ${args.join(' ')}\n`);
-  const r = spawnSync(cmd, args, {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (r.error) fail(`could not run ${cmd}: ${r.error.message}`);
-  if (r.status !== 0) fail(`${cmd} ${args.join(' ')} exited with ${r.status}`);
-}
+const fail = failer('ensure-postgres');
 
 function found() {
   try {
@@ -85,16 +72,11 @@ function main() {
   const howTo =
     "install Debian's postgresql package (as root: apt-get update && apt-get install -y --no-install-recommends postgresql), " +
     'or set SEALOG_PG_BIN to a directory holding initdb, pg_ctl and postgres';
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    fail(
-      `PostgreSQL server binaries are missing and we are not root, so they cannot be installed here; ${howTo}`,
-    );
-  }
-  if (!existsSync('/usr/bin/apt-get')) {
-    fail(`PostgreSQL server binaries are missing and apt-get is not available; ${howTo}`);
-  }
-  run('apt-get', ['update']);
-  run('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql']);
+  aptInstall('ensure-postgres', {
+    missing: 'PostgreSQL server binaries are missing',
+    howTo,
+    packages: ['postgresql'],
+  });
   const installed = found();
   if (!installed) fail(`apt-get finished but initdb, pg_ctl and postgres are still not found; ${howTo}`);
   process.stdout.write(`ensure-postgres: installed ${installed}\n`);

@@ -8,6 +8,7 @@
 // Usage: node scripts/ensure-softhsm.mjs   (exit 0 = module and tool present)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { aptInstall, failer } from './apt.mjs';
 
 /** Where Debian's libsofthsm2 puts the module (the first is a symlink to the second). */
 const SOFTHSM_MODULES = [
@@ -17,10 +18,7 @@ const SOFTHSM_MODULES = [
   '/usr/local/lib/softhsm/libsofthsm2.so',
 ];
 
-function fail(message) {
-  process.stderr.write(`ensure-softhsm: ${message}\n`);
-  process.exit(1);
-}
+const fail = failer('ensure-softhsm');
 
 /** `softhsm2-util --version` output, or undefined when the tool does not run. */
 function utilVersion() {
@@ -35,16 +33,6 @@ function present() {
   return module && version ? { module, version } : undefined;
 }
 
-function run(cmd, args) {
-  process.stderr.write(`ensure-softhsm: ${cmd} ${args.join(' ')}\n`);
-  const r = spawnSync(cmd, args, {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (r.error) fail(`could not run ${cmd}: ${r.error.message}`);
-  if (r.status !== 0) fail(`${cmd} ${args.join(' ')} exited with ${r.status}`);
-}
-
 function main() {
   const found = present();
   if (found) {
@@ -52,14 +40,11 @@ function main() {
     return;
   }
   const howTo = "install Debian's softhsm2 package (as root: apt-get update && apt-get install -y softhsm2)";
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
-    fail(
-      `SoftHSM2 (libsofthsm2.so, softhsm2-util) is missing and we are not root, so it cannot be installed here; ${howTo}`,
-    );
-  }
-  if (!existsSync('/usr/bin/apt-get')) fail(`SoftHSM2 is missing and apt-get is not available; ${howTo}`);
-  run('apt-get', ['update']);
-  run('apt-get', ['install', '-y', '--no-install-recommends', 'softhsm2']);
+  aptInstall('ensure-softhsm', {
+    missing: 'SoftHSM2 (libsofthsm2.so, softhsm2-util) is missing',
+    howTo,
+    packages: ['softhsm2'],
+  });
   const installed = present();
   if (!installed) fail(`apt-get finished but libsofthsm2.so or softhsm2-util is still missing; ${howTo}`);
   process.stdout.write(`ensure-softhsm: installed SoftHSM ${installed.version} (${installed.module})\n`);
