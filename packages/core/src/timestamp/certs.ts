@@ -1,8 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { Certificate } from 'pkijs';
-import { SealogError } from '../errors.js';
-import { clean, decodeDer, formatError, guard } from './der.js';
+import { clean, decodeDer, formatError, guard, readPemCertificates } from './der.js';
 import {
   OID_EXT_BASIC_CONSTRAINTS,
   OID_EXT_EXT_KEY_USAGE,
@@ -26,8 +25,7 @@ export interface Cert {
   subject: string;
 }
 
-/** Most trust anchors accepted in one call (they are configuration, but still bounded). */
-export const MAX_TRUST_ANCHORS = 64;
+export { MAX_TRUST_ANCHORS } from './der.js';
 
 /**
  * Reads one DER certificate. Attacker's options (certificates come from the
@@ -63,39 +61,9 @@ export function readCert(der: Uint8Array, what: string): Cert {
   };
 }
 
-/**
- * Parses trust anchors: PEM text (one or more CERTIFICATE blocks per string).
- * @throws SealogError E_CONFIG when none is given or one does not parse.
- */
+/** Trust anchors from PEM text (see readPemCertificates). @throws SealogError E_CONFIG. */
 export function readTrustAnchors(pems: string | readonly string[]): Cert[] {
-  const list = typeof pems === 'string' ? [pems] : pems;
-  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) {
-    throw new SealogError(
-      'E_CONFIG',
-      'trustAnchors must be PEM certificate text (a string or an array of strings)',
-    );
-  }
-  const blocks = list.flatMap(
-    (p) => p.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [],
-  );
-  if (blocks.length === 0) {
-    throw new SealogError(
-      'E_CONFIG',
-      'no trust anchor given: pass the TSA root CA certificate(s) as PEM (-----BEGIN CERTIFICATE-----)',
-    );
-  }
-  if (blocks.length > MAX_TRUST_ANCHORS)
-    throw new SealogError('E_CONFIG', `more than ${MAX_TRUST_ANCHORS} trust anchors`);
-  return blocks.map((pem, i) => {
-    try {
-      const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
-      return readCert(new Uint8Array(Buffer.from(body, 'base64')), `trust anchor ${i + 1}`);
-    } catch (err) {
-      throw new SealogError('E_CONFIG', `trust anchor ${i + 1} is not a readable X.509 certificate`, {
-        cause: err,
-      });
-    }
-  });
+  return readPemCertificates(pems, readCert);
 }
 
 /** The extensions of a certificate with one OID, at most one allowed (RFC 5280 §4.2). */

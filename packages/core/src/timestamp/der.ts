@@ -77,3 +77,46 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
   return diff === 0;
 }
+
+/** Most trust anchors accepted in one call (they are configuration, but still bounded). */
+export const MAX_TRUST_ANCHORS = 64;
+
+/**
+ * Parses trust anchors: PEM text (one or more CERTIFICATE blocks per string),
+ * each read with `read` (node:crypto's reader in Node, the WebCrypto one in
+ * the browser), so both verifiers take the same input with the same messages.
+ * @throws SealogError E_CONFIG when none is given or one does not parse.
+ */
+export function readPemCertificates<C>(
+  pems: string | readonly string[],
+  read: (der: Uint8Array, what: string) => C,
+): C[] {
+  const list = typeof pems === 'string' ? [pems] : pems;
+  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) {
+    throw new SealogError(
+      'E_CONFIG',
+      'trustAnchors must be PEM certificate text (a string or an array of strings)',
+    );
+  }
+  const blocks = list.flatMap(
+    (p) => p.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [],
+  );
+  if (blocks.length === 0) {
+    throw new SealogError(
+      'E_CONFIG',
+      'no trust anchor given: pass the TSA root CA certificate(s) as PEM (-----BEGIN CERTIFICATE-----)',
+    );
+  }
+  if (blocks.length > MAX_TRUST_ANCHORS)
+    throw new SealogError('E_CONFIG', `more than ${MAX_TRUST_ANCHORS} trust anchors`);
+  return blocks.map((pem, i) => {
+    try {
+      const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
+      return read(new Uint8Array(Buffer.from(body, 'base64')), `trust anchor ${i + 1}`);
+    } catch (err) {
+      throw new SealogError('E_CONFIG', `trust anchor ${i + 1} is not a readable X.509 certificate`, {
+        cause: err,
+      });
+    }
+  });
+}

@@ -5,14 +5,13 @@ import {
   type Cert,
   KU_KEY_CERT_SIGN,
   keyUsage,
-  MAX_TRUST_ANCHORS,
   subjectKeyId,
   unknownCriticalExtension,
   validAt,
 } from './certs.js';
 import { MAX_CHAIN_DEPTH } from './chain.js';
 import { signerHash } from './cms.js';
-import { clean, decodeDer, formatError, guard, sameBytes, tamperError } from './der.js';
+import { clean, decodeDer, formatError, guard, readPemCertificates, sameBytes, tamperError } from './der.js';
 import { OID_EXT_BASIC_CONSTRAINTS, SIGNATURE_ALGORITHMS } from './oids.js';
 import { formatName } from './token.js';
 import { opensslWouldRead } from './web-cert-shape.js';
@@ -77,40 +76,9 @@ export function readWebCert(der: Uint8Array, what: string): Cert {
   };
 }
 
-/**
- * readTrustAnchors (certs.ts) without node:crypto: PEM text, one or more
- * CERTIFICATE blocks per string, same limits and messages.
- * @throws SealogError E_CONFIG when none is given or one does not parse.
- */
+/** Trust anchors from PEM text (see readPemCertificates). @throws SealogError E_CONFIG. */
 export function readWebTrustAnchors(pems: string | readonly string[]): Cert[] {
-  const list = typeof pems === 'string' ? [pems] : pems;
-  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) {
-    throw new SealogError(
-      'E_CONFIG',
-      'trustAnchors must be PEM certificate text (a string or an array of strings)',
-    );
-  }
-  const blocks = list.flatMap(
-    (p) => p.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [],
-  );
-  if (blocks.length === 0) {
-    throw new SealogError(
-      'E_CONFIG',
-      'no trust anchor given: pass the TSA root CA certificate(s) as PEM (-----BEGIN CERTIFICATE-----)',
-    );
-  }
-  if (blocks.length > MAX_TRUST_ANCHORS)
-    throw new SealogError('E_CONFIG', `more than ${MAX_TRUST_ANCHORS} trust anchors`);
-  return blocks.map((pem, i) => {
-    try {
-      const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
-      return readWebCert(new Uint8Array(Buffer.from(body, 'base64')), `trust anchor ${i + 1}`);
-    } catch (err) {
-      throw new SealogError('E_CONFIG', `trust anchor ${i + 1} is not a readable X.509 certificate`, {
-        cause: err,
-      });
-    }
-  });
+  return readPemCertificates(pems, readWebCert);
 }
 
 /** OpenSSL's X509_check_ca() == 1: basicConstraints cA, and keyUsage (when present) allows keyCertSign. */
