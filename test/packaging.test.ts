@@ -2,7 +2,7 @@
 // then the tarballs installed into a scratch app outside the workspace and used
 // from an ESM, a CommonJS and a strict TypeScript consumer. Needs `npx turbo run build` first.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, readVerified, tempDir } from './transport-helpers.js';
@@ -71,6 +71,22 @@ describe('package hygiene', () => {
     },
     SLOW,
   );
+
+  // Installing the workspace links every package's bin before anything is built: a bin under dist/
+  // made pnpm print "Failed to create bin" for each dependent on a fresh clone. And npm reads the
+  // project's .npmrc too: a pnpm-only key there made npm warn "Unknown project config" on every run.
+  it('the sealog bin is a committed file and .npmrc holds no pnpm-only setting', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8'));
+    const bin = pkg.bin.sealog as string;
+    expect(bin.startsWith('./dist/')).toBe(false);
+    expect(run('git', ['ls-files', '--error-unmatch', join('packages/cli', bin)], ROOT).status).toBe(0);
+    expect(pkg.files).toContain(bin.replace(/^\.\//, '').split('/')[0]);
+    const npmrc = join(ROOT, '.npmrc');
+    if (existsSync(npmrc)) expect(readFileSync(npmrc, 'utf8')).not.toMatch(/manage-package-manager-versions/);
+    expect(readFileSync(join(ROOT, 'pnpm-workspace.yaml'), 'utf8')).toMatch(
+      /^managePackageManagerVersions: false$/m,
+    );
+  });
 
   // ESM-only on purpose: engines is >=20.19, where require(esm) works (the CJS consumer below proves
   // it), so attw's "CJS resolves to ESM" notice is the one rule ignored.
