@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateSinkOptions } from '../packages/core/src/index.js';
 import { ioError } from '../packages/core/src/store/open.js';
+import { SealogTransport, type SealogTransportOptions } from '../packages/winston/src/index.js';
 
 describe('the lock-timeout message', () => {
   it('the lock-timeout message keeps the path it was acting on', () => {
@@ -37,5 +38,37 @@ describe('item 9: a typo in a transport option says what was meant', () => {
         ),
       );
     }
+  });
+});
+
+describe("item 9: a typo in one of winston's own transport options names it", () => {
+  const msg = (o: object) => {
+    try {
+      new SealogTransport(o as SealogTransportOptions).close?.();
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'accepted';
+  };
+
+  it('levl, handleExeptions, silnt point at the winston option', () => {
+    for (const [typo, meant] of [
+      ['levl', 'level'],
+      ['handleExeptions', 'handleExceptions'],
+      ['silnt', 'silent'],
+      ['fromat', 'format'],
+    ]) {
+      expect(msg({ path: 'a.db', [typo as string]: 'info' })).toMatch(
+        new RegExp(
+          `^unknown option "${typo}"; did you mean "${meant}"\\? \\(a winston transport option; known: level,`,
+        ),
+      );
+    }
+  });
+
+  it('a sealog key still gets the sealog suggestion', () => {
+    expect(msg({ path: 'a.db', batchSze: 5 })).toMatch(
+      /^unknown sealog option "batchSze"; did you mean "batchSize"\?/,
+    );
   });
 });

@@ -240,6 +240,7 @@ export type {
   Store,
   WriterTrust,
 } from './store/types.js';
+export { SINK_OPTION_KEYS } from './options.js';
 export { closest } from './suggest.js';
 export { type TilesOptions, type TilesResult, writeTiles } from './tiles/publish.js';
 export { entryTime, inTimeRange, TIME_UNKNOWN } from './time.js';

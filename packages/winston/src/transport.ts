@@ -1,8 +1,10 @@
 import {
+  closest,
   DEFAULT_MAX_QUEUE_BYTES,
   isSealogError,
   type LedgerStats,
   SealogError,
+  SINK_OPTION_KEYS,
   validateSinkOptions,
 } from '@sealog/core';
 import TransportStream from 'winston-transport';
@@ -20,6 +22,22 @@ export interface SealogTransportOptions extends TransportStream.TransportStreamO
   /** Ledger file path, or a postgres:// URL (docs/postgres.md). Required. */
   path: string;
   [sinkOption: string]: unknown;
+}
+
+/**
+ * A mistyped winston option (`levl`, `handleExeptions`) would reach the sink, whose
+ * message only knows sealog's keys: name the winston option it resembles instead.
+ */
+function unknownWinstonKey(sinkOpts: Record<string, unknown>): void {
+  for (const k of Object.keys(sinkOpts)) {
+    if (SINK_OPTION_KEYS.includes(k) || closest(k, SINK_OPTION_KEYS) !== undefined) continue;
+    const guess = closest(k, WINSTON_KEYS);
+    if (guess === undefined) continue;
+    throw new SealogError(
+      'E_CONFIG',
+      `unknown option "${k}"; did you mean "${guess}"? (a winston transport option; known: ${[...WINSTON_KEYS, ...SINK_OPTION_KEYS].join(', ')})`,
+    );
+  }
 }
 
 /**
@@ -63,6 +81,7 @@ export class SealogTransport extends TransportStream {
       if ((WINSTON_KEYS as readonly string[]).includes(k)) Object.assign(winstonOpts, { [k]: v });
       else sinkOpts[k] = v;
     }
+    unknownWinstonKey(sinkOpts);
     const sink = validateSinkOptions(sinkOpts);
     super(winstonOpts);
     this.#maxDepth = typeof sinkOpts.maxDepth === 'number' ? sinkOpts.maxDepth : undefined;
