@@ -128,6 +128,7 @@ export {
   verifyCosignature,
   verifyNote,
 } from './note/note.js';
+export { SINK_OPTION_KEYS } from './options.js';
 export {
   type DecoderSpec,
   type LineDecoder,
@@ -240,7 +241,6 @@ export type {
   Store,
   WriterTrust,
 } from './store/types.js';
-export { SINK_OPTION_KEYS } from './options.js';
 export { closest } from './suggest.js';
 export { type TilesOptions, type TilesResult, writeTiles } from './tiles/publish.js';
 export { entryTime, inTimeRange, TIME_UNKNOWN } from './time.js';
