@@ -98,8 +98,11 @@ describe('sealog migrate between SQLite and PostgreSQL', () => {
       new RegExp(`migrated ${N} record\\(s\\) and ${original.checkpoints.length} checkpoint`),
     );
     await expectStrictOk(url, N);
-    const back = await runBin(['migrate', url, b]);
+    // Progress only on a terminal or with --progress: a piped stderr stays quiet.
+    expect(there.err).toBe('');
+    const back = await runBin(['migrate', url, b, '--progress']);
     expect(back.code, back.err).toBe(0);
+    expect(back.err).toMatch(/^ {2}copied \d+ records\n/);
     await expectStrictOk(b, N);
 
     expect(await pgContents(url)).toEqual(original);

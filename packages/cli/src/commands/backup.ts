@@ -1,14 +1,9 @@
 import { parseArgs } from 'node:util';
-import {
-  type BackupProgress,
-  backupLedger,
-  DEFAULT_MAX_UNSEALED,
-  isPostgresUrl,
-  parsePgUrl,
-} from '@sealog/core';
+import { backupLedger, DEFAULT_MAX_UNSEALED, isPostgresUrl, parsePgUrl } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, intOption, UsageError } from '../command.js';
 import { escapeTerminal } from '../format.js';
 import { KEY_OPTIONS, KEY_USAGE, readKeyArgs } from '../inputs.js';
+import { progressReporter } from '../progress.js';
 import { formatReport } from './verify.js';
 
 const usage = `usage: sealog backup <ledger> <dest.db> [(--key <vkey> | --key-file <file>)...]
@@ -33,9 +28,6 @@ ${KEY_USAGE}  --max-unsealed <n>   most records tolerated after the newest valid
 exit status: 0 copied and verified, 1 the copy does not verify (it is kept),
 2 usage or I/O error (nothing is left at <dest.db>)
 `;
-
-/** At most one progress line per this many ms. */
-const PROGRESS_EVERY_MS = 1000;
 
 export const backup: Command = {
   name: 'backup',
@@ -65,13 +57,15 @@ export const backup: Command = {
         ? { maxUnsealed: intOption('max-unsealed', values['max-unsealed'], DEFAULT_MAX_UNSEALED) }
         : {}),
     };
-    const show = (values.progress ?? false) || process.stderr.isTTY === true;
+    const onProgress = progressReporter((line) => io.err(line), 'copied', {
+      forced: values.progress ?? false,
+    });
     const name = isPostgresUrl(source) ? parsePgUrl(source).display : escapeTerminal(source);
     const t0 = performance.now();
     const r = await backupLedger(source, dest, {
       verify,
       signal: io.signal,
-      ...(show ? { onProgress: throttled((line) => io.err(line)) } : {}),
+      ...(onProgress ? { onProgress } : {}),
     });
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     const c = r.copy.newestCheckpoint;
@@ -87,15 +81,3 @@ export const backup: Command = {
     return EXIT_FAIL;
   },
 };
-
-/** A progress printer that writes at most one line per PROGRESS_EVERY_MS. */
-function throttled(write: (line: string) => void): (p: BackupProgress) => void {
-  let last = Number.NEGATIVE_INFINITY;
-  return (p) => {
-    const now = performance.now();
-    if (now - last < PROGRESS_EVERY_MS) return;
-    last = now;
-    const pct = p.total ? ` (${Math.floor((100 * p.done) / p.total)}%)` : '';
-    write(`  copied ${p.done}${p.total ? ` of ${p.total}` : ''} ${p.unit}${pct}\n`);
-  };
-}

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { isPostgresUrl, parsePgUrl } from '@sealog/core';
 import { type Command, EXIT_OK, UsageError } from '../command.js';
+import { progressReporter } from '../progress.js';
 
-const usage = `usage: sealog migrate <from> <to>
+const usage = `usage: sealog migrate <from> <to> [--progress]
 
 Copies a ledger between SQLite and PostgreSQL, one way or the other:
 
@@ -17,6 +18,9 @@ verify\` before and after). The target must be new (a file that does not
 exist) or empty (a PostgreSQL schema without records); PostgreSQL is written in
 one transaction, so a failed migration leaves it as it was. Stop writers of the
 source first: records appended during the copy are not carried over.
+
+  --progress   report progress on stderr (at most a line a second); on by
+               default when stderr is a terminal
 `;
 
 export const migrate: Command = {
@@ -24,7 +28,11 @@ export const migrate: Command = {
   summary: 'copy a ledger from SQLite to PostgreSQL or back, chain and checkpoints intact',
   usage,
   async run(argv, io) {
-    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+    const { positionals, values } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { progress: { type: 'boolean' } },
+    });
     if (positionals.length !== 2) throw new UsageError('expected <from> and <to>');
     const [from, to] = positionals as [string, string];
     if (isPostgresUrl(from) === isPostgresUrl(to)) {
@@ -33,9 +41,8 @@ export const migrate: Command = {
       );
     }
     const pg = await import('@sealog/core/postgres');
-    const progress = (rows: number) => {
-      if (rows % 100_000 < 5000) io.err(`  ${rows} records\n`);
-    };
+    const report = progressReporter((line) => io.err(line), 'copied', { forced: values.progress ?? false });
+    const progress = (rows: number) => report?.({ done: rows, unit: 'records' });
     const t0 = performance.now();
     const r = isPostgresUrl(to)
       ? await pg.copySqliteToPg(from, to, { onProgress: progress })

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { PROGRESS_EVERY_MS, progressReporter } from './progress.js';
+
+describe('progress on stderr', () => {
+  it('is quiet when stderr is not a terminal and --progress was not given', () => {
+    expect(progressReporter(() => {}, 'copied', { isTTY: false })).toBeUndefined();
+  });
+
+  it('prints at most one line a second, on a terminal or when forced', () => {
+    for (const options of [{ isTTY: true }, { isTTY: false, forced: true }]) {
+      const lines: string[] = [];
+      let t = 0;
+      const report = progressReporter((l) => lines.push(l), 'copied', { ...options, now: () => t });
+      expect(report).toBeDefined();
+      report?.({ done: 10, total: 200, unit: 'records' });
+      t += PROGRESS_EVERY_MS - 1;
+      report?.({ done: 20, total: 200, unit: 'records' });
+      t += 1;
+      report?.({ done: 150, unit: 'pages' });
+      expect(lines).toEqual(['  copied 10 of 200 records (5%)\n', '  copied 150 pages\n']);
+    }
+  });
+});
