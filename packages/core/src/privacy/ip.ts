@@ -3,6 +3,13 @@
 // malformed instead of throwing, and never accept the lax forms inet_aton
 // does ("1.2.3", "0x7f.1", "010.0.0.1"), which would make the truncation
 // ambiguous.
+//
+// Hand-written rather than ipaddr.js (issue 19 asked): ipaddr.js parses the
+// inet_aton forms on purpose (its IPv4 grammar takes octal, hex and 1-3 part
+// addresses, `192.168.007.0xa` is valid to it) and keeps IPv6 zone IDs, so
+// every call would need its own strictness checks in front; what is left
+// (split, range-check, mask a prefix) is this file, tested form by form in
+// ip.test.ts.
 
 /** Four octets, or undefined if `s` is not exactly dotted-decimal IPv4. */
 export function parseIPv4(s: string): number[] | undefined {
