@@ -3,9 +3,9 @@
 // what was meant, so the fix is one edit.
 //
 // Hand-written (20 lines) rather than leven / fastest-levenshtein: those count
-// plain Levenshtein edits, where an adjacent swap (`levl`, `durabilty` are not,
-// but `pirvacy` is) costs two; the optimal string alignment distance below
-// counts it as one, which is the commonest slip in a typed key.
+// plain Levenshtein edits, where an adjacent swap (`pirvacy` for `privacy`)
+// costs two; the optimal string alignment distance below counts it as one,
+// and swaps are among the commonest slips in a typed key.
 
 /** Optimal string alignment distance (Levenshtein plus adjacent swaps), case-insensitive. */
 function distance(a: string, b: string): number {
