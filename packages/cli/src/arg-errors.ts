@@ -5,6 +5,9 @@ import { type Command, UsageError } from './command.js';
 // item 9). Node's parseArgs says "Unknown option '--folow'. To specify a
 // positional argument starting with a '-', place it at the end of the command
 // after '--'", which answers a question nobody asked.
+// Parsing stays node:util parseArgs (no dependency); commander and yargs would
+// bring their own help layout and error texts for what is here one suggestion
+// per slip, computed from each command's usage text.
 
 /**
  * The flags a command takes, read from its usage text: every command

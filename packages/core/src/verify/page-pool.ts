@@ -14,6 +14,9 @@ import { type CleanPage, PAGE_ROWS, pageReader } from './page.js';
 // keeps the Merkle tree. verifyLedger is synchronous, so the hand-off uses
 // Atomics.wait, not messages. A worker that fails, for any reason, only turns
 // its pages "dirty": they are then read row by row here.
+// Not piscina or workerpool: both hand results back as promises, which a
+// synchronous verifyLedger (public API, also run inside one SQLite read
+// transaction) cannot await.
 
 /** Fewer rows than this are verified on this thread: starting workers costs more than it saves. */
 export const MIN_PARALLEL_ROWS = 4 * PAGE_ROWS;
