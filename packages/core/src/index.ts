@@ -182,6 +182,44 @@ export {
   proveInclusion,
   verifyInclusionProof,
 } from './proof/inclusion.js';
+export { isSegmentDir, listSegments, segmentFileName } from './segments/layout.js';
+export {
+  type NoticeSink,
+  type OpenedSegment,
+  openSegment,
+  querySegments,
+  type SegmentNotice,
+  type SegmentQuery,
+  type SegmentRecord,
+  segmentSlots,
+} from './segments/reader.js';
+export {
+  applyPrune,
+  type PruneItem,
+  type PrunePlan,
+  planPrune,
+  removeCompanions,
+} from './segments/retention-prune.js';
+export { appendSealed } from './segments/retention-write.js';
+export { type HoldStatement, MAX_STATEMENT_REASON, type Statement } from './segments/statements.js';
+export { type SegmentsVerifyOptions, verifySegments } from './segments/verify.js';
+export type {
+  HoldSummary,
+  PrunedSummary,
+  PruneRecord,
+  SegmentFinding,
+  SegmentFindingKind,
+  SegmentSummary,
+  SegmentsReport,
+} from './segments/verify-types.js';
+export {
+  type ErasureStatement,
+  erasureEntry,
+  MAX_ERASED_ROWS,
+  markerOf,
+  parseErasure,
+  signErasure,
+} from './signer/erasure.js';
 export { asCheckpointKey, fileCheckpointKey } from './signer/file.js';
 export { openPkcs11Key } from './signer/pkcs11.js';
 export { createPkcs11Key } from './signer/pkcs11-keygen.js';
@@ -221,6 +259,7 @@ export {
   type LedgerFacts,
 } from './store/backup.js';
 export { type ConnectedStore, type ConnectOptions, connectStore } from './store/connect.js';
+export { type EraseResult, eraseBodies, erasureLeaves } from './store/erase.js';
 export { DEFAULT_PG_SCHEMA, isPostgresUrl, type PgTarget, parsePgUrl } from './store/postgres/url.js';
 export { queryRecords, type RecordQuery } from './store/query.js';
 export {
@@ -271,6 +310,7 @@ export {
   type CheckpointTotals,
   type CheckpointWitness,
   DEFAULT_MAX_UNSEALED,
+  type ErasureResult,
   type Finding,
   type FindingKind,
   isFailure,

@@ -4,6 +4,7 @@ import { GapCounter, type GapSummary, gapEntry } from './gap.js';
 import { validateLedgerOptions } from './options.js';
 import { encodeEntry } from './prepare.js';
 import { type ConnectOptions, connectStore } from './store/connect.js';
+import { SegmentedStore, type SegmentsOptions } from './segments/store.js';
 import { type Durability, SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
 import type { CommitResult, PendingEntry, Store, WriterTrust } from './store/types.js';
 
@@ -49,6 +50,11 @@ export interface LedgerOptions extends EncodeLimits {
   onError?: (err: SealogError) => void;
   /** A signing writer's trust root: the store derives its state from it (chain/derive.ts). */
   trust?: WriterTrust;
+  /**
+   * Rotate into segment files by size and/or age; `path` is then a directory
+   * (created 0700 if missing). SQLite only. See docs/lifecycle.md "Segments".
+   */
+  segments?: SegmentsOptions;
 }
 
 interface Waiter {
@@ -151,7 +157,11 @@ export class Ledger {
     if (options.busyTimeoutMs !== undefined) {
       storeOpts.busyTimeoutMs = nonNegative('busyTimeoutMs', options.busyTimeoutMs, 0);
     }
-    return new Ledger(new SqliteStore(options.path, storeOpts), options);
+    const store =
+      options.segments !== undefined
+        ? new SegmentedStore(options.path, { ...storeOpts, segments: options.segments })
+        : new SqliteStore(options.path, storeOpts);
+    return new Ledger(store, options);
   }
 
   /**
@@ -162,10 +172,11 @@ export class Ledger {
   static async connect(
     options: LedgerOptions,
     /** @internal How the transports' sink opens a long-running writer (store/wal-checkpointer.ts). */
-    store: Pick<ConnectOptions, 'backgroundCheckpoint'> = {},
+    store: Pick<ConnectOptions, 'backgroundCheckpoint' | 'anchorFile'> = {},
   ): Promise<Ledger> {
     validateLedgerOptions((options ?? {}) as unknown as Record<string, unknown>);
     const connect: ConnectOptions = { ...store };
+    if (options.segments !== undefined) connect.segments = options.segments;
     if (options.trust !== undefined) connect.trust = options.trust;
     if (options.durability !== undefined) connect.durability = options.durability;
     if (options.busyTimeoutMs !== undefined) {

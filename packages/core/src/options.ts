@@ -11,6 +11,7 @@ import { validateCheckpointOptions } from './checkpoint/config.js';
 import { MAX_DEPTH_LIMIT } from './encode.js';
 import { SealogError } from './errors.js';
 import { validatePrivacyConfig } from './privacy/config.js';
+import { isPostgresUrl } from './store/postgres/url.js';
 import { looksLikeKeyText } from './privacy/key-file.js';
 import type { SinkOptions } from './sink.js';
 import { unknownKeyMessage } from './suggest.js';
@@ -35,6 +36,7 @@ export const LEDGER_OPTION_KEYS = [
   'maxEntryBytes',
   'maxStringLength',
   'maxDepth',
+  'segments',
 ] as const;
 
 /** Options keys the sink understands; anything else is a config error (typos must not pass silently). */
@@ -105,6 +107,57 @@ export function validateLedgerOptions(o: Record<string, unknown>): void {
   int(o, 'maxEntryBytes', MIN_ENTRY_BYTES, MAX_ENTRY_BYTES_LIMIT, ' (bytes)');
   int(o, 'maxStringLength', 1, MAX_STRING_LIMIT, ' (UTF-16 code units)');
   int(o, 'maxDepth', 1, MAX_DEPTH_LIMIT);
+  if (o.segments !== undefined) validateSegments(o.segments, o.path);
+}
+
+/** Smallest segment: a few hundred records, so rotation never dominates the write path. */
+export const MIN_SEGMENT_BYTES = 64 * 1024;
+/** Youngest segment age that can be asked for: one rotation a second at most. */
+export const MIN_SEGMENT_AGE_MS = 1000;
+
+/** The `segments` option: { maxBytes?, maxAgeMs? }, at least one, on a SQLite ledger. */
+function validateSegments(v: unknown, path: string): void {
+  const shape =
+    'option "segments" must be an object like { maxBytes: 268435456 } or { maxAgeMs: 86400000 } (either or both)';
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(`${shape}, got ${got(v)}`);
+  const s = v as Record<string, unknown>;
+  for (const k of Object.keys(s)) {
+    if (k !== 'maxBytes' && k !== 'maxAgeMs')
+      fail(unknownKeyMessage(`segments.${k}`, k, ['maxBytes', 'maxAgeMs']));
+  }
+  if (s.maxBytes === undefined && s.maxAgeMs === undefined)
+    fail(`${shape}: give maxBytes (rotate by size) or maxAgeMs (rotate by age)`);
+  const bound = (k: string, lo: number, unit: string) => {
+    const x = s[k];
+    if (x !== undefined && (typeof x !== 'number' || !Number.isSafeInteger(x) || x < lo))
+      fail(`option "segments.${k}" must be an integer ≥ ${lo} (${unit}), got ${got(x)}`);
+  };
+  bound('maxBytes', MIN_SEGMENT_BYTES, 'bytes');
+  bound('maxAgeMs', MIN_SEGMENT_AGE_MS, 'milliseconds');
+  if (isPostgresUrl(path))
+    fail(
+      'option "segments" applies to SQLite ledgers: a PostgreSQL ledger is one sequence in one schema; ' +
+        "remove it and use the database's own partitioning and backups (docs/lifecycle.md \"Segments\")",
+    );
+}
+
+/**
+ * What a segmented ledger cannot combine with (docs/lifecycle.md "Segments").
+ * @throws SealogError E_CONFIG naming the field.
+ */
+function checkSegmentsWithCheckpoint(checkpoint: Record<string, unknown>): void {
+  const witnesses = checkpoint.witnesses;
+  if (Array.isArray(witnesses) && witnesses.length > 0)
+    fail(
+      'options "segments" and "checkpoint.witnesses" cannot be combined: each segment is its own tree under the same origin, ' +
+        'so a witness would see the tree size go down at every rotation and refuse to cosign; remove one of them',
+    );
+  const ts = checkpoint.timestamp as { mode?: unknown } | undefined;
+  if (ts !== undefined && ts.mode !== 'off')
+    fail(
+      'options "segments" and "checkpoint.timestamp" cannot be combined yet: tokens are stored by tree size, ' +
+        'which repeats across segments; remove "checkpoint.timestamp" or "segments"',
+    );
 }
 
 /**
@@ -133,6 +186,7 @@ export function validateSinkOptions(options: unknown): SinkOptions {
   int(o, 'workers', 0, MAX_WORKERS, " (0 prepares records on the transport's own thread)");
   if (o.checkpoint !== undefined) {
     validateCheckpointOptions(o.checkpoint);
+    if (o.segments !== undefined) checkSegmentsWithCheckpoint(o.checkpoint as Record<string, unknown>);
     const keyFile = (o.checkpoint as { keyFile?: string }).keyFile ?? '';
     // A key pasted where its path belongs would be printed by "key file ... does not exist".
     // Checkpoint keys are always `PRIVATE+KEY+…` (sealog keygen); a looser test refused

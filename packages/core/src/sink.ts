@@ -14,6 +14,8 @@ import { transformRecord } from './prepare.js';
 import { createPrivacyPipeline, loadKeyring, type PrivacyConfig } from './privacy/index.js';
 import type { CheckpointKey } from './signer/types.js';
 import type { RecordTransform, Sealer } from './stages.js';
+import { listSegments } from './segments/layout.js';
+import { SegmentedStore } from './segments/store.js';
 import { isPostgresUrl } from './store/postgres/url.js';
 import type { CommitResult } from './store/types.js';
 import { handoversFrom } from './verify/rotations.js';
@@ -50,6 +52,8 @@ export interface SinkOptions {
   privacy?: PrivacyConfig;
   /** Signed checkpoints (docs/checkpoints.md); absent = no sealing. */
   checkpoint?: CheckpointOptions;
+  /** Rotate into segment files by size and/or age; `path` is then a directory (docs/lifecycle.md "Segments"). */
+  segments?: LedgerOptions['segments'];
 }
 
 // Option keys and their checks live in options.ts: every option is checked there, once.
@@ -141,11 +145,22 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
   // Keys are loaded before the ledger opens, so a bad key fails startup without creating a file.
   const signer = o.checkpoint ? await loadCheckpointKey(o.checkpoint) : undefined;
   try {
-    if (signer && !isPostgresUrl(o.path) && existsSync(o.path)) refuseRetiredKey(o.path, signer);
+    const plain = o.segments === undefined ? o.path : newestSegmentFile(o.path);
+    if (signer && plain !== undefined && !isPostgresUrl(plain) && existsSync(plain)) refuseRetiredKey(plain, signer);
     return await openWith(o, signer, onError, hooks);
   } catch (err) {
     await signer?.close();
     throw err;
+  }
+}
+
+/** The newest segment file of a segmented ledger's directory, if it has one. */
+function newestSegmentFile(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  try {
+    return listSegments(dir).slots.findLast((s) => s.file !== undefined)?.file;
+  } catch {
+    return undefined; // opening the store reports it
   }
 }
 
@@ -183,13 +198,21 @@ async function openWith(
     },
   };
   for (const k of LEDGER_KEYS) if (o[k] !== undefined) Object.assign(ledgerOpts, { [k]: o[k] });
-  if (o.checkpoint && signer) {
+  // A segmented store anchors each segment's notes in a file of its own (segments/layout.ts),
+  // so neither the trust nor the sealer is given the one anchor file.
+  const segmented = o.segments !== undefined;
+  const { anchorFile, ...unanchored } = o.checkpoint ?? {};
+  const checkpoint = segmented ? (unanchored as CheckpointOptions) : o.checkpoint;
+  if (o.checkpoint && checkpoint && signer) {
     // A signing writer derives what it signs; the anchor file's heads are checked on open.
-    ledgerOpts.trust = createWriterTrust(o.checkpoint, signer, onError);
-    if (o.checkpoint.anchorFile !== undefined) bindAnchor(o.checkpoint.anchorFile, ledgerIdentity(o.path));
+    ledgerOpts.trust = createWriterTrust(checkpoint, signer, onError);
+    if (anchorFile !== undefined) bindAnchor(anchorFile, ledgerIdentity(o.path));
   }
   // A transport writes for as long as the app runs: the WAL is checkpointed off its thread.
-  const ledger = await Ledger.connect(ledgerOpts, { backgroundCheckpoint: true });
+  const ledger = await Ledger.connect(ledgerOpts, {
+    backgroundCheckpoint: true,
+    ...(segmented && anchorFile !== undefined ? { anchorFile } : {}),
+  });
   const transforms: RecordTransform[] = [];
   if (o.privacy) {
     try {
@@ -202,9 +225,12 @@ async function openWith(
     }
   }
   const sealers: Sealer[] = [];
-  if (o.checkpoint && signer) {
+  if (checkpoint && signer) {
     try {
-      sealers.push(createCheckpointer(o.checkpoint, signer, ledger.store, onError));
+      const sealer = createCheckpointer(checkpoint, signer, ledger.store, onError);
+      // A rotation leaves a closed segment to seal at its final size: soon, not at the next interval.
+      if (ledger.store instanceof SegmentedStore) ledger.store.onRotate = () => sealer.sealSoon();
+      sealers.push(sealer);
     } catch (err) {
       await ledger.close();
       throw err;

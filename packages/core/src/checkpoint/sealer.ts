@@ -127,6 +127,11 @@ export class Checkpointer implements Sealer {
     return this.#queue;
   }
 
+  /** Seals as soon as the running seal (if any) is done: a segment was closed and awaits its final checkpoint. */
+  sealSoon(): void {
+    if (!this.#closed) this.#enqueue();
+  }
+
   /** Pending seals finished; for tests and the CLI. */
   idle(): Promise<void> {
     return this.#queue;

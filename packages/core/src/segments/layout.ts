@@ -29,6 +29,16 @@ export function tombstoneFileName(index: number): string {
   return `seg-${String(index).padStart(6, '0')}.tomb`;
 }
 
+/**
+ * The anchor file of segment `index` when the writer's `checkpoint.anchorFile`
+ * is `anchorFile`: `<anchorFile>.seg-NNNNNN`. Each segment is its own tree, and
+ * a writer checks every head in an anchor against that one tree's rows, so
+ * each segment's notes go to a file of their own (docs/lifecycle.md "Segments").
+ */
+export function segmentAnchorFile(anchorFile: string, index: number): string {
+  return `${anchorFile}.${segmentFileName(index).slice(0, -'.db'.length)}`;
+}
+
 /** One index found in a segment directory: its ledger file, its tombstone, or both. */
 export interface SegmentSlot {
   index: number;

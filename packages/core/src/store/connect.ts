@@ -5,6 +5,8 @@
 
 import { existsSync } from 'node:fs';
 import { SealogError } from '../errors.js';
+import { isSegmentDir } from '../segments/layout.js';
+import { SegmentedStore, type SegmentsOptions } from '../segments/store.js';
 import { isPostgresUrl } from './postgres/url.js';
 import { type Durability, SqliteStore } from './sqlite.js';
 import type { Store, WriterTrust } from './types.js';
@@ -20,6 +22,10 @@ export interface ConnectOptions {
   create?: boolean;
   /** SQLite only: checkpoint the WAL from a thread of its own (SqliteStoreOptions); ignored for PostgreSQL. */
   backgroundCheckpoint?: boolean;
+  /** SQLite only: `path` is a directory of segment files rotated by size and/or age (docs/lifecycle.md). */
+  segments?: SegmentsOptions;
+  /** With `segments`: the writer's `checkpoint.anchorFile`; segment k's notes go to `<anchorFile>.seg-NNNNNN`. */
+  anchorFile?: string;
 }
 
 /** A store that can report what it refused to sign (both backends). */
@@ -31,6 +37,12 @@ export type ConnectedStore = Store & { readonly divergence: SealogError | undefi
  */
 export async function connectStore(path: string, options: ConnectOptions = {}): Promise<ConnectedStore> {
   if (isPostgresUrl(path)) {
+    if (options.segments !== undefined) {
+      throw new SealogError(
+        'E_CONFIG',
+        'option "segments" applies to SQLite ledgers; a PostgreSQL ledger is one sequence: use the database\'s own partitioning and backups',
+      );
+    }
     if (options.durability !== undefined) {
       throw new SealogError(
         'E_CONFIG',
@@ -44,13 +56,30 @@ export async function connectStore(path: string, options: ConnectOptions = {}): 
       ...(options.create !== undefined ? { create: options.create } : {}),
     });
   }
-  if (options.create === false && !existsSync(path)) {
-    throw new SealogError('E_IO', `ledger ${path} does not exist`);
-  }
-  return new SqliteStore(path, {
+  const sqlite = {
     ...(options.durability !== undefined ? { durability: options.durability } : {}),
     ...(options.busyTimeoutMs !== undefined ? { busyTimeoutMs: options.busyTimeoutMs } : {}),
     ...(options.trust !== undefined ? { trust: options.trust } : {}),
     ...(options.backgroundCheckpoint === true ? { backgroundCheckpoint: true } : {}),
-  });
+  };
+  if (options.segments !== undefined) {
+    if (options.create === false && !isSegmentDir(path)) {
+      throw new SealogError('E_IO', `segmented ledger ${path} does not exist`);
+    }
+    return new SegmentedStore(path, {
+      ...sqlite,
+      segments: options.segments,
+      ...(options.anchorFile !== undefined ? { anchorFile: options.anchorFile } : {}),
+    });
+  }
+  if (isSegmentDir(path)) {
+    throw new SealogError(
+      'E_CONFIG',
+      `${path} is a directory of ledger segments; to write it, give the option "segments" (e.g. { maxBytes: 268435456 }), as its writers do`,
+    );
+  }
+  if (options.create === false && !existsSync(path)) {
+    throw new SealogError('E_IO', `ledger ${path} does not exist`);
+  }
+  return new SqliteStore(path, sqlite);
 }

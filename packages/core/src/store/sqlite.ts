@@ -7,6 +7,7 @@ import {
   pickStart,
   type ResumeRow,
 } from '../chain/derive.js';
+import { ownErasures } from '../chain/erased.js';
 import { ChainState } from '../chain/state.js';
 import { SealogError } from '../errors.js';
 import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../hash.js';
@@ -41,6 +42,12 @@ export interface SqliteStoreOptions {
    * For long-running writers (the transports); default false.
    */
   backgroundCheckpoint?: boolean;
+  /**
+   * Runs first inside every append transaction (BEGIN IMMEDIATE held): a throw
+   * aborts the append with nothing written. A segmented ledger checks its close
+   * marker here, so no row lands in a segment after it was closed.
+   */
+  beforeAppend?: (db: Database.Database) => void;
 }
 
 interface Row {
@@ -77,6 +84,7 @@ export class SqliteStore implements Store {
   #insertTimestamp: Database.Statement | undefined;
   readonly #appendTx: Database.Transaction<(batch: readonly PendingEntry[]) => CommitResult>;
   readonly #durability: Durability;
+  readonly #beforeAppend: ((db: Database.Database) => void) | undefined;
   #walCheckpointer: WalCheckpointer | undefined;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
@@ -90,6 +98,7 @@ export class SqliteStore implements Store {
       );
     }
     this.#durability = durability;
+    this.#beforeAppend = options.beforeAppend;
     this.#trusted = options.trust !== undefined;
     this.#trust = options.trust;
     this.#onDiverge = options.trust?.onDiverge;
@@ -156,9 +165,11 @@ export class SqliteStore implements Store {
       anchored !== undefined ? { rowCount, atMost: anchored } : { rowCount },
     );
     const from = start?.state ?? new ChainState();
+    const erasures = ownErasures(db, Math.max(from.size - 1, 0), trust.own);
     const d = new Derivation(from, this.path, {
       own: trust.own,
-      heads: trust.heads,
+      heads: erasures ? [...trust.heads, ...erasures.heads] : trust.heads,
+      ...(erasures ? { erased: erasures.erased } : {}),
       rows: db
         .prepare('SELECT id, note FROM checkpoints WHERE size >= ?')
         .iterate(from.size) as Iterable<CheckpointRow>,
@@ -290,14 +301,19 @@ export class SqliteStore implements Store {
   /** What the key signed at or above `size`: checkpoint rows (checked lazily) and anchor heads. */
   #signedAbove(size: number): ConstructorParameters<typeof Derivation>[2] {
     const trust = this.#trust!;
+    const heads = trust.anchor ? trust.anchor.readOrKnown() : trust.heads;
+    // Rows erased since (sealog erase in another process) take their leaf from the statement.
+    const erasures = ownErasures(this.#db, Math.max(size - 1, 0), trust.own);
     return {
       own: trust.own,
-      heads: trust.anchor ? trust.anchor.readOrKnown() : trust.heads,
+      heads: erasures ? [...heads, ...erasures.heads] : heads,
       rows: this.#claimsFrom.all(size) as CheckpointRow[],
+      ...(erasures ? { erased: erasures.erased } : {}),
     };
   }
 
   #appendLocked(batch: readonly PendingEntry[]): CommitResult {
+    this.#beforeAppend?.(this.#db);
     this.#catchUp();
     if (this.#tail) return this.#appendTail(batch);
     // #catchUp left a state object of its own (the derivation's clone, or one just
@@ -363,6 +379,8 @@ export class SqliteStore implements Store {
       from,
       to,
       this.path,
+      // Erased rows count only under statements this store's own key signed.
+      this.#trust ? ownErasures(this.#db, from, this.#trust.own)?.erased : undefined,
     );
   }
 

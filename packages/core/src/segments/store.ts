@@ -1,0 +1,403 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Statement } from 'better-sqlite3';
+import { AnchorHeads } from '../chain/trust.js';
+import { appendAnchorAsync } from '../checkpoint/anchor.js';
+import { SealogError } from '../errors.js';
+import { SqliteStore, type SqliteStoreOptions } from '../store/sqlite.js';
+import type {
+  CommitResult,
+  LedgerHead,
+  LockedSeal,
+  PendingEntry,
+  SealSigner,
+  Store,
+  WriterTrust,
+} from '../store/types.js';
+import type { SegmentBinding } from './binding.js';
+import { bindingMismatch, prepareDir, readRow0, sealedAt, tombstoneHead } from './checks.js';
+import { CLOSE_TABLE_DDL, createSegment, removeStaleTemps } from './create.js';
+import { listSegments, type SegmentSlot, segmentAnchorFile, segmentFileName } from './layout.js';
+
+// A ledger written as a directory of segment files (layout.ts). Appends go to
+// the newest segment, an ordinary SqliteStore derived with the writer's own
+// trust. Rotation, in stages (docs/lifecycle.md "Segments"):
+//
+//   close k (marker row, BEGIN IMMEDIATE) → derive k's final head → create k+1
+//   bound to that head (temp file + link) → append to k+1 → seal k (sealer)
+//
+// Several processes may write one directory: every append checks k's marker
+// inside its own transaction, so nothing lands in k after it closed, and
+// link() decides which writer's k+1 exists; the others check it binds the head
+// they derived themselves. Signing never happens on the append path.
+
+/** `segments` option: rotate when the segment reaches maxBytes, or is maxAgeMs old. */
+export interface SegmentsOptions {
+  maxBytes?: number;
+  maxAgeMs?: number;
+}
+
+export interface SegmentedStoreOptions extends Omit<SqliteStoreOptions, 'beforeAppend'> {
+  segments: SegmentsOptions;
+  /** `checkpoint.anchorFile`: segment k's notes go to segmentAnchorFile(anchorFile, k). */
+  anchorFile?: string;
+  /** Milliseconds since the epoch (binding times, segment age); injectable for tests. */
+  now?: () => number;
+}
+
+/** An append found its segment closed by a writer (maybe another process). */
+class SegmentClosed extends SealogError {}
+
+/** Appends that find their segment closed follow to the next this many times before failing. */
+const MAX_FOLLOWS = 8;
+/** After a close marker could not be written (a busy lock), rotation is retried this much later. */
+const ROTATE_RETRY_MS = 1000;
+
+interface Segment {
+  index: number;
+  /** Records in all earlier segments (row 0's base). */
+  base: number;
+  /** Row 0's time: the segment's age counts from it. */
+  bornAt: number;
+  store: SqliteStore;
+  pageSize: number;
+}
+
+export class SegmentedStore implements Store {
+  readonly dir: string;
+  readonly display: string;
+  /** Called after each rotation (the sink asks its sealer to seal the closed segment soon). */
+  onRotate: (() => void) | undefined;
+  readonly #o: SegmentedStoreOptions;
+  readonly #now: () => number;
+  readonly #trust: WriterTrust | undefined;
+  #cur!: Segment;
+  /** Closed segments whose final head this writer derived and has not yet sealed. */
+  #finals: { seg: Segment; head: LedgerHead }[] = [];
+  #divergence: SealogError | undefined;
+  #bytes = 0;
+  #rows = 0;
+  #rotateAfter = 0;
+
+  /** @throws SealogError E_CONFIG (path is a file), E_IO, E_STATE, E_NOT_LEDGER. */
+  constructor(dir: string, options: SegmentedStoreOptions) {
+    this.dir = dir;
+    this.display = dir;
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#trust = options.trust;
+    prepareDir(dir);
+    removeStaleTemps(dir);
+    const { slots } = listSegments(dir);
+    const newest = slots.at(-1);
+    try {
+      if (newest === undefined) {
+        createSegment(dir, { index: 1, base: 0 }, this.#now());
+        this.#current(this.#open(1));
+        this.#check(this.#cur, { index: 1, base: 0 });
+      } else {
+        if (newest.file === undefined) {
+          throw new SealogError(
+            'E_STATE',
+            `segment directory ${dir}: its newest segment ${newest.index} is only a tombstone (the open segment was pruned); restore ${segmentFileName(newest.index)} from a backup`,
+          );
+        }
+        this.#current(this.#open(newest.index));
+        this.#check(this.#cur, this.#expected(slots, newest.index));
+        if (this.#isClosed(this.#cur)) this.#follow();
+      }
+    } catch (err) {
+      void this.close();
+      throw err;
+    }
+    this.#current(this.#cur);
+  }
+
+  /** Appends to the newest segment, rotating first when it is due. Sizes in the result are global (base + seq). */
+  append(batch: readonly PendingEntry[]): CommitResult {
+    if (this.#due()) this.#rotate();
+    for (let follows = 0; ; follows++) {
+      const seg = this.#cur;
+      try {
+        const r = seg.store.append(batch);
+        this.#rows = r.size;
+        this.#measure();
+        return { ...r, firstSeq: seg.base + r.firstSeq, size: seg.base + r.size };
+      } catch (err) {
+        if (!(err instanceof SegmentClosed) || follows >= MAX_FOLLOWS) throw err;
+        this.#follow();
+      }
+    }
+  }
+
+  /** The current segment's derived head (segment-local sizes). @throws SealogError E_TAMPER after a divergence. */
+  head(): LedgerHead {
+    if (this.#divergence) throw this.#divergence;
+    return this.#cur.store.head();
+  }
+
+  refresh(): void {
+    this.#cur.store.refresh();
+  }
+
+  addCheckpoint(head: LedgerHead, note: string, createdAt: number): void | Promise<void> {
+    return this.#cur.store.addCheckpoint(head, note, createdAt);
+  }
+
+  leafHashes(from: number, to: number): Buffer[] {
+    return this.#cur.store.leafHashes(from, to);
+  }
+
+  get divergence(): SealogError | undefined {
+    return (
+      this.#divergence ??
+      this.#cur.store.divergence ??
+      this.#finals.find((f) => f.seg.store.divergence)?.seg.store.divergence
+    );
+  }
+
+  /** The current segment's index and file (for tests and tools). */
+  get current(): { index: number; base: number; path: string } {
+    return { index: this.#cur.index, base: this.#cur.base, path: this.#cur.store.path };
+  }
+
+  /**
+   * Seals every closed segment this writer derived but has not sealed at its
+   * final size, then the current segment at its head: each note is stored in
+   * its own segment and appended to that segment's anchor. `size` in the result
+   * is global (base + size), like the commit results the sealer compares it with.
+   */
+  async sealLocked(sign: SealSigner): Promise<LockedSeal> {
+    while (this.#finals.length > 0) {
+      const { seg, head } = this.#finals[0]!;
+      if (!(this.#trust && sealedAt(seg.store, head, this.#trust.own))) await this.#store(seg, head, sign);
+      this.#finals.shift();
+      await seg.store.close();
+    }
+    const seg = this.#cur;
+    seg.store.refresh();
+    const head = this.head();
+    const { note, createdAt } = await this.#store(seg, head, sign);
+    return { size: seg.base + head.size, note, createdAt, fresh: true, head };
+  }
+
+  async #store(
+    seg: Segment,
+    head: LedgerHead,
+    sign: SealSigner,
+  ): Promise<{ note: string; createdAt: number }> {
+    const signed = await sign(head);
+    await seg.store.addCheckpoint(head, signed.note, signed.createdAt);
+    if (this.#o.anchorFile !== undefined) {
+      await appendAnchorAsync(segmentAnchorFile(this.#o.anchorFile, seg.index), signed.note);
+    }
+    return signed;
+  }
+
+  async close(): Promise<void> {
+    const stores = [...this.#finals.map((f) => f.seg.store), ...(this.#cur ? [this.#cur.store] : [])];
+    this.#finals = [];
+    await Promise.all(stores.map((s) => s.close()));
+  }
+
+  // ---- opening and checking ------------------------------------------------
+
+  #open(index: number): Segment {
+    const path = join(this.dir, segmentFileName(index));
+    let closed: Statement<[], unknown> | undefined;
+    const store = new SqliteStore(path, {
+      ...this.#storeOptions(),
+      ...(this.#trust ? { trust: this.#trustFor(index) } : {}),
+      beforeAppend: (db) => {
+        closed ??= db.prepare('SELECT 1 FROM segment_close WHERE id = 0');
+        if (closed.get() !== undefined) {
+          throw new SegmentClosed('E_STATE', `segment ${path} is closed; appends go to the next segment`);
+        }
+      },
+    });
+    try {
+      const db = store.db;
+      if (
+        db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'segment_close'").get() ===
+        undefined
+      ) {
+        db.exec(CLOSE_TABLE_DDL);
+      }
+      const { binding, ts } = readRow0(store);
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      return { index, base: binding?.base ?? 0, bornAt: ts ?? this.#now(), store, pageSize };
+    } catch (err) {
+      void store.close();
+      throw err;
+    }
+  }
+
+  #storeOptions(): SqliteStoreOptions {
+    const { durability, busyTimeoutMs, backgroundCheckpoint } = this.#o;
+    return {
+      ...(durability !== undefined ? { durability } : {}),
+      ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}),
+      ...(backgroundCheckpoint !== undefined ? { backgroundCheckpoint } : {}),
+    };
+  }
+
+  /** Segment k's trust: the writer's key, and the heads it signed in segment k's own anchor. */
+  #trustFor(index: number): WriterTrust {
+    const t = this.#trust!;
+    const onDiverge = (err: SealogError) => {
+      this.#divergence ??= err;
+      t.onDiverge?.(err);
+    };
+    if (this.#o.anchorFile === undefined) return { own: t.own, heads: [], onDiverge };
+    const anchor = new AnchorHeads(t.own, segmentAnchorFile(this.#o.anchorFile, index));
+    return { own: t.own, heads: [...anchor.read()], anchor, onDiverge };
+  }
+
+  /**
+   * The binding segment `index` must carry, from the segment before it derived
+   * here (or its tombstone's signed head), and the closed segments before it
+   * whose final head this key has not sealed (queued for the sealer). Undefined
+   * when it cannot be known (a keyless writer checks nothing; it signs nothing).
+   */
+  #expected(slots: SegmentSlot[], index: number): Parameters<typeof bindingMismatch>[1] | undefined {
+    if (index === 1) return { index: 1, base: 0 };
+    if (!this.#trust) return undefined;
+    const slot = slots.find((s) => s.index === index - 1);
+    if (slot?.file !== undefined) {
+      const prev = this.#open(index - 1);
+      const head = this.#finalHead(prev);
+      if (head === undefined) {
+        void prev.store.close();
+        return undefined; // diverged: reported, nothing is signed
+      }
+      this.#queueFinal(prev, head);
+      // Older closed segments left unsealed by a crash: back to the first one that is sealed.
+      for (let k = index - 2; k >= 1; k--) {
+        if (slots.find((s) => s.index === k)?.file === undefined) break;
+        const seg = this.#open(k);
+        const h = this.#finalHead(seg);
+        if (h === undefined || sealedAt(seg.store, h, this.#trust.own)) {
+          void seg.store.close();
+          break;
+        }
+        this.#finals.unshift({ seg, head: h });
+      }
+      return { index, base: prev.base + head.size, prev: { size: head.size, root: head.root } };
+    }
+    if (slot?.tombstone !== undefined) {
+      const h = tombstoneHead(slot.tombstone, this.#trust.own);
+      if (h === undefined) {
+        this.#diverged(
+          `the tombstone ${slot.tombstone} of segment ${index - 1} holds no checkpoint this key signed`,
+        );
+        return undefined;
+      }
+      return { index, prev: { size: h.size, root: h.root } };
+    }
+    this.#diverged(`segment ${index - 1} is missing (no file and no tombstone)`);
+    return undefined;
+  }
+
+  /** A closed segment's final head, derived here (undefined when its store diverged). Closes it first if it is not. */
+  #finalHead(seg: Segment): LedgerHead | undefined {
+    if (!this.#isClosed(seg)) this.#closeMarker(seg);
+    seg.store.refresh();
+    return seg.store.divergence ? undefined : seg.store.head();
+  }
+
+  #queueFinal(seg: Segment, head: LedgerHead): void {
+    if (this.#trust && !sealedAt(seg.store, head, this.#trust.own)) this.#finals.push({ seg, head });
+    else void seg.store.close();
+  }
+
+  #check(seg: Segment, expected: Parameters<typeof bindingMismatch>[1] | undefined): void {
+    if (expected === undefined || !this.#trust) return;
+    const problem = bindingMismatch(readRow0(seg.store).binding, expected);
+    if (problem) this.#diverged(`${seg.store.path}: ${problem}`);
+  }
+
+  #diverged(what: string): void {
+    if (this.#divergence) return;
+    this.#divergence = new SealogError(
+      'E_TAMPER',
+      `segment directory ${this.dir}: ${what}; the segments do not form the history this key sealed, so nothing will be signed: run \`sealog verify\` with the verifier key`,
+    );
+    this.#trust?.onDiverge?.(this.#divergence);
+  }
+
+  // ---- rotation --------------------------------------------------------------
+
+  #due(): boolean {
+    const { maxBytes, maxAgeMs } = this.#o.segments;
+    if (this.#rows <= 1) return false; // only the binding row: nothing to rotate away
+    const now = this.#now();
+    if (now < this.#rotateAfter) return false;
+    if (maxBytes !== undefined && this.#bytes >= maxBytes) return true;
+    return maxAgeMs !== undefined && now - this.#cur.bornAt >= maxAgeMs;
+  }
+
+  /** Closes the current segment and moves on. A close marker that cannot be written now (busy) is retried later. */
+  #rotate(): void {
+    try {
+      this.#closeMarker(this.#cur);
+    } catch {
+      this.#rotateAfter = this.#now() + ROTATE_RETRY_MS;
+      return;
+    }
+    this.#follow();
+  }
+
+  #closeMarker(seg: Segment): void {
+    const db = seg.store.db;
+    db.transaction(() => {
+      db.prepare(
+        'INSERT OR IGNORE INTO segment_close (id, size, closed_at) SELECT 0, coalesce(max(seq) + 1, 0), ? FROM records',
+      ).run(this.#now());
+    }).immediate();
+  }
+
+  #isClosed(seg: Segment): boolean {
+    return seg.store.db.prepare('SELECT 1 FROM segment_close WHERE id = 0').get() !== undefined;
+  }
+
+  /**
+   * The current segment is closed (by us or another writer): derive its final
+   * head, create the next segment bound to it (or find another writer's and
+   * check it binds the same head), and append there from now on.
+   */
+  #follow(): void {
+    const cur = this.#cur;
+    const index = cur.index + 1;
+    cur.store.refresh();
+    let expected: SegmentBinding | undefined;
+    let head: LedgerHead | undefined;
+    if (!cur.store.divergence) {
+      head = cur.store.head();
+      expected = { index, base: cur.base + head.size, prev: { size: head.size, root: head.root } };
+      createSegment(this.dir, expected, this.#now());
+    } else if (!existsSync(join(this.dir, segmentFileName(index)))) {
+      throw new SealogError(
+        'E_STATE',
+        `segment ${cur.store.path} was closed but its records do not derive a head to bind the next segment to; run \`sealog verify\` on it`,
+      );
+    }
+    const next = this.#open(index);
+    this.#check(next, expected);
+    this.#current(next);
+    if (head !== undefined && this.#trust) this.#finals.push({ seg: cur, head });
+    else void cur.store.close();
+    this.onRotate?.();
+  }
+
+  #current(seg: Segment): void {
+    this.#cur = seg;
+    const r = seg.store.db.prepare('SELECT max(seq) AS m FROM records').get() as { m: unknown };
+    this.#rows = typeof r.m === 'number' ? r.m + 1 : 0;
+    this.#measure();
+  }
+
+  /** Logical size of the current segment: its pages as this connection sees them (WAL frames included). */
+  #measure(): void {
+    this.#bytes = (this.#cur.store.db.pragma('page_count', { simple: true }) as number) * this.#cur.pageSize;
+  }
+}
