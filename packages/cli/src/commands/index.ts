@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { backup } from './backup.js';
 import { checkpoint } from './checkpoint.js';
+import { erase } from './erase.js';
 import { exportCommand } from './export.js';
 import { init } from './init.js';
 import { key } from './key.js';
@@ -29,6 +30,7 @@ export const commands: Command[] = [
   verifyProof,
   pseudonym,
   exportCommand,
+  erase,
   report,
   verifyBundleCommand,
   tiles,

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_UNSEALED, type Finding, isFailure, type VerifyReport, verifyLedger } from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, intOption, UsageError } from '../command.js';
+import { formatErasures } from '../erasures-format.js';
 import { escapeTerminal } from '../format.js';
 import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
@@ -65,6 +66,7 @@ export function formatReport(path: string, r: VerifyReport): string {
     out += `witnesses: ${w.witnessed} of ${w.checkpoints} valid checkpoint(s) witnessed (quorum ${w.quorum} of ${w.witnesses.length}); cosigned by ${by}\n`;
   }
   out += formatTsa(r);
+  out += formatErasures(r);
   if (r.findings.length > 0) out += '\nfindings:\n';
   for (const f of r.findings) out += line(f);
   if (r.omittedFindings > 0) out += `  … and ${r.omittedFindings} more\n`;

@@ -1,6 +1,7 @@
 import { parseCheckpoint } from '../checkpoint/body.js';
 import { SealogError } from '../errors.js';
 import { parseNote } from '../note/note.js';
+import type { ErasedLeaves } from './erased.js';
 import { ChainState } from './state.js';
 import type { OwnKey, SignedHead } from './trust.js';
 
@@ -101,19 +102,28 @@ export class Derivation {
   #finding: SealogError | undefined;
   #linkChecked: boolean;
   readonly #display: string;
+  readonly #erased: ErasedLeaves | undefined;
 
   /**
    * @param heads heads already verified as signed by this key (anchor notes)
    * @param rows stored checkpoint rows, unverified: checked by root, and by signature on a mismatch
+   * @param erased leaves of erased rows that erasure statements this key signed authorise
+   *   (chain/erased.ts); the statements' heads belong in `heads`
    */
   constructor(
     start: ChainState,
     display: string,
-    trust: { own?: OwnKey; heads?: readonly SignedHead[]; rows?: Iterable<CheckpointRow> } = {},
+    trust: {
+      own?: OwnKey;
+      heads?: readonly SignedHead[];
+      rows?: Iterable<CheckpointRow>;
+      erased?: ErasedLeaves;
+    } = {},
   ) {
     this.state = start.clone();
     this.#display = display;
     this.#own = trust.own;
+    this.#erased = trust.erased;
     this.#linkChecked = start.size === 0;
     for (const h of trust.heads ?? []) this.#add({ ...h, note: '' });
     if (trust.own) {
@@ -155,7 +165,9 @@ export class Derivation {
     if (s !== n)
       return this.#fail(`expected row ${n}, found ${String(s)} (a row is missing, inserted or renumbered)`);
     if (!Buffer.isBuffer(entry)) return this.#fail(`row ${n}: entry is not bytes`);
-    const computed = this.state.append(entry);
+    // An erased row (the exact marker of a statement this key signed): the statement's leaf.
+    const erased = this.#erased?.leafOf(n, entry);
+    const computed = erased ? this.state.appendLeaf(erased.leaf) : this.state.append(entry);
     if (!Buffer.isBuffer(chain) || !chain.equals(computed)) {
       return this.#fail(
         `row ${n}: stored chain value differs from the one recomputed from the entries (entry or chain modified)`,

@@ -4,6 +4,7 @@ import { openCheckpoint } from '../checkpoint/signed.js';
 import { SealogError } from '../errors.js';
 import type { VerifierKey } from '../note/keys.js';
 import { parseVerifierKey } from '../note/keys.js';
+import { verifyNote } from '../note/note.js';
 
 /** A tree head this writer's own key signed: a point the writer can prove. */
 export interface SignedHead {
@@ -42,6 +43,15 @@ export class OwnKey {
       return { size: checkpoint.size, root: Buffer.from(checkpoint.root), where };
     } catch {
       return undefined;
+    }
+  }
+
+  /** True when this key signed `note` (any signed note, e.g. an erasure statement) under the origin's name. Never throws. */
+  signs(note: string): boolean {
+    try {
+      return verifyNote(note, [this.#key]).verified.some((v) => v.name === this.origin);
+    } catch {
+      return false;
     }
   }
 }

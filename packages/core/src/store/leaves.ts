@@ -1,3 +1,4 @@
+import type { ErasedLeaves } from '../chain/erased.js';
 import { SealogError } from '../errors.js';
 import { leafHash } from '../hash.js';
 
@@ -12,11 +13,14 @@ export function leavesOf(
   from: number,
   to: number,
   display: string,
+  erased?: ErasedLeaves,
 ): Buffer[] {
   const out: Buffer[] = [];
   for (const [i, r] of rows.entries()) {
     if (r.seq !== from + i || !(r.entry instanceof Uint8Array)) break;
-    out.push(Buffer.from(leafHash(r.entry)));
+    // An erased row (the exact marker of an authorised statement): the statement's leaf.
+    const hit = erased?.leafOf(from + i, r.entry);
+    out.push(hit ? hit.leaf : Buffer.from(leafHash(r.entry)));
   }
   if (out.length !== to - from) {
     throw new SealogError(

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { ErasedLeaves } from '../chain/erased.js';
 import { HASH_SIZE } from '../hash.js';
 import { type CleanPage, PAGE_ROWS } from './page.js';
 import {
@@ -29,6 +30,8 @@ export interface ScanResult {
   unclassified: number[];
   /** Missing seq ranges [from, to] (inclusive). */
   gaps: { from: number; to: number }[];
+  /** Rows whose leaf was taken from an erasure statement (`by` = its seq). */
+  erased: { seq: number; by: number }[];
 }
 
 /**
@@ -62,6 +65,8 @@ export interface ScanSource {
   path: string;
   /** Worker threads; 0 hashes on this thread. Default {@link DEFAULT_THREADS}. */
   threads?: number;
+  /** Erased rows whose leaf comes from a signed statement: their pages are read row by row. */
+  erased?: ErasedLeaves;
 }
 
 /**
@@ -78,7 +83,7 @@ export function scanRecords(
   emit: Emit,
   source?: ScanSource,
 ): ScanResult {
-  const s = new Scanner(wantedSizes, emit);
+  const s = new Scanner(wantedSizes, emit, source?.erased);
   if (!standardSchema(db)) {
     emit({
       kind: 'malformed-row',
@@ -142,7 +147,11 @@ function scanPages(db: Database.Database, s: Scanner, lastSeq: number, source?: 
     if (fast) pages ??= inThreadPages(db, lastSeq);
     for (let k = 0; k * PAGE_ROWS <= lastSeq; k++) {
       const from = k * PAGE_ROWS;
-      const page = pages?.page(k);
+      // Taken from the pool even when unused (pages are handed out once each, in order).
+      // A page holding an authorised erased row is hashed row by row, where the
+      // statement's leaf is used; the fast path hashes every entry as stored.
+      const taken = pages?.page(k);
+      const page = source?.erased?.anyIn(from, from + PAGE_ROWS) ? undefined : taken;
       if (page && sameEnd(page, chainAt.get(from + page.count - 1)) && s.page(from, page)) continue;
       const to = Math.min(from + PAGE_ROWS, lastSeq + 1);
       for (const r of rows.iterate(from, to) as Iterable<unknown[]>) s.row(r[0], r[1], r[2], r[3], r[4]);
@@ -172,5 +181,6 @@ function result(s: Scanner): ScanResult {
     breaks: s.breaks,
     unclassified: s.unclassified,
     gaps: s.gaps,
+    erased: s.erased,
   };
 }

@@ -1,3 +1,4 @@
+import type { ErasedLeaves } from '../chain/erased.js';
 import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../hash.js';
 import { CompactRange } from '../merkle.js';
 import type { CleanPage } from './page.js';
@@ -51,10 +52,14 @@ export class Scanner {
   #ringPos = 0;
   prev: Buffer = ZERO_HASH;
   lastSeq = -1;
+  /** Rows whose leaf came from an erasure statement (verify/erasures.ts judges them). */
+  readonly erased: { seq: number; by: number }[] = [];
+  readonly #erasedLeaves: ErasedLeaves | undefined;
 
-  constructor(wanted: Set<number>, emit: Emit) {
+  constructor(wanted: Set<number>, emit: Emit, erased?: ErasedLeaves) {
     this.#wanted = wanted;
     this.#emit = emit;
+    this.#erasedLeaves = erased;
     if (wanted.has(0)) this.roots.set(0, this.#range.root());
     this.#remember(-1, ZERO_HASH);
   }
@@ -161,6 +166,12 @@ export class Scanner {
   }
 
   #leaf(seq: number, entry: unknown, size: unknown): Buffer {
+    // An erased row: the leaf its signed statement names (only for the exact marker).
+    const hit = this.#erasedLeaves?.leafOf(seq, entry);
+    if (hit) {
+      this.erased.push({ seq, by: hit.by });
+      return hit.leaf;
+    }
     if (Buffer.isBuffer(entry)) return leafHash(entry);
     if (typeof entry === 'string') {
       // Same bytes would hash the same, but the format says BLOB: an edit by hand.

@@ -43,6 +43,8 @@
  * - time-mismatch: a valid token's TSA time is more than the tolerance before
  *   (or after) the log's own signed time (reported, not a failure; under
  *   `tsa: 'required'` such a checkpoint does not seal records).
+ * - forged-erasure: an erasure statement is malformed, or not signed by a
+ *   trusted key that may sign at its size: it authorises nothing.
  */
 export type FindingKind =
   | 'modified'
@@ -68,7 +70,8 @@ export type FindingKind =
   | 'time-mismatch'
   | 'forged-rotation'
   | 'key-fork'
-  | 'retired-key';
+  | 'retired-key'
+  | 'forged-erasure';
 
 /** One problem, located by record seq and/or checkpoint row id where it has one. */
 export interface Finding {
@@ -179,6 +182,18 @@ export interface TsaSummary {
   stampedBy?: string;
 }
 
+/** A record whose body was erased under a signed erasure statement (docs/lifecycle.md). */
+export interface ErasureResult {
+  seq: number;
+  /** Seq of the erasure statement's entry. */
+  statement: number;
+  /** When the statement was signed, ms since the epoch (the statement's own `time`). */
+  time: number;
+  reason: string;
+  /** False when the statement authorises it but the row still holds its body (an interrupted `sealog erase`). */
+  erased: boolean;
+}
+
 /** Version of the report shape below; bumped on incompatible change. */
 export const REPORT_VERSION = 1;
 
@@ -230,6 +245,10 @@ export interface VerifyReport {
   witness?: WitnessSummary;
   /** Present when TSA trust anchors were given (`VerifyOptions.tsaAnchors`). */
   tsa?: TsaSummary;
+  /** Rows named by a valid erasure statement, seq ascending; absent when there are none. */
+  erasures?: ErasureResult[];
+  /** Erasures left out of `erasures` (past MAX_LISTED_ERASURES). */
+  omittedErasures?: number;
 }
 
 export interface VerifyOptions {

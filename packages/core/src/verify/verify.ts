@@ -3,6 +3,7 @@ import { isSealogError, SealogError } from '../errors.js';
 import { parseVerifierKey, type VerifierKey } from '../note/keys.js';
 import { ioError, openReadOnly } from '../store/open.js';
 import { classify } from './classify.js';
+import { judgeErasures, readErasures } from './erasures.js';
 import { judgeRows, listRows } from './judge-rows.js';
 import { readCheckpoints } from './read-notes.js';
 import { checkHandovers, judgeAtSize, readKeyChain } from './rotations.js';
@@ -139,10 +140,14 @@ function run(
   const wanted = new Set<number>();
   for (const n of notes) wanted.add(n.opened!.size);
   for (const h of chain?.handovers ?? []) wanted.add(h.size);
+  // Erasure statements the trusted keys signed: their rows' leaves come from them.
+  const erasures = keys.length > 0 ? readErasures(db, trusted, f.add) : undefined;
+  for (const a of erasures?.accepted ?? []) wanted.add(a.statement.size);
   const breaksAndGaps: Finding[] = [];
   const scan = scanRecords(db, wanted, f.add, {
     path,
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(erasures && erasures.leaves.size > 0 ? { erased: erasures.leaves } : {}),
   });
   const state = checkState(db, scan);
   for (const x of classify(scan, state.size)) breaksAndGaps.push(x);
@@ -160,6 +165,7 @@ function run(
   const stamps = tsa && judgeTimestamps(notes, tsa, stamped!, sealedSize, policy !== undefined, f.add);
   const beforeTsa = sealedSize;
   if (stamps) sealedSize = stamps.sealed;
+  const erased = erasures && judgeErasures(erasures, scan, sealedSize, f.add);
   const unsealed = Math.max(0, scan.rows - sealedSize);
   const trust = keys.length > 0 ? 'keys' : 'chain-only';
   const allowed = maxUnsealed(options);
@@ -194,5 +200,9 @@ function run(
   if (chain) report.rotations = chain.handovers.map(({ seq, size, from, to }) => ({ seq, size, from, to }));
   if (witnessed) report.witness = witnessed.summary;
   if (stamps) report.tsa = stamps.summary;
+  if (erased && erased.list.length + erased.omitted > 0) {
+    report.erasures = erased.list;
+    if (erased.omitted > 0) report.omittedErasures = erased.omitted;
+  }
   return report;
 }
