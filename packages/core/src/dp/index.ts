@@ -9,4 +9,14 @@ export {
   type SuppressedMarker,
   type SuppressReason,
 } from './noise.js';
+export {
+  type AggregateError,
+  type FieldPlan,
+  type NoisePlan,
+  onGrid,
+  PLAN_RECORDS,
+  planLine,
+  planNoise,
+  round3,
+} from './plan.js';
 export { type DpReport, type DpReportGroup, type DpReportOptions, dpReport } from './report.js';
