@@ -1,4 +1,4 @@
-import { closest, parseEntry, type RecordQuery, type StoredRecord } from '@sealog/core';
+import { closest, parseEntry, type SegmentQuery, type StoredRecord } from '@sealog/core';
 import { UsageError } from './command.js';
 import { parseTimeArg, TIME_FORMS } from './time-arg.js';
 
@@ -11,6 +11,7 @@ export const FILTER_OPTIONS = {
   where: { type: 'string', multiple: true },
   grep: { type: 'string' },
   seq: { type: 'string' },
+  segment: { type: 'string' },
 } as const;
 
 export interface FilterValues {
@@ -21,6 +22,7 @@ export interface FilterValues {
   where?: string[] | undefined;
   grep?: string | undefined;
   seq?: string | undefined;
+  segment?: string | undefined;
 }
 
 export const FILTER_USAGE = `filters (combine freely):
@@ -32,7 +34,9 @@ export const FILTER_USAGE = `filters (combine freely):
                       ${TIME_FORMS}
       --where K=V     field K (dotted path) equals V;  K~=V  contains V (repeatable)
       --grep S        the stored entry text contains S
-      --seq A..B      seq from A to B inclusive (A.. or ..B for open ends)
+      --seq A..B      seq from A to B inclusive (A.. or ..B for open ends); in a
+                      segment directory, the seq within each segment file
+      --segment K     a segment directory's segment K only (or A..B, A.., ..B)
 `;
 
 // Severity on pino's scale, for pino, winston (npm) and syslog level names.
@@ -74,13 +78,17 @@ function parseLevel(v: string): number {
   );
 }
 
-function parseSeq(v: string): { from: number; to: number } {
-  const m = /^(\d{0,15})\.\.(\d{0,15})$/.exec(v);
+/** `A..B` (inclusive), `A..`, `..B`, or for --segment also a lone `K`, as [from, to). */
+function parseRange(name: 'seq' | 'segment', v: string): { from: number; to: number } {
+  const one = name === 'segment' ? /^(\d{1,15})$/.exec(v) : null;
+  const m = one ? [v, one[1]!, one[1]!] : /^(\d{0,15})\.\.(\d{0,15})$/.exec(v);
   if (!m || (m[1] === '' && m[2] === ''))
-    throw new UsageError(`--seq must look like A..B, A.. or ..B, got "${v}"`);
+    throw new UsageError(
+      `--${name} must look like ${name === 'segment' ? 'K, ' : ''}A..B, A.. or ..B, got "${v.slice(0, 64)}"`,
+    );
   const from = m[1] === '' ? 0 : Number(m[1]);
   const to = m[2] === '' ? Number.MAX_SAFE_INTEGER : Number(m[2]) + 1;
-  if (to <= from) throw new UsageError(`--seq ${v} is empty`);
+  if (to <= from) throw new UsageError(`--${name} ${v} is empty`);
   return { from, to };
 }
 
@@ -95,14 +103,22 @@ function get(obj: Record<string, unknown>, path: string[]): unknown {
 
 const asText = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
 
-/** Builds a RecordQuery from filter options; throws UsageError naming the bad option. */
-export function buildQuery(values: FilterValues, now = Date.now()): RecordQuery {
-  const q: RecordQuery = {};
+/**
+ * Builds a query from filter options; throws UsageError naming the bad option.
+ * The segment range (--segment) applies only to a segment directory: see segmentOnlyFor.
+ */
+export function buildQuery(values: FilterValues, now = Date.now()): SegmentQuery {
+  const q: SegmentQuery = {};
   const tests: ((rec: Record<string, unknown>) => boolean)[] = [];
   if (values.seq !== undefined) {
-    const { from, to } = parseSeq(values.seq);
+    const { from, to } = parseRange('seq', values.seq);
     q.seqFrom = from;
     q.seqTo = to;
+  }
+  if (values.segment !== undefined) {
+    const { from, to } = parseRange('segment', values.segment);
+    q.segmentFrom = from;
+    q.segmentTo = to;
   }
   // Both given: the later bound wins, so each narrows the range.
   if (values.since !== undefined) q.tsFrom = parseTimeArg('since', values.since, now);
@@ -133,4 +149,12 @@ export function buildQuery(values: FilterValues, now = Date.now()): RecordQuery 
     return r !== undefined && tests.every((test) => test(r));
   };
   return q;
+}
+
+/** --segment names segments of a directory: refuse it for a single ledger rather than ignore it. */
+export function segmentOnlyFor(values: FilterValues, segmented: boolean, ledger: string): void {
+  if (values.segment !== undefined && !segmented)
+    throw new UsageError(
+      `--segment applies to a segment directory (seg-000001.db, …); ${ledger} is a single ledger`,
+    );
 }

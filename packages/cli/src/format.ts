@@ -50,27 +50,40 @@ export function timeLabel(rec: Record<string, unknown>, ts: number): string {
 const escapeSeparators = (json: string) =>
   json.replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 
-/**
- * One JSON line for `-o json`: `{"seq":N,` then the stored entry's own members,
- * byte for byte (U+2028/2029 escaped, which denotes the same value). An entry
- * with its own top-level `seq` is wrapped as `{"seq":N,"entry":{…}}` instead, so
- * the ledger's seq is never ambiguous; an entry that is not a one-line JSON
- * object becomes `{"seq":N,"_sealog":{"unparsable":true},"raw":"…"}`.
- */
-export function formatJson(seq: number, entry: Buffer): string {
-  const text = entry.toString('utf8');
-  const rec = parseEntry(entry);
-  if (!rec || /[\n\r]/.test(text)) {
-    return escapeSeparators(JSON.stringify({ seq, _sealog: { unparsable: true }, raw: text }));
-  }
-  if (Object.hasOwn(rec, 'seq')) return escapeSeparators(`{"seq":${seq},"entry":${text}}`);
-  // parseEntry proved `text` is an object: its first non-blank character is `{`.
-  const body = text.slice(text.indexOf('{') + 1);
-  return escapeSeparators(Object.keys(rec).length ? `{"seq":${seq},${body}` : `{"seq":${seq}}`);
+/** Where a record of a segmented ledger lies: its segment's index and its global position (base + seq). */
+export interface SegmentPlace {
+  segment: number;
+  position: number;
 }
 
-/** CSV header for `--csv`. */
+/**
+ * One JSON line for `-o json`: `{"seq":N,` then the stored entry's own members,
+ * byte for byte (U+2028/2029 escaped, which denotes the same value). A record of
+ * a segmented ledger starts `{"seq":N,"segment":K,"position":P,`. An entry with
+ * a top-level member of one of those names is wrapped as `{"seq":N,…,"entry":{…}}`
+ * instead, so the ledger's numbers are never ambiguous; an entry that is not a
+ * one-line JSON object becomes `{"seq":N,…,"_sealog":{"unparsable":true},"raw":"…"}`.
+ */
+export function formatJson(seq: number, entry: Buffer, place?: SegmentPlace): string {
+  const text = entry.toString('utf8');
+  const rec = parseEntry(entry);
+  const head = place
+    ? `"seq":${seq},"segment":${place.segment},"position":${place.position}`
+    : `"seq":${seq}`;
+  if (!rec || /[\n\r]/.test(text)) {
+    const raw = JSON.stringify({ _sealog: { unparsable: true }, raw: text });
+    return escapeSeparators(`{${head},${raw.slice(1)}`);
+  }
+  const own = place ? ['seq', 'segment', 'position'] : ['seq'];
+  if (own.some((k) => Object.hasOwn(rec, k))) return escapeSeparators(`{${head},"entry":${text}}`);
+  // parseEntry proved `text` is an object: its first non-blank character is `{`.
+  const body = text.slice(text.indexOf('{') + 1);
+  return escapeSeparators(Object.keys(rec).length ? `{${head},${body}` : `{${head}}`);
+}
+
+/** CSV header for `--csv`; a segmented ledger's rows start with segment,seq,position. */
 export const CSV_HEADER = 'seq,time,level,msg,fields';
+export const SEGMENT_CSV_HEADER = 'segment,seq,position,time,level,msg,fields';
 
 // Spreadsheet apps execute cells starting with these (CSV injection): prefix a quote.
 const FORMULA_START = /^[=+\-@\t\r]/;
@@ -86,14 +99,15 @@ function csvCell(raw: string): string {
 }
 
 /** One CSV row (RFC 4180 quoting, formula-injection safe): seq, time, level, msg, remaining fields as JSON. */
-export function formatCsv(seq: number, ts: number, entry: Buffer): string {
+export function formatCsv(seq: number, ts: number, entry: Buffer, place?: SegmentPlace): string {
+  const ids = place ? [String(place.segment), String(seq), String(place.position)] : [String(seq)];
   const rec = parseEntry(entry);
-  if (!rec) return [String(seq), '', '', '[unparsable entry]', csvCell(entry.toString('utf8'))].join(',');
+  if (!rec) return [...ids, '', '', '[unparsable entry]', csvCell(entry.toString('utf8'))].join(',');
   const rest: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rec)) if (!HIDDEN.has(k)) rest[k] = v;
   const msg = rec.msg ?? rec.message;
   return [
-    String(seq),
+    ...ids,
     csvCell(timeLabel(rec, ts)),
     csvCell(rec.level === undefined ? '' : levelLabel(rec.level)),
     csvCell(msg === undefined ? '' : typeof msg === 'string' ? msg : JSON.stringify(msg)),

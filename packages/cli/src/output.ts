@@ -1,6 +1,6 @@
 import type { StoredRecord } from '@sealog/core';
 import { UsageError } from './command.js';
-import { CSV_HEADER, formatCsv, formatJson } from './format.js';
+import { CSV_HEADER, formatCsv, formatJson, SEGMENT_CSV_HEADER, type SegmentPlace } from './format.js';
 import { formatCat, formatShort, SHORT_VALUE_MAX } from './pretty.js';
 
 /** The `-o` modes, after journalctl's `-o short|json|cat`. */
@@ -17,10 +17,12 @@ export const OUTPUT_USAGE = `output:
   -o, --output MODE   short (default): #seq time LEVEL message key=value …, one line
                       per record, values over ${SHORT_VALUE_MAX} characters cut with …, coloured
                       by level when stdout is a terminal and NO_COLOR is not set
-                      json: one JSON object per line: "seq" first, then the
-                      stored entry's own members, byte for byte as hashed
+                      json: one JSON object per line: "seq" first (for a
+                      segment directory "seq", "segment", "position"), then
+                      the stored entry's own members, byte for byte as hashed
                       cat: the message only
-                      csv: seq,time,level,msg,fields (RFC 4180; cells starting
+                      csv: seq,time,level,msg,fields (a segment directory:
+                      segment,seq,position,time,…) (RFC 4180; cells starting
                       with = + - @ tab or CR get a leading ')
       --json          same as -o json
       --csv           same as -o csv
@@ -53,21 +55,37 @@ export function useColor(
   return stream.isTTY === true && !env.NO_COLOR;
 }
 
-/** Returns a function printing one record in the chosen mode; writes the CSV header first. */
+/** A record to print: a segmented ledger's also carries its segment and position. */
+export type PrintedRecord = StoredRecord & Partial<SegmentPlace>;
+
+const placeOf = (r: PrintedRecord): SegmentPlace | undefined =>
+  r.segment !== undefined && r.position !== undefined
+    ? { segment: r.segment, position: r.position }
+    : undefined;
+
+/**
+ * Returns a function printing one record in the chosen mode; writes the CSV
+ * header first. `segmented`: the records come from a segment directory, so
+ * each line names its segment (`#K:seq`, and json/csv members segment, position).
+ */
 export function printer(
   values: OutputValues,
   out: (t: string) => void,
   color = false,
-): (r: StoredRecord) => void {
+  segmented = false,
+): (r: PrintedRecord) => void {
   switch (outputMode(values)) {
     case 'csv':
-      out(`${CSV_HEADER}\n`);
-      return (r) => out(`${formatCsv(r.seq, r.ts, r.entry)}\n`);
+      out(`${segmented ? SEGMENT_CSV_HEADER : CSV_HEADER}\n`);
+      return (r) => out(`${formatCsv(r.seq, r.ts, r.entry, placeOf(r))}\n`);
     case 'json':
-      return (r) => out(`${formatJson(r.seq, r.entry)}\n`);
+      return (r) => out(`${formatJson(r.seq, r.entry, placeOf(r))}\n`);
     case 'cat':
       return (r) => out(`${formatCat(r.entry)}\n`);
     default:
-      return (r) => out(`${formatShort(r.seq, r.ts, r.entry, color)}\n`);
+      return (r) =>
+        out(
+          `${formatShort(r.segment !== undefined ? `${r.segment}:${r.seq}` : r.seq, r.ts, r.entry, color)}\n`,
+        );
   }
 }

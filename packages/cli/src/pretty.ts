@@ -35,16 +35,17 @@ function shorten(s: string): string {
 const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /**
- * `-o short`: `#seq time LEVEL message key=value …` on one line. Values longer than
+ * `-o short`: `#seq time LEVEL message key=value …` on one line (`id` is the seq,
+ * or `segment:seq` for a segmented ledger). Values longer than
  * SHORT_VALUE_MAX are shortened; a `levelLabel` that only repeats the level (as
  * the pino transport writes it) is left out.
  */
-export function formatShort(seq: number, ts: number, entry: Buffer, color = false): string {
+export function formatShort(id: number | string, ts: number, entry: Buffer, color = false): string {
   const rec = parseEntry(entry);
-  if (!rec) return `#${seq} [unparsable entry] ${escapeTerminal(shorten(entry.toString('utf8')))}`;
+  if (!rec) return `#${id} [unparsable entry] ${escapeTerminal(shorten(entry.toString('utf8')))}`;
   const level = levelLabel(rec.level);
   const parts = [
-    `#${seq}`,
+    `#${id}`,
     timeLabel(rec, ts),
     sgr(LEVEL_SGR[level], level, color) + ' '.repeat(Math.max(0, 5 - level.length)),
   ];

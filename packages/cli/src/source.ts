@@ -1,32 +1,65 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isPostgresUrl, isSealogError, SealogError } from '@sealog/core';
+import { isPostgresUrl, isSealogError, listSegments, SealogError } from '@sealog/core';
 
 /** Most ledger names listed when a directory is given where a ledger belongs. */
 const MAX_LISTED = 5;
 
+/** Names in directory `path`, or [] when it cannot be listed. */
+function namesIn(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+const isDirectory = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory(); // through a symlink: the user named it
+  } catch {
+    return false;
+  }
+};
+
+const LEDGER_FILE = /\.(db|sqlite3?|ledger)$/i;
+
 /**
- * Refuses a directory given as a ledger, naming the ledger-like files in it
- * (`verify logs/` said "not a regular file (a FIFO, device or directory)";
- * issue 19, item 9). Anything else is left to the reader's own checks.
+ * True when `arg` is a directory to read as a segmented ledger (docs/lifecycle.md,
+ * "Reading a segmented ledger"): it holds a `seg-` name, or nothing that looks
+ * like a ledger file (an empty directory is a segmented ledger with no segment
+ * yet). A directory holding only other ledger files is not one: checkNotDirectory
+ * names them.
+ */
+export function isSegmentDirArg(arg: string): boolean {
+  if (isPostgresUrl(arg) || !isDirectory(arg)) return false;
+  const names = namesIn(arg);
+  return names.some((n) => n.startsWith('seg-')) || !names.some((n) => LEDGER_FILE.test(n));
+}
+
+/**
+ * Refuses a directory given as a ledger (`verify logs/` said "not a regular
+ * file (a FIFO, device or directory)"; issue 19, item 9): a segmented ledger is
+ * named as one, with the file to give instead (issue 18); any other directory
+ * with the ledger-like files in it. Anything else is left to the reader's own checks.
  * @throws SealogError E_IO
  */
 export function checkNotDirectory(path: string): void {
-  let isDir = false;
-  try {
-    isDir = statSync(path).isDirectory();
-  } catch {
-    return; // missing or unreadable: the reader says which
+  if (!isDirectory(path)) return; // missing or unreadable: the reader says which
+  const all = namesIn(path);
+  if (all.some((n) => n.startsWith('seg-'))) {
+    let newest: string | undefined;
+    try {
+      newest = listSegments(path).slots.findLast((s) => s.file !== undefined)?.file;
+    } catch {
+      // not listable: the example below names a file by the format alone
+    }
+    throw new SealogError(
+      'E_IO',
+      `${path} is a segmented ledger (a directory of segment files); this command reads one ledger file: give one segment, e.g. ${newest ?? join(path, 'seg-000001.db')}${newest ? ' (the newest)' : ''}`,
+    );
   }
-  if (!isDir) return;
-  let names: string[] = [];
-  try {
-    names = readdirSync(path)
-      .filter((n) => /\.(db|sqlite3?|ledger)$/i.test(n))
-      .sort();
-  } catch {
-    // not listable: no suggestion
-  }
+  const names = all.filter((n) => LEDGER_FILE.test(n)).sort();
   const shown = names.slice(0, MAX_LISTED).map((n) => join(path, n));
   const more = names.length > MAX_LISTED ? `, … (${names.length} in all)` : '';
   throw new SealogError(

@@ -4,6 +4,7 @@ import { type Command, EXIT_FAIL, EXIT_OK, intOption, UsageError } from '../comm
 import { escapeTerminal } from '../format.js';
 import { KEY_OPTIONS, KEY_USAGE, readKeyArgs } from '../inputs.js';
 import { progressReporter } from '../progress.js';
+import { checkNotDirectory } from '../source.js';
 import { formatReport } from './verify.js';
 
 const usage = `usage: sealog backup <ledger> <dest.db> [(--key <vkey> | --key-file <file>)...]
@@ -46,6 +47,7 @@ export const backup: Command = {
     if (positionals.length !== 2)
       throw new UsageError('expected <ledger> (a file or postgres:// URL) and <dest.db>');
     const [source, dest] = positionals as [string, string];
+    checkNotDirectory(source); // a segmented ledger is backed up one segment file at a time
     if (isPostgresUrl(dest)) {
       throw new UsageError('a backup is a SQLite file; to copy into PostgreSQL use `sealog migrate`');
     }

@@ -20,7 +20,7 @@ import {
   type WriterTrust,
 } from '@sealog/core';
 import { type Command, EXIT_OK, type Io, UsageError } from '../command.js';
-import { LEDGER_ARG } from '../source.js';
+import { checkNotDirectory, LEDGER_ARG } from '../source.js';
 
 const usage = `usage: sealog checkpoint <ledger | postgres://…> --key <keyfile> [--anchor <file>]
        sealog checkpoint <ledger | postgres://…> --config <checkpoint.json>
@@ -110,6 +110,7 @@ export const checkpoint: Command = {
       options: { key: { type: 'string' }, anchor: { type: 'string' }, config: { type: 'string' } },
     });
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
+    checkNotDirectory(positionals[0]!); // a segmented ledger's writer seals its segments; name one file
     if (values.config !== undefined && (values.key !== undefined || values.anchor !== undefined))
       throw new UsageError(
         '--config holds the key and anchor file: give --config alone, or --key [--anchor]',

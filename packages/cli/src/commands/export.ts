@@ -1,13 +1,23 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { anchorTimestampsPath, exportBundle, LedgerReader, writeBundle } from '@sealog/core';
+import {
+  anchorTimestampsPath,
+  exportBundle,
+  LedgerReader,
+  listSegments,
+  openSegment,
+  SealogError,
+  type SegmentQuery,
+  writeBundle,
+} from '@sealog/core';
 import { type Command, EXIT_OK, UsageError } from '../command.js';
-import { buildQuery, FILTER_OPTIONS, FILTER_USAGE, type FilterValues } from '../filters.js';
+import { buildQuery, FILTER_OPTIONS, FILTER_USAGE, type FilterValues, segmentOnlyFor } from '../filters.js';
 import { writeHtmlBundle } from '../html-page.js';
 import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
-import { LEDGER_ARG, withLedger } from '../source.js';
+import { checkHasSegments } from '../segments.js';
+import { isSegmentDirArg, LEDGER_ARG, withLedger } from '../source.js';
 
-const usage = `usage: sealog export <ledger> (--key <vkey> | --key-file <file>)... (--out <dir | file.json> | --html <file.html>) [--anchor <file>] [filters]
+const usage = `usage: sealog export <ledger | segment directory --segment K> (--key <vkey> | --key-file <file>)... (--out <dir | file.json> | --html <file.html>) [--anchor <file>] [filters]
 
 Writes an evidence bundle for an auditor: the selected records exactly as
 stored, an inclusion proof for each against the newest checkpoint signed by
@@ -27,6 +37,11 @@ ${KEY_USAGE}                       Give the log key and its <origin>/time key (t
                        verifier key and sees each record verified. With --out,
                        both are written. An existing file is refused
   --anchor <file>      the anchor file the checkpointer appends to
+  --segment K          required for a segment directory (seg-000001.db, …): a
+                       bundle is proved against one segment's tree, so it holds
+                       records of segment K only, --seq counting within it.
+                       Records of several segments are several bundles: run
+                       export once per segment, each into its own --out
 
 The recipient checks it with \`sealog verify-bundle\`, or in a browser: the
 --html page, or verifier.html (shipped in @sealog/cli as dist/verifier.html)
@@ -72,7 +87,7 @@ function written(write: () => string[], out: string, flag = '--out'): string[] {
 /** The selection as the user typed it, for the manifest (values only, in a stable order). */
 function describeSelection(values: FilterValues): string[] {
   const out: string[] = [];
-  for (const name of ['seq', 'since', 'from', 'to', 'level', 'grep'] as const) {
+  for (const name of ['segment', 'seq', 'since', 'from', 'to', 'level', 'grep'] as const) {
     const v = values[name];
     if (v !== undefined) out.push(`--${name} ${v}`);
   }
@@ -106,6 +121,10 @@ export const exportCommand: Command = {
     if (out !== undefined) checkOut(out);
     if (html !== undefined) checkOut(html, '--html');
     const query = buildQuery(values);
+    const arg = positionals[0]!;
+    const segmented = isSegmentDirArg(arg);
+    segmentOnlyFor(values, segmented, arg);
+    const segment = segmented ? chooseSegment(arg, query) : undefined;
     let anchorText: string | undefined;
     let anchorTimestampsText: string | undefined;
     if (values.anchor !== undefined) {
@@ -114,7 +133,7 @@ export const exportCommand: Command = {
       const tokens = anchorTimestampsPath(values.anchor);
       if (existsSync(tokens)) anchorTimestampsText = readInputFile(tokens, 'anchor token file');
     }
-    return withLedger(positionals[0]!, (path) => {
+    return withLedger(segment?.path ?? arg, (path) => {
       const reader = new LedgerReader(path);
       try {
         const { bundle, warnings } = exportBundle(reader, {
@@ -135,7 +154,7 @@ export const exportCommand: Command = {
         for (const w of warnings) io.err(`warning: ${w}\n`);
         const m = bundle.manifest;
         io.out(
-          `exported ${m.entryCount} record(s) of ${m.origin} (seq ${m.firstSeq}..${m.lastSeq}${m.withheld > 0 ? `, ${m.withheld} withheld` : ''}) ` +
+          `exported ${m.entryCount} record(s) of ${m.origin} (${segment ? `segment ${segment.index} of ${arg}, ` : ''}seq ${m.firstSeq}..${m.lastSeq}${m.withheld > 0 ? `, ${m.withheld} withheld` : ''}) ` +
             `against the checkpoint at size ${m.checkpoint.size} to ${[out, html].filter((x) => x !== undefined).join(' and ')}\n`,
         );
         for (const f of files) io.out(`  ${f}\n`);
@@ -146,3 +165,41 @@ export const exportCommand: Command = {
     });
   },
 };
+
+/**
+ * The one segment file a directory export reads: `--segment K` must name a
+ * single segment that is present (issue 18: an evidence bundle's proofs are
+ * against one segment's tree).
+ * @throws UsageError saying which segments there are
+ */
+function chooseSegment(dir: string, q: SegmentQuery): { index: number; path: string } {
+  checkHasSegments(dir);
+  const present = listSegments(dir)
+    .slots.filter((s) => s.file !== undefined)
+    .map((s) => s.index);
+  const have =
+    present.length === 1
+      ? `segment ${present[0]}`
+      : `${present.length} segments, ${present[0]} to ${present[present.length - 1]}`;
+  const one = q.segmentFrom !== undefined && q.segmentTo === q.segmentFrom + 1;
+  if (!one)
+    throw new UsageError(
+      `${dir} is a segmented ledger (${have}); a bundle is proved against one segment's tree, so give --segment K for one segment; for records of several segments run export once per segment`,
+    );
+  const index = q.segmentFrom!;
+  const slot = listSegments(dir).slots.find((s) => s.index === index && s.file !== undefined);
+  if (!slot) throw new UsageError(`${dir} has no segment ${index} file (it holds ${have})`);
+  checkSegment(dir, index, slot.file!);
+  return { index, path: slot.file! };
+}
+
+/** Refuses a segment file whose row 0 is not segment `index`'s binding: the name is only where to look. */
+function checkSegment(dir: string, index: number, path: string): void {
+  let problem: string | undefined;
+  const got = openSegment(path, index, (n) => {
+    problem = n.message;
+  });
+  if (typeof got === 'object') got.reader.close();
+  if (got === 'empty') problem = `segment ${index} holds no record yet`;
+  if (problem !== undefined) throw new SealogError('E_NOT_LEDGER', `${dir}: ${problem}`);
+}

@@ -1,17 +1,19 @@
 import { parseArgs } from 'node:util';
-import { LedgerReader, queryRecords } from '@sealog/core';
+import { LedgerReader, queryRecords, querySegments } from '@sealog/core';
 import { type Command, EXIT_OK, intOption, UsageError } from '../command.js';
-import { buildQuery, FILTER_OPTIONS, FILTER_USAGE } from '../filters.js';
+import { buildQuery, FILTER_OPTIONS, FILTER_USAGE, segmentOnlyFor } from '../filters.js';
 import { OUTPUT_OPTIONS, OUTPUT_USAGE, printer, useColor } from '../output.js';
-import { LEDGER_ARG, withLedger } from '../source.js';
+import { readSegments, SEGMENTS_USAGE } from '../segments.js';
+import { isSegmentDirArg, LEDGER_ARG, withLedger } from '../source.js';
 
-const usage = `usage: sealog query <ledger> [filters] [--limit N] [-o short|json|cat|csv]
+const usage = `usage: sealog query <ledger | segment directory> [filters] [--limit N] [-o short|json|cat|csv]
 
 Prints every matching record, oldest first. A time range (--since/--from/--to)
 uses the time index, so it does not scan the whole ledger. Read-only.
 
       --limit N       stop after N matches
 
+${SEGMENTS_USAGE}
 ${FILTER_USAGE}
 ${OUTPUT_USAGE}`;
 
@@ -28,7 +30,16 @@ export const query: Command = {
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     const limit = values.limit === undefined ? Number.POSITIVE_INFINITY : intOption('limit', values.limit, 0);
     const q = buildQuery(values);
-    return withLedger(positionals[0]!, (path) => {
+    const arg = positionals[0]!;
+    const segmented = isSegmentDirArg(arg);
+    segmentOnlyFor(values, segmented, arg);
+    if (segmented) {
+      const print = printer(values, io.out, useColor(), true);
+      return readSegments(arg, io, 'query', (notice) => {
+        for (const r of querySegments(arg, q, notice, 'asc', limit)) print(r);
+      });
+    }
+    return withLedger(arg, (path) => {
       const reader = new LedgerReader(path);
       try {
         const print = printer(values, io.out, useColor());

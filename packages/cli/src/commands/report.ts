@@ -1,13 +1,19 @@
 import { parseArgs } from 'node:util';
-import { type DpReport, dpReport, LedgerReader } from '@sealog/core';
-import { type Command, EXIT_OK, UsageError } from '../command.js';
-import { LEDGER_ARG, withLedger } from '../source.js';
+import { type DpReport, type DpReportOptions, dpReport, LedgerReader, querySegments } from '@sealog/core';
+import { type Command, EXIT_OK, type Io, UsageError } from '../command.js';
+import { readSegments } from '../segments.js';
+import { isSegmentDirArg, LEDGER_ARG, withLedger } from '../source.js';
 import { parseTimeArg } from '../time-arg.js';
 
-const usage = `usage: sealog report <ledger> --group-by FIELD --epsilon E [--delta D] [options]
+const usage = `usage: sealog report <ledger | segment directory> --group-by FIELD --epsilon E [--delta D] [options]
 
 Differentially private counts and sums per group, safe to share with people
 who may not read the logs (docs/differential-privacy.md). Opens the file read-only.
+A segment directory (seg-000001.db, …) is one report over all its present
+segments: a unit's records in several segments count once against its bounds
+(its first K groups and R rows per group in ledger order, across segments);
+each segment's binding row (row 0, sealog's own) is not counted. A segment
+that is missing or cannot be read is said on stderr, and the exit code is 2.
 
   --group-by FIELD          dotted path of the grouping field (required)
   --count                   noisy row count per group (default when no --sum)
@@ -125,25 +131,26 @@ export const report: Command = {
         '--delta D is needed to choose which groups to release (e.g. --delta 1e-6, well below 1 / the number of units); or declare the groups with --groups a,b,c',
       );
     const now = Date.now();
-    const from = time('from', v.from, now);
-    const to = time('to', v.to, now);
-    return withLedger(positionals[0]!, (path) => {
+    const options: DpReportOptions = {
+      groupBy,
+      count: v.count,
+      sum,
+      epsilon,
+      delta: num('delta', v.delta),
+      unit: v.unit,
+      maxGroupsPerUnit: num('max-groups-per-unit', v['max-groups-per-unit']),
+      maxRowsPerUnit: num('max-rows-per-unit', v['max-rows-per-unit']),
+      groups: v.groups?.split(','),
+      from: time('from', v.from, now),
+      to: time('to', v.to, now),
+    };
+    const show = (r: DpReport) => io.out(v.json ? `${JSON.stringify(r)}\n` : table(r));
+    const arg = positionals[0]!;
+    if (isSegmentDirArg(arg)) return reportSegments(arg, options, show, io);
+    return withLedger(arg, (path) => {
       const reader = new LedgerReader(path);
       try {
-        const r = dpReport(reader.records(), {
-          groupBy,
-          count: v.count,
-          sum,
-          epsilon,
-          delta: num('delta', v.delta),
-          unit: v.unit,
-          maxGroupsPerUnit: num('max-groups-per-unit', v['max-groups-per-unit']),
-          maxRowsPerUnit: num('max-rows-per-unit', v['max-rows-per-unit']),
-          groups: v.groups?.split(','),
-          from,
-          to,
-        });
-        io.out(v.json ? `${JSON.stringify(r)}\n` : table(r));
+        show(dpReport(reader.records(), options));
         return EXIT_OK;
       } finally {
         reader.close();
@@ -151,3 +158,17 @@ export const report: Command = {
     });
   },
 };
+
+/**
+ * One report over every present segment of `dir`: the records of all segments
+ * go through one dpReport, so contribution bounding (per unit, in ledger order)
+ * spans segments. Summing per-segment reports would let a unit contribute up
+ * to its bounds once per segment, and spend ε once per segment. Row 0 of each
+ * segment is its binding (openSegment checked it), not an application record.
+ */
+function reportSegments(dir: string, options: DpReportOptions, show: (r: DpReport) => void, io: Io) {
+  return readSegments(dir, io, 'report', (notice) => {
+    const records = querySegments(dir, { seqFrom: 1 }, notice);
+    show(dpReport(records, options));
+  });
+}

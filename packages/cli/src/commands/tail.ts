@@ -12,9 +12,11 @@ import {
   type StoredRecord,
 } from '@sealog/core';
 import { type Command, EXIT_OK, type Io, intOption, UsageError } from '../command.js';
-import { buildQuery, FILTER_OPTIONS, FILTER_USAGE } from '../filters.js';
+import { buildQuery, FILTER_OPTIONS, FILTER_USAGE, segmentOnlyFor } from '../filters.js';
 import { OUTPUT_OPTIONS, OUTPUT_USAGE, printer, useColor } from '../output.js';
-import { checkNotDirectory, LEDGER_ARG, withLedger } from '../source.js';
+import { SEGMENTS_USAGE } from '../segments.js';
+import { checkNotDirectory, isSegmentDirArg, LEDGER_ARG, withLedger } from '../source.js';
+import { tailSegments } from './tail-segments.js';
 
 /** How often `-f` looks for new records. One cheap PRAGMA per tick while idle. */
 export const FOLLOW_POLL_MS = 200;
@@ -24,7 +26,7 @@ export const FOLLOW_POLL_MS = 200;
  */
 export const APPEAR_GRACE_MS = 5000;
 
-const usage = `usage: sealog tail <ledger | postgres://…> [-n N] [-f] [filters] [-o short|json|cat|csv]
+const usage = `usage: sealog tail <ledger | segment directory | postgres://…> [-n N] [-f] [filters] [-o short|json|cat|csv]
 
 Prints the newest matching records of a ledger, oldest first. Opens the file
 read-only; never blocks writers.
@@ -32,8 +34,14 @@ read-only; never blocks writers.
   -n, --lines N   how many records to print (default 10)
   -f, --follow    keep printing matching records as any process appends them;
                   a ledger file that does not exist yet is waited for (like
-                  tail -F), with one line on stderr saying so; Ctrl-C stops
+                  tail -F), with one line on stderr saying so; Ctrl-C stops.
+                  A segment directory is followed across rotation: when a
+                  newer segment file appears, the rest of the current one is
+                  printed, then the new one's records; an empty or missing
+                  directory is waited for
+  -F, --follow-name  the same as -f (which already waits for a missing ledger, as tail -F does)
 
+${SEGMENTS_USAGE}
 ${FILTER_USAGE}
 ${OUTPUT_USAGE}`;
 
@@ -48,17 +56,26 @@ export const tail: Command = {
       options: {
         lines: { type: 'string', short: 'n' },
         follow: { type: 'boolean', short: 'f' },
+        'follow-name': { type: 'boolean', short: 'F' },
         ...FILTER_OPTIONS,
         ...OUTPUT_OPTIONS,
       },
     });
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     const n = intOption('lines', values.lines, 10);
+    const follow = values.follow === true || values['follow-name'] === true;
     const query = buildQuery(values);
-    const print = printer(values, io.out, useColor());
     const arg = positionals[0]!;
+    const timing = { pollMs: FOLLOW_POLL_MS, graceMs: APPEAR_GRACE_MS };
+    const segmented = isSegmentDirArg(arg);
+    if (segmented || fileSize(arg) !== undefined) segmentOnlyFor(values, segmented, arg);
+    if (segmented) {
+      const print = printer(values, io.out, useColor(), true);
+      return tailSegments(arg, n, query, print, io, follow ? { timing, told: false } : undefined);
+    }
     const upTo = (end: number) => Math.min(end, query.seqTo ?? Number.MAX_SAFE_INTEGER);
     if (isPostgresUrl(arg)) {
+      const print = printer(values, io.out, useColor());
       const next = await withLedger(arg, (path) => {
         const snapshot = new LedgerReader(path);
         try {
@@ -67,15 +84,23 @@ export const tail: Command = {
           snapshot.close();
         }
       });
-      if (values.follow) await followPostgres(arg, next, query, print, io.signal);
+      if (follow) await followPostgres(arg, next, query, print, io.signal);
       return EXIT_OK;
     }
     checkNotDirectory(arg);
-    const reader = values.follow ? await waitForLedger(arg, io) : new LedgerReader(arg);
+    const reader = follow ? await waitForLedger(arg, io) : new LedgerReader(arg);
     if (reader === undefined) return EXIT_OK; // Ctrl-C while waiting
+    if (!(reader instanceof LedgerReader)) {
+      // What appeared is a directory: a segmented ledger's first segment is on its way.
+      segmentOnlyFor(values, true, arg);
+      const print = printer(values, io.out, useColor(), true);
+      return tailSegments(arg, n, query, print, io, { timing, told: reader.told });
+    }
+    segmentOnlyFor(values, false, arg);
+    const print = printer(values, io.out, useColor());
     try {
       let next = printNewest(reader, n, query, print);
-      if (!values.follow) return EXIT_OK;
+      if (!follow) return EXIT_OK;
       // data_version changes only when another connection commits, so idle polling costs one PRAGMA.
       let version = reader.db.pragma('data_version', { simple: true });
       while (!io.signal.aborted) {
@@ -108,14 +133,16 @@ function fileSize(path: string): number | undefined {
  * Opens the ledger for `tail -f`, first waiting for it to appear (issue 19,
  * item 5: started before the app, tail exited 2 where `tail -F` and
  * `journalctl -f` wait). An empty file counts as not there yet. Returns
- * undefined if the signal fires first.
+ * undefined if the signal fires first, and `{ told }` when what appeared is a
+ * segment directory (issue 18: a rotating writer creates the directory first).
  * @throws what LedgerReader throws for a file that is there but not a ledger
  *   (at once if it was there from the start, else after APPEAR_GRACE_MS).
  */
-async function waitForLedger(path: string, io: Io): Promise<LedgerReader | undefined> {
+async function waitForLedger(path: string, io: Io): Promise<LedgerReader | { told: boolean } | undefined> {
   let waited = false;
   let appeared: number | undefined;
   while (!io.signal.aborted) {
+    if (waited && isSegmentDirArg(path)) return { told: true };
     const size = fileSize(path);
     if (size !== undefined && size > 0) {
       try {

@@ -1,0 +1,425 @@
+// Issue 18, item 1: tail, query, report and export read a segmented ledger (a
+// directory of seg-NNNNNN.db files, docs/lifecycle.md "Reading a segmented
+// ledger") as one history, through the built `sealog` binary; a hostile
+// directory gets a plain message, never a crash; commands that read one
+// ledger file name the segment file to give instead.
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { Ledger } from '../packages/core/src/index.js';
+import { bindingEntry } from '../packages/core/src/segments/binding.js';
+import { segmentFileName } from '../packages/core/src/segments/layout.js';
+import { querySegments, type SegmentNotice } from '../packages/core/src/segments/reader.js';
+import { SqliteStore } from '../packages/core/src/store/sqlite.js';
+import { tempDir } from './helpers/tmp.js';
+import { fixtureRecord, makeSegmentedLedger, type SegmentedLedger } from './segments-fixture.js';
+
+const BIN = join(import.meta.dirname, '../packages/cli/dist/bin.js');
+const run = promisify(execFile);
+
+async function sealog(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    return { code: 0, out: stdout, err: stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, out: x.stdout, err: x.stderr };
+  }
+}
+
+interface Line {
+  seq: number;
+  segment: number;
+  position: number;
+  entry?: { n?: number; segment?: number };
+  _sealog?: { segment?: { index: number; base: number } };
+}
+const lines = (out: string): Line[] =>
+  out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Line);
+
+/** Every row of the fixture, in order: [segment, seq, position]. */
+function allRows(l: SegmentedLedger): [number, number, number][] {
+  return l.segments.flatMap((s) =>
+    Array.from({ length: s.size }, (_, seq) => [s.index, seq, s.base + seq] as [number, number, number]),
+  );
+}
+
+const ids = (ls: Line[]) => ls.map((l) => [l.segment, l.seq, l.position]);
+
+async function ledger(counts: number[]): Promise<SegmentedLedger> {
+  return makeSegmentedLedger(join(tempDir(), 'audit'), { segments: counts, checkpointEvery: 3 });
+}
+
+describe('sealog query <segment directory>', () => {
+  it('returns every row of 3 segments once, in order, with its segment, seq and position', async () => {
+    const l = await ledger([4, 3, 5]);
+    const r = await sealog('query', l.dir, '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const got = lines(r.out);
+    expect(ids(got)).toEqual(allRows(l));
+    // Row 0 is sealog's own binding entry, shown like other _sealog entries.
+    expect(got.filter((x) => x.seq === 0).map((x) => x._sealog?.segment?.index)).toEqual([1, 2, 3]);
+    // The fixture's records carry a member "segment" of their own: they are wrapped, never merged.
+    const records = got.filter((x) => x.seq > 0);
+    expect(records.map((x) => x.entry?.n)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(records.every((x) => x.entry?.segment === x.segment)).toBe(true);
+  });
+
+  it('applies filters, time ranges and --segment across segments; short and csv name the segment', async () => {
+    const l = await ledger([4, 3, 5]);
+    const seg2 = l.segments[1]!;
+    const where = await sealog('query', l.dir, '--where', 'n=5', '--json');
+    expect(ids(lines(where.out))).toEqual([[2, 2, seg2.base + 2]]);
+    // A time range that starts in segment 1 and ends in segment 3.
+    const from = new Date(l.segments[0]!.lastTime).toISOString();
+    const to = new Date(l.segments[2]!.firstTime + 1500).toISOString();
+    const ranged = lines((await sealog('query', l.dir, '--from', from, '--to', to, '--json')).out);
+    expect(ranged.filter((x) => x.seq > 0).map((x) => x.entry?.n)).toEqual([3, 4, 5, 6, 7, 8]);
+    expect(ids(lines((await sealog('query', l.dir, '--segment', '2', '--json')).out))).toEqual(
+      allRows(l).filter(([s]) => s === 2),
+    );
+    expect(ids(lines((await sealog('query', l.dir, '--seq', '1..1', '--json')).out))).toEqual(
+      l.segments.map((s) => [s.index, 1, s.base + 1]),
+    );
+    const short = await sealog('query', l.dir, '--where', 'n=5');
+    expect(short.out).toMatch(/^#2:2 \S+ INFO {2}event 5 n=5 segment=2\n$/);
+    const csv = (await sealog('query', l.dir, '--where', 'n=5', '--csv')).out.split('\n');
+    expect(csv[0]).toBe('segment,seq,position,time,level,msg,fields');
+    expect(csv[1]).toMatch(new RegExp(`^2,2,${seg2.base + 2},`));
+    const limited = lines((await sealog('query', l.dir, '--limit', '6', '--json')).out);
+    expect(ids(limited)).toEqual(allRows(l).slice(0, 6));
+  });
+
+  it('a single ledger file reads as before; --segment on it is refused', async () => {
+    const l = await ledger([2]);
+    const file = l.segments[0]!.path;
+    const r = await sealog('query', file, '--json');
+    expect(lines(r.out).map((x) => Object.keys(x).slice(0, 2))).toEqual([
+      ['seq', '_sealog'],
+      ['seq', 'level'],
+      ['seq', 'level'],
+    ]);
+    const bad = await sealog('query', file, '--segment', '1');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--segment applies to a segment directory');
+  });
+});
+
+describe('sealog tail <segment directory>', () => {
+  it('prints the newest N across a segment boundary, oldest first', async () => {
+    const l = await ledger([4, 3, 2]);
+    const r = await sealog('tail', '-n', '5', l.dir, '--json');
+    expect(r.code).toBe(0);
+    expect(ids(lines(r.out))).toEqual(allRows(l).slice(-5));
+  });
+
+  it('-F on an empty directory waits, then follows into each new segment as its writer creates it', async () => {
+    const dir = join(tempDir(), 'audit');
+    mkdirSync(dir);
+    const child = spawn(process.execPath, [BIN, 'tail', '-F', dir, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const until = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 300 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!ok()) throw new Error(`timed out waiting for ${what}; stdout ${out}; stderr ${err}`);
+    };
+    await until('the waiting line', () => err.includes('waiting'));
+    expect(err).toBe(`sealog tail: waiting for a segment in ${dir} to appear (Ctrl-C to stop)\n`);
+    // Segment 1, written live: binding row, then records one commit at a time.
+    const s1 = new SqliteStore(join(dir, segmentFileName(1)));
+    let head = s1.append([bindingEntry({ index: 1, base: 0 }, 1000)]);
+    s1.append([fixtureRecord(0, 1, 1001)]);
+    await until('record 0', () => out.includes('"n":0'));
+    head = s1.append([fixtureRecord(1, 1, 1002)]);
+    await until('record 1', () => out.includes('"n":1'));
+    // The writer rotates: a last record in segment 1, then segment 2 bound to it.
+    head = s1.append([fixtureRecord(2, 1, 1003)]);
+    await s1.close();
+    const s2 = new SqliteStore(join(dir, segmentFileName(2)));
+    s2.append([
+      bindingEntry({ index: 2, base: head.size, prev: { size: head.size, root: head.root } }, 1004),
+    ]);
+    s2.append([fixtureRecord(3, 2, 1005)]);
+    await until('record 3', () => out.includes('"n":3'));
+    s2.append([fixtureRecord(4, 2, 1006)]);
+    await until('record 4', () => out.includes('"n":4'));
+    await s2.close();
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(err.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(ids(lines(out))).toEqual([
+      [1, 0, 0],
+      [1, 1, 1],
+      [1, 2, 2],
+      [1, 3, 3],
+      [2, 0, 4],
+      [2, 1, 5],
+      [2, 2, 6],
+    ]);
+  });
+
+  it('-f on a path that does not exist yet follows the segment directory created there', async () => {
+    const dir = join(tempDir(), 'later');
+    const src = await ledger([2, 1]);
+    const child = spawn(process.execPath, [BIN, 'tail', '-f', dir, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    for (let i = 0; i < 200 && !err.includes('waiting'); i++) await new Promise((r) => setTimeout(r, 50));
+    // Made whole elsewhere and moved in, as a restore would: the directory, then segment 2.
+    const stage = join(tempDir(), 'stage');
+    mkdirSync(stage);
+    copyFileSync(src.segments[0]!.path, join(stage, segmentFileName(1)));
+    renameSync(stage, dir);
+    for (let i = 0; i < 200 && lines(out).length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    copyFileSync(src.segments[1]!.path, join(dir, 'incoming'));
+    renameSync(join(dir, 'incoming'), join(dir, segmentFileName(2)));
+    for (let i = 0; i < 200 && lines(out).length < 5; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(err).toBe(`sealog tail: waiting for ${dir} to appear (Ctrl-C to stop)\n`);
+    expect(ids(lines(out))).toEqual(allRows(src));
+  });
+});
+
+describe('sealog report <segment directory>', () => {
+  // One privacy unit (every record has level 30) with a record in each of 3
+  // segments, grouped by the record's segment, at most 1 group per unit.
+  // ε = 1000 on one part: noise of scale 0.001, zero but with probability ~e^-1000.
+  const args = (dir: string) => [
+    'report',
+    dir,
+    '--group-by',
+    'segment',
+    '--unit',
+    'level',
+    '--groups',
+    '1,2,3',
+    '--max-groups-per-unit',
+    '1',
+    '--epsilon',
+    '1000',
+    '--json',
+  ];
+  const counts = (out: string) =>
+    (JSON.parse(out) as { groups: { group: string; count: number }[] }).groups.map((g) => [g.group, g.count]);
+
+  it('bounds each unit across segments, not once per segment', async () => {
+    const l = await ledger([1, 1, 1]);
+    const r = await sealog(...args(l.dir));
+    expect(r.err).toBe('');
+    expect(counts(r.out)).toEqual([
+      ['1', 1],
+      ['2', 0],
+      ['3', 0],
+    ]);
+    // Per-segment reports, summed, would count the unit once in every segment.
+    const each = await Promise.all(l.segments.map((s) => sealog(...args(s.path))));
+    const summed = each
+      .map((e) => counts(e.out))
+      .reduce((a, b) => a.map(([g, c], i) => [g, (c as number) + (b[i]![1] as number)]));
+    expect(summed).toEqual([
+      ['1', 1],
+      ['2', 1],
+      ['3', 1],
+    ]);
+  });
+
+  it("does not count segments' binding rows", async () => {
+    const l = await ledger([2, 2]);
+    const r = await sealog(
+      'report',
+      l.dir,
+      '--group-by',
+      'levelLabel',
+      '--groups',
+      'info',
+      '--max-rows-per-unit',
+      '1',
+      '--epsilon',
+      '1000',
+      '--json',
+    );
+    expect(counts(r.out)).toEqual([['info', 4]]);
+  });
+});
+
+describe('sealog export <segment directory>', () => {
+  it('needs --segment K, and then writes a bundle of that segment that verifies', async () => {
+    const l = await ledger([4, 3, 5]);
+    const keys = ['--key-file', l.keys.vkeyFile];
+    const out = join(tempDir(), 'bundle');
+    const none = await sealog('export', l.dir, ...keys, '--out', out);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain(
+      `${l.dir} is a segmented ledger (3 segments, 1 to 3); a bundle is proved against one segment's tree, so give --segment K`,
+    );
+    const several = await sealog('export', l.dir, ...keys, '--out', out, '--segment', '1..2');
+    expect(several.code).toBe(2);
+    expect(several.err).toContain('give --segment K for one segment');
+    const ok = await sealog('export', l.dir, ...keys, '--out', out, '--segment', '2', '--seq', '1..2');
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain(`(segment 2 of ${l.dir}, seq 1..2`);
+    const check = await sealog('verify-bundle', out, ...keys);
+    expect(check.code).toBe(0);
+    const missing = await sealog('export', l.dir, ...keys, '--out', join(tempDir(), 'b2'), '--segment', '7');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('has no segment 7 file');
+  });
+
+  it('refuses a segment file whose row 0 names another segment', async () => {
+    const l = await ledger([2, 2, 2]);
+    copyFileSync(l.segments[1]!.path, l.segments[2]!.path);
+    const r = await sealog(
+      'export',
+      l.dir,
+      '--key-file',
+      l.keys.vkeyFile,
+      '--out',
+      join(tempDir(), 'b'),
+      '--segment',
+      '3',
+    );
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('its row 0 says it is segment 2, not 3');
+  });
+});
+
+describe('a hostile segment directory', () => {
+  it('strays, symlinks and directories named like segments are ignored, and said so', async () => {
+    const l = await ledger([1, 1, 1]);
+    writeFileSync(join(l.dir, 'seg-1.db'), 'x');
+    symlinkSync(l.segments[0]!.path, join(l.dir, segmentFileName(4)));
+    mkdirSync(join(l.dir, segmentFileName(5)));
+    writeFileSync(join(l.dir, 'seg-\u001b[2Jevil.db'), 'x');
+    const r = await sealog('query', l.dir, '--json');
+    expect(r.code).toBe(0);
+    expect(ids(lines(r.out))).toEqual(allRows(l));
+    expect(r.err).toContain('ignored "seg-000004.db"');
+    expect(r.err).toContain('ignored "seg-000005.db"');
+    expect(r.err).toContain('ignored "seg-1.db"');
+    expect(r.err).not.toContain('\u001b'); // names are escaped before they reach the terminal
+  });
+
+  it('a deleted middle segment is named as missing; the others are read; exit 2', async () => {
+    const l = await ledger([1, 1, 1]);
+    unlinkSync(l.segments[1]!.path);
+    for (const cmd of [['query'], ['tail', '-n', '100']]) {
+      const r = await sealog(...cmd, l.dir, '--json');
+      expect(r.code).toBe(2);
+      expect(r.err).toBe(
+        `sealog ${cmd[0]}: warning: segment 2 is missing from ${l.dir}: no file and no tombstone\n`,
+      );
+      expect(ids(lines(r.out))).toEqual(allRows(l).filter(([s]) => s !== 2));
+    }
+  });
+
+  it('a file named seg-000002.db that is not a ledger, or not segment 2, is skipped with the reason', async () => {
+    const l = await ledger([1, 1, 1]);
+    writeFileSync(
+      l.segments[1]!.path,
+      'not a database at all, just some text long enough to be read as a header',
+    );
+    let r = await sealog('query', l.dir, '--json');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('sealog query: warning: segment 2 skipped: ');
+    expect(r.err).toContain('is not a SQLite database');
+    expect(ids(lines(r.out))).toEqual(allRows(l).filter(([s]) => s !== 2));
+    // A plain ledger (no binding row) in its place.
+    rmSync(l.segments[1]!.path);
+    const plain = await Ledger.open({ path: l.segments[1]!.path });
+    await plain.append({ msg: 'elsewhere' });
+    await plain.close();
+    r = await sealog('query', l.dir, '--json');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('its row 0 is not a segment binding');
+    // Report and export say the same, and do not crash.
+    const rep = await sealog(
+      'report',
+      l.dir,
+      '--group-by',
+      'segment',
+      '--groups',
+      '1,3',
+      '--epsilon',
+      '1000',
+      '--json',
+    );
+    expect(rep.code).toBe(2);
+    expect(rep.err).toContain('its row 0 is not a segment binding');
+  });
+
+  it('a segment deleted between the listing and its turn is skipped with a notice', () => {
+    const dir = join(tempDir(), 'audit');
+    return makeSegmentedLedger(dir, { segments: [1, 1, 1] }).then((l) => {
+      const notices: SegmentNotice[] = [];
+      const it = querySegments(dir, {}, (n) => notices.push(n));
+      const first = it.next();
+      expect(first.value).toMatchObject({ segment: 1, seq: 0 });
+      unlinkSync(l.segments[1]!.path);
+      const rest = [...{ [Symbol.iterator]: () => it }].map((r) => [r.segment, r.seq]);
+      expect(rest).toEqual([
+        [1, 1],
+        [3, 0],
+        [3, 1],
+      ]);
+      expect(notices).toEqual([
+        { kind: 'skipped', message: `segment 2 skipped: ledger ${l.segments[1]!.path} does not exist` },
+      ]);
+    });
+  });
+
+  it('an empty directory: query says there is nothing to read', async () => {
+    const dir = join(tempDir(), 'empty');
+    mkdirSync(dir);
+    const r = await sealog('query', dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${dir} holds no segment file to read`);
+  });
+});
+
+describe('commands that read one ledger file, given a segment directory', () => {
+  it('name the segment file to give, not a disk I/O error', async () => {
+    const l = await ledger([1, 1, 1]);
+    const newest = join(l.dir, 'seg-000003.db');
+    const keys = ['--key-file', l.keys.vkeyFile];
+    for (const [cmd, ...rest] of [
+      ['prove', ...keys, '--seq', '1'],
+      ['tiles', join(tempDir(), 'tiles'), ...keys],
+      ['backup', join(tempDir(), 'copy.db')],
+      ['checkpoint', '--key', l.keys.keyFile],
+    ] as string[][]) {
+      const r = await sealog(cmd!, l.dir, ...rest);
+      expect(r.code, cmd).toBe(2);
+      expect(r.err).toBe(
+        `sealog ${cmd}: E_IO: ${l.dir} is a segmented ledger (a directory of segment files); this command reads one ledger file: give one segment, e.g. ${newest} (the newest)\n`,
+      );
+    }
+  });
+});
