@@ -148,7 +148,12 @@ describe('sealog erase', () => {
       (await sealog(['verify', path, '--key-file', keys.vkeyFile, '--json'])).out,
     ) as VerifyReport;
     const db = new Database(path, { readonly: true });
-    const body = db.prepare('SELECT entry FROM records WHERE seq = ?').pluck().get(SUBJECT_SEQ) as Buffer;
+    const { entry: body, ts } = db
+      .prepare('SELECT entry, ts FROM records WHERE seq = ?')
+      .get(SUBJECT_SEQ) as {
+      entry: Buffer;
+      ts: number;
+    };
     db.close();
     const rows = [{ seq: SUBJECT_SEQ, leaf: leafHash(body) }];
     const forgedKey = fileCheckpointKey(loadSignerKeyFile(insider.keyFile), insider.keyFile);
@@ -169,7 +174,8 @@ describe('sealog erase', () => {
     store.close();
     expect((await sealog(['checkpoint', path, '--key', keys.keyFile])).code).toBe(0);
     const att = attackerOpen(path);
-    att.prepare('UPDATE records SET entry = ? WHERE seq = ?').run(markerEntry(by, 0), SUBJECT_SEQ);
+    // The marker as sealog writes it (time index kept): only the statement's signature is wrong.
+    att.prepare('UPDATE records SET entry = ? WHERE seq = ?').run(markerEntry(by, ts), SUBJECT_SEQ);
     att.close();
     const v = await verify(path, keys);
     expect(v.code).toBe(1);
@@ -293,5 +299,55 @@ describe('sealog erase', () => {
     const v = await verify(path, keys);
     expect(v.code).toBe(1);
     expect(kinds(v.report)).toContain(`index-modified@${SUBJECT_SEQ}`);
+  });
+
+  it('prove, export and tiles take the erased leaf from the statement, and never claim the erased body', async () => {
+    const dir = tempDir();
+    const keys = await keygen(dir);
+    const path = await ledger(dir, keys);
+    expect((await erase(path, keys, String(SUBJECT_SEQ))).code).toBe(0);
+    const k = ['--key-file', keys.vkeyFile];
+
+    const proof = join(dir, 'p12.json');
+    const p = await sealog(['prove', path, ...k, '--seq', '12', '--out', proof]);
+    expect(p.code, p.err).toBe(0);
+    expect((await sealog(['verify-proof', proof, ...k])).code).toBe(0);
+    const c = await sealog([
+      'prove',
+      path,
+      ...k,
+      '--from-size',
+      '21',
+      '--to-size',
+      '22',
+      '--out',
+      join(dir, 'c.json'),
+    ]);
+    expect(c.code, c.err).toBe(0);
+    const gone = await sealog([
+      'prove',
+      path,
+      ...k,
+      '--seq',
+      String(SUBJECT_SEQ),
+      '--out',
+      join(dir, 'p10.json'),
+    ]);
+    expect(gone.code).toBe(2);
+    expect(gone.err).toMatch(/was erased under the erasure statement at entry 21/);
+
+    const out = join(dir, 'bundle.json');
+    const e = await sealog(['export', path, ...k, '--out', out]);
+    expect(e.code, e.err).toBe(0);
+    expect(e.err).toMatch(/record\(s\) 10 were erased/);
+    const bundle = readFileSync(out, 'utf8');
+    expect(bundle).not.toContain(SUBJECT);
+    const b = await sealog(['verify-bundle', out, ...k, '--json']);
+    expect(b.code, b.out).toBe(0);
+    expect((JSON.parse(b.out) as { status: string }).status).toBe('ok');
+
+    const t = await sealog(['tiles', path, join(dir, 'tiles'), ...k]);
+    expect(t.code).toBe(2);
+    expect(t.err).toMatch(/tiles cannot be published for a ledger with erased records/);
   });
 });

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { type ErasedLeaves, erasuresSignedBy } from '../chain/erased.js';
 import { splitAnchorNotes } from '../checkpoint/anchor.js';
 import { type OpenedCheckpoint, openCheckpoint } from '../checkpoint/signed.js';
 import { SealogError } from '../errors.js';
@@ -67,6 +68,11 @@ export function exportBundle(reader: LedgerReader, options: ExportOptions): Expo
       'give the log verifier key with --key (the first line `sealog keygen` printed)',
     );
   }
+  // After a key rotation the newest checkpoints are the new key's: follow the chain from the keys given.
+  const chain = readKeyChain(reader.db, keys, () => {}).chain;
+  // Erased rows count only under statements those keys signed.
+  const erased = erasuresSignedBy(reader.db, chain ? chainKeys(chain) : keys);
+  const erasedSeqs: number[] = [];
   const selected: { seq: number; entry: Uint8Array }[] = [];
   for (const r of queryRecords(reader, options.query)) {
     if (selected.length >= MAX_BUNDLE_ENTRIES) {
@@ -75,20 +81,28 @@ export function exportBundle(reader: LedgerReader, options: ExportOptions): Expo
         `more than ${MAX_BUNDLE_ENTRIES} records selected; export a narrower range`,
       );
     }
+    // An erased record has no body to prove: it is left out (counted as withheld) and said.
+    if (erased?.leafOf(r.seq, r.entry)) {
+      if (erasedSeqs.length < 20) erasedSeqs.push(r.seq);
+      continue;
+    }
     selected.push({ seq: r.seq, entry: r.entry });
+  }
+  if (erasedSeqs.length > 0) {
+    warnings.push(
+      `record(s) ${erasedSeqs.join(', ')} were erased under signed erasure statements (\`sealog verify\` lists them): left out of the bundle, counted as withheld`,
+    );
   }
   if (selected.length === 0)
     throw new SealogError('E_CONFIG', 'no records match the selection; nothing to export');
   const firstSeq = selected[0]!.seq;
   const lastSeq = selected[selected.length - 1]!.seq;
   const ledgerSize = reader.size();
-  // After a key rotation the newest checkpoints are the new key's: follow the chain from the keys given.
-  const chain = readKeyChain(reader.db, keys, () => {}).chain;
   const opened = newestCovering(reader, chain ? chainKeys(chain) : keys, lastSeq, ledgerSize, chain);
 
   const cp = opened.checkpoint;
 
-  const tree = new ProofTree(leavesOf(reader, cp.size));
+  const tree = new ProofTree(leavesOf(reader, cp.size, erased));
   if (!bytesEqual(tree.root(), cp.root)) {
     throw new SealogError(
       'E_TAMPER',
@@ -222,14 +236,14 @@ function newestCovering(
 }
 
 /** Leaf hashes of records [0, size) concatenated; rows must be gap-free. */
-function leavesOf(reader: LedgerReader, size: number): Uint8Array {
+function leavesOf(reader: LedgerReader, size: number, erased: ErasedLeaves | undefined): Uint8Array {
   const leaves = new Uint8Array(size * HASH_SIZE);
   let expected = 0;
   for (const r of reader.records(0, size)) {
     if (r.seq !== expected) {
       throw new SealogError('E_TAMPER', `the ledger has no record ${expected}; run \`sealog verify\``);
     }
-    leaves.set(leafHash(r.entry), expected * HASH_SIZE);
+    leaves.set(erased?.leafOf(r.seq, r.entry)?.leaf ?? leafHash(r.entry), expected * HASH_SIZE);
     expected++;
   }
   if (expected !== size)

@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import { SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
+import { verifyNote } from '../note/note.js';
 import {
   type ErasureStatement,
   erasureNoteOf,
@@ -170,4 +172,25 @@ export function ownErasures(
     where: `erasure statement at entry ${seq}`,
   }));
   return { erased: auth.leaves, heads };
+}
+
+/**
+ * For proofs and exports: the erased rows that statements signed by one of
+ * `keys` (a log key named like the statement's origin) authorise; undefined
+ * when the ledger has no erasure statement.
+ */
+export function erasuresSignedBy(
+  db: Database.Database,
+  keys: readonly VerifierKey[],
+): ErasedLeaves | undefined {
+  const statements = readErasureStatements(db);
+  if (statements.length === 0) return undefined;
+  const logKeys = keys.filter((k) => k.type === SIG_TYPE_ED25519);
+  return authorise(statements, (note, s) => {
+    try {
+      return verifyNote(note, logKeys).verified.some((v) => v.name === s.origin);
+    } catch {
+      return false;
+    }
+  }).leaves;
 }

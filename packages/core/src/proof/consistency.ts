@@ -1,3 +1,4 @@
+import { erasuresSignedBy } from '../chain/erased.js';
 import { SealogError } from '../errors.js';
 import { consistencyProof, type LeafSource, subtreeRoot, verifyConsistency } from '../merkle.js';
 import { parseVerifierKey } from '../note/keys.js';
@@ -65,7 +66,7 @@ export function proveConsistency(
     };
     const from = pick(fromSize);
     const to = pick(toSize);
-    const leaves = readLeaves(db, toSize);
+    const leaves = readLeaves(db, toSize, erasuresSignedBy(db, vkeys));
     assertMatches(leaves, to);
     if (!Buffer.from(subtreeRoot(leaves.leaf, 0, fromSize)).equals(from.root)) {
       throw new SealogError(

@@ -1,3 +1,4 @@
+import { erasuresSignedBy } from '../chain/erased.js';
 import { SealogError } from '../errors.js';
 import { leafHash } from '../hash.js';
 import { inclusionProof, type LeafSource, verifyInclusion } from '../merkle.js';
@@ -70,9 +71,17 @@ export function proveInclusion(path: string, seq: number, keys: readonly string[
         `no checkpoint signed by the given keys covers record ${seq} yet${skippedText(skipped)}; run \`sealog checkpoint\` first`,
       );
     }
-    const leaves = readLeaves(db, cp.size);
+    const erased = erasuresSignedBy(db, vkeys);
+    const leaves = readLeaves(db, cp.size, erased);
     assertMatches(leaves, cp);
     const entry = db.prepare('SELECT entry FROM records WHERE seq = ?').get(seq) as { entry: Buffer };
+    const gone = erased?.leafOf(seq, entry.entry);
+    if (gone) {
+      throw new SealogError(
+        'E_CONFIG',
+        `record ${seq} was erased under the erasure statement at entry ${gone.by}: its body is gone, so there is nothing to prove; prove record ${gone.by} (the statement, which names its leaf hash) instead`,
+      );
+    }
     return makeInclusionBundle(entry.entry, seq, cp.size, leaves.leaf, cp.note);
   } finally {
     db.close();

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { ErasedLeaves } from '../chain/erased.js';
 import { SealogError } from '../errors.js';
 import { HASH_SIZE, leafHash } from '../hash.js';
 import { CompactRange, type LeafSource } from '../merkle.js';
@@ -26,10 +27,10 @@ export interface Leaves {
 }
 
 /**
- * Reads and hashes records [0, size).
+ * Reads and hashes records [0, size); an erased row's leaf comes from `erased`.
  * @throws SealogError E_TAMPER when a seq is missing or an entry is not a blob (run `sealog verify`).
  */
-export function readLeaves(db: Database.Database, size: number): Leaves {
+export function readLeaves(db: Database.Database, size: number, erased?: ErasedLeaves): Leaves {
   // Even a validly signed size is only allocated for once the rows are there.
   const count = (db.prepare('SELECT count(*) FROM records').pluck().get() as number) ?? 0;
   if (count < size) {
@@ -54,7 +55,8 @@ export function readLeaves(db: Database.Database, size: number): Leaves {
           `record ${next} is missing or malformed; run \`sealog verify\` on the ledger`,
         );
       }
-      const leaf = leafHash(entry);
+      // An erased row: the leaf its signed erasure statement names (chain/erased.ts).
+      const leaf = erased?.leafOf(next, entry)?.leaf ?? leafHash(entry);
       leaf.copy(hashes, next * HASH_SIZE);
       range.append(leaf);
       next++;

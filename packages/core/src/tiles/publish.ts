@@ -1,3 +1,4 @@
+import { erasuresSignedBy } from '../chain/erased.js';
 import { SealogError } from '../errors.js';
 import { CompactRange } from '../merkle.js';
 import { bytesEqual, encodeBase64 } from '../note/encoding.js';
@@ -77,7 +78,7 @@ export function writeTiles(ledgerPath: string, dir: string, options: TilesOption
     if (prior) wanted.add(prior.size);
     let upTo = 0;
     for (const size of wanted) upTo = Math.max(upTo, size);
-    const scan = scanRoots(reader, wanted, upTo);
+    const scan = scanRoots(reader, wanted, upTo, erasuresSignedBy(reader.db, keys));
     const { chosen, mismatched } = choose(found, rows, scan);
     if (prior) checkNoRollback(prior, chosen, scan.roots.get(prior.size), dir);
 

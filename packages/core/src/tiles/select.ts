@@ -1,3 +1,4 @@
+import type { ErasedLeaves } from '../chain/erased.js';
 import { type OpenedCheckpoint, openCheckpoint } from '../checkpoint/signed.js';
 import { SealogError } from '../errors.js';
 import { leafHash } from '../hash.js';
@@ -79,13 +80,26 @@ export interface Scan {
  * A missing seq ends the scan there: sizes past it have no root.
  * @throws SealogError E_IO / E_FORMAT from the reader.
  */
-export function scanRoots(reader: LedgerReader, wanted: ReadonlySet<number>, upTo: number): Scan {
+export function scanRoots(
+  reader: LedgerReader,
+  wanted: ReadonlySet<number>,
+  upTo: number,
+  erased?: ErasedLeaves,
+): Scan {
   const range = new CompactRange();
   const roots = new Map<number, Uint8Array>();
   if (wanted.has(0)) roots.set(0, range.root());
   let oversized: Scan['oversized'];
   for (const r of reader.records(0, upTo)) {
     if (r.seq !== range.size) break; // a gap: the rows after it are not this tree
+    const gone = erased?.leafOf(r.seq, r.entry);
+    if (gone) {
+      // tlog-tiles monitors hash the entry bundles themselves: a marker there would read as a rewrite.
+      throw new SealogError(
+        'E_CONFIG',
+        `record ${r.seq} was erased under the erasure statement at entry ${gone.by}; tiles cannot be published for a ledger with erased records (docs/lifecycle.md "Erasure of a record's body")`,
+      );
+    }
     if (oversized === undefined && r.entry.length > MAX_BUNDLE_ENTRY_BYTES) {
       oversized = { index: r.seq, length: r.entry.length };
     }
