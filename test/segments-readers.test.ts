@@ -12,6 +12,7 @@ import { Ledger } from '../packages/core/src/index.js';
 import { bindingEntry } from '../packages/core/src/segments/binding.js';
 import { segmentFileName } from '../packages/core/src/segments/layout.js';
 import { querySegments, type SegmentNotice } from '../packages/core/src/segments/reader.js';
+import { SegmentedStore } from '../packages/core/src/segments/store.js';
 import { SqliteStore } from '../packages/core/src/store/sqlite.js';
 import { tempDir } from './helpers/tmp.js';
 import { fixtureRecord, makeSegmentedLedger, type SegmentedLedger } from './segments-fixture.js';
@@ -173,6 +174,55 @@ describe('sealog tail <segment directory>', () => {
       [2, 1, 5],
       [2, 2, 6],
     ]);
+  });
+
+  it('-f follows the rotating writer across several rotations: every row once, positions without a gap', async () => {
+    const dir = join(tempDir(), 'audit');
+    const pad = 'x'.repeat(900);
+    const batch = (from: number, k: number) =>
+      Array.from({ length: k }, (_, i) => ({
+        entry: Buffer.from(JSON.stringify({ n: from + i, pad })),
+        ts: 1_700_000_000_000 + from + i,
+      }));
+    const store = new SegmentedStore(dir, { segments: { maxBytes: 64 * 1024 } });
+    store.append(batch(0, 5));
+    const child = spawn(process.execPath, [BIN, 'tail', '-f', '-n', '1000', dir, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const until = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 600 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+      if (!ok()) throw new Error(`timed out waiting for ${what}; stderr ${err}`);
+    };
+    await until('the first records', () => out.includes('"n":4,'));
+    let n = 5;
+    while (store.current.index < 4) {
+      store.append(batch(n, 10));
+      n += 10;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    store.append(batch(n, 3));
+    n += 3;
+    await store.close();
+    await until('the last record', () => out.includes(`"n":${n - 1},`));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(err).toBe('');
+    const got = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { seq: number; segment: number; position: number; n?: number });
+    expect(got.map((r) => r.position)).toEqual(got.map((_, i) => i));
+    expect(got.filter((r) => r.seq > 0).map((r) => r.n)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(got.filter((r) => r.seq === 0).map((r) => r.segment)).toEqual([1, 2, 3, 4]);
   });
 
   it('-f on a path that does not exist yet follows the segment directory created there', async () => {

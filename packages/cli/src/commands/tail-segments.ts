@@ -111,6 +111,39 @@ function tryOpen(dir: string, cur: Current, notice: NoticeSink, graceMs: number)
   return false;
 }
 
+/**
+ * Moves `cur` on to each newer segment in turn (a writer may have rotated more
+ * than once since the last poll): a newer segment means its writer has finished
+ * this one, so the rest of this one is printed first. Stops at a segment still
+ * being created. Each step goes to a higher index, so it ends.
+ */
+function advance(
+  dir: string,
+  cur: Current,
+  q: SegmentQuery,
+  print: Print,
+  notice: NoticeSink,
+  graceMs: number,
+): void {
+  for (;;) {
+    const later = nextIndex(dir, cur.index);
+    if (later === undefined || (!cur.seg && !cur.dead)) return;
+    if (cur.seg) {
+      drain(cur, q, print);
+      cur.seg.reader.close();
+    }
+    if (later > cur.index + 1) {
+      const range =
+        later - 1 === cur.index + 1
+          ? `segment ${cur.index + 1} is`
+          : `segments ${cur.index + 1}–${later - 1} are`;
+      notice({ kind: 'missing', message: `${range} missing from ${dir}; following segment ${later}` });
+    }
+    Object.assign(cur, { index: later, seg: undefined, since: Date.now(), dead: false, next: 0 });
+    if (tryOpen(dir, cur, notice, graceMs)) drain(cur, q, print);
+  }
+}
+
 /** Waits for a first segment file in `dir` (which may not exist yet). False when stopped first. */
 async function waitForSegment(dir: string, io: Io, pollMs: number, told: boolean): Promise<boolean> {
   while (!io.signal.aborted) {
@@ -143,7 +176,7 @@ export async function tailSegments(
   if (!(await waitForSegment(dir, io, pollMs, follow.told))) return 0;
   checkHasSegments(dir);
   const notice = noticePrinter(io, 'tail');
-  const newest = newestPresent(dir)!;
+  const newest = newestPresent(dir) ?? 0; // 0: gone again since; the next one is followed
   const cur: Current = { index: newest, since: Date.now(), dead: false, next: 0 };
   tryOpen(dir, cur, notice, graceMs);
   // The newest n: those of the followed segment up to its size now, then older segments' newest.
@@ -182,22 +215,7 @@ export async function tailSegments(
           drain(cur, q, print);
         }
       }
-      const later = nextIndex(dir, cur.index);
-      if (later === undefined || (!cur.seg && !cur.dead)) continue;
-      // A newer segment exists: its writer has finished this one. Read the rest, then move on.
-      if (cur.seg) {
-        drain(cur, q, print);
-        cur.seg.reader.close();
-      }
-      if (later > cur.index + 1) {
-        const range =
-          later - 1 === cur.index + 1
-            ? `segment ${cur.index + 1} is`
-            : `segments ${cur.index + 1}–${later - 1} are`;
-        notice({ kind: 'missing', message: `${range} missing from ${dir}; following segment ${later}` });
-      }
-      Object.assign(cur, { index: later, seg: undefined, since: Date.now(), dead: false, next: 0 });
-      if (tryOpen(dir, cur, notice, graceMs)) drain(cur, q, print);
+      advance(dir, cur, q, print, notice, graceMs);
     }
   } finally {
     cur.seg?.reader.close();
