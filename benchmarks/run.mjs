@@ -16,6 +16,7 @@ const SCENARIOS = [
   'multi-writer',
   'verify',
   'writer-open',
+  'segments',
   'postgres',
 ];
 for (const name of only.length ? only : SCENARIOS) {

@@ -72,6 +72,10 @@ function buildFile(path: string, binding: SegmentBinding, now: number): void {
       state.chainHead,
       state.encodeCompact(),
     );
+    // WAL from the first byte it has a name: a segment file never goes through rollback
+    // mode, where a writer killed while switching it to WAL would leave a hot journal
+    // that read-only openers (verify, tail) cannot roll back. Closing folds the WAL in.
+    db.pragma('journal_mode = WAL');
   } finally {
     db.close();
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,12 +13,13 @@ import { leafHash } from '../hash.js';
 import { rootFromLeaves } from '../merkle.js';
 import { generateKey, parseSignerKey } from '../note/keys.js';
 import { validateSinkOptions } from '../options.js';
+import { openSink } from '../sink.js';
 import type { PendingEntry, WriterTrust } from '../store/types.js';
 import { generateWitnessKey } from '../witness/key.js';
 import { parseBinding } from './binding.js';
 import { createSegment } from './create.js';
 import { listSegments, segmentAnchorFile, segmentFileName } from './layout.js';
-import { SegmentedStore, type SegmentedStoreOptions } from './store.js';
+import { BUDGETS_FILE, SegmentedStore, type SegmentedStoreOptions } from './store.js';
 
 const origin = 'example.com/segments';
 const key = generateKey(origin);
@@ -260,6 +262,43 @@ describe('SegmentedStore', () => {
     expect(() => open(dir)).toThrow(/only a tombstone/);
   });
 });
+
+describe('privacy.noise on a segmented ledger', () => {
+  it('keeps ε budgets in budgets.db, one file for every segment, never in a segment', async () => {
+    const dir = join(tempDir(), 'audit');
+    const noise = {
+      unit: 'user',
+      budget: { epsilon: 3, windowSeconds: 86_400 },
+      fields: { ms: { mechanism: 'laplace', epsilon: 1, lower: 0, upper: 100, granularity: 1 } },
+    };
+    const psnKey = join(dir, '..', 'psn.key');
+    writeFileSync(psnKey, randomBytes(32).toString('base64'), { mode: 0o600 });
+    const pseudonymize = { paths: ['user'], keys: [{ id: 'k1', file: psnKey }], current: 'k1' };
+    const privacy = { pseudonymize, noise };
+    const sink = await openSink({ path: dir, segments: { maxBytes: 65536 }, privacy });
+    for (let i = 0; i < 600; i++) {
+      sink.write({ user: `u${i % 3}`, ms: 5, pad });
+      if (i % 50 === 49) await sink.flush();
+    }
+    await sink.close();
+    expect(listSegments(dir).slots.length).toBeGreaterThan(2);
+    const db = new Database(join(dir, BUDGETS_FILE), { readonly: true });
+    const spent = db.prepare('SELECT unit, sum(spent) AS s FROM dp_budget GROUP BY unit').all();
+    db.close();
+    expect(spent).toHaveLength(3);
+    // Each unit's budget allowed three noised values in all, not three per segment.
+    expect(noisedValues(dir)).toBe(9);
+  });
+});
+
+/** Records whose `ms` was noised, not suppressed for a spent budget. */
+function noisedValues(dir: string): number {
+  let n = 0;
+  for (const seg of segments(dir)) {
+    for (const e of seg.entries) if (JSON.parse(e.toString()).ms?.dp === 'laplace') n++;
+  }
+  return n;
+}
 
 describe('the segments option', () => {
   const check = (o: Record<string, unknown>) => () => validateSinkOptions({ path: '/tmp/x', ...o });

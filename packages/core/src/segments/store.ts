@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Statement } from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 import { AnchorHeads } from '../chain/trust.js';
 import { appendAnchorAsync } from '../checkpoint/anchor.js';
 import { SealogError } from '../errors.js';
-import { SqliteStore, type SqliteStoreOptions } from '../store/sqlite.js';
+import { ioError } from '../store/open.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, SqliteStore, type SqliteStoreOptions } from '../store/sqlite.js';
 import type {
   CommitResult,
   LedgerHead,
@@ -18,6 +19,7 @@ import type { SegmentBinding } from './binding.js';
 import { bindingMismatch, prepareDir, readRow0, sealedAt, tombstoneHead } from './checks.js';
 import { CLOSE_TABLE_DDL, createSegment, removeStaleTemps } from './create.js';
 import { listSegments, type SegmentSlot, segmentAnchorFile, segmentFileName } from './layout.js';
+import { SegmentWal } from './wal.js';
 
 // A ledger written as a directory of segment files (layout.ts). Appends go to
 // the newest segment, an ordinary SqliteStore derived with the writer's own
@@ -48,8 +50,13 @@ export interface SegmentedStoreOptions extends Omit<SqliteStoreOptions, 'beforeA
 /** An append found its segment closed by a writer (maybe another process). */
 class SegmentClosed extends SealogError {}
 
+/** Where privacy.noise's ε budgets live (see {@link SegmentedStore.db}); not a segment name. */
+export const BUDGETS_FILE = 'budgets.db';
+
 /** Appends that find their segment closed follow to the next this many times before failing. */
 const MAX_FOLLOWS = 8;
+/** How long a segment done with stays open (its connection's close copies and syncs its WAL). */
+const RETIRE_DELAY_MS = 200;
 /** After a close marker could not be written (a busy lock), rotation is retried this much later. */
 const ROTATE_RETRY_MS = 1000;
 
@@ -78,6 +85,11 @@ export class SegmentedStore implements Store {
   #bytes = 0;
   #rows = 0;
   #rotateAfter = 0;
+  #budgets: Database.Database | undefined;
+  #wal: SegmentWal | undefined;
+  /** Segments done with (sealed, or nothing to seal), closed a moment later, off the append path. */
+  #retired: SqliteStore[] = [];
+  #retireTimer: NodeJS.Timeout | undefined;
 
   /** @throws SealogError E_CONFIG (path is a file), E_IO, E_STATE, E_NOT_LEDGER. */
   constructor(dir: string, options: SegmentedStoreOptions) {
@@ -111,6 +123,7 @@ export class SegmentedStore implements Store {
       throw err;
     }
     this.#current(this.#cur);
+    if (options.backgroundCheckpoint === true) this.#wal = new SegmentWal(this.#cur.store.path);
   }
 
   /** Appends to the newest segment, rotating first when it is due. Sizes in the result are global (base + seq). */
@@ -172,7 +185,7 @@ export class SegmentedStore implements Store {
       const { seg, head } = this.#finals[0]!;
       if (!(this.#trust && sealedAt(seg.store, head, this.#trust.own))) await this.#store(seg, head, sign);
       this.#finals.shift();
-      await seg.store.close();
+      this.#retire(seg.store);
     }
     const seg = this.#cur;
     seg.store.refresh();
@@ -194,10 +207,54 @@ export class SegmentedStore implements Store {
     return signed;
   }
 
+  /**
+   * The connection privacy.noise keeps its ε budgets in: `<dir>/budgets.db`,
+   * shared by every writer and every segment. Budgets in a segment would start
+   * over at each rotation and multiply the spent ε. It holds no records.
+   */
+  get db(): Database.Database {
+    if (this.#budgets === undefined) {
+      const path = join(this.dir, BUDGETS_FILE);
+      try {
+        const db = new Database(path, { timeout: this.#o.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+        db.pragma('journal_mode = WAL');
+        this.#budgets = db;
+      } catch (err) {
+        throw ioError(path, 'open', err);
+      }
+    }
+    return this.#budgets;
+  }
+
   async close(): Promise<void> {
-    const stores = [...this.#finals.map((f) => f.seg.store), ...(this.#cur ? [this.#cur.store] : [])];
+    this.#budgets?.close();
+    this.#budgets = undefined;
+    clearTimeout(this.#retireTimer);
+    // The thread's connection goes first: the last one to close folds the WAL into the file.
+    await this.#wal?.close();
+    this.#wal = undefined;
+    const stores = [
+      ...this.#retired,
+      ...this.#finals.map((f) => f.seg.store),
+      ...(this.#cur ? [this.#cur.store] : []),
+    ];
+    this.#retired = [];
     this.#finals = [];
     await Promise.all(stores.map((s) => s.close()));
+  }
+
+  /**
+   * Closes `store` soon, not now: closing the last connection to a file copies its
+   * WAL into it and syncs it, which must not stall the commit that rotated.
+   */
+  #retire(store: SqliteStore): void {
+    this.#retired.push(store);
+    if (this.#retireTimer !== undefined) return;
+    this.#retireTimer = setTimeout(() => {
+      this.#retireTimer = undefined;
+      for (const s of this.#retired.splice(0)) void s.close();
+    }, RETIRE_DELAY_MS);
+    this.#retireTimer.unref();
   }
 
   // ---- opening and checking ------------------------------------------------
@@ -233,11 +290,11 @@ export class SegmentedStore implements Store {
   }
 
   #storeOptions(): SqliteStoreOptions {
-    const { durability, busyTimeoutMs, backgroundCheckpoint } = this.#o;
+    // No thread per segment: one SegmentWal follows the writer (wal.ts).
+    const { durability, busyTimeoutMs } = this.#o;
     return {
       ...(durability !== undefined ? { durability } : {}),
       ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}),
-      ...(backgroundCheckpoint !== undefined ? { backgroundCheckpoint } : {}),
     };
   }
 
@@ -384,8 +441,9 @@ export class SegmentedStore implements Store {
     const next = this.#open(index);
     this.#check(next, expected);
     this.#current(next);
+    this.#wal?.follow(next.store.path);
     if (head !== undefined && this.#trust) this.#finals.push({ seg: cur, head });
-    else void cur.store.close();
+    else this.#retire(cur.store);
     this.onRotate?.();
   }
 

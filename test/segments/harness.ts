@@ -1,0 +1,121 @@
+// Shared by the segment process tests: the writer child, reading every segment
+// of a directory, and the per-segment checks (verify, bindings chain).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LedgerReader, verifyLedger } from '../../packages/core/src/index.js';
+import { parseBinding } from '../../packages/core/src/segments/binding.js';
+import { listSegments, segmentAnchorFile } from '../../packages/core/src/segments/layout.js';
+
+export const SEG_WRITER = join(import.meta.dirname, 'fixtures', 'seg-writer.mjs');
+
+export interface SegWriterOptions {
+  dir: string;
+  id: string;
+  count: number;
+  maxBytes: number;
+  keyFile?: string;
+  anchorFile?: string;
+  everyRecords?: number;
+  seed?: number;
+  maxBatch?: number;
+  via?: 'sink' | 'pino';
+  pad?: number;
+  startAt?: number;
+}
+
+export interface SegWriter {
+  child: ChildProcess;
+  /** Records acknowledged so far (the last "ack n" line). */
+  acked(): number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+/** Starts the writer child; `onAck(n)` runs after every acknowledgement line. */
+export function startSegWriter(o: SegWriterOptions, onAck?: (n: number) => void): SegWriter {
+  const child = spawn(process.execPath, [SEG_WRITER, JSON.stringify(o)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let acked = 0;
+  let stderr = '';
+  let buf = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d;
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const l of lines) {
+      if (!l.startsWith('ack ')) continue;
+      acked = Number(l.slice(4));
+      onAck?.(acked);
+    }
+  });
+  return {
+    child,
+    acked: () => acked,
+    exited: new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+    }),
+  };
+}
+
+/** Every record (w, n) of every segment, in segment then seq order (binding rows left out). */
+export function recordsOf(dir: string): { w: string; n: number; segment: number }[] {
+  const out: { w: string; n: number; segment: number }[] = [];
+  for (const slot of listSegments(dir).slots) {
+    const reader = new LedgerReader(slot.file!);
+    try {
+      for (const r of reader.records()) {
+        const e = JSON.parse(r.entry.toString('utf8')) as { w?: string; n?: number; _sealog?: unknown };
+        if (e._sealog !== undefined) continue;
+        out.push({ w: String(e.w), n: Number(e.n), segment: slot.index });
+      }
+    } finally {
+      reader.close();
+    }
+  }
+  return out;
+}
+
+/**
+ * Verifies every segment (with its own anchor as outside checkpoints when there
+ * is one) and checks that segment k+1's binding names segment k's verified size
+ * and root. Returns one line per problem; empty when all is well.
+ */
+export function checkSegments(dir: string, vkeys: string[], anchorFile?: string): string[] {
+  const problems: string[] = [];
+  let prev: { size: number; root: string } | undefined;
+  let base = 0;
+  for (const slot of listSegments(dir).slots) {
+    const file = slot.file!;
+    const anchor = anchorFile !== undefined ? segmentAnchorFile(anchorFile, slot.index) : undefined;
+    const trusted = anchor !== undefined && existsSync(anchor) ? [readFileSync(anchor, 'utf8')] : [];
+    const report = verifyLedger(file, { keys: vkeys, trusted, strict: true });
+    if (!report.ok) problems.push(`segment ${slot.index}: ${report.findings.map((f) => f.kind).join(', ')}`);
+    const reader = new LedgerReader(file);
+    let first: Buffer | undefined;
+    try {
+      for (const r of reader.records()) {
+        first = r.entry;
+        break;
+      }
+    } finally {
+      reader.close();
+    }
+    const b = first ? parseBinding(first) : undefined;
+    if (typeof b !== 'object') problems.push(`segment ${slot.index}: row 0 is not a binding`);
+    else {
+      if (b.index !== slot.index || b.base !== base)
+        problems.push(`segment ${slot.index}: binding ${b.index}/${b.base}`);
+      const bp = b.prev ? { size: b.prev.size, root: Buffer.from(b.prev.root).toString('hex') } : undefined;
+      if (JSON.stringify(bp) !== JSON.stringify(prev))
+        problems.push(`segment ${slot.index}: prev does not bind segment ${slot.index - 1}`);
+    }
+    prev = { size: report.size, root: report.root };
+    base += report.size;
+  }
+  return problems;
+}
