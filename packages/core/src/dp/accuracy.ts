@@ -18,7 +18,7 @@ export interface StepAccuracy {
   bound: number;
   /** P[|Z| ≤ bound], exactly (to double precision): at least the confidence, above it by one step's mass at most. */
   coverage: number;
-  /** False only for a discrete Gaussian with σ > 2^22 steps, where `bound` may be one step off (see gaussianAccuracy). */
+  /** False when `bound` may be a step off: a discrete Gaussian with σ > 2^22 steps, or a bound past 2^53 steps. */
   exact: boolean;
 }
 
@@ -37,9 +37,14 @@ export function laplaceAccuracy(s: bigint, t: bigint): StepAccuracy {
   const alpha = 1 - CONFIDENCE;
   // Solve 2p^{k+1}/(1+p) ≤ α for k, then step to the exact smallest k (float log near an integer).
   let k = Math.max(0, Math.ceil(Math.log((alpha * (1 + p)) / 2) / -inv) - 1);
-  while (k > 0 && outside(k - 1) <= alpha) k--;
-  while (outside(k) > alpha) k++;
-  return { variance: (2 * p) / (q * q), bound: k, coverage: 1 - outside(k), exact: true };
+  // Past 2^53 steps (τ up to Δ/1e-6 with Δ up to 2^41 is allowed) k ± 1 is not a
+  // different double: the closed form is then as exact as a double can say.
+  const exact = Number.isSafeInteger(k + 1);
+  if (exact) {
+    while (k > 0 && outside(k - 1) <= alpha) k--;
+    while (outside(k) > alpha) k++;
+  }
+  return { variance: (2 * p) / (q * q), bound: k, coverage: 1 - outside(k), exact };
 }
 
 /** Above this σ (in steps) the Gaussian's inner mass is not summed term by term (≈ 2^23 terms at most). */

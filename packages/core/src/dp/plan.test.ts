@@ -335,3 +335,25 @@ describe('warnings and the startup line', () => {
     expect(approx.bound).toBe(Math.ceil(Z_95 * (sigma + 2) - 0.5));
   });
 });
+
+describe('the extremes validateNoiseConfig allows', () => {
+  it('plans them in finite time with finite numbers', () => {
+    const huge = 2 ** 40;
+    for (const spec of [
+      { mechanism: 'laplace', epsilon: 1e-6, lower: -huge, upper: huge, granularity: 1 },
+      { mechanism: 'gaussian', epsilon: 1e-6, delta: 1e-12, lower: -huge, upper: huge, granularity: 1 },
+      { mechanism: 'laplace', epsilon: 1000, lower: 0, upper: 1, granularity: 1 },
+      { mechanism: 'gaussian', epsilon: 1000, delta: 0.5, lower: 0, upper: 1, granularity: 1 },
+    ]) {
+      const config = validateNoiseConfig({
+        unit: 'user.id',
+        budget: { epsilon: 1000, windowSeconds: 86400 },
+        fields: { x: spec },
+      });
+      const p = planNoise(config).fields[0]!;
+      for (const n of [p.scale, p.stdDev, p.error, p.coverage, ...p.aggregates.map((a) => a.mean)])
+        expect(Number.isFinite(n), JSON.stringify(spec)).toBe(true);
+      expect(p.coverage).toBeGreaterThanOrEqual(0.95);
+    }
+  });
+});

@@ -43,7 +43,7 @@ export interface FieldPlan {
   errorSteps: number;
   /** The exact probability that one value's noise lies within ±error. */
   coverage: number;
-  /** False when `error` may be one grid step off (a Gaussian with σ above 2^22 steps). */
+  /** False when `error` may be a grid step off (a Gaussian with σ above 2^22 steps, a bound past 2^53 steps). */
   exact: boolean;
   aggregates: AggregateError[];
   /** Values of this field one unit gets noised per window when the field is its only cost. */
