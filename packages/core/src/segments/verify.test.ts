@@ -139,6 +139,13 @@ describe('verifySegments', () => {
     expect(kinds(check(l))).toContain('segment-missing@1');
   });
 
+  it('prune never plans the newest segment, even when it is due', async () => {
+    const l = await ledger([3, 3, 3], 3);
+    const plan = planPrune(check(l), Date.now());
+    expect(plan.due.map((d) => d.index)).toEqual([1, 2]);
+    expect(plan.stop?.why).toContain('newest segment is never pruned');
+  });
+
   it('a statement by another key is a finding and excuses nothing', async () => {
     const l = await ledger([6, 6, 2], 1);
     const s = l.segments[1]!; // not old
