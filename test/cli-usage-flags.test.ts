@@ -21,7 +21,12 @@ vi.mock('node:util', async (importOriginal) => {
 });
 
 /** Commands whose options belong to a subcommand. */
-const SUBCOMMANDS: Record<string, string[]> = { dp: ['plan'], key: ['rotate'], witness: ['keygen', 'serve'] };
+const SUBCOMMANDS: Record<string, string[]> = {
+  dp: ['plan'],
+  hold: ['add', 'release', 'list'],
+  key: ['rotate'],
+  witness: ['keygen', 'serve'],
+};
 
 describe('every flag a command parses is in its usage text', () => {
   for (const command of commands) {

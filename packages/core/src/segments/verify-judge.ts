@@ -21,6 +21,7 @@ export type { PrunedSummary } from './verify-types.js';
 export const MAX_TOMBSTONE_BYTES = 64 * 1024;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const days = (ms: number) => `${Number((ms / 86_400_000).toFixed(3))} days`;
 
 interface Read {
   report: VerifyReport;
@@ -194,7 +195,7 @@ function problem(
   if (time < seg.newest + retention)
     return `the prune statement's time ${new Date(time).toISOString()} is before its newest record (${new Date(seg.newest).toISOString()}) plus the retention it names`;
   if (ctx.retention !== undefined && retention < ctx.retention)
-    return `it was pruned under a retention of ${retention} ms, shorter than the policy of ${ctx.retention} ms (--retention)`;
+    return `it was pruned under a retention of ${days(retention)}, shorter than the policy of ${days(ctx.retention)} (--retention)`;
   return undefined;
 }
 
