@@ -11,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 import { Ledger } from '../packages/core/src/index.js';
 import { bindingEntry } from '../packages/core/src/segments/binding.js';
 import { segmentFileName } from '../packages/core/src/segments/layout.js';
-import { querySegments, type SegmentNotice } from '../packages/core/src/segments/reader.js';
 import { SegmentedStore } from '../packages/core/src/segments/store.js';
 import { SqliteStore } from '../packages/core/src/store/sqlite.js';
 import { tempDir } from './helpers/tmp.js';
@@ -423,26 +422,6 @@ describe('a hostile segment directory', () => {
     );
     expect(rep.code).toBe(2);
     expect(rep.err).toContain('its row 0 is not a segment binding');
-  });
-
-  it('a segment deleted between the listing and its turn is skipped with a notice', () => {
-    const dir = join(tempDir(), 'audit');
-    return makeSegmentedLedger(dir, { segments: [1, 1, 1] }).then((l) => {
-      const notices: SegmentNotice[] = [];
-      const it = querySegments(dir, {}, (n) => notices.push(n));
-      const first = it.next();
-      expect(first.value).toMatchObject({ segment: 1, seq: 0 });
-      unlinkSync(l.segments[1]!.path);
-      const rest = [...{ [Symbol.iterator]: () => it }].map((r) => [r.segment, r.seq]);
-      expect(rest).toEqual([
-        [1, 1],
-        [3, 0],
-        [3, 1],
-      ]);
-      expect(notices).toEqual([
-        { kind: 'skipped', message: `segment 2 skipped: ledger ${l.segments[1]!.path} does not exist` },
-      ]);
-    });
   });
 
   it('an empty directory: query says there is nothing to read', async () => {
