@@ -357,3 +357,32 @@ describe('the extremes validateNoiseConfig allows', () => {
     }
   });
 });
+
+describe('how far the sums are from normal', () => {
+  it('the excess kurtosis matches the moments of the exact pmf', () => {
+    for (const tau of [0.5, 1.5, 40]) {
+      const { variance, m4 } = moments(laplacePmf(tau), Math.ceil(60 * tau) + 10);
+      const s = 2n;
+      const t = BigInt(tau * 2);
+      expect(laplaceAccuracy(s, t).excessKurtosis).toBeCloseTo(m4 / variance ** 2 - 3, 6);
+    }
+    for (const sigma2 of [0.3, 0.8]) {
+      const { variance, m4 } = moments(gaussianPmf(sigma2), 60);
+      const acc = gaussianAccuracy({ num: BigInt(sigma2 * 10), den: 10n });
+      expect(acc.excessKurtosis).toBeCloseTo(m4 / variance ** 2 - 3, 6);
+    }
+  });
+
+  it('warns when the normal approximation of a sum of 100 is off by more than 1%', () => {
+    const mostlyZero = planField(
+      'z',
+      { mechanism: 'laplace', epsilon: 8, lower: 0, upper: 1, granularity: 1 },
+      10,
+    );
+    expect(mostlyZero.warnings.join('\n')).toMatch(
+      /mostly 0 \(excess kurtosis \d+\).*fewer than \d+ records/,
+    );
+    const fine = planField('f', { mechanism: 'laplace', epsilon: 2, lower: 0, upper: 3, granularity: 1 }, 10);
+    expect(fine.warnings.join('\n')).not.toMatch(/kurtosis/);
+  });
+});
