@@ -147,3 +147,56 @@ export async function makeSegmentedLedger(
   }
   return { dir, keys, origin: signer.name, segments: out };
 }
+
+/**
+ * Closes the newest segment of `l` at its current head (sealing it there, as a
+ * rotating writer does) and adds segment N+1 bound to that head, with `count`
+ * records at `time(i)` (default: now, 1 ms apart). Updates `l.segments`.
+ */
+export async function addSegment(
+  l: SegmentedLedger,
+  count: number,
+  time: (i: number) => number = (i) => Date.now() + i,
+): Promise<FixtureSegment> {
+  const signer = fileCheckpointKey(loadSignerKeyFile(l.keys.keyFile));
+  const last = l.segments.at(-1)!;
+  const closing = new SqliteStore(last.path);
+  try {
+    const head = closing.head();
+    last.finalNote = (await sealHead(closing, signer))!.note;
+    last.size = head.size;
+    last.root = Buffer.from(head.root);
+  } finally {
+    await closing.close();
+  }
+  const index = last.index + 1;
+  const path = join(l.dir, segmentFileName(index));
+  const base = last.base + last.size;
+  const firstTime = time(0);
+  const store = new SqliteStore(path);
+  try {
+    let head = store.append([
+      bindingEntry({ index, base, prev: { size: last.size, root: last.root } }, firstTime),
+    ]);
+    let lastTime = firstTime;
+    for (let r = 0; r < count; r++) {
+      lastTime = time(r);
+      head = store.append([fixtureRecord(base + r, index, lastTime)]);
+    }
+    const finalNote = (await sealHead(store, signer))!.note;
+    const seg: FixtureSegment = {
+      index,
+      path,
+      size: head.size,
+      root: Buffer.from(head.root),
+      base,
+      firstTime,
+      lastTime,
+      finalNote,
+    };
+    l.segments.push(seg);
+    return seg;
+  } finally {
+    await store.close();
+  }
+}

@@ -158,6 +158,7 @@ describe('sealog prune', () => {
     // Force it: prune segment 1 anyway with the real key.
     const forced = {
       resume: [],
+      carried: [],
       due: [
         {
           ...report.segments[0]!,

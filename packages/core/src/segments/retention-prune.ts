@@ -17,7 +17,7 @@ import { openReadOnly } from '../store/open.js';
 import { tombstoneFileName } from './layout.js';
 import { describeHold } from './retention.js';
 import { appendSealed, type SealedAppend, signAtHead } from './retention-write.js';
-import type { PrunedSegment } from './statements.js';
+import { MAX_PRUNE_SEGMENTS, type PrunedSegment } from './statements.js';
 import { readTombstone } from './verify-judge.js';
 import type { HoldSummary, SegmentSummary, SegmentsReport } from './verify-types.js';
 
@@ -49,6 +49,11 @@ export interface PrunePlan {
   resume: PruneItem[];
   /** Segments due now, oldest first: a prefix of the closed ones. */
   due: PruneItem[];
+  /**
+   * Segments pruned earlier whose prune statement lies in a segment due now: the
+   * new statement carries them, or their authorisation would go with that segment.
+   */
+  carried: PrunedSegment[];
   /** Why the prefix stopped where it did (undefined when every closed segment is due). */
   stop?: { index: number; why: string; hold?: HoldSummary };
 }
@@ -83,7 +88,7 @@ export function planPrune(report: SegmentsReport, cutoff: number): PrunePlan {
   const newest = present.at(-1)?.index;
   const named = new Set<number>();
   for (const p of report.prunes) if (p.sealed) for (const g of p.segments) named.add(g.index);
-  const plan: PrunePlan = { resume: [], due: [] };
+  const plan: PrunePlan = { resume: [], due: [], carried: [] };
   const active = report.holds.filter((h) => h.active);
   for (const s of present) {
     if (named.has(s.index) && s.index !== newest) {
@@ -113,6 +118,18 @@ export function planPrune(report: SegmentsReport, cutoff: number): PrunePlan {
     }
     plan.due.push(item(s));
   }
+  const due = new Set(plan.due.map((d) => d.index));
+  for (const p of report.pruned) {
+    if (!due.has(p.statement.segment)) continue;
+    const { index, base, size, oldest, newest, prunedAt } = p;
+    plan.carried.push({ index, base, size, root: Buffer.from(p.root, 'hex'), oldest, newest, prunedAt });
+  }
+  if (plan.carried.length + plan.due.length > MAX_PRUNE_SEGMENTS) {
+    throw new SealogError(
+      'E_CONFIG',
+      `this prune would name ${plan.carried.length + plan.due.length} segments (${plan.carried.length} pruned earlier, carried), more than ${MAX_PRUNE_SEGMENTS} in one statement`,
+    );
+  }
   return plan;
 }
 
@@ -130,14 +147,17 @@ export interface PruneOptions {
 export async function applyPrune(dir: string, plan: PrunePlan, o: PruneOptions): Promise<PruneItem[]> {
   removeTempFiles(dir);
   if (plan.due.length > 0) {
-    const segments: PrunedSegment[] = plan.due.map(({ index, base, size, root, oldest, newest }) => ({
-      index,
-      base,
-      size,
-      root,
-      oldest,
-      newest,
-    }));
+    const segments: PrunedSegment[] = [
+      ...plan.carried,
+      ...plan.due.map(({ index, base, size, root, oldest, newest }) => ({
+        index,
+        base,
+        size,
+        root,
+        oldest,
+        newest,
+      })),
+    ];
     const statement = {
       type: 'prune' as const,
       origin: o.origin,

@@ -17,6 +17,7 @@ import { MAX_SEGMENT_INDEX } from './layout.js';
 //   time <ms>                            id <id>                   id <id>
 //   retention <ms>                       time <ms>                 time <ms>
 //   reason <one line>                    reason <one line>         reason <one line>
+//   carried <index> <base> <size> <root> <oldest> <newest> <pruned ms>  (zero or more)
 //   segment <index> <base> <size> <root> <oldest ms> <newest ms>   (one or more)
 //                                        segment <index> | range <from ms> <to ms>
 //
@@ -24,15 +25,21 @@ import { MAX_SEGMENT_INDEX } from './layout.js';
 // (size, base64 root) that the next segment's binding and the tombstone must
 // carry, and the segment's oldest and newest row times, so a verifier can tell
 // whether it was due (time ≥ newest + retention) and whether a time-range hold
-// covered it. Nothing here is trusted until verifyStatement accepts its signature.
+// covered it. A `carried` line repeats a segment pruned earlier whose own
+// statement lies in a segment this prune removes (with the time it was pruned):
+// without it, removing that segment would take the earlier authorisation with it.
+// Nothing here is trusted until its signature is checked (statementSignedBy).
 
 const PRUNE = 'sealog prune/v1';
 const HOLD = 'sealog hold/v1';
 const RELEASE = 'sealog hold release/v1';
 /** Largest statement note read. */
-export const MAX_STATEMENT_NOTE_BYTES = 256 * 1024;
-/** Most segments one prune statement names (prune works in batches of at most this). */
-export const MAX_PRUNE_SEGMENTS = 1000;
+export const MAX_STATEMENT_NOTE_BYTES = 1 << 20;
+/**
+ * Most segment lines one prune statement holds (removed and carried): each is
+ * about 120 bytes and a note is at most 1 MiB.
+ */
+export const MAX_PRUNE_SEGMENTS = 5000;
 /** Longest reason, in code points (the same bound as a shredding reason). */
 export const MAX_STATEMENT_REASON = 200;
 /** Most signature lines a statement may carry (each costs a check). */
@@ -48,6 +55,8 @@ export interface PrunedSegment {
   /** Oldest and newest row time of the segment, ms since the epoch. */
   oldest: number;
   newest: number;
+  /** On a carried line: when an earlier statement pruned it, ms. */
+  prunedAt?: number;
 }
 
 export interface PruneStatement {
@@ -108,8 +117,10 @@ export function statementText(s: Statement): string {
     if (s.segments.length < 1 || s.segments.length > MAX_PRUNE_SEGMENTS)
       throw new RangeError(`a prune statement names 1 to ${MAX_PRUNE_SEGMENTS} segments`);
     let t = `${head(PRUNE)}time ${s.time}\nretention ${s.retention}\nreason ${s.reason}\n`;
-    for (const g of s.segments)
-      t += `segment ${g.index} ${g.base} ${g.size} ${encodeBase64(g.root)} ${g.oldest} ${g.newest}\n`;
+    for (const g of s.segments) {
+      const fields = `${g.index} ${g.base} ${g.size} ${encodeBase64(g.root)} ${g.oldest} ${g.newest}`;
+      t += g.prunedAt === undefined ? `segment ${fields}\n` : `carried ${fields} ${g.prunedAt}\n`;
+    }
     return t;
   }
   if (!ID.test(s.id)) throw new RangeError('hold id');
@@ -153,8 +164,11 @@ export function parseStatement(note: string): Statement {
     const retention = count(field('retention'), 'retention');
     const reason = reasonOf(field('reason'));
     const segments: PrunedSegment[] = [];
-    while (i < lines.length) segments.push(prunedSegment(field('segment'), segments.at(-1)));
-    if (segments.length === 0) throw bad('no segment line');
+    // Carried lines first, then the segments this prune removes; indexes increase.
+    while (i < lines.length && lines[i]!.startsWith('carried '))
+      segments.push(prunedSegment(field('carried'), segments.at(-1), true));
+    while (i < lines.length) segments.push(prunedSegment(field('segment'), segments.at(-1), false));
+    if (!segments.some((g) => g.prunedAt === undefined)) throw bad('no segment line');
     if (segments.length > MAX_PRUNE_SEGMENTS) throw bad(`more than ${MAX_PRUNE_SEGMENTS} segments`);
     return { type: 'prune', origin, time, retention, reason, segments };
   }
@@ -196,10 +210,12 @@ function segmentIndex(text: string): number {
   return index;
 }
 
-function prunedSegment(text: string, prev: PrunedSegment | undefined): PrunedSegment {
+function prunedSegment(text: string, prev: PrunedSegment | undefined, carried: boolean): PrunedSegment {
   const parts = text.split(' ');
-  if (parts.length !== 6)
-    throw bad('a segment line is "segment <index> <base> <size> <root> <oldest> <newest>"');
+  if (parts.length !== (carried ? 7 : 6))
+    throw bad(
+      'a segment line is "segment <index> <base> <size> <root> <oldest> <newest>" (carried: and <pruned>)',
+    );
   const index = segmentIndex(parts[0]!);
   const base = count(parts[1]!, 'base');
   const size = count(parts[2]!, 'size');
@@ -208,10 +224,13 @@ function prunedSegment(text: string, prev: PrunedSegment | undefined): PrunedSeg
   const oldest = count(parts[4]!, 'oldest time');
   const newest = count(parts[5]!, 'newest time');
   if (size < 1 || newest < oldest) throw bad('size or times out of range');
-  // Oldest first, consecutive: a prune removes a prefix.
-  if (prev !== undefined && (index !== prev.index + 1 || base !== prev.base + prev.size))
-    throw bad('segments must be consecutive, each starting where the previous ended');
-  return { index, base, size, root, oldest, newest };
+  // Oldest first; neighbours must join (base + size).
+  if (prev !== undefined && index <= prev.index) throw bad('segment indexes must increase');
+  if (prev !== undefined && index === prev.index + 1 && base !== prev.base + prev.size)
+    throw bad('a segment does not start where the previous one ended');
+  const g: PrunedSegment = { index, base, size, root, oldest, newest };
+  if (carried) g.prunedAt = count(parts[6]!, 'pruned time');
+  return g;
 }
 
 /**

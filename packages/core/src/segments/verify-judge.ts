@@ -5,7 +5,7 @@ import type { VerifierKey } from '../note/keys.js';
 import type { VerifyReport } from '../verify/types.js';
 import type { SegmentBinding } from './binding.js';
 import type { SegmentSlot } from './layout.js';
-import { describeHold, holdCovers, holdsInForce, type JudgedStatements } from './retention.js';
+import { before, describeHold, holdCovers, holdsInForce, type JudgedStatements } from './retention.js';
 import type { PrunedSegment } from './statements.js';
 import type { SegmentFacts } from './verify-read.js';
 import type { PrunedSummary, SegmentFinding, SegmentSummary } from './verify-types.js';
@@ -131,14 +131,30 @@ function authorise(ctx: MissingContext, k: number, tombstone: string): PrunedSum
       root: hex(seg.root),
       oldest: seg.oldest,
       newest: seg.newest,
-      prunedAt: p.statement.time,
+      prunedAt: seg.prunedAt ?? p.statement.time,
       retention: p.statement.retention,
       reason: p.statement.reason,
       statement: p.at,
     };
-    const held = holdsInForce(judged, p.at).filter((h) =>
-      holdCovers(h.statement.scope, { index: k, oldest: seg.oldest, newest: seg.newest }),
+    // A carried line speaks of an earlier prune: the holds that counted are those in force
+    // at its time (placed by then and not released by then), among those recorded before P.
+    const when = seg.prunedAt;
+    const held = holdsInForce(judged, p.at).filter(
+      (h) =>
+        holdCovers(h.statement.scope, { index: k, oldest: seg.oldest, newest: seg.newest }) &&
+        (when === undefined || h.statement.time <= when),
     );
+    if (when !== undefined) {
+      for (const h of judged.holds) {
+        if (held.includes(h) || !before(h.at, p.at) || h.statement.time > when) continue;
+        if (!holdCovers(h.statement.scope, { index: k, oldest: seg.oldest, newest: seg.newest })) continue;
+        // Released only after the earlier prune: it was in force then.
+        const releasedBy = judged.releases.some(
+          (r) => r.statement.id === h.statement.id && before(h.at, r.at) && r.statement.time <= when,
+        );
+        if (!releasedBy) held.push(h);
+      }
+    }
     if (held.length > 0) {
       out.underHold = held[0]!.statement.id;
       add({
@@ -192,8 +208,10 @@ function problem(
   if (k === 1 && seg.base !== 0) return 'segment 1 starts at base 0';
   if (prev !== undefined && pb !== undefined && seg.base !== pb.base + prev.report.size)
     return `its base ${seg.base} does not follow segment ${k - 1}`;
-  if (time < seg.newest + retention)
-    return `the prune statement's time ${new Date(time).toISOString()} is before its newest record (${new Date(seg.newest).toISOString()}) plus the retention it names`;
+  const prunedAt = seg.prunedAt ?? time;
+  if (prunedAt > time) return 'a carried line says it was pruned after the statement that carries it';
+  if (prunedAt < seg.newest + retention)
+    return `it was pruned at ${new Date(prunedAt).toISOString()}, before its newest record (${new Date(seg.newest).toISOString()}) plus the retention the statement names`;
   if (ctx.retention !== undefined && retention < ctx.retention)
     return `it was pruned under a retention of ${days(retention)}, shorter than the policy of ${days(ctx.retention)} (--retention)`;
   return undefined;

@@ -3,13 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixtureKeys, makeSegmentedLedger, type SegmentedLedger } from '../../../../test/segments-fixture.js';
+import {
+  addSegment,
+  fixtureKeys,
+  makeSegmentedLedger,
+  type SegmentedLedger,
+} from '../../../../test/segments-fixture.js';
 import { loadSignerKeyFile } from '../note/keyfile.js';
 import { fileCheckpointKey } from '../signer/file.js';
 import { rechain } from '../verify/__tests__/fixture.js';
 import { tombstoneFileName } from './layout.js';
 import { applyPrune, planPrune } from './retention-prune.js';
 import { appendSealed } from './retention-write.js';
+import type { PruneStatement } from './statements.js';
 import { verifySegments } from './verify.js';
 
 // verifySegments in-process, one attack per test (the CLI tests in
@@ -139,6 +145,26 @@ describe('verifySegments', () => {
     expect(kinds(check(l))).toContain('segment-missing@1');
   });
 
+  it('a second prune that removes the segment holding the first statement carries its segments forward', async () => {
+    const l = await ledger([3, 3, 3], 3);
+    await pruneDue(l, Date.now()); // 1 and 2 go; the statement is in segment 3
+    expect(check(l).pruned.map((p) => p.index)).toEqual([1, 2]);
+    await addSegment(l, 2, (i) => Date.UTC(2025, 0, 2) + i); // segment 4: old too
+    await addSegment(l, 2); // segment 5: today
+    // 3 (its newest row is the first statement, just now) and 4 go, and with 3 that statement.
+    await pruneDue(l, Date.now());
+    const r = check(l);
+    expect(r.findings).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.pruned.map((p) => [p.index, p.statement.segment])).toEqual([
+      [1, 5],
+      [2, 5],
+      [3, 5],
+      [4, 5],
+    ]);
+    expect(r.prunes.at(-1)!.segments.map((g) => g.index)).toEqual([1, 2, 3, 4]);
+  });
+
   it('prune never plans the newest segment, even when it is due', async () => {
     const l = await ledger([3, 3, 3], 3);
     const plan = planPrune(check(l), Date.now());
@@ -188,6 +214,7 @@ describe('verifySegments', () => {
     const r = check(l);
     const forced = {
       resume: [],
+      carried: [],
       due: r.segments.slice(0, 2).map((s) => ({
         index: s.index,
         file: s.file,
@@ -223,15 +250,14 @@ describe('verifySegments', () => {
       oldest: s1.firstTime,
       newest: s1.lastTime,
     };
-    const statement = (retention: number) =>
-      ({
-        type: 'prune',
-        origin: l.origin,
-        time: Date.now(),
-        retention,
-        reason: 'R-1',
-        segments: [seg],
-      }) as const;
+    const statement = (retention: number): PruneStatement => ({
+      type: 'prune',
+      origin: l.origin,
+      time: Date.now(),
+      retention,
+      reason: 'R-1',
+      segments: [seg],
+    });
     unlinkSync(s1.path);
     writeFileSync(join(l.dir, tombstoneFileName(1)), s1.finalNote!);
     // Appended but never sealed (an insider copying a real statement's bytes is the same case).
@@ -267,7 +293,7 @@ describe('verifySegments', () => {
     );
     const early = check(m);
     expect(kinds(early)).toEqual(['segment-missing@1']);
-    expect(early.findings[0]!.message).toContain('plus the retention it names');
+    expect(early.findings[0]!.message).toContain('plus the retention the statement names');
   });
 
   it('a checkpoint from outside must match a segment: the deleted newest segment is caught', async () => {
