@@ -151,10 +151,13 @@ export function buildQuery(values: FilterValues, now = Date.now()): SegmentQuery
   return q;
 }
 
-/** --segment names segments of a directory: refuse it for a single ledger rather than ignore it. */
-export function segmentOnlyFor(values: FilterValues, segmented: boolean, ledger: string): void {
+/**
+ * --segment names segments of a directory: refuse it for a single ledger rather
+ * than ignore it. The ledger is not named: a postgres:// URL may hold a password.
+ */
+export function segmentOnlyFor(values: FilterValues, segmented: boolean): void {
   if (values.segment !== undefined && !segmented)
     throw new UsageError(
-      `--segment applies to a segment directory (seg-000001.db, …); ${ledger} is a single ledger`,
+      '--segment applies to a segment directory (seg-000001.db, …), not to a single ledger file or database',
     );
 }

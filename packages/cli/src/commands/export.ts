@@ -123,7 +123,7 @@ export const exportCommand: Command = {
     const query = buildQuery(values);
     const arg = positionals[0]!;
     const segmented = isSegmentDirArg(arg);
-    segmentOnlyFor(values, segmented, arg);
+    segmentOnlyFor(values, segmented);
     const segment = segmented ? chooseSegment(arg, query) : undefined;
     let anchorText: string | undefined;
     let anchorTimestampsText: string | undefined;

@@ -32,7 +32,7 @@ export const query: Command = {
     const q = buildQuery(values);
     const arg = positionals[0]!;
     const segmented = isSegmentDirArg(arg);
-    segmentOnlyFor(values, segmented, arg);
+    segmentOnlyFor(values, segmented);
     if (segmented) {
       const print = printer(values, io.out, useColor(), true);
       return readSegments(arg, io, 'query', (notice) => {

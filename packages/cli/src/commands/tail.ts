@@ -68,7 +68,9 @@ export const tail: Command = {
     const arg = positionals[0]!;
     const timing = { pollMs: FOLLOW_POLL_MS, graceMs: APPEAR_GRACE_MS };
     const segmented = isSegmentDirArg(arg);
-    if (segmented || fileSize(arg) !== undefined) segmentOnlyFor(values, segmented, arg);
+    // Only a segment directory has segments; a missing path being followed may become one.
+    const mayAppear = follow && !isPostgresUrl(arg) && fileSize(arg) === undefined;
+    if (!segmented && !mayAppear) segmentOnlyFor(values, false);
     if (segmented) {
       const print = printer(values, io.out, useColor(), true);
       return tailSegments(arg, n, query, print, io, follow ? { timing, told: false } : undefined);
@@ -92,11 +94,10 @@ export const tail: Command = {
     if (reader === undefined) return EXIT_OK; // Ctrl-C while waiting
     if (!(reader instanceof LedgerReader)) {
       // What appeared is a directory: a segmented ledger's first segment is on its way.
-      segmentOnlyFor(values, true, arg);
       const print = printer(values, io.out, useColor(), true);
       return tailSegments(arg, n, query, print, io, { timing, told: reader.told });
     }
-    segmentOnlyFor(values, false, arg);
+    segmentOnlyFor(values, false);
     const print = printer(values, io.out, useColor());
     try {
       let next = printNewest(reader, n, query, print);
