@@ -14,6 +14,8 @@ import {
 
 /** Most retention statements read from one segment; more is a finding, not a crash. */
 export const MAX_STATEMENTS_PER_SEGMENT = 10_000;
+/** Most statement bytes kept from one segment (a padded segment must not exhaust memory). */
+export const MAX_STATEMENT_BYTES_PER_SEGMENT = 32 * 1024 * 1024;
 /** Largest entry looked at for a statement (a note and its JSON wrapping). */
 const MAX_STATEMENT_ENTRY_BYTES = MAX_STATEMENT_NOTE_BYTES * 2 + 1024;
 
@@ -31,7 +33,7 @@ export interface SegmentFacts {
   oldest?: number;
   newest?: number;
   statements: StoredStatement[];
-  /** True when more than MAX_STATEMENTS_PER_SEGMENT candidate rows were found. */
+  /** True when more than MAX_STATEMENTS_PER_SEGMENT statements (or their byte budget) were found. */
   overflow: boolean;
 }
 
@@ -69,11 +71,13 @@ export function readSegmentFacts(path: string): SegmentFacts {
       )
       .raw(true)
       .iterate() as Iterable<[unknown, unknown]>;
+    let bytes = 0;
     for (const [seq, entry] of rows) {
       if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || typeof entry !== 'string') continue;
       const found = statementNoteOf(entry);
       if (found === undefined) continue;
-      if (facts.statements.length === MAX_STATEMENTS_PER_SEGMENT) {
+      bytes += found.note.length;
+      if (facts.statements.length === MAX_STATEMENTS_PER_SEGMENT || bytes > MAX_STATEMENT_BYTES_PER_SEGMENT) {
         facts.overflow = true;
         break;
       }
