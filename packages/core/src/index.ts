@@ -56,7 +56,18 @@ export {
   signCheckpoint,
   signCheckpointWith,
 } from './checkpoint/signed.js';
-export { type DpReport, type DpReportGroup, type DpReportOptions, dpReport } from './dp/index.js';
+export {
+  type DpReport,
+  type DpReportGroup,
+  type DpReportOptions,
+  dpReport,
+  type FieldPlan,
+  type NoisePlan,
+  onGrid,
+  planNoise,
+  round3,
+  validateNoiseConfig,
+} from './dp/index.js';
 export {
   type Coercion,
   canonicalJson,

@@ -1,13 +1,16 @@
 import type { Command } from '../command.js';
 import { backup } from './backup.js';
 import { checkpoint } from './checkpoint.js';
+import { dp } from './dp.js';
 import { erase } from './erase.js';
 import { exportCommand } from './export.js';
+import { hold } from './hold.js';
 import { init } from './init.js';
 import { key } from './key.js';
 import { keygen } from './keygen.js';
 import { migrate } from './migrate.js';
 import { prove } from './prove.js';
+import { prune } from './prune.js';
 import { pseudonym } from './pseudonym.js';
 import { query } from './query.js';
 import { report } from './report.js';
@@ -32,10 +35,13 @@ export const commands: Command[] = [
   exportCommand,
   erase,
   report,
+  dp,
   verifyBundleCommand,
   tiles,
   init,
   migrate,
   backup,
+  prune,
+  hold,
   witness,
 ];
