@@ -424,12 +424,26 @@ describe('a hostile segment directory', () => {
     expect(rep.err).toContain('its row 0 is not a segment binding');
   });
 
-  it('an empty directory: query says there is nothing to read', async () => {
-    const dir = join(tempDir(), 'empty');
+  it('a directory of tombstones only: nothing to read, said so; an empty one is not taken for a ledger', async () => {
+    const dir = join(tempDir(), 'pruned');
     mkdirSync(dir);
-    const r = await sealog('query', dir);
+    writeFileSync(join(dir, 'seg-000001.tomb'), 'pruned');
+    for (const [cmd, ...rest] of [
+      ['query'],
+      ['tail'],
+      ['report', '--group-by', 'x', '--groups', 'a', '--epsilon', '1'],
+    ]) {
+      const r = await sealog(cmd!, dir, ...rest);
+      expect(r.code, cmd).toBe(2);
+      expect(r.err).toBe(
+        `sealog ${cmd}: E_IO: ${dir} holds no segment file to read (1 pruned segment(s): only tombstones are left); a segmented ledger is a directory of seg-000001.db, seg-000002.db, …\n`,
+      );
+    }
+    const empty = join(tempDir(), 'empty');
+    mkdirSync(empty);
+    const r = await sealog('query', empty);
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`${dir} holds no segment file to read`);
+    expect(r.err).toBe(`sealog query: E_IO: ${empty} is a directory, not a ledger file\n`);
   });
 });
 

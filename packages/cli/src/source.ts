@@ -26,15 +26,15 @@ const LEDGER_FILE = /\.(db|sqlite3?|ledger)$/i;
 
 /**
  * True when `arg` is a directory to read as a segmented ledger (docs/lifecycle.md,
- * "Reading a segmented ledger"): it holds a `seg-` name, or nothing that looks
- * like a ledger file (an empty directory is a segmented ledger with no segment
- * yet). A directory holding only other ledger files is not one: checkNotDirectory
- * names them.
+ * "Reading a segmented ledger"): it holds a `seg-` name. With `orEmpty`, also a
+ * directory holding nothing that looks like a ledger file (`tail -f` waits for
+ * its first segment); otherwise checkNotDirectory says what such a directory is.
  */
-export function isSegmentDirArg(arg: string): boolean {
+export function isSegmentDirArg(arg: string, orEmpty = false): boolean {
   if (isPostgresUrl(arg) || !isDirectory(arg)) return false;
   const names = namesIn(arg);
-  return names.some((n) => n.startsWith('seg-')) || !names.some((n) => LEDGER_FILE.test(n));
+  if (names.some((n) => n.startsWith('seg-'))) return true;
+  return orEmpty && !names.some((n) => LEDGER_FILE.test(n));
 }
 
 /**

@@ -67,7 +67,7 @@ export const tail: Command = {
     const query = buildQuery(values);
     const arg = positionals[0]!;
     const timing = { pollMs: FOLLOW_POLL_MS, graceMs: APPEAR_GRACE_MS };
-    const segmented = isSegmentDirArg(arg);
+    const segmented = isSegmentDirArg(arg, follow);
     // Only a segment directory has segments; a missing path being followed may become one.
     const mayAppear = follow && !isPostgresUrl(arg) && fileSize(arg) === undefined;
     if (!segmented && !mayAppear) segmentOnlyFor(values, false);
@@ -143,7 +143,7 @@ async function waitForLedger(path: string, io: Io): Promise<LedgerReader | { tol
   let waited = false;
   let appeared: number | undefined;
   while (!io.signal.aborted) {
-    if (waited && isSegmentDirArg(path)) return { told: true };
+    if (waited && isSegmentDirArg(path, true)) return { told: true };
     const size = fileSize(path);
     if (size !== undefined && size > 0) {
       try {
