@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
+import type Database from 'better-sqlite3';
 import { createWriterTrust } from '../checkpoint/config.js';
 import { sealHead } from '../checkpoint/seal.js';
 import { SealogError } from '../errors.js';
 import type { CheckpointKey } from '../signer/types.js';
-import { connectStore } from '../store/connect.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { type Statement, signStatement, statementEntry } from './statements.js';
 
 // The two writes retention makes to a segment file, both as `sealog
@@ -19,11 +21,32 @@ export interface SealedAppend {
   statement: string;
 }
 
+/**
+ * A segment a rotating writer closed (its `segment_close` marker, segments/create.ts)
+ * takes no more rows: its final head is already bound into the next segment.
+ * Checked inside the append's own transaction, so a writer closing it meanwhile
+ * cannot slip between the check and the row.
+ */
+function refuseClosed(file: string) {
+  return (db: Database.Database): void => {
+    const table = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'segment_close'")
+      .get();
+    if (table !== undefined && db.prepare('SELECT 1 FROM segment_close WHERE id = 0').get() !== undefined) {
+      throw new SealogError(
+        'E_STATE',
+        `${file} was closed by a writer that moved on to the next segment; nothing was written: run the command again`,
+      );
+    }
+  };
+}
+
 async function open(file: string, signer: CheckpointKey) {
-  const store = await connectStore(file, {
+  if (!existsSync(file)) throw new SealogError('E_IO', `segment ${file} does not exist`);
+  const store = new SqliteStore(file, {
     durability: 'power',
-    create: false,
     trust: createWriterTrust({}, signer, () => {}),
+    beforeAppend: refuseClosed(file),
   });
   if (store.divergence) {
     await store.close();

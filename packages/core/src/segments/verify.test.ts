@@ -165,6 +165,28 @@ describe('verifySegments', () => {
     expect(r.prunes.at(-1)!.segments.map((g) => g.index)).toEqual([1, 2, 3, 4]);
   });
 
+  it('a statement is never appended to a segment a rotating writer closed', async () => {
+    const l = await ledger([3, 2]);
+    const newest = l.segments[1]!;
+    const db = new Database(newest.path);
+    db.exec(
+      'CREATE TABLE segment_close (id INTEGER PRIMARY KEY CHECK (id = 0), size INTEGER NOT NULL, closed_at INTEGER NOT NULL); INSERT INTO segment_close VALUES (0, 3, 1)',
+    );
+    db.close();
+    const hold = {
+      type: 'hold' as const,
+      origin: l.origin,
+      id: 'H',
+      time: 1,
+      reason: 'R',
+      scope: { segment: 1 },
+    };
+    await expect(appendSealed(newest.path, signer(l), hold, Date.now())).rejects.toThrow(
+      /closed by a writer/,
+    );
+    expect(check(l).segments[1]!.size).toBe(3);
+  });
+
   it('prune never plans the newest segment, even when it is due', async () => {
     const l = await ledger([3, 3, 3], 3);
     const plan = planPrune(check(l), Date.now());
