@@ -224,6 +224,33 @@ describe('sealog tail <segment directory>', () => {
     expect(got.filter((r) => r.seq === 0).map((r) => r.segment)).toEqual([1, 2, 3, 4]);
   });
 
+  it('-f past a missing segment: says so, and follows the next one there is', async () => {
+    const src = await ledger([1, 1, 1]);
+    const dir = join(tempDir(), 'audit');
+    mkdirSync(dir);
+    copyFileSync(src.segments[0]!.path, join(dir, segmentFileName(1)));
+    const child = spawn(process.execPath, [BIN, 'tail', '-f', dir, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    for (let i = 0; i < 200 && lines(out).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    copyFileSync(src.segments[2]!.path, join(dir, 'incoming'));
+    renameSync(join(dir, 'incoming'), join(dir, segmentFileName(3)));
+    for (let i = 0; i < 300 && lines(out).length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(err).toBe(`sealog tail: warning: segment 2 is missing from ${dir}; following segment 3\n`);
+    expect(ids(lines(out))).toEqual(allRows(src).filter(([s]) => s !== 2));
+  });
+
   it('-f on a path that does not exist yet follows the segment directory created there', async () => {
     const dir = join(tempDir(), 'later');
     const src = await ledger([2, 1]);

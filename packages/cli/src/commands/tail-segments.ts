@@ -5,6 +5,8 @@
 // skipped after a grace period with a notice, never waited on for ever, and
 // segments older than the one being followed are never gone back to.
 
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   listSegments,
@@ -16,6 +18,7 @@ import {
   type SegmentNotice,
   type SegmentQuery,
   type SegmentRecord,
+  segmentFileName,
 } from '@sealog/core';
 import type { Io } from '../command.js';
 import { checkHasSegments, noticePrinter, readSegments } from '../segments.js';
@@ -28,8 +31,29 @@ export interface TailTiming {
   graceMs: number;
 }
 
-/** The first segment file's index after `after`, or undefined (also when the directory is gone). */
-function nextIndex(dir: string, after: number): number | undefined {
+/**
+ * Polls between full listings while following. Each poll looks for the next
+ * index with one lstat; a listing (an lstat per segment) finds a later one
+ * past a gap, so a gap is noticed within this many polls.
+ */
+const FULL_LIST_EVERY = 25;
+
+/** True when `dir` holds segment `index` as a regular file (as listSegments counts it). */
+function hasFile(dir: string, index: number): boolean {
+  try {
+    return lstatSync(join(dir, segmentFileName(index))).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The first segment file's index after `after`, or undefined (also when the
+ * directory is gone). Without `full`, only `after + 1` is looked for.
+ */
+function nextIndex(dir: string, after: number, full = true): number | undefined {
+  if (hasFile(dir, after + 1)) return after + 1;
+  if (!full) return undefined;
   try {
     return listSegments(dir).slots.find((s) => s.file !== undefined && s.index > after)?.index;
   } catch {
@@ -84,12 +108,7 @@ function drain(cur: Current, q: SegmentQuery, print: Print): void {
  */
 function tryOpen(dir: string, cur: Current, notice: NoticeSink, graceMs: number): boolean {
   const held: SegmentNotice[] = [];
-  let path: string | undefined;
-  try {
-    path = listSegments(dir).slots.find((s) => s.index === cur.index)?.file;
-  } catch {
-    // the directory went away: as if the file did
-  }
+  const path = hasFile(dir, cur.index) ? join(dir, segmentFileName(cur.index)) : undefined;
   const got = path === undefined ? undefined : openSegment(path, cur.index, (n) => held.push(n));
   if (got !== undefined && got !== 'empty') {
     cur.seg = got;
@@ -124,9 +143,10 @@ function advance(
   print: Print,
   notice: NoticeSink,
   graceMs: number,
+  full: boolean,
 ): void {
   for (;;) {
-    const later = nextIndex(dir, cur.index);
+    const later = nextIndex(dir, cur.index, full);
     if (later === undefined || (!cur.seg && !cur.dead)) return;
     if (cur.seg) {
       drain(cur, q, print);
@@ -202,6 +222,7 @@ export async function tailSegments(
       : [];
   for (const r of [...mine, ...older].reverse()) print(r);
   cur.next = end;
+  let polls = 0;
   try {
     while (!io.signal.aborted) {
       await sleep(pollMs, undefined, { signal: io.signal }).catch(() => undefined);
@@ -215,7 +236,7 @@ export async function tailSegments(
           drain(cur, q, print);
         }
       }
-      advance(dir, cur, q, print, notice, graceMs);
+      advance(dir, cur, q, print, notice, graceMs, ++polls % FULL_LIST_EVERY === 0);
     }
   } finally {
     cur.seg?.reader.close();
