@@ -21,13 +21,18 @@ export interface SegWriterOptions {
   maxBatch?: number;
   via?: 'sink' | 'pino';
   pad?: number;
-  startAt?: number;
+  /** Write only once this file exists (the child prints "ready" when open). */
+  goFile?: string;
+  /** Pause after each flush (pino: after each 50 records), so two writers overlap. */
+  paceMs?: number;
 }
 
 export interface SegWriter {
   child: ChildProcess;
   /** Records acknowledged so far (the last "ack n" line). */
   acked(): number;
+  /** Resolves once the child printed "ready". */
+  ready: Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
@@ -37,6 +42,10 @@ export function startSegWriter(o: SegWriterOptions, onAck?: (n: number) => void)
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let acked = 0;
+  let isReady: () => void = () => {};
+  const ready = new Promise<void>((r) => {
+    isReady = r;
+  });
   let stderr = '';
   let buf = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -47,6 +56,7 @@ export function startSegWriter(o: SegWriterOptions, onAck?: (n: number) => void)
     const lines = buf.split('\n');
     buf = lines.pop()!;
     for (const l of lines) {
+      if (l === 'ready') isReady();
       if (!l.startsWith('ack ')) continue;
       acked = Number(l.slice(4));
       onAck?.(acked);
@@ -55,6 +65,7 @@ export function startSegWriter(o: SegWriterOptions, onAck?: (n: number) => void)
   return {
     child,
     acked: () => acked,
+    ready,
     exited: new Promise((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (code, signal) => resolve({ code, signal, stderr }));

@@ -31,10 +31,15 @@ describe('two writer processes rotating one segmented ledger', () => {
       anchorFile: key.anchorFile,
       everyRecords: 200,
       pad: 120,
-      startAt: Date.now() + 1500,
+      goFile: join(dir, 'go'),
+      paceMs: 5,
     };
     const a = startSegWriter({ ...common, id: 'a', seed: 1, maxBatch: 40 });
     const b = startSegWriter({ ...common, id: 'b', via: 'pino' });
+    // Both open first, then both write at once (a child that dies before opening ends the wait).
+    const opened = (w: typeof a) => Promise.race([w.ready.then(() => true), w.exited.then(() => false)]);
+    expect(await Promise.all([opened(a), opened(b)])).toEqual([true, true]);
+    writeFileSync(join(dir, 'go'), '');
     const [ea, eb] = await Promise.all([a.exited, b.exited]);
     expect(ea.code, ea.stderr).toBe(0);
     expect(eb.code, eb.stderr).toBe(0);
@@ -52,6 +57,7 @@ describe('two writer processes rotating one segmented ledger', () => {
     const shared = slots.filter(
       (s) => new Set(records.filter((r) => r.segment === s.index).map((r) => r.w)).size === 2,
     );
+
     expect(shared.length).toBeGreaterThanOrEqual(2);
 
     expect(checkSegments(ledger, [key.vkey], key.anchorFile)).toEqual([]);

@@ -17,7 +17,7 @@ import { openSink } from '../sink.js';
 import type { PendingEntry, WriterTrust } from '../store/types.js';
 import { generateWitnessKey } from '../witness/key.js';
 import { parseBinding } from './binding.js';
-import { createSegment } from './create.js';
+import { createSegment, linkSpare, Spare } from './create.js';
 import { listSegments, segmentAnchorFile, segmentFileName } from './layout.js';
 import { BUDGETS_FILE, SegmentedStore, type SegmentedStoreOptions } from './store.js';
 
@@ -238,6 +238,49 @@ describe('SegmentedStore', () => {
       expect(sizes, `segment ${seg.index}`).toEqual([seg.entries.length]);
     }
   });
+
+  it('links the next segment built ahead (no fsync while appending) and writes its binding as its first commit', async () => {
+    const dir = join(tempDir(), 'audit');
+    const t = trust();
+    const s = open(dir, { trust: t });
+    const spares = () => readdirSync(dir).filter((f) => f.endsWith('.tmp'));
+    let n = 0;
+    while (s.current.index < 4) {
+      // Time for the spare to be built and synced between batches, as between a writer's commits.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(spares().length).toBeLessThanOrEqual(1);
+      s.append(batch(n, 10));
+      n += 10;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(spares()).toEqual([expect.stringMatching(/^\.seg-000005\.db\.\d+\.[0-9a-f]+\.tmp$/)]);
+    await s.close();
+    expect(spares()).toEqual([]);
+    expect(t.diverged).toEqual([]);
+    expect(checkBindings(dir)).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+
+  it.each([true, false])(
+    'binds an empty newest segment its creator died before binding (signing: %s)',
+    async (signing) => {
+      const dir = join(tempDir(), 'audit');
+      const s = open(dir, signing ? { trust: trust() } : {});
+      s.append(batch(0, 8));
+      await s.close();
+      const db = new Database(join(dir, segmentFileName(1)));
+      db.prepare('INSERT INTO segment_close (id, size, closed_at) VALUES (0, 9, 0)').run();
+      db.close();
+      const spare = new Spare(dir, 2, 0);
+      expect(linkSpare(spare.path, join(dir, segmentFileName(2)))).toBe(true);
+      const t = trust();
+      const again = open(dir, signing ? { trust: t } : {});
+      expect(again.current).toMatchObject({ index: 2, base: 9 });
+      again.append(batch(8, 2));
+      await again.close();
+      expect(t.diverged).toEqual([]);
+      expect(checkBindings(dir)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    },
+  );
 
   it('removes temp files of writers that died while building a segment, not of live ones', async () => {
     const dir = join(tempDir(), 'audit');
