@@ -1,5 +1,6 @@
 import { copyFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/helpers/tmp.js';
 import { makeSegmentedLedger } from '../../../../test/segments-fixture.js';
@@ -65,6 +66,21 @@ describe('querySegments', () => {
       {
         kind: 'skipped',
         message: `segment 3 skipped: ${l.segments[2]!.path}: its row 0 says it is segment 1, not 3; run \`sealog verify\``,
+      },
+    ]);
+  });
+
+  it('skips, and says so, a file whose row 0 was deleted (never takes it for an empty new segment)', async () => {
+    const l = await makeSegmentedLedger(join(tempDir(), 'audit'), { segments: [1, 2] });
+    const db = new Database(l.segments[1]!.path);
+    db.exec('DROP TRIGGER IF EXISTS records_no_delete; DELETE FROM records WHERE seq = 0');
+    db.close();
+    const { rows, notices } = collect(l.dir, {});
+    expect(rows.map(([s]) => s)).toEqual([1, 1]);
+    expect(notices).toEqual([
+      {
+        kind: 'skipped',
+        message: `segment 2 skipped: ${l.segments[1]!.path}: it has records but no row 0, so no binding; run \`sealog verify\``,
       },
     ]);
   });

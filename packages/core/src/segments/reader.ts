@@ -65,20 +65,22 @@ export function openSegment(
   try {
     reader = new LedgerReader(path);
     const [row0] = [...reader.records(0, 1)];
-    if (row0 === undefined) {
+    if (row0 === undefined && reader.size() === 0) {
       reader.close();
       return 'empty';
     }
     // Row 0 was written by whoever could write the file: parseBinding is bounded and never throws.
-    const binding = parseBinding(row0.entry);
+    const binding = row0 === undefined ? 'absent' : parseBinding(row0.entry);
     const problem =
-      binding === undefined
-        ? 'its row 0 is not a segment binding (a plain ledger, or a record moved)'
-        : binding === 'malformed'
-          ? 'its row 0 claims to be a segment binding but is malformed'
-          : binding.index !== index
-            ? `its row 0 says it is segment ${binding.index}, not ${index}`
-            : undefined;
+      binding === 'absent'
+        ? 'it has records but no row 0, so no binding'
+        : binding === undefined
+          ? 'its row 0 is not a segment binding (a plain ledger, or a record moved)'
+          : binding === 'malformed'
+            ? 'its row 0 claims to be a segment binding but is malformed'
+            : binding.index !== index
+              ? `its row 0 says it is segment ${binding.index}, not ${index}`
+              : undefined;
     if (problem !== undefined || typeof binding !== 'object') {
       reader.close();
       notice({
