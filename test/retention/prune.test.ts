@@ -208,3 +208,32 @@ describe('sealog prune', () => {
     expect(existsSync(join(l.dir, 'seg-000001.tomb'))).toBe(false);
   });
 });
+
+describe('sealog prune after a key rotation', () => {
+  it('verifies older segments with --verify-key-file, the keys the current one took over from', async () => {
+    const l = await ledger([4, 4, 2], 2);
+    const { fixtureKeys } = await import('../segments-fixture.js');
+    const { tempDir } = await import('../helpers/tmp.js');
+    const { sealog } = await import('../attacks/harness.js');
+    const next = fixtureKeys(join(tempDir(), 'k1'), l.origin, 'k1');
+    const rot = await sealog([
+      'key',
+      'rotate',
+      l.segments[2]!.path,
+      '--key',
+      l.keys.keyFile,
+      '--new-key',
+      next.keyFile,
+    ]);
+    expect(rot.code, rot.err).toBe(0);
+    const args = ['prune', l.dir, '--keep', '30d', '--reason', 'RET-3', '--key', next.keyFile, '--yes'];
+    const refused = await sealog(args);
+    expect(refused.code).toBe(1); // segments 1 and 2 are sealed by the old key only
+    const r = await sealog([...args, '--verify-key-file', l.keys.vkeyFile]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^pruned segment 1 .*\npruned segment 2 /);
+    const v = await sealog(['verify', l.dir, '--key-file', l.keys.vkeyFile, '--key-file', next.vkeyFile]);
+    expect(v.code, v.out).toBe(0);
+    expect(v.out).toContain('2 older segment(s) expired under retention');
+  });
+});

@@ -13,7 +13,7 @@ import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError } from '../comman
 import { escapeTerminal } from '../format.js';
 import { KEY_OPTIONS, readKeyArgs } from '../inputs.js';
 import { parseTimeArg } from '../time-arg.js';
-import { openSigningKey } from './prune.js';
+import { openSigningKey, ownKeys } from './prune.js';
 
 const usage = `usage: sealog hold add <dir> (--segment <k> | --from <time> --to <time>) --reason TEXT
                       (--key <keyfile> | --pkcs11 <token.json>) [--id ID]
@@ -35,6 +35,9 @@ segment was pruned while a hold covered it.
   --id ID             the hold's name (letters, digits, . _ -; default: a random one)
   --key <keyfile>     add/release: the ledger's checkpoint key (mode 0600)
   --pkcs11 <file>     add/release: or the key on a PKCS#11 token
+  --verify-key-file <file>
+                      add/release: verifier keys older segments were sealed with
+                      (after a key rotation), to read the existing holds
   --key, --key-file   list: verifier keys, as for sealog verify
   --json              list: print the holds as JSON
 `;
@@ -68,6 +71,7 @@ async function place(argv: string[], io: Io, release: boolean): Promise<number> 
       id: { type: 'string' },
       key: { type: 'string' },
       pkcs11: { type: 'string' },
+      'verify-key-file': { type: 'string', multiple: true },
     },
   });
   const dir = segmentDir(positionals);
@@ -102,7 +106,7 @@ async function place(argv: string[], io: Io, release: boolean): Promise<number> 
   }
   const signer = await openSigningKey(values);
   try {
-    const report = verifySegments(dir, { keys: [signer.log.verifierKey, signer.time.verifierKey] });
+    const report = verifySegments(dir, { keys: ownKeys(signer, values['verify-key-file'] ?? []) });
     const origin = report.origin ?? signer.name;
     const id = values.id ?? `hold-${randomBytes(4).toString('hex')}`;
     const existing = report.holds.filter((h) => h.id === id);

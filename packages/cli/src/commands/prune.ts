@@ -17,6 +17,7 @@ import {
 } from '@sealog/core';
 import { type Command, EXIT_OK, type Io, UsageError } from '../command.js';
 import { escapeTerminal } from '../format.js';
+import { readKeyList } from '../inputs.js';
 import { parseTimeArg } from '../time-arg.js';
 import { formatDuration } from './verify-segments.js';
 
@@ -51,6 +52,9 @@ pruning removes it from this directory for good.
   --dry-run           only list what would be pruned and why the rest stays
   --yes               required to prune (there is no undo)
   --json              print what was (or would be) pruned as JSON
+  --verify-key-file <file>
+                      verifier keys the older segments were sealed with, beside the
+                      key's own (after a key rotation: the keys it took over from)
 
 exit status: 0 done (or nothing due), 1 the directory does not verify,
 2 usage error, refused under a legal hold, or I/O error
@@ -102,11 +106,23 @@ export async function openSigningKey(values: {
   return openPkcs11Key(readPkcs11OptionsFile(values.pkcs11!));
 }
 
+/** The signing key's own verifier keys, and the keys it took over from (--verify-key-file). */
+export function ownKeys(signer: CheckpointKey, older: readonly string[]): string[] {
+  const own = [signer.log.verifierKey, signer.time.verifierKey];
+  const more = readKeyList([], older, { flag: 'verify-key', fileFlag: 'verify-key-file', file: 'key file' });
+  return [...own, ...more.filter((k) => !own.includes(k))];
+}
+
 /** The directory's report with the key's own verifier keys; refuses a directory that fails. */
-export function verifiedDir(dir: string, signer: CheckpointKey, what: string): SegmentsReport {
+export function verifiedDir(
+  dir: string,
+  signer: CheckpointKey,
+  what: string,
+  older: readonly string[] = [],
+): SegmentsReport {
   if (!isSegmentDir(dir))
     throw new SealogError('E_IO', `${dir} is not a directory of segments (seg-000001.db, …)`);
-  const report = verifySegments(dir, { keys: [signer.log.verifierKey, signer.time.verifierKey] });
+  const report = verifySegments(dir, { keys: ownKeys(signer, older) });
   if (!report.ok) {
     const first = [
       ...report.findings.filter((f) => f.kind !== 'segment-stray').map((f) => `${f.kind}: ${f.message}`),
@@ -136,6 +152,7 @@ async function run(argv: string[], io: Io): Promise<number> {
       'dry-run': { type: 'boolean' },
       yes: { type: 'boolean' },
       json: { type: 'boolean' },
+      'verify-key-file': { type: 'string', multiple: true },
     },
   });
   if (positionals.length !== 1) throw new UsageError('expected exactly one segment directory');
@@ -156,7 +173,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   const retention = now - cutoff;
   const signer = await openSigningKey(values);
   try {
-    const report = verifiedDir(dir, signer, 'prune removes');
+    const report = verifiedDir(dir, signer, 'prune removes', values['verify-key-file'] ?? []);
     const plan = planPrune(report, cutoff);
     const summary = {
       dryRun,
