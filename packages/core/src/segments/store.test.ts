@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { tempDir } from '../../../../test/helpers/tmp.js';
 import { OwnKey } from '../chain/trust.js';
 import { splitAnchorNotes } from '../checkpoint/anchor.js';
 import { sealHead } from '../checkpoint/seal.js';
-import { openCheckpoint } from '../checkpoint/signed.js';
+import { openCheckpoint, signCheckpoint } from '../checkpoint/signed.js';
 import type { SealogError } from '../errors.js';
 import { leafHash } from '../hash.js';
 import { rootFromLeaves } from '../merkle.js';
@@ -281,6 +281,38 @@ describe('SegmentedStore', () => {
       expect(checkBindings(dir)).toEqual(Array.from({ length: 10 }, (_, i) => i));
     },
   );
+
+  it('checks the binding after a pruned segment against the final checkpoint in its tombstone', async () => {
+    const dir = join(tempDir(), 'audit');
+    const s = open(dir, { trust: trust() });
+    fill(s, 3);
+    await sealHead(s, signer); // seals segments 1 and 2 at their final sizes
+    await s.close();
+    const db = new Database(join(dir, segmentFileName(2)), { readonly: true });
+    const note = (
+      db.prepare('SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1').get() as { note: string }
+    ).note;
+    db.close();
+    // Pruned: the file goes, its final checkpoint stays (as `sealog prune` writes it).
+    rmSync(join(dir, segmentFileName(2)));
+    writeFileSync(join(dir, 'seg-000002.tomb'), note);
+    const t = trust();
+    await open(dir, { trust: t }).close();
+    expect(t.diverged).toEqual([]);
+    // A tombstone whose note another key signed proves nothing: refused.
+    const other = generateKey(origin);
+    const forged = signCheckpoint(
+      openCheckpoint(note, [key.verifierKey], { origin }).checkpoint,
+      parseSignerKey(other.privateKey),
+      1,
+    );
+    writeFileSync(join(dir, 'seg-000002.tomb'), forged);
+    const t2 = trust();
+    await open(dir, { trust: t2 }).close();
+    expect(t2.diverged.map((e) => e.message)).toEqual([
+      expect.stringMatching(/tombstone .* holds no checkpoint this key signed/),
+    ]);
+  });
 
   it('removes temp files of writers that died while building a segment, not of live ones', async () => {
     const dir = join(tempDir(), 'audit');
