@@ -1,4 +1,4 @@
-import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -185,6 +185,23 @@ describe('verifySegments', () => {
       /closed by a writer/,
     );
     expect(check(l).segments[1]!.size).toBe(3);
+  });
+
+  it('hostile files are findings, never crashes: garbage segment, garbage and huge tombstones, a far index, a directory', async () => {
+    const l = await ledger([3, 3, 2], 3);
+    writeFileSync(l.segments[1]!.path, 'not a database at all'.repeat(100));
+    writeFileSync(join(l.dir, tombstoneFileName(4)), Buffer.alloc(70 * 1024, 0x41));
+    writeFileSync(join(l.dir, tombstoneFileName(999_999_999_999_999)), '\u0000\n\n— x y\n');
+    mkdirSync(join(l.dir, 'seg-000007.db'));
+    const r = check(l);
+    expect(r.ok).toBe(false);
+    const k = kinds(r);
+    expect(k).toContain('segment-unreadable@2');
+    expect(k).toContain('segment-stray@');
+    expect(k).toContain('segment-missing@4'); // its tombstone is too large to be read, and no statement names it
+    expect(k).toContain('segment-missing@5'); // indexes 5 .. 999999999999998: one finding for the run
+    expect(k).toContain('segment-missing@1000000000000000'); // a tombstone past the newest file
+    expect(r.findings.length).toBeLessThan(12);
   });
 
   it('prune never plans the newest segment, even when it is due', async () => {
