@@ -350,4 +350,22 @@ describe('sealog erase', () => {
     expect(t.code).toBe(2);
     expect(t.err).toMatch(/tiles cannot be published for a ledger with erased records/);
   });
+
+  it('after a key rotation: the current key erases, checked against the first key; verify follows the chain', async () => {
+    const dir = tempDir();
+    const k0 = await keygen(dir, 'example.com/audit', 'k0');
+    const k1 = await keygen(dir, 'example.com/audit', 'k1');
+    const path = await ledger(dir, k0);
+    const r = await sealog(['key', 'rotate', path, '--key', k0.keyFile, '--new-key', k1.keyFile]);
+    expect(r.code, r.err).toBe(0);
+    // The new key alone does not verify the history before its hand-over: nothing is erased.
+    const alone = await erase(path, k1, String(SUBJECT_SEQ));
+    expect(alone.code).toBe(1);
+    const e = await erase(path, k1, String(SUBJECT_SEQ), ['--trust-file', k0.vkeyFile]);
+    expect(e.code, e.err).toBe(0);
+    const v = await verify(path, k0);
+    expect(v.code, JSON.stringify(v.report.findings)).toBe(0);
+    expect(v.report.erasures?.map((x) => [x.seq, x.erased])).toEqual([[SUBJECT_SEQ, true]]);
+    for (const bytes of ledgerBytes(path)) expect(bytes.includes(SUBJECT)).toBe(false);
+  });
 });

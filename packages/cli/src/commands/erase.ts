@@ -25,11 +25,12 @@ import {
   verifyLedger,
 } from '@sealog/core';
 import { type Command, EXIT_OK, type Io, UsageError } from '../command.js';
+import { readKeyList } from '../inputs.js';
 import { LEDGER_ARG } from '../source.js';
 import { openExisting, originOf } from './checkpoint.js';
 
 const usage = `usage: sealog erase <ledger> --seq N[,M…] --reason TEXT (--key <keyfile> | --pkcs11 <token.json>)
-                   --yes [--anchor <file>] [--json]
+                   --yes [--anchor <file>] [--trust-file <vkeys>] [--no-vacuum] [--json]
 
 Erases the bodies of sealed records (a subject's erasure request) and keeps
 their proof: each row's entry is replaced by a marker, and its leaf hash is
@@ -58,6 +59,9 @@ If it is interrupted, run it again: the ledger verifies at every step, and
   --key <keyfile>   the ledger's checkpoint key (mode 0600)
   --pkcs11 <file>   or: the key on a PKCS#11 token (docs/keys.md)
   --anchor <file>   also append both checkpoints to this anchor file
+  --trust-file <f>  verifier keys to check the ledger with in step 1, one per line
+                    (default: the key's own); after a key rotation, give the
+                    first key's, as for \`sealog verify\`
   --no-vacuum       skip the rebuild (on a very large ledger it takes the write
                     lock for a while): stale copies of the bodies may then remain
                     in free page space until you run VACUUM
@@ -102,6 +106,7 @@ export const erase: Command = {
         key: { type: 'string' },
         pkcs11: { type: 'string' },
         anchor: { type: 'string' },
+        'trust-file': { type: 'string', multiple: true },
         yes: { type: 'boolean' },
         'no-vacuum': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -122,7 +127,15 @@ export const erase: Command = {
       throw new UsageError(`this erases ${seqs.length} record body(ies) for good; add --yes to go ahead`);
     const key = await openKey(values.key, values.pkcs11);
     try {
-      const how = { json: values.json === true, vacuum: values['no-vacuum'] !== true };
+      const trust = values['trust-file'] ?? [];
+      const how = {
+        json: values.json === true,
+        vacuum: values['no-vacuum'] !== true,
+        trust:
+          trust.length > 0
+            ? readKeyList([], trust, { flag: 'trust', fileFlag: 'trust-file', file: 'trust file' })
+            : undefined,
+      };
       return await eraseWith(path, seqs, reason, key, values.anchor, how, io);
     } finally {
       await key.close();
@@ -136,11 +149,11 @@ async function eraseWith(
   reason: string,
   key: CheckpointKey,
   anchor: string | undefined,
-  how: { json: boolean; vacuum: boolean },
+  how: { json: boolean; vacuum: boolean; trust: string[] | undefined },
   io: Io,
 ): Promise<number> {
   // 1. Only a ledger that verifies under this key is erased in: its leaves are then proved.
-  const report = verifyLedger(path, { keys: [key.log.verifierKey] });
+  const report = verifyLedger(path, { keys: how.trust ?? [key.log.verifierKey] });
   if (!report.ok) {
     const first = report.findings.find((f) => f.kind !== 'unsealed') ?? report.findings[0];
     throw new SealogError(
