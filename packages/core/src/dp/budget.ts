@@ -50,6 +50,19 @@ export interface BudgetStore {
 }
 
 /**
+ * A {@link BudgetStore} whose steps run over a network (PostgreSQL,
+ * budget-postgres.ts), without reservations. The record path is synchronous,
+ * so the noise transform reaches it through budget-bridge.ts: each step is
+ * waited for with a deadline, and a late or failed take spends nothing here.
+ */
+export interface AsyncBudgetStore {
+  take(unit: string, window: number, need: number, want: number, limit: number): Promise<number>;
+  settle(window: number, entries: readonly Settlement[], release: boolean): Promise<void>;
+  prune(window: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
  * Per-process budgets for use without a ledger file. Bounded: when `maxEntries`
  * units are tracked in the current windows, a new unit is refused budget (its
  * fields are suppressed) rather than forgetting what another unit spent.

@@ -3,6 +3,7 @@ import { toPlain } from '../plain.js';
 import { Cow, compileTrie, readPath, rewrite } from '../privacy/rewrite.js';
 import type { RecordTransform } from '../stages.js';
 import { BudgetTracker, LEASE_FRACTION, MemoryBudgetStore } from './budget.js';
+import { BridgedBudgetStore, type BridgeOptions } from './budget-bridge.js';
 import { RESERVE_SHARE, SqliteBudgetStore } from './budget-sqlite.js';
 import { gaussianSigma2, laplaceScale, MICRO, toMicro } from './calibrate.js';
 import { DEFAULT_MAX_UNITS, type NoiseConfig, type NoiseField } from './config.js';
@@ -18,6 +19,11 @@ import { gaussianSampler, laplaceSampler, type Sampler } from './sample.js';
 export interface NoiseContext {
   /** The ledger's SQLite connection (SqliteStore.db). Without it budgets are per-process. */
   db?: Database.Database;
+  /**
+   * A PostgreSQL ledger's schema: budgets live in its `dp_budget` table, shared
+   * by every writer (budget-postgres.ts), reached through a worker thread (budget-bridge.ts).
+   */
+  postgres?: BridgeOptions;
   /** Milliseconds since the epoch; default Date.now. */
   now?: () => number;
 }
@@ -125,7 +131,8 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
   const trie = compileTrie(fields.map((f, i) => ({ segments: f.parts, action: () => decided[i] })));
   const maxUnits = config.budget.maxUnits ?? DEFAULT_MAX_UNITS;
   const limit = toMicro(config.budget.epsilon);
-  const store = ctx.db ? new SqliteBudgetStore(ctx.db) : new MemoryBudgetStore(maxUnits);
+  const bridge = !ctx.db && ctx.postgres ? new BridgedBudgetStore(ctx.postgres) : undefined;
+  const store = ctx.db ? new SqliteBudgetStore(ctx.db) : (bridge ?? new MemoryBudgetStore(maxUnits));
   const lease = Math.max(1, Math.ceil(limit / LEASE_FRACTION));
   // A new unit's first lease comes from a per-window reservation (budget-sqlite.ts):
   // a lease's worth, and at least what the costliest record spends.
@@ -200,7 +207,12 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
       );
     },
     close() {
-      tracker.close();
+      bridge?.closing();
+      try {
+        tracker.close();
+      } finally {
+        bridge?.close();
+      }
     },
     get cachedUnits() {
       return tracker.size;
@@ -212,9 +224,12 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
  * Creates the record transform that noises `config.fields` and spends the
  * per-unit budget. Noise always comes from node:crypto. With `ctx.db` the
  * budget lives in the ledger file's `dp_budget` table (shared by every
- * process writing it); without it, budgets are per-process and in memory.
+ * process writing it); with `ctx.postgres`, in the PostgreSQL ledger's
+ * `dp_budget` table (shared by every writer on every host); without either,
+ * budgets are per-process and in memory.
  * The transform never mutates its input and never throws for record content.
- * @throws better-sqlite3 errors if `dp_budget` cannot be created in `ctx.db`.
+ * @throws better-sqlite3 errors if `dp_budget` cannot be created in `ctx.db`;
+ *   SealogError E_IO / E_CONFIG if the PostgreSQL budget table cannot be reached or created.
  */
 export function createNoiseTransform(config: NoiseConfig, ctx: NoiseContext = {}): NoiseTransform {
   return buildNoiseTransform(config, ctx, cryptoRng());

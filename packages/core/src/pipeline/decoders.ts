@@ -12,7 +12,7 @@ import { encodeEntry, transformRecord } from '../prepare.js';
 import { createPrivacyPipeline, type PrivacyConfig } from '../privacy/index.js';
 import type { RecordTransform } from '../stages.js';
 import { assertLedger, assertRegularFiles, ioError } from '../store/open.js';
-import { isPostgresUrl } from '../store/postgres/url.js';
+import { isPostgresUrl, parsePgUrl } from '../store/postgres/url.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, type Durability } from '../store/sqlite.js';
 import type { PendingEntry } from '../store/types.js';
 
@@ -120,7 +120,7 @@ export class PreparedBatch implements Iterable<PendingEntry> {
 /**
  * Imports the decoder and builds the sink's transforms with their own budget
  * connection (noise only). The ledger file must exist: the committer opens it first.
- * @throws SealogError E_CONFIG (decoder not found, noise on PostgreSQL), E_KEY, E_IO, E_NOT_LEDGER.
+ * @throws SealogError E_CONFIG (decoder not found, budget table not creatable), E_KEY, E_IO, E_NOT_LEDGER.
  */
 export async function openPreparer(decoder: DecoderSpec, sink: PrepareSinkOptions): Promise<Preparer> {
   const decode = await loadDecoder(decoder);
@@ -130,9 +130,8 @@ export async function openPreparer(decoder: DecoderSpec, sink: PrepareSinkOption
   if (!sink.privacy) return { decode, transforms: [], limits, close: () => {} };
   const db = sink.privacy.noise !== undefined && !isPostgresUrl(sink.path) ? openBudgets(sink) : undefined;
   try {
-    // noise-link.ts finds budgets at ctx.ledger.store.db; a store without db
-    // (PostgreSQL) makes it refuse noise with the same E_CONFIG as the sink.
-    const ledger = { store: db ? { db } : {} };
+    // noise-link.ts finds budgets at ctx.ledger.store.db (SQLite) or .target (PostgreSQL).
+    const ledger = { store: db ? { db } : isPostgresUrl(sink.path) ? { target: parsePgUrl(sink.path) } : {} };
     const pipeline = createPrivacyPipeline(sink.privacy, { ledger, maxDepth: sink.maxDepth });
     return {
       decode,

@@ -144,7 +144,7 @@ export class PreparePool {
    * cause), then starts `spec.size` workers and waits until each is ready.
    * `onError` receives warnings (E_PRIVACY, E_IO) with value-free messages,
    * in the order of the batches they belong to; default: one line to stderr.
-   * @throws SealogError E_CONFIG (size, decoder, noise on PostgreSQL), E_KEY, E_IO, E_NOT_LEDGER.
+   * @throws SealogError E_CONFIG (size, decoder, budget table not creatable), E_KEY, E_IO, E_NOT_LEDGER.
    */
   static async open(spec: PoolSpec, onError?: (err: SealogError) => void): Promise<PreparePool> {
     const { size } = spec;

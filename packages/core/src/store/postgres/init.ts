@@ -1,5 +1,6 @@
+import { budgetGrantsSql, ensureBudgetTable } from '../../dp/budget-postgres.js';
 import { SealogError } from '../../errors.js';
-import { connectPg, type PgSession, parsePgUrl, pgError } from './connect.js';
+import { connectPg, type PgSession, parsePgUrl, pgError, SessionSlot } from './connect.js';
 import { assertPgLedger, ensurePgSchema, ensureTimestampTable, grantsSql } from './schema.js';
 
 /**
@@ -13,7 +14,7 @@ export async function initPgLedger(
   roles: { writer?: string; reader?: string } = {},
 ): Promise<string> {
   const target = parsePgUrl(url);
-  const sql = grantsSql(target, roles);
+  const sql = `${grantsSql(target, roles)}\n${budgetGrantsSql(target, roles)}`;
   const s = await connectPg(target);
   try {
     await ensurePgSchema(s, Date.now());
@@ -24,6 +25,13 @@ export async function initPgLedger(
         'E_CONFIG',
         `cannot create checkpoint_timestamps in schema "${target.schema}": run \`sealog init\` as the role that owns the ledger tables`,
       );
+    }
+    // privacy.noise's ε budgets (docs/differential-privacy.md): writers update them, so the owner creates the table.
+    const slot = new SessionSlot(target);
+    try {
+      await ensureBudgetTable(slot, target);
+    } finally {
+      await slot.close();
     }
     await assertOwned(s);
     try {
