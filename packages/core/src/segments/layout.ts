@@ -16,6 +16,8 @@ import { SealogError } from '../errors.js';
 
 /** `seg-` + the index, zero-padded to 6 digits (wider once past 999999). */
 const SEGMENT_NAME = /^seg-(\d{6,15})\.(db|tomb)$/;
+/** `seg-NNNNNN.db-wal`, `-shm`, `-journal`: SQLite's companions of a segment file, neither segments nor strays. */
+const COMPANION = /^seg-\d{6,15}\.db-(wal|shm|journal)$/;
 /** Largest segment index: far beyond any real ledger, and exact as a JS number. */
 export const MAX_SEGMENT_INDEX = 999_999_999_999_999;
 /** Most entries a directory listing may hold before we refuse to read it as a ledger. */
@@ -51,7 +53,10 @@ export interface SegmentSlot {
 /** What a directory holds: the slots in index order, and names that look like segments but are not. */
 export interface SegmentListing {
   slots: SegmentSlot[];
-  /** Names starting `seg-` that do not parse (a wrong padding, `seg-1.db`, …): reported, never read. */
+  /**
+   * Names starting `seg-` that do not parse (a wrong padding, `seg-1.db`, …):
+   * reported, never read. A segment's `-wal`/`-shm`/`-journal` files are not listed.
+   */
   strays: string[];
 }
 
@@ -81,6 +86,8 @@ export function listSegments(dir: string): SegmentListing {
   const strays: string[] = [];
   for (const name of names) {
     if (!name.startsWith('seg-')) continue;
+    // SQLite's own files beside a segment (its WAL, shared memory, rollback journal) belong to it.
+    if (COMPANION.test(name)) continue;
     const m = SEGMENT_NAME.exec(name);
     const index = m ? Number(m[1]) : Number.NaN;
     const kind = m?.[2];

@@ -12,7 +12,7 @@ import {
 import { loadSignerKeyFile } from '../note/keyfile.js';
 import { fileCheckpointKey } from '../signer/file.js';
 import { rechain } from '../verify/__tests__/fixture.js';
-import { tombstoneFileName } from './layout.js';
+import { listSegments, tombstoneFileName } from './layout.js';
 import { applyPrune, planPrune } from './retention-prune.js';
 import { appendSealed } from './retention-write.js';
 import type { PruneStatement } from './statements.js';
@@ -202,6 +202,22 @@ describe('verifySegments', () => {
     expect(k).toContain('segment-missing@5'); // indexes 5 .. 999999999999998: one finding for the run
     expect(k).toContain('segment-missing@1000000000000000'); // a tombstone past the newest file
     expect(r.findings.length).toBeLessThan(12);
+  });
+
+  it("a segment's -wal/-shm/-journal files are neither segments nor strays; seg-1.db is a stray", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealog-segl-'));
+    dirs.push(dir);
+    for (const n of [
+      'seg-000001.db',
+      'seg-000001.db-wal',
+      'seg-000001.db-shm',
+      'seg-000002.db-journal',
+      'seg-1.db',
+    ])
+      writeFileSync(join(dir, n), '');
+    const listing = listSegments(dir);
+    expect(listing.slots.map((s) => s.index)).toEqual([1]);
+    expect(listing.strays).toEqual(['seg-1.db']);
   });
 
   it('prune never plans the newest segment, even when it is due', async () => {

@@ -35,9 +35,6 @@ export interface SegmentsVerifyOptions extends VerifyOptions {
   retention?: number;
 }
 
-/** Names like `seg-000001.db-wal` are SQLite's companions of a segment file, not strays. */
-const COMPANION = /^(seg-\d{6,15}\.db)-(wal|shm|journal)$/;
-
 /**
  * Verifies the segmented ledger in directory `dir`.
  * @throws SealogError E_KEY / E_CONFIG for bad keys or options (as verifyLedger);
@@ -53,8 +50,8 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
     throw new SealogError('E_CONFIG', 'retention must be a whole number of ms ≥ 0');
   }
   const listing = listSegments(dir);
-  // SQLite's own files beside a segment (or left by an interrupted prune) are not strays.
-  const strays = listing.strays.filter((n) => !COMPANION.test(n));
+  // listSegments leaves out SQLite's own files beside a segment (or left by an interrupted prune).
+  const strays = listing.strays;
   const findings: SegmentFinding[] = [];
   const add = (f: SegmentFinding) => findings.push(f);
   for (const s of strays)
