@@ -10,6 +10,7 @@ import {
   type VerifyReport,
 } from '../packages/core/src/index.js';
 import { erasureEntry, markerEntry, signErasure } from '../packages/core/src/signer/erasure.js';
+import { eraseBodies, erasureLeaves } from '../packages/core/src/store/erase.js';
 import { SqliteStore } from '../packages/core/src/store/sqlite.js';
 import { attackerOpen, type Keys, keygen, sealog, WriterProcess } from './attacks/harness.js';
 import { insiderKeys } from './attacks/trust-helpers.js';
@@ -367,5 +368,40 @@ describe('sealog erase', () => {
     expect(v.code, JSON.stringify(v.report.findings)).toBe(0);
     expect(v.report.erasures?.map((x) => [x.seq, x.erased])).toEqual([[SUBJECT_SEQ, true]]);
     for (const bytes of ledgerBytes(path)) expect(bytes.includes(SUBJECT)).toBe(false);
+  });
+
+  it('bodies replaced under a statement that was never sealed are not authorised', async () => {
+    const dir = tempDir();
+    const keys = await keygen(dir);
+    const path = await ledger(dir, keys);
+    // The steps of sealog erase with the seal after the statement left out (the key holder's
+    // tool, or an insider replaying the steps): the statement is signed, but nothing seals it.
+    const head = (await verify(path, keys)).report;
+    const rows = [{ seq: SUBJECT_SEQ, leaf: erasureLeaves(path, [SUBJECT_SEQ])[0]! }];
+    const key = fileCheckpointKey(loadSignerKeyFile(keys.keyFile), keys.keyFile);
+    const note = await signErasure(
+      {
+        origin: key.name,
+        size: head.size,
+        root: Buffer.from(head.root, 'hex'),
+        reason: 'DSR-1',
+        time: 1,
+        rows,
+      },
+      key,
+    );
+    const store = new SqliteStore(path);
+    const by = store.append([erasureEntry(note, { rows, reason: 'DSR-1' }, Date.now())]).firstSeq;
+    store.close();
+    eraseBodies(path, by, rows);
+    const v = await verify(path, keys);
+    expect(v.code).toBe(1);
+    expect(kinds(v.report)).toContain(`modified@${SUBJECT_SEQ}`);
+    expect(v.report.findings.find((f) => f.seq === SUBJECT_SEQ)?.message).toMatch(/not sealed/);
+    // Sealing it afterwards makes the erasure whole.
+    expect((await sealog(['checkpoint', path, '--key', keys.keyFile])).code).toBe(0);
+    const sealed = await verify(path, keys);
+    expect(sealed.code, JSON.stringify(sealed.report.findings)).toBe(0);
+    expect(sealed.report.erasures?.map((x) => x.seq)).toEqual([SUBJECT_SEQ]);
   });
 });

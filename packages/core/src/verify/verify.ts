@@ -165,7 +165,9 @@ function run(
   const stamps = tsa && judgeTimestamps(notes, tsa, stamped!, sealedSize, policy !== undefined, f.add);
   const beforeTsa = sealedSize;
   if (stamps) sealedSize = stamps.sealed;
-  const erased = erasures && judgeErasures(erasures, scan, sealedSize, f.add);
+  // Sealed by a valid log checkpoint is enough for a statement the log key itself signed;
+  // a witness or TSA policy decides what the report calls sealed, not whether it authorises.
+  const erased = erasures && judgeErasures(erasures, scan, judged.sealed, f.add);
   const unsealed = Math.max(0, scan.rows - sealedSize);
   const trust = keys.length > 0 ? 'keys' : 'chain-only';
   const allowed = maxUnsealed(options);
