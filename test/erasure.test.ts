@@ -370,7 +370,7 @@ describe('sealog erase', () => {
     for (const bytes of ledgerBytes(path)) expect(bytes.includes(SUBJECT)).toBe(false);
   });
 
-  it('bodies replaced under a statement that was never sealed are not authorised', async () => {
+  it('bodies replaced under a statement never sealed, or naming a root the records do not have, are not authorised', async () => {
     const dir = tempDir();
     const keys = await keygen(dir);
     const path = await ledger(dir, keys);
@@ -390,6 +390,32 @@ describe('sealog erase', () => {
       },
       key,
     );
+    // The same with a root the records do not have at that size: the key signed a claim
+    // about another history.
+    const wrong = join(dir, 'wrong-root.db');
+    copyFileSync(path, wrong);
+    const fake = {
+      origin: key.name,
+      size: head.size,
+      root: Buffer.alloc(32, 1),
+      reason: 'DSR-1',
+      time: 1,
+      rows,
+    };
+    const w = new SqliteStore(wrong);
+    const badBy = w.append([erasureEntry(await signErasure(fake, key), fake, Date.now())]).firstSeq;
+    w.close();
+    // A writer deriving across it refuses to sign: the key's own statement disagrees with the rows.
+    const refused = await sealog(['checkpoint', wrong, '--key', keys.keyFile]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/erasure statement at entry \d+ holds a checkpoint signed by this key/);
+    eraseBodies(wrong, badBy, rows);
+    const vw = await verify(wrong, keys);
+    expect(vw.code).toBe(1);
+    expect(kinds(vw.report)).toEqual(
+      expect.arrayContaining([`checkpoint-mismatch@${badBy}`, `modified@${SUBJECT_SEQ}`]),
+    );
+
     const store = new SqliteStore(path);
     const by = store.append([erasureEntry(note, { rows, reason: 'DSR-1' }, Date.now())]).firstSeq;
     store.close();
