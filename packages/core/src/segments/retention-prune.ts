@@ -87,11 +87,25 @@ export function planPrune(report: SegmentsReport, cutoff: number): PrunePlan {
   const present = report.segments;
   const newest = present.at(-1)?.index;
   const named = new Set<number>();
-  for (const p of report.prunes) if (p.sealed) for (const g of p.segments) named.add(g.index);
+  const heads = new Map<number, string>();
+  for (const p of report.prunes) {
+    if (!p.sealed) continue;
+    for (const g of p.segments) {
+      named.add(g.index);
+      heads.set(g.index, `${g.size}:${g.root}`);
+    }
+  }
   const plan: PrunePlan = { resume: [], due: [], carried: [] };
   const active = report.holds.filter((h) => h.active);
   for (const s of present) {
     if (named.has(s.index) && s.index !== newest) {
+      // Finishing an interrupted prune removes only what its statement named, byte for byte.
+      if (heads.get(s.index) !== `${s.size}:${s.root}`) {
+        throw new SealogError(
+          'E_TAMPER',
+          `segment ${s.index} is named by a prune statement with another head than its file holds; nothing was removed: run sealog verify`,
+        );
+      }
       plan.resume.push(item(s));
       continue;
     }
