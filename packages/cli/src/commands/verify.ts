@@ -1,11 +1,21 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_MAX_UNSEALED, type Finding, isFailure, type VerifyReport, verifyLedger } from '@sealog/core';
+import {
+  DEFAULT_MAX_UNSEALED,
+  type Finding,
+  isFailure,
+  isSegmentDir,
+  type VerifyReport,
+  verifyLedger,
+  verifySegments,
+} from '@sealog/core';
 import { type Command, EXIT_FAIL, EXIT_OK, intOption, UsageError } from '../command.js';
 import { formatErasures } from '../erasures-format.js';
 import { escapeTerminal } from '../format.js';
 import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
 import { readWitnessArgs } from '../witness-args.js';
+import { parseDuration } from './prune.js';
+import { formatSegmentsReport } from './verify-segments.js';
 import { formatTsa, readTsaArgs, TSA_OPTIONS, TSA_USAGE } from './verify-tsa.js';
 
 const usage = `usage: sealog verify <ledger> (--key <vkey> | --key-file <file>)... [--checkpoint <file>...]
@@ -14,6 +24,7 @@ const usage = `usage: sealog verify <ledger> (--key <vkey> | --key-file <file>).
                       [--tsa-policy <oid>] [--timestamps <file>...]]
                      [--origin <origin>] [--max-unsealed <n> | --strict] [--json] [--threads <n>]
        sealog verify <ledger> --chain-only [--json]
+       sealog verify <segment dir> (--key <vkey> | --key-file <file>)... [--retention <duration>] [options above]
 
 Checks a ledger in one read-only pass: every entry against its chain hash,
 every row's place in the chain, every stored checkpoint's signature and Merkle
@@ -46,6 +57,15 @@ ${TSA_USAGE}  --origin <origin>    the log's origin (default: that of the first 
   --json               print the report as JSON (schema in docs/verify.md)
   --threads <n>        worker threads that hash a large ledger beside the main one
                        (default: one per core, at most 4; 0 = main thread only)
+  --retention <d>      segment directories only: a pruned segment counts as expired
+                       only if its prune statement applied a retention of at least d
+                       (e.g. 365d, 52w); default: the statement's own retention
+
+A directory of segments (seg-000001.db, …) is verified segment by segment and as
+one history: a missing, swapped, renamed, reordered or cut-short segment is a
+finding; a pruned one is "expired under retention" only when a signed, sealed
+prune statement and its tombstone say so (docs/lifecycle.md). Deleting the newest
+segments leaves no trace inside the directory: give --checkpoint to catch it.
 
 exit status: 0 intact, 1 verification failed, 2 usage or I/O error
 `;
@@ -122,6 +142,7 @@ export const verify: Command = {
         'chain-only': { type: 'boolean' },
         json: { type: 'boolean' },
         threads: { type: 'string' },
+        retention: { type: 'string' },
       },
     });
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
@@ -160,6 +181,17 @@ export const verify: Command = {
     if (quorum !== undefined) options.quorum = quorum;
     if (values.origin !== undefined) options.origin = values.origin;
     if (values.threads !== undefined) options.threads = intOption('threads', values.threads, 0);
+    if (isSegmentDir(positionals[0]!)) {
+      const retention =
+        values.retention === undefined ? {} : { retention: parseDuration('retention', values.retention) };
+      const report = verifySegments(positionals[0]!, { ...options, ...retention });
+      io.out(
+        values.json ? `${JSON.stringify(report, null, 2)}\n` : formatSegmentsReport(positionals[0]!, report),
+      );
+      return report.ok ? EXIT_OK : EXIT_FAIL;
+    }
+    if (values.retention !== undefined)
+      throw new UsageError('--retention applies to a directory of segments, not to one ledger file');
     return withLedger(positionals[0]!, (path, display) => {
       const report = verifyLedger(path, options);
       io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(display, report));
