@@ -72,7 +72,16 @@ export class BridgedBudgetStore implements BudgetStore {
       // A statement past this is dropped with its session, so the worker does not stay busy for long.
       queryTimeoutMs: (options.lockTimeoutMs ?? 5000) + 30_000,
     };
-    this.#worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2] });
+    this.#worker = new Worker(WORKER_URL, {
+      workerData: data,
+      transferList: [port2],
+      // A host run as `node --input-type=module -e …` would pass that flag on, and a worker file refuses it.
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+    });
+    // A worker that dies leaves every later step unanswered (suppressed), never an uncaught error.
+    this.#worker.on('error', () => {
+      this.#closed = true;
+    });
     this.#worker.unref();
     this.#port = port1;
     this.#state = new Int32Array(state);
