@@ -193,7 +193,7 @@ export {
   proveInclusion,
   verifyInclusionProof,
 } from './proof/inclusion.js';
-export { isSegmentDir, listSegments, segmentFileName } from './segments/layout.js';
+export { isSegmentDir, listSegments, segmentAnchorFile, segmentFileName } from './segments/layout.js';
 export {
   type NoticeSink,
   type OpenedSegment,
@@ -213,6 +213,7 @@ export {
 } from './segments/retention-prune.js';
 export { appendSealed } from './segments/retention-write.js';
 export { type HoldStatement, MAX_STATEMENT_REASON, type Statement } from './segments/statements.js';
+export { SegmentedStore, type SegmentedStoreOptions, type SegmentsOptions } from './segments/store.js';
 export { type SegmentsVerifyOptions, verifySegments } from './segments/verify.js';
 export type {
   HoldSummary,
