@@ -97,6 +97,9 @@ describe('sealog erase', () => {
     ]);
     const human = await sealog(['verify', path, '--key-file', keys.vkeyFile]);
     expect(human.out).toMatch(/row 10: erased by the statement at entry 21 .*: ticket DSR-1042/);
+    const q = await sealog(['query', path, '--seq', '9..11']);
+    expect(q.out).toMatch(/^#10 \S+ \[erased: see the erasure statement at entry 21\]$/m);
+    expect(q.out).toMatch(/^#11 /m);
 
     // Not in the database, its WAL or shared memory, in any form a byte scan finds.
     for (const bytes of ledgerBytes(path)) expect(bytes.includes(SUBJECT)).toBe(false);

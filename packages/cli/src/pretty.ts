@@ -6,7 +6,7 @@
 // process.stdout and NO_COLOR itself (Node ≥ 22), which would override the
 // caller's decision (output.ts useColor) and make the output untestable.
 
-import { parseEntry } from '@sealog/core';
+import { markerOf, parseEntry } from '@sealog/core';
 import { escapeTerminal, HIDDEN, levelLabel, timeLabel } from './format.js';
 
 /** Longest value (in code points) `-o short` prints before cutting it with `…`; `-o json` has them whole. */
@@ -32,6 +32,13 @@ function shorten(s: string): string {
   return cps.length > SHORT_VALUE_MAX ? `${cps.slice(0, SHORT_VALUE_MAX - 1).join('')}…` : s;
 }
 
+/**
+ * An erased record's body is gone (docs/lifecycle.md "Erasure of a record's body"): its
+ * marker names the statement holding the reason. Reading is not verifying: `sealog verify`
+ * says whether that statement authorises it.
+ */
+const erasedText = (by: number) => `[erased: see the erasure statement at entry ${by}]`;
+
 const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /**
@@ -43,6 +50,8 @@ const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 export function formatShort(id: number | string, ts: number, entry: Buffer, color = false): string {
   const rec = parseEntry(entry);
   if (!rec) return `#${id} [unparsable entry] ${escapeTerminal(shorten(entry.toString('utf8')))}`;
+  const by = markerOf(entry);
+  if (by !== undefined) return `#${id} ${timeLabel(rec, ts)} ${erasedText(by)}`;
   const level = levelLabel(rec.level);
   const parts = [
     `#${id}`,
@@ -63,6 +72,8 @@ export function formatShort(id: number | string, ts: number, entry: Buffer, colo
 export function formatCat(entry: Buffer): string {
   const rec = parseEntry(entry);
   if (!rec) return escapeTerminal(shorten(entry.toString('utf8')));
+  const by = markerOf(entry);
+  if (by !== undefined) return erasedText(by);
   const msg = rec.msg ?? rec.message;
   return msg === undefined ? '' : escapeTerminal(text(msg));
 }
