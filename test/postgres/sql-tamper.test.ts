@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgBudgetStore } from '../../packages/core/src/dp/budget-postgres.js';
 import { CompactRange, chainHash, leafHash, openSink, ZERO_HASH } from '../../packages/core/src/index.js';
+import { parsePgUrl } from '../../packages/core/src/store/postgres/url.js';
 import { createTestDatabase, pgUrl, psql } from '../helpers/postgres.js';
 import { expectGapFree, keygen, runBin, table, verify } from './harness.js';
 
@@ -163,7 +165,15 @@ describe('the roles of `sealog init --writer --reader`', () => {
       await expect(psql(asWriter, sql), sql).rejects.toThrow(/permission denied for table/);
     }
 
+    // privacy.noise: the writer leases ε budget (budget-postgres.ts); the reader may not.
+    const budgets = await PgBudgetStore.open(parsePgUrl(asWriter));
+    expect(await budgets.take('psn:k1:w', 1, 1, 5, 10)).toBe(5);
+    await budgets.close();
+
     const asReader = ledger('granted', roles.reader);
+    await expect(psql(asReader, `DELETE FROM ${table(admin, 'dp_budget')}`)).rejects.toThrow(
+      /permission denied for table/,
+    );
     const v = await verify(asReader, key.pub);
     expect(v.code, v.text).toBe(0);
     expect(v.report!.size).toBe(100);

@@ -26,6 +26,7 @@ export async function initPgLedger(
         `cannot create checkpoint_timestamps in schema "${target.schema}": run \`sealog init\` as the role that owns the ledger tables`,
       );
     }
+    await assertOwned(s);
     // privacy.noise's ε budgets (docs/differential-privacy.md): writers update them, so the owner creates the table.
     const slot = new SessionSlot(target);
     try {
@@ -33,7 +34,6 @@ export async function initPgLedger(
     } finally {
       await slot.close();
     }
-    await assertOwned(s);
     try {
       await s.query(sql);
     } catch (err) {
