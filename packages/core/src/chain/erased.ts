@@ -115,7 +115,17 @@ export function authorise(
   signed: (note: string, s: ErasureStatement) => boolean,
 ): Authorised {
   const out: Authorised = { leaves: new ErasedLeaves(), accepted: [], problems: [] };
+  // A copy of an accepted statement (planted at the unsealed tail, say) authorises nothing more:
+  // `sealog erase` signs a new time into every statement, so its own never repeat.
+  const seen = new Set<string>();
   for (const { seq, note } of statements) {
+    if (seen.has(note)) {
+      out.problems.push({
+        seq,
+        message: `erasure statement at entry ${seq} is a copy of an earlier one: it authorises nothing`,
+      });
+      continue;
+    }
     if (out.accepted.length >= MAX_ERASURE_STATEMENTS) {
       out.problems.push({
         seq,
@@ -153,6 +163,7 @@ export function authorise(
     }
     for (const r of s.rows) out.leaves.add(r.seq, seq, r.leaf);
     out.accepted.push({ seq, statement: s });
+    seen.add(note);
   }
   return out;
 }

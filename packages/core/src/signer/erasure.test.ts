@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { authorise } from '../chain/erased.js';
 import { isSealogError } from '../errors.js';
 import { leafHash } from '../hash.js';
 import { generateKey, parseSignerKey } from '../note/keys.js';
@@ -90,5 +91,30 @@ describe('erasure marker', () => {
         if (by !== undefined) expect(markerOf(markerEntry(by, 0))).toBe(by);
       }),
     );
+  });
+});
+
+describe('authorise', () => {
+  it('accepts a signed statement once: a copy, a statement before its own size, or an unsigned one authorise nothing', async () => {
+    const key = fileCheckpointKey(parseSignerKey(generateKey('example.com/audit').privateKey));
+    const note = await signErasure(statement, key);
+    const other = await signErasure({ ...statement, time: 2 }, key);
+    const a = authorise(
+      [
+        { seq: 11, note: other }, // its size 12 lies beyond its own place
+        { seq: 20, note },
+        { seq: 25, note },
+        { seq: 30, note: other },
+      ],
+      () => true,
+    );
+    expect(a.accepted.map((x) => x.seq)).toEqual([20, 30]);
+    expect(a.problems.map((p) => p.seq)).toEqual([11, 25]);
+    expect(a.leaves.leafOf(3, markerEntry(20, 0))?.leaf).toEqual(rows[0]!.leaf);
+    expect(a.leaves.leafOf(3, markerEntry(25, 0))).toBeUndefined();
+    expect(a.leaves.leafOf(4, markerEntry(20, 0))).toBeUndefined();
+    const unsigned = authorise([{ seq: 20, note }], () => false);
+    expect(unsigned.accepted).toEqual([]);
+    expect(unsigned.leaves.size).toBe(0);
   });
 });
