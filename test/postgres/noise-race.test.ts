@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSink } from '../../packages/core/src/index.js';
 import { PgStore } from '../../packages/core/src/store/postgres/index.js';
 import { SqliteStore } from '../../packages/core/src/store/sqlite.js';
 import { createTestDatabase, psql } from '../helpers/postgres.js';
@@ -160,6 +161,43 @@ describe('four writer processes race for one unit’s ε budget', () => {
     }
     expect(dump).toContain('psn:k1:'); // the dump does show stored text
     expect(leaks(dump)).toEqual([]);
+  });
+
+  it('PostgreSQL with pool workers (workers: 2): each worker leases from the same table', async () => {
+    const url = `${db.url}?schema=pool`;
+    process.env.SEALOG_TEST_PSN = randomBytes(32).toString('base64');
+    const errors: string[] = [];
+    const sink = await openSink(
+      {
+        path: url,
+        workers: 2,
+        privacy: {
+          pseudonymize: { paths: ['user.id'], keys: [{ id: 'k1', env: 'SEALOG_TEST_PSN' }], current: 'k1' },
+          noise: NOISE,
+        },
+      },
+      { onError: (e) => errors.push(e.code) },
+    );
+    for (let i = 0; i < 150; i++)
+      sink.write({ w: 0, i, user: { id: `${RAW_UNIT}-${i % 3}` }, m: RAW_METRIC });
+    await sink.close();
+    expect(errors).toEqual([]);
+    const rows = await psql<{ entry: Buffer }>(db.url, 'SELECT entry FROM pool.records ORDER BY seq');
+    const noised = new Map<string, number>();
+    for (const { entry } of rows) {
+      const r = JSON.parse(entry.toString('utf8')) as { user?: { id: string }; m?: { dp: string } };
+      if (r.m?.dp === 'laplace') noised.set(r.user!.id, (noised.get(r.user!.id) ?? 0) + 1);
+    }
+    const budget = await psql<{ unit: string; spent: string }>(
+      db.url,
+      'SELECT unit, spent::text FROM pool.dp_budget',
+    );
+    expect(budget).toHaveLength(3);
+    for (const b of budget) {
+      expect(Number(b.spent)).toBeLessThanOrEqual(LIMIT);
+      expect(Number(b.spent), b.unit).toBe((noised.get(b.unit) ?? 0) * COST);
+    }
+    expect([...noised.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 
   it('SQLite: never overspent, every noised value paid for, no raw value in any file', async () => {
