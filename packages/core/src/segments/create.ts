@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, linkSync, openSync, readdirSync, unlinkSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ChainState } from '../chain/state.js';
@@ -56,85 +55,8 @@ export function createSegment(dir: string, binding: SegmentBinding, now: number)
   }
 }
 
-/**
- * A segment file built ahead of need, for the next index: schema, marker table,
- * WAL mode, no rows, synced on libuv's thread pool. Rotation then only links it
- * (no fsync on the append path) and writes the binding as the segment's first
- * commit. A writer killed in between leaves an empty segment, which the next
- * writer binds the same way (store.ts).
- */
-export class Spare {
-  readonly index: number;
-  readonly path: string;
-  #ready = false;
-
-  /** Builds it now (a few ms, off the append path) and syncs it in the background. @throws the fs/SQLite error. */
-  constructor(dir: string, index: number, now: number) {
-    this.index = index;
-    this.path = join(dir, `.${segmentFileName(index)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    buildFile(this.path, undefined, now, false);
-    void syncFile(this.path).then(
-      () => {
-        this.#ready = true;
-      },
-      () => this.discard(),
-    );
-  }
-
-  /** The file, when it is synced and meant for `index`; it is the caller's from then on. */
-  take(index: number): string | undefined {
-    return this.#ready && index === this.index ? this.path : undefined;
-  }
-
-  discard(): void {
-    this.#ready = false;
-    try {
-      unlinkSync(this.path);
-    } catch {
-      // gone already
-    }
-  }
-}
-
-/**
- * Links a taken spare to its segment name; false when another writer's segment
- * holds the name. The temp name is removed either way. @throws SealogError E_IO.
- */
-export function linkSpare(tmp: string, final: string): boolean {
-  try {
-    linkSync(tmp, final);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new SealogError('E_IO', `cannot create segment ${final}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-async function syncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** fsync of a directory on libuv's thread pool (a new name in it is then durable). */
-export async function syncDirAsync(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  await syncFile(dir);
-}
-
 /** Schema, marker table and (unless a spare) the binding row, with no journal (a torn temp file is simply discarded). */
-function buildFile(path: string, binding: SegmentBinding | undefined, now: number, sync = true): void {
+export function buildFile(path: string, binding: SegmentBinding | undefined, now: number, sync = true): void {
   const db = new Database(path);
   try {
     db.pragma('journal_mode = OFF');

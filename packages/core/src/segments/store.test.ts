@@ -17,8 +17,9 @@ import { openSink } from '../sink.js';
 import type { PendingEntry, WriterTrust } from '../store/types.js';
 import { generateWitnessKey } from '../witness/key.js';
 import { parseBinding } from './binding.js';
-import { createSegment, linkSpare, Spare } from './create.js';
+import { createSegment } from './create.js';
 import { listSegments, segmentAnchorFile, segmentFileName } from './layout.js';
+import { linkSpare, Spare } from './spare.js';
 import { BUDGETS_FILE, SegmentedStore, type SegmentedStoreOptions } from './store.js';
 
 const origin = 'example.com/segments';

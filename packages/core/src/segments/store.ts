@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database, { type Statement } from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { AnchorHeads } from '../chain/trust.js';
 import { appendAnchorAsync } from '../checkpoint/anchor.js';
 import { SealogError } from '../errors.js';
-import { ioError } from '../store/open.js';
-import { DEFAULT_BUSY_TIMEOUT_MS, SqliteStore, type SqliteStoreOptions } from '../store/sqlite.js';
+import type { SqliteStore, SqliteStoreOptions } from '../store/sqlite.js';
 import type {
   CommitResult,
   LedgerHead,
@@ -15,19 +14,26 @@ import type {
   Store,
   WriterTrust,
 } from '../store/types.js';
-import { bindingEntry, type SegmentBinding } from './binding.js';
-import { bindingMismatch, prepareDir, readRow0, sealedAt, tombstoneHead } from './checks.js';
+import type { SegmentBinding } from './binding.js';
+import { bindingMismatch, prepareDir, readRow0, sealedAt } from './checks.js';
+import { createSegment, removeStaleTemps } from './create.js';
+import { listSegments, segmentAnchorFile, segmentFileName } from './layout.js';
+import { bindingAfter, type Expected, expectedBinding, type ReopenContext } from './reopen.js';
 import {
-  CLOSE_TABLE_DDL,
-  createSegment,
-  linkSpare,
-  removeStaleTemps,
-  Spare,
-  syncDir,
-  syncDirAsync,
-} from './create.js';
-import { listSegments, type SegmentSlot, segmentAnchorFile, segmentFileName } from './layout.js';
+  closeMarker,
+  isClosed,
+  openBudgets,
+  openSegment,
+  rowCount,
+  type Segment,
+  SegmentClosed,
+  segmentBytes,
+  writeBinding,
+} from './segment.js';
+import { NextSegment } from './spare.js';
 import { SegmentWal } from './wal.js';
+
+export { BUDGETS_FILE } from './segment.js';
 
 // A ledger written as a directory of segment files (layout.ts). Appends go to
 // the newest segment, an ordinary SqliteStore derived with the writer's own
@@ -55,30 +61,12 @@ export interface SegmentedStoreOptions extends Omit<SqliteStoreOptions, 'beforeA
   now?: () => number;
 }
 
-/** An append found its segment closed by a writer (maybe another process). */
-class SegmentClosed extends SealogError {}
-
-/** Where privacy.noise's ε budgets live (see {@link SegmentedStore.db}); not a segment name. */
-export const BUDGETS_FILE = 'budgets.db';
-
 /** Appends that find their segment closed follow to the next this many times before failing. */
 const MAX_FOLLOWS = 8;
 /** How long a segment done with stays open (its connection's close copies and syncs its WAL). */
 const RETIRE_DELAY_MS = 200;
 /** After a close marker could not be written (a busy lock), rotation is retried this much later. */
 const ROTATE_RETRY_MS = 1000;
-
-interface Segment {
-  index: number;
-  /** Records in all earlier segments (row 0's base). */
-  base: number;
-  /** Row 0's time: the segment's age counts from it. */
-  bornAt: number;
-  store: SqliteStore;
-  pageSize: number;
-  /** Resolves once its name in the directory is durable (a spare's link is synced in the background). */
-  named?: Promise<void>;
-}
 
 export class SegmentedStore implements Store {
   readonly dir: string;
@@ -101,8 +89,7 @@ export class SegmentedStore implements Store {
   #retired: SqliteStore[] = [];
   #retireTimer: NodeJS.Timeout | undefined;
   /** The next segment's file, built ahead (create.ts). */
-  #spare: Spare | undefined;
-  #closed = false;
+  #next!: NextSegment;
 
   /** @throws SealogError E_CONFIG (path is a file), E_IO, E_STATE, E_NOT_LEDGER. */
   constructor(dir: string, options: SegmentedStoreOptions) {
@@ -111,6 +98,7 @@ export class SegmentedStore implements Store {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#trust = options.trust;
+    this.#next = new NextSegment(dir, options.durability, this.#now);
     prepareDir(dir);
     removeStaleTemps(dir);
     const { slots } = listSegments(dir);
@@ -128,13 +116,18 @@ export class SegmentedStore implements Store {
           );
         }
         this.#current(this.#open(newest.index));
-        const expected = this.#expected(slots, newest.index);
+        let expected: Expected | undefined;
+        if (this.#trust) {
+          const found = expectedBinding(this.#reopen(), this.#trust.own, slots, newest.index);
+          expected = found.expected;
+          this.#finals.push(...found.finals);
+        }
         // Empty: its creator died between linking it and writing its binding.
         if (this.#rows === 0) {
           const full = expected?.base !== undefined ? (expected as SegmentBinding) : undefined;
-          this.#bind(this.#cur, full ?? this.#bindingAfter(newest.index));
+          this.#bind(this.#cur, full ?? bindingAfter(this.#reopen(), newest.index));
         } else this.#check(this.#cur, expected);
-        if (this.#isClosed(this.#cur)) this.#follow();
+        if (isClosed(this.#cur)) this.#follow();
       }
     } catch (err) {
       void this.close();
@@ -234,23 +227,12 @@ export class SegmentedStore implements Store {
    * over at each rotation and multiply the spent ε. It holds no records.
    */
   get db(): Database.Database {
-    if (this.#budgets === undefined) {
-      const path = join(this.dir, BUDGETS_FILE);
-      try {
-        const db = new Database(path, { timeout: this.#o.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
-        db.pragma('journal_mode = WAL');
-        this.#budgets = db;
-      } catch (err) {
-        throw ioError(path, 'open', err);
-      }
-    }
+    this.#budgets ??= openBudgets(this.dir, this.#o.busyTimeoutMs);
     return this.#budgets;
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#spare?.discard();
-    this.#spare = undefined;
+    this.#next?.close();
     this.#budgets?.close();
     this.#budgets = undefined;
     clearTimeout(this.#retireTimer);
@@ -284,33 +266,8 @@ export class SegmentedStore implements Store {
   // ---- opening and checking ------------------------------------------------
 
   #open(index: number): Segment {
-    const path = join(this.dir, segmentFileName(index));
-    let closed: Statement<[], unknown> | undefined;
-    const store = new SqliteStore(path, {
-      ...this.#storeOptions(),
-      ...(this.#trust ? { trust: this.#trustFor(index) } : {}),
-      beforeAppend: (db) => {
-        closed ??= db.prepare('SELECT 1 FROM segment_close WHERE id = 0');
-        if (closed.get() !== undefined) {
-          throw new SegmentClosed('E_STATE', `segment ${path} is closed; appends go to the next segment`);
-        }
-      },
-    });
-    try {
-      const db = store.db;
-      if (
-        db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'segment_close'").get() ===
-        undefined
-      ) {
-        db.exec(CLOSE_TABLE_DDL);
-      }
-      const { binding, ts } = readRow0(store);
-      const pageSize = db.pragma('page_size', { simple: true }) as number;
-      return { index, base: binding?.base ?? 0, bornAt: ts ?? this.#now(), store, pageSize };
-    } catch (err) {
-      void store.close();
-      throw err;
-    }
+    const options = { ...this.#storeOptions(), ...(this.#trust ? { trust: this.#trustFor(index) } : {}) };
+    return openSegment(join(this.dir, segmentFileName(index)), index, options, this.#now());
   }
 
   #storeOptions(): SqliteStoreOptions {
@@ -334,64 +291,17 @@ export class SegmentedStore implements Store {
     return { own: t.own, heads: [...anchor.read()], anchor, onDiverge };
   }
 
-  /**
-   * The binding segment `index` must carry, from the segment before it derived
-   * here (or its tombstone's signed head), and the closed segments before it
-   * whose final head this key has not sealed (queued for the sealer). Undefined
-   * when it cannot be known (a keyless writer checks nothing; it signs nothing).
-   */
-  #expected(slots: SegmentSlot[], index: number): Parameters<typeof bindingMismatch>[1] | undefined {
-    if (index === 1) return { index: 1, base: 0 };
-    if (!this.#trust) return undefined;
-    const slot = slots.find((s) => s.index === index - 1);
-    if (slot?.file !== undefined) {
-      const prev = this.#open(index - 1);
-      const head = this.#finalHead(prev);
-      if (head === undefined) {
-        void prev.store.close();
-        return undefined; // diverged: reported, nothing is signed
-      }
-      this.#queueFinal(prev, head);
-      // Older closed segments left unsealed by a crash: back to the first one that is sealed.
-      for (let k = index - 2; k >= 1; k--) {
-        if (slots.find((s) => s.index === k)?.file === undefined) break;
-        const seg = this.#open(k);
-        const h = this.#finalHead(seg);
-        if (h === undefined || sealedAt(seg.store, h, this.#trust.own)) {
-          void seg.store.close();
-          break;
-        }
-        this.#finals.unshift({ seg, head: h });
-      }
-      return { index, base: prev.base + head.size, prev: { size: head.size, root: head.root } };
-    }
-    if (slot?.tombstone !== undefined) {
-      const h = tombstoneHead(slot.tombstone, this.#trust.own);
-      if (h === undefined) {
-        this.#diverged(
-          `the tombstone ${slot.tombstone} of segment ${index - 1} holds no checkpoint this key signed`,
-        );
-        return undefined;
-      }
-      return { index, prev: { size: h.size, root: h.root } };
-    }
-    this.#diverged(`segment ${index - 1} is missing (no file and no tombstone)`);
-    return undefined;
+  #reopen(): ReopenContext {
+    return {
+      dir: this.dir,
+      open: (index) => this.#open(index),
+      now: this.#now,
+      diverged: (what) => this.#diverged(what),
+      retire: (store) => this.#retire(store),
+    };
   }
 
-  /** A closed segment's final head, derived here (undefined when its store diverged). Closes it first if it is not. */
-  #finalHead(seg: Segment): LedgerHead | undefined {
-    if (!this.#isClosed(seg)) this.#closeMarker(seg);
-    seg.store.refresh();
-    return seg.store.divergence ? undefined : seg.store.head();
-  }
-
-  #queueFinal(seg: Segment, head: LedgerHead): void {
-    if (this.#trust && !sealedAt(seg.store, head, this.#trust.own)) this.#finals.push({ seg, head });
-    else void seg.store.close();
-  }
-
-  #check(seg: Segment, expected: Parameters<typeof bindingMismatch>[1] | undefined): void {
+  #check(seg: Segment, expected: Expected | undefined): void {
     if (expected === undefined || !this.#trust) return;
     const problem = bindingMismatch(readRow0(seg.store).binding, expected);
     if (problem) this.#diverged(`${seg.store.path}: ${problem}`);
@@ -420,25 +330,12 @@ export class SegmentedStore implements Store {
   /** Closes the current segment and moves on. A close marker that cannot be written now (busy) is retried later. */
   #rotate(): void {
     try {
-      this.#closeMarker(this.#cur);
+      closeMarker(this.#cur, this.#now());
     } catch {
       this.#rotateAfter = this.#now() + ROTATE_RETRY_MS;
       return;
     }
     this.#follow();
-  }
-
-  #closeMarker(seg: Segment): void {
-    const db = seg.store.db;
-    db.transaction(() => {
-      db.prepare(
-        'INSERT OR IGNORE INTO segment_close (id, size, closed_at) SELECT 0, coalesce(max(seq) + 1, 0), ? FROM records',
-      ).run(this.#now());
-    }).immediate();
-  }
-
-  #isClosed(seg: Segment): boolean {
-    return seg.store.db.prepare('SELECT 1 FROM segment_close WHERE id = 0').get() !== undefined;
   }
 
   /**
@@ -456,7 +353,7 @@ export class SegmentedStore implements Store {
     if (!cur.store.divergence) {
       head = cur.store.head();
       expected = { index, base: cur.base + head.size, prev: { size: head.size, root: head.root } };
-      named = this.#create(expected);
+      named = this.#next.create(expected);
     } else if (!existsSync(join(this.dir, segmentFileName(index)))) {
       throw new SealogError(
         'E_STATE',
@@ -474,42 +371,9 @@ export class SegmentedStore implements Store {
     this.onRotate?.();
   }
 
-  /**
-   * Creates segment `b.index`: links the spare built ahead when it is ready (no
-   * fsync here; the directory is synced in the background, or now for
-   * durability "power"), else builds it whole, synced. Resolves when the name is durable.
-   */
-  #create(b: SegmentBinding): Promise<void> | undefined {
-    const spare = this.#spare?.take(b.index);
-    if (spare === undefined) {
-      createSegment(this.dir, b, this.#now());
-      return undefined;
-    }
-    this.#spare = undefined;
-    if (!linkSpare(spare, join(this.dir, segmentFileName(b.index)))) return undefined;
-    if (this.#o.durability === 'power') {
-      syncDir(this.dir);
-      return undefined;
-    }
-    const named = syncDirAsync(this.dir);
-    named.catch(() => {}); // a failure surfaces where it is awaited (before anchoring)
-    return named;
-  }
-
-  /** Builds the next segment's spare soon, off the append path. */
   #planSpare(): void {
     const index = this.#cur.index + 1;
-    if (this.#spare?.index === index) return;
-    this.#spare?.discard();
-    this.#spare = undefined;
-    setImmediate(() => {
-      if (this.#closed || this.#spare !== undefined || this.#cur.index + 1 !== index) return;
-      try {
-        this.#spare = new Spare(this.dir, index, this.#now());
-      } catch {
-        // no spare: the rotation builds the segment itself
-      }
-    }).unref();
+    this.#next.prepare(index, () => this.#cur.index + 1 !== index);
   }
 
   /**
@@ -517,61 +381,25 @@ export class SegmentedStore implements Store {
    * already did (inside BEGIN IMMEDIATE, so exactly one does), then checks it.
    */
   #bind(seg: Segment, expected: SegmentBinding | undefined): void {
-    const db = seg.store.db;
-    const empty = db.prepare('SELECT 1 FROM records LIMIT 1');
-    if (empty.get() === undefined) {
+    if (rowCount(seg) === 0) {
       if (expected === undefined) {
         throw new SealogError(
           'E_STATE',
           `segment ${seg.store.path} has no binding and the segment before it does not derive one; run \`sealog verify\` on the directory`,
         );
       }
-      // The first frame of a new WAL file makes SQLite fsync its header, even at
-      // synchronous=NORMAL: measured 3–110 ms inside the rotating commit. A fresh WAL
-      // has no stale frames for that sync to fence off, so under "process" durability
-      // (no promise across power loss) this one commit runs without it.
-      const fast = this.#o.durability !== 'power';
-      if (fast) db.pragma('synchronous = OFF');
-      try {
-        db.transaction(() => {
-          if (empty.get() === undefined) seg.store.append([bindingEntry(expected, this.#now())]);
-        }).immediate();
-      } finally {
-        if (fast) db.pragma('synchronous = NORMAL');
-      }
-      const row0 = readRow0(seg.store);
-      seg.base = row0.binding?.base ?? expected.base;
-      seg.bornAt = row0.ts ?? this.#now();
+      writeBinding(seg, expected, this.#now(), this.#o.durability);
     }
     this.#check(seg, expected);
   }
 
-  /** What segment `index` must carry, derived from the one before it without a key (a keyless writer binding an empty segment). */
-  #bindingAfter(index: number): SegmentBinding | undefined {
-    if (index === 1) return { index: 1, base: 0 };
-    if (!existsSync(join(this.dir, segmentFileName(index - 1)))) return undefined;
-    const prev = this.#open(index - 1);
-    try {
-      if (!this.#isClosed(prev)) this.#closeMarker(prev);
-      prev.store.refresh();
-      const head = prev.store.head();
-      return { index, base: prev.base + head.size, prev: { size: head.size, root: head.root } };
-    } catch {
-      return undefined;
-    } finally {
-      this.#retire(prev.store);
-    }
-  }
-
   #current(seg: Segment): void {
     this.#cur = seg;
-    const r = seg.store.db.prepare('SELECT max(seq) AS m FROM records').get() as { m: unknown };
-    this.#rows = typeof r.m === 'number' ? r.m + 1 : 0;
+    this.#rows = rowCount(seg);
     this.#measure();
   }
 
-  /** Logical size of the current segment: its pages as this connection sees them (WAL frames included). */
   #measure(): void {
-    this.#bytes = (this.#cur.store.db.pragma('page_count', { simple: true }) as number) * this.#cur.pageSize;
+    this.#bytes = segmentBytes(this.#cur);
   }
 }
