@@ -3,8 +3,8 @@ import { SealogError } from './errors.js';
 import { GapCounter, type GapSummary, gapEntry } from './gap.js';
 import { validateLedgerOptions } from './options.js';
 import { encodeEntry } from './prepare.js';
-import { type ConnectOptions, connectStore } from './store/connect.js';
 import { SegmentedStore, type SegmentsOptions } from './segments/store.js';
+import { type ConnectOptions, connectStore } from './store/connect.js';
 import { type Durability, SqliteStore, type SqliteStoreOptions } from './store/sqlite.js';
 import type { CommitResult, PendingEntry, Store, WriterTrust } from './store/types.js';
 

@@ -11,9 +11,9 @@ import { validateCheckpointOptions } from './checkpoint/config.js';
 import { MAX_DEPTH_LIMIT } from './encode.js';
 import { SealogError } from './errors.js';
 import { validatePrivacyConfig } from './privacy/config.js';
-import { isPostgresUrl } from './store/postgres/url.js';
 import { looksLikeKeyText } from './privacy/key-file.js';
 import type { SinkOptions } from './sink.js';
+import { isPostgresUrl } from './store/postgres/url.js';
 import { unknownKeyMessage } from './suggest.js';
 
 /** Longest timer Node honours: setTimeout turns anything above 2^31-1 ms into 1 ms. */
@@ -137,7 +137,7 @@ function validateSegments(v: unknown, path: string): void {
   if (isPostgresUrl(path))
     fail(
       'option "segments" applies to SQLite ledgers: a PostgreSQL ledger is one sequence in one schema; ' +
-        "remove it and use the database's own partitioning and backups (docs/lifecycle.md \"Segments\")",
+        'remove it and use the database\'s own partitioning and backups (docs/lifecycle.md "Segments")',
     );
 }
 

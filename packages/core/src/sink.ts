@@ -12,10 +12,10 @@ import { parseVerifierKey } from './note/keys.js';
 import { LEDGER_OPTION_KEYS, SINK_OPTION_KEYS, validateSinkOptions } from './options.js';
 import { transformRecord } from './prepare.js';
 import { createPrivacyPipeline, loadKeyring, type PrivacyConfig } from './privacy/index.js';
-import type { CheckpointKey } from './signer/types.js';
-import type { RecordTransform, Sealer } from './stages.js';
 import { listSegments } from './segments/layout.js';
 import { SegmentedStore } from './segments/store.js';
+import type { CheckpointKey } from './signer/types.js';
+import type { RecordTransform, Sealer } from './stages.js';
 import { isPostgresUrl } from './store/postgres/url.js';
 import type { CommitResult } from './store/types.js';
 import { handoversFrom } from './verify/rotations.js';
@@ -146,7 +146,8 @@ export async function openSink(options: unknown, hooks: SinkHooks = {}): Promise
   const signer = o.checkpoint ? await loadCheckpointKey(o.checkpoint) : undefined;
   try {
     const plain = o.segments === undefined ? o.path : newestSegmentFile(o.path);
-    if (signer && plain !== undefined && !isPostgresUrl(plain) && existsSync(plain)) refuseRetiredKey(plain, signer);
+    if (signer && plain !== undefined && !isPostgresUrl(plain) && existsSync(plain))
+      refuseRetiredKey(plain, signer);
     return await openWith(o, signer, onError, hooks);
   } catch (err) {
     await signer?.close();
