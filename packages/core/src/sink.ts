@@ -6,6 +6,8 @@ import {
   createWriterTrust,
   loadCheckpointKey,
 } from './checkpoint/config.js';
+import type { NoiseConfig } from './dp/config.js';
+import { planLine, planNoise } from './dp/plan.js';
 import { SealogError } from './errors.js';
 import { Ledger, type LedgerOptions, type LedgerStats } from './ledger.js';
 import { parseVerifierKey } from './note/keys.js';
@@ -65,6 +67,8 @@ export interface SinkHooks {
   onError?: (err: SealogError) => void;
   /** Called after every commit, after the sealers (e.g. to publish counters). Must not throw. */
   onCommit?: (result: CommitResult) => void;
+  /** Startup notices (one line each, e.g. each noised field's accuracy); default: stderr with a `sealog: ` prefix. */
+  onNotice?: (line: string) => void;
 }
 
 /**
@@ -214,6 +218,13 @@ async function openWith(
     backgroundCheckpoint: true,
     ...(segmented && anchorFile !== undefined ? { anchorFile } : {}),
   });
+  // What the noise will do, said once before the first record (issue 20: one
+  // value of a narrow-ε field is mostly noise; the aggregates are what to read).
+  const noise = o.privacy?.noise as NoiseConfig | undefined;
+  if (noise !== undefined) {
+    const notice = hooks.onNotice ?? ((line: string) => process.stderr.write(`sealog: ${line}\n`));
+    for (const f of planNoise(noise).fields) notice(planLine(f));
+  }
   const transforms: RecordTransform[] = [];
   if (o.privacy) {
     try {
