@@ -211,7 +211,7 @@ export {
   planPrune,
   removeCompanions,
 } from './segments/retention-prune.js';
-export { appendSealed } from './segments/retention-write.js';
+export { appendSealed, refuseClosedSegment } from './segments/retention-write.js';
 export { type HoldStatement, MAX_STATEMENT_REASON, type Statement } from './segments/statements.js';
 export { SegmentedStore, type SegmentedStoreOptions, type SegmentsOptions } from './segments/store.js';
 export { type SegmentsVerifyOptions, verifySegments } from './segments/verify.js';

@@ -19,7 +19,9 @@ import {
   MAX_SHRED_REASON,
   openPkcs11Key,
   readPkcs11OptionsFile,
+  refuseClosedSegment,
   SealogError,
+  SqliteStore,
   sealHead,
   signErasure,
   verifyLedger,
@@ -27,7 +29,7 @@ import {
 import { type Command, EXIT_OK, type Io, UsageError } from '../command.js';
 import { readKeyList } from '../inputs.js';
 import { LEDGER_ARG } from '../source.js';
-import { openExisting, originOf } from './checkpoint.js';
+import { originOf } from './checkpoint.js';
 
 const usage = `usage: sealog erase <ledger> --seq N[,M…] --reason TEXT (--key <keyfile> | --pkcs11 <token.json>)
                    --yes [--anchor <file>] [--trust-file <vkeys>] [--no-vacuum] [--json]
@@ -172,16 +174,22 @@ async function eraseWith(
   const leaves = erasureLeaves(path, seqs);
   if (anchor !== undefined) bindAnchor(anchor, ledgerIdentity(path));
   const anchorOpt = anchor !== undefined ? { anchorFile: anchor } : {};
-  const { store, display } = await openExisting(
-    path,
-    createWriterTrust(anchorOpt, key, () => {}),
-  );
+  // A closed segment's final head is bound into the next segment: refused before
+  // any write, and again inside the append's transaction (a writer may close it meanwhile).
+  const closed = refuseClosedSegment(path);
+  const store = new SqliteStore(path, {
+    durability: 'power',
+    trust: createWriterTrust(anchorOpt, key, () => {}),
+    beforeAppend: closed,
+  });
+  const display = path;
   let by: number;
   let sealedAt: number;
   let rows: { seq: number; leaf: Buffer }[];
   try {
     // 3. A statement names a sealed root (this key derived it) and each row's leaf under it.
     if (store.divergence) throw store.divergence;
+    closed(store.db);
     const previous = originOf(await store.lastCheckpointNote());
     if (previous !== undefined && previous !== key.name) {
       throw new SealogError(

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import { createWriterTrust } from '../checkpoint/config.js';
 import { sealHead } from '../checkpoint/seal.js';
 import { SealogError } from '../errors.js';
 import type { CheckpointKey } from '../signer/types.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { listSegments } from './layout.js';
 import { type Statement, signStatement, statementEntry } from './statements.js';
 
 // The two writes retention makes to a segment file, both as `sealog
@@ -21,6 +23,28 @@ export interface SealedAppend {
   statement: string;
 }
 
+/** Whether `db` carries a `segment_close` marker (segments/create.ts). Never throws on a file without the table. */
+function closeMarked(db: Database.Database): boolean {
+  const table = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'segment_close'")
+    .get();
+  return table !== undefined && db.prepare('SELECT 1 FROM segment_close WHERE id = 0').get() !== undefined;
+}
+
+/** When `file` is named like a segment (seg-NNNNNN.db), whether its directory holds a segment file with a higher index. */
+function laterSegmentExists(file: string): boolean {
+  const m = /^seg-(\d{6,15})\.db$/.exec(basename(file));
+  if (m === null) return false;
+  const index = Number(m[1]);
+  let slots: ReturnType<typeof listSegments>['slots'];
+  try {
+    slots = listSegments(dirname(file)).slots;
+  } catch {
+    return false;
+  }
+  return slots.some((s) => s.index > index && s.file !== undefined);
+}
+
 /**
  * A segment a rotating writer closed (its `segment_close` marker, segments/create.ts)
  * takes no more rows: its final head is already bound into the next segment.
@@ -29,13 +53,29 @@ export interface SealedAppend {
  */
 function refuseClosed(file: string) {
   return (db: Database.Database): void => {
-    const table = db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'segment_close'")
-      .get();
-    if (table !== undefined && db.prepare('SELECT 1 FROM segment_close WHERE id = 0').get() !== undefined) {
+    if (closeMarked(db)) {
       throw new SealogError(
         'E_STATE',
         `${file} was closed by a writer that moved on to the next segment; nothing was written: run the command again`,
+      );
+    }
+  };
+}
+
+/**
+ * For `sealog erase`: refuses to append to a closed segment, one whose
+ * `segment_close` marker is set or whose directory holds a higher-index
+ * segment. Its final head (size and root) is bound into the next segment's
+ * row 0, so one more row there would break that binding for good. Meant as a
+ * SqliteStore `beforeAppend` (inside the append's transaction); also callable
+ * with an open handle before any work.
+ */
+export function refuseClosedSegment(file: string): (db: Database.Database) => void {
+  return (db) => {
+    if (closeMarked(db) || laterSegmentExists(file)) {
+      throw new SealogError(
+        'E_CONFIG',
+        `${file} is a closed segment: its final size and root are bound into the next segment's first row, so an erasure statement appended to it would break that binding and the directory would no longer verify. Erasure in closed segments is not supported yet; nothing was changed (docs/lifecycle.md "Erasure of a record's body")`,
       );
     }
   };
