@@ -34,24 +34,44 @@ export function createSegment(dir: string, binding: SegmentBinding, now: number)
   const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     buildFile(tmp, binding, now);
-    try {
-      linkSync(tmp, final);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
-    }
+  } catch (err) {
+    removeQuietly(tmp);
+    throw createError(final, err);
+  }
+  if (!linkSegment(tmp, final)) return false;
+  try {
     syncDir(dir);
+  } catch (err) {
+    throw createError(final, err);
+  }
+  return true;
+}
+
+/**
+ * Links a built temp file to its segment name; false when another writer's
+ * segment holds the name. The temp name is removed either way. @throws SealogError E_IO.
+ */
+export function linkSegment(tmp: string, final: string): boolean {
+  try {
+    linkSync(tmp, final);
     return true;
   } catch (err) {
-    throw new SealogError('E_IO', `cannot create segment ${final}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw createError(final, err);
   } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone (or never made): nothing to clean
-    }
+    removeQuietly(tmp);
+  }
+}
+
+function createError(final: string, err: unknown): SealogError {
+  return new SealogError('E_IO', `cannot create segment ${final}: ${(err as Error).message}`, { cause: err });
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone (or never made): nothing to clean
   }
 }
 

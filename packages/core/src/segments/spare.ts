@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SealogError } from '../errors.js';
 import type { Durability } from '../store/sqlite.js';
 import type { SegmentBinding } from './binding.js';
-import { buildFile, createSegment, syncDir } from './create.js';
+import { buildFile, createSegment, linkSegment, syncDir } from './create.js';
 import { segmentFileName } from './layout.js';
 
 /**
@@ -44,28 +43,6 @@ export class Spare {
       unlinkSync(this.path);
     } catch {
       // gone already
-    }
-  }
-}
-
-/**
- * Links a taken spare to its segment name; false when another writer's segment
- * holds the name. The temp name is removed either way. @throws SealogError E_IO.
- */
-export function linkSpare(tmp: string, final: string): boolean {
-  try {
-    linkSync(tmp, final);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new SealogError('E_IO', `cannot create segment ${final}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
     }
   }
 }
@@ -129,7 +106,7 @@ export class NextSegment {
       return undefined;
     }
     this.#spare = undefined;
-    if (!linkSpare(spare, join(this.#dir, segmentFileName(b.index)))) return undefined;
+    if (!linkSegment(spare, join(this.#dir, segmentFileName(b.index)))) return undefined;
     if (this.#durability === 'power') {
       syncDir(this.#dir);
       return undefined;

@@ -17,9 +17,9 @@ import { openSink } from '../sink.js';
 import type { PendingEntry, WriterTrust } from '../store/types.js';
 import { generateWitnessKey } from '../witness/key.js';
 import { parseBinding } from './binding.js';
-import { createSegment } from './create.js';
+import { createSegment, linkSegment } from './create.js';
 import { listSegments, segmentAnchorFile, segmentFileName } from './layout.js';
-import { linkSpare, Spare } from './spare.js';
+import { Spare } from './spare.js';
 import { BUDGETS_FILE, SegmentedStore, type SegmentedStoreOptions } from './store.js';
 
 const origin = 'example.com/segments';
@@ -272,7 +272,7 @@ describe('SegmentedStore', () => {
       db.prepare('INSERT INTO segment_close (id, size, closed_at) VALUES (0, 9, 0)').run();
       db.close();
       const spare = new Spare(dir, 2, 0);
-      expect(linkSpare(spare.path, join(dir, segmentFileName(2)))).toBe(true);
+      expect(linkSegment(spare.path, join(dir, segmentFileName(2)))).toBe(true);
       const t = trust();
       const again = open(dir, signing ? { trust: t } : {});
       expect(again.current).toMatchObject({ index: 2, base: 9 });
