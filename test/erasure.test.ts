@@ -104,8 +104,11 @@ describe('sealog erase', () => {
     // Not in the database, its WAL or shared memory, in any form a byte scan finds.
     for (const bytes of ledgerBytes(path)) expect(bytes.includes(SUBJECT)).toBe(false);
 
-    // A writer that restarts from its anchor (older than the erasure) derives across the
-    // erased row from the statement's leaf, and goes on sealing.
+    // A writer that has to re-derive from row 0 (the checkpoints' resume state lost) hashes
+    // across the erased row with the statement's leaf, and goes on sealing.
+    const lost = attackerOpen(path);
+    lost.exec('UPDATE checkpoints SET compact = NULL');
+    lost.close();
     const w = new WriterProcess({
       path,
       checkpoint: { keyFile: keys.keyFile, everyRecords: 10, anchorFile: anchor },
