@@ -17,8 +17,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { canonicalJson } from '../encode.js';
 import { SealogError } from '../errors.js';
+import { sealogEntry } from '../sealog-entry.js';
 import type { PendingEntry } from '../store/types.js';
 import { MAX_KEY_TEXT, shown } from './key-file.js';
 import { checkKeyId, PseudonymKey } from './keys.js';
@@ -188,12 +188,9 @@ export function checkShredReason(reason: string, field = '--reason'): string {
  *   {"_sealog":{"keyShredded":{"at":…,"id":…,"reason":…}},"level":30,"levelLabel":"info","msg":…,"time":…}
  */
 export function keyShreddedEntry(r: ShredResult, reason: string | undefined, now: number): PendingEntry {
-  const record = {
-    _sealog: { keyShredded: { at: r.at, id: r.id, ...(reason !== undefined ? { reason } : {}) } },
-    level: 30,
-    levelLabel: 'info',
-    msg: `sealog: pseudonym key ${r.id} destroyed on ${r.at}; its pseudonyms can no longer be linked to anyone`,
-    time: now,
-  };
-  return { entry: Buffer.from(canonicalJson(record), 'utf8'), ts: now };
+  return sealogEntry(
+    { keyShredded: { at: r.at, id: r.id, ...(reason !== undefined ? { reason } : {}) } },
+    `sealog: pseudonym key ${r.id} destroyed on ${r.at}; its pseudonyms can no longer be linked to anyone`,
+    now,
+  );
 }

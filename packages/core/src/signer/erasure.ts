@@ -3,6 +3,7 @@ import { SealogError } from '../errors.js';
 import { HASH_SIZE } from '../hash.js';
 import { decodeBase64, encodeBase64 } from '../note/encoding.js';
 import { parseNote, signNoteAsync } from '../note/note.js';
+import { sealogEntry, sealogString } from '../sealog-entry.js';
 import type { PendingEntry } from '../store/types.js';
 import { TIME_UNKNOWN } from '../time.js';
 import type { CheckpointKey } from './types.js';
@@ -133,29 +134,12 @@ export function erasureEntry(
   s: Pick<ErasureStatement, 'rows' | 'reason'>,
   now: number,
 ): PendingEntry {
-  const record = {
-    _sealog: { erasure: note },
-    level: 30,
-    levelLabel: 'info',
-    msg: `sealog: ${s.rows.length} record(s) erased: ${s.reason}`,
-    time: now,
-  };
-  return { entry: Buffer.from(canonicalJson(record), 'utf8'), ts: now };
+  return sealogEntry({ erasure: note }, `sealog: ${s.rows.length} record(s) erased: ${s.reason}`, now);
 }
 
 /** The statement note a stored entry carries, if it is an erasure entry. Never throws. */
 export function erasureNoteOf(entry: string): string | undefined {
-  if (!entry.includes('"erasure"')) return undefined;
-  let record: unknown;
-  try {
-    record = JSON.parse(entry);
-  } catch {
-    return undefined;
-  }
-  const meta = (record as { _sealog?: unknown } | null)?._sealog;
-  if (typeof meta !== 'object' || meta === null) return undefined;
-  const note = (meta as { erasure?: unknown }).erasure;
-  return typeof note === 'string' ? note : undefined;
+  return sealogString(entry, 'erasure');
 }
 
 /**

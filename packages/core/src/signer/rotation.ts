@@ -1,4 +1,3 @@
-import { canonicalJson } from '../encode.js';
 import { SealogError } from '../errors.js';
 import { bytesEqual, decodeBase64, encodeBase64, toHex } from '../note/encoding.js';
 import {
@@ -9,6 +8,7 @@ import {
   type VerifierKey,
 } from '../note/keys.js';
 import { parseNote, signNoteAsync, verifyNote } from '../note/note.js';
+import { sealogEntry, sealogString } from '../sealog-entry.js';
 import type { PendingEntry } from '../store/types.js';
 import type { CheckpointKey } from './types.js';
 
@@ -105,30 +105,16 @@ export function rotationEntry(
   statement: Pick<RotationStatement, 'origin' | 'size'> & { key: Pick<VerifierKey, 'name' | 'keyId'> },
   now: number,
 ): PendingEntry {
-  const record = {
-    _sealog: { keyRotation: note },
-    level: 30,
-    levelLabel: 'info',
-    msg: `sealog: checkpoint key of ${statement.origin} rotated at size ${statement.size} to ${statement.key.name}+${toHex(statement.key.keyId)}`,
-    time: now,
-  };
-  return { entry: Buffer.from(canonicalJson(record), 'utf8'), ts: now };
+  return sealogEntry(
+    { keyRotation: note },
+    `sealog: checkpoint key of ${statement.origin} rotated at size ${statement.size} to ${statement.key.name}+${toHex(statement.key.keyId)}`,
+    now,
+  );
 }
 
 /** The statement note a stored entry carries, if it is a rotation entry. Never throws. */
 export function rotationNoteOf(entry: string): string | undefined {
-  // Cheap test first: verify calls this on every candidate row.
-  if (!entry.includes('"keyRotation"')) return undefined;
-  let record: unknown;
-  try {
-    record = JSON.parse(entry);
-  } catch {
-    return undefined;
-  }
-  const meta = (record as { _sealog?: unknown } | null)?._sealog;
-  if (typeof meta !== 'object' || meta === null) return undefined;
-  const note = (meta as { keyRotation?: unknown }).keyRotation;
-  return typeof note === 'string' ? note : undefined;
+  return sealogString(entry, 'keyRotation');
 }
 
 /**
@@ -157,7 +143,7 @@ export function parseRotation(note: string): RotationStatement {
   // ledger of the same key. A rotation needs a ledger with records (an empty one: just switch).
   if (sizeText === '0') throw bad('size 0: a hand-over names a tree with records');
   const root = decodeBase64(field(3, 'root'), 32);
-  if (!root || root.length !== 32) throw bad('root is not base64 of 32 bytes');
+  if (root?.length !== 32) throw bad('root is not base64 of 32 bytes');
   const key = parseVerifierKey(field(4, 'key'));
   const timeKey = parseVerifierKey(field(5, 'time'));
   if (key.type !== SIG_TYPE_ED25519 || key.name !== origin)
