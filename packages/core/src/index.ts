@@ -209,6 +209,7 @@ export {
   type PruneItem,
   type PrunePlan,
   planPrune,
+  refuseUnsealedStatements,
   removeCompanions,
 } from './segments/retention-prune.js';
 export { appendSealed, refuseClosedSegment } from './segments/retention-write.js';

@@ -110,8 +110,10 @@ async function place(argv: string[], io: Io, release: boolean): Promise<number> 
     const origin = report.origin ?? signer.name;
     const id = values.id ?? `hold-${randomBytes(4).toString('hex')}`;
     const existing = report.holds.filter((h) => h.id === id);
+    // A release names the hold it ends by its note's SHA-256, never by id alone.
+    const target = existing.filter((h) => h.active).at(-1);
     if (release) {
-      if (!existing.some((h) => h.active))
+      if (target === undefined)
         throw new SealogError(
           'E_CONFIG',
           `no active legal hold ${JSON.stringify(id)} in ${dir}; sealog hold list shows them`,
@@ -129,7 +131,14 @@ async function place(argv: string[], io: Io, release: boolean): Promise<number> 
         );
     }
     const statement = release
-      ? { type: 'release' as const, origin, id, time: now, reason }
+      ? {
+          type: 'release' as const,
+          origin,
+          id,
+          time: now,
+          reason,
+          hold: Buffer.from(target!.hash, 'base64'),
+        }
       : { type: 'hold' as const, origin, id, time: now, reason, scope: scope! };
     const file = newestFile(report);
     const r = await appendSealed(file, signer, statement, now);

@@ -10,6 +10,7 @@ import {
   type PruneItem,
   planPrune,
   readPkcs11OptionsFile,
+  refuseUnsealedStatements,
   removeCompanions,
   SealogError,
   type SegmentsReport,
@@ -174,6 +175,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   const signer = await openSigningKey(values);
   try {
     const report = verifiedDir(dir, signer, 'prune removes', values['verify-key-file'] ?? []);
+    refuseUnsealedStatements(report);
     const plan = planPrune(report, cutoff);
     const summary = {
       dryRun,

@@ -17,7 +17,14 @@ import { openReadOnly } from '../store/open.js';
 import { tombstoneFileName } from './layout.js';
 import { describeHold } from './retention.js';
 import { appendSealed, type SealedAppend, signAtHead } from './retention-write.js';
-import { MAX_PRUNE_SEGMENTS, type PrunedSegment } from './statements.js';
+import {
+  MAX_PRUNE_SEGMENTS,
+  MAX_STATEMENT_NOTE_BYTES,
+  type PrunedSegment,
+  parseStatement,
+  STATEMENT_ROW_FILTER,
+  statementNoteOf,
+} from './statements.js';
 import { readTombstone } from './verify-judge.js';
 import type { HoldSummary, SegmentSummary, SegmentsReport } from './verify-types.js';
 
@@ -145,6 +152,61 @@ export function planPrune(report: SegmentsReport, cutoff: number): PrunePlan {
     );
   }
   return plan;
+}
+
+/**
+ * Refuses to plan while the newest segment holds an unsealed sealog statement
+ * (`_sealog` prune, hold, release or erasure) after its last valid checkpoint.
+ * Such a row proves nothing yet: anyone who can write the file can plant one
+ * there (a copy of a release, say), and prune's own statement and seal would
+ * then cover it. Seal it first (`sealog checkpoint`), so that verify judges it.
+ * One exception: the statement of an interrupted prune of this directory (a
+ * prune statement whose every removed segment is present with exactly the head
+ * it names): the rerun seals it with its own, as the crash-safety order expects.
+ * @throws SealogError E_CONFIG naming the row.
+ */
+export function refuseUnsealedStatements(report: SegmentsReport): void {
+  const newest = report.segments.at(-1);
+  if (newest?.report === undefined) return;
+  const from = newest.report.sealed;
+  const heads = new Map(report.segments.map((s) => [s.index, `${s.size}:${s.root}`]));
+  const db = openReadOnly(newest.file);
+  let rows: [unknown, unknown][];
+  try {
+    rows = db
+      .prepare(
+        `SELECT seq, iif(length(entry) <= ${2 * MAX_STATEMENT_NOTE_BYTES}, CAST(entry AS TEXT), NULL) FROM records WHERE seq >= ? AND substr(entry, 1, 12) = CAST('{"_sealog":{' AS BLOB) AND (${STATEMENT_ROW_FILTER} OR instr(entry, CAST('"erasure"' AS BLOB)) > 0) ORDER BY seq LIMIT 16`,
+      )
+      .raw(true)
+      .all(from) as [unknown, unknown][];
+  } finally {
+    db.close();
+  }
+  const interruptedPrune = (entry: unknown): boolean => {
+    if (typeof entry !== 'string') return false;
+    const found = statementNoteOf(entry);
+    if (found?.type !== 'prune') return false;
+    try {
+      const s = parseStatement(found.note);
+      return (
+        s.type === 'prune' &&
+        s.segments.every(
+          (g) =>
+            g.prunedAt !== undefined ||
+            heads.get(g.index) === `${g.size}:${Buffer.from(g.root).toString('hex')}`,
+        )
+      );
+    } catch {
+      return false;
+    }
+  };
+  const row = rows.find(([, entry]) => !interruptedPrune(entry));
+  if (row !== undefined) {
+    throw new SealogError(
+      'E_CONFIG',
+      `the newest segment ${newest.file} holds a sealog statement at row ${String(row[0])} that no checkpoint covers yet (its last valid checkpoint covers ${from} rows); nothing was pruned: seal it first with \`sealog checkpoint ${newest.file} --key <keyfile>\`, check \`sealog hold list\`, then run prune again`,
+    );
+  }
 }
 
 export interface PruneOptions {

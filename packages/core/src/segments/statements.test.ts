@@ -50,7 +50,7 @@ describe('retention statements', () => {
     for (const s of [
       prune,
       hold,
-      { type: 'release' as const, origin, id: 'LIT-1', time: 9, reason: 'closed' },
+      { type: 'release' as const, origin, id: 'LIT-1', time: 9, reason: 'closed', hold: root },
     ]) {
       const note = await signStatement(s, key.log);
       expect(parseStatement(note)).toEqual(s);

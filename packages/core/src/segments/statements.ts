@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { canonicalJson } from '../encode.js';
 import { SealogError } from '../errors.js';
 import { decodeBase64, encodeBase64 } from '../note/encoding.js';
@@ -12,7 +13,7 @@ import { MAX_SEGMENT_INDEX } from './layout.js';
 // statements (signer/rotation.ts): hashed into the tree, sealed, seen by every
 // verifier. Each is a C2SP signed note signed by the ledger's log key:
 //
-//   sealog prune/v1                      sealog hold/v1            sealog hold release/v1
+//   sealog prune/v1                      sealog hold/v1            sealog hold release/v2
 //   origin <origin>                      origin <origin>           origin <origin>
 //   time <ms>                            id <id>                   id <id>
 //   retention <ms>                       time <ms>                 time <ms>
@@ -20,6 +21,12 @@ import { MAX_SEGMENT_INDEX } from './layout.js';
 //   carried <index> <base> <size> <root> <oldest> <newest> <pruned ms>  (zero or more)
 //   segment <index> <base> <size> <root> <oldest ms> <newest ms>   (one or more)
 //                                        segment <index> | range <from ms> <to ms>
+//                                                                  hold <base64 SHA-256 of the hold's note>
+//
+// A release names the one hold it ends by the SHA-256 of that hold's whole
+// stored note (text and signature lines): a release signed for another ledger
+// with the same key, or for an earlier hold that reused the id, ends nothing.
+// (A v1 release named the hold by id only; it is refused as malformed.)
 //
 // A prune statement names, for each segment it removes, the final tree head
 // (size, base64 root) that the next segment's binding and the tombstone must
@@ -32,7 +39,8 @@ import { MAX_SEGMENT_INDEX } from './layout.js';
 
 const PRUNE = 'sealog prune/v1';
 const HOLD = 'sealog hold/v1';
-const RELEASE = 'sealog hold release/v1';
+const RELEASE = 'sealog hold release/v2';
+const RELEASE_V1 = 'sealog hold release/v1';
 /** Largest statement note read. */
 export const MAX_STATEMENT_NOTE_BYTES = 1 << 20;
 /**
@@ -86,6 +94,13 @@ export interface ReleaseStatement {
   id: string;
   time: number;
   reason: string;
+  /** SHA-256 of the note of the hold it ends (holdNoteHash). */
+  hold: Uint8Array;
+}
+
+/** The SHA-256 of a hold statement's stored note (its UTF-8 bytes), as a release names it. */
+export function holdNoteHash(note: string): Uint8Array {
+  return createHash('sha256').update(note, 'utf8').digest();
 }
 
 export type Statement = PruneStatement | HoldStatement | ReleaseStatement;
@@ -125,7 +140,10 @@ export function statementText(s: Statement): string {
   }
   if (!ID.test(s.id)) throw new RangeError('hold id');
   const t = `${head(s.type === 'hold' ? HOLD : RELEASE)}id ${s.id}\ntime ${s.time}\nreason ${s.reason}\n`;
-  if (s.type === 'release') return t;
+  if (s.type === 'release') {
+    if (s.hold.length !== 32) throw new RangeError('a release names the hold by a 32-byte hash');
+    return `${t}hold ${encodeBase64(s.hold)}\n`;
+  }
   return 'segment' in s.scope
     ? `${t}segment ${s.scope.segment}\n`
     : `${t}range ${s.scope.from} ${s.scope.to}\n`;
@@ -157,6 +175,10 @@ export function parseStatement(note: string): Statement {
     return line.slice(name.length + 1);
   };
   const header = lines[0];
+  if (header === RELEASE_V1)
+    throw bad(
+      'a hold release/v1 names the hold by id only, not by its note: it releases nothing (release the hold again)',
+    );
   if (header !== PRUNE && header !== HOLD && header !== RELEASE) throw bad('unknown first line');
   const origin = field('origin');
   if (header === PRUNE) {
@@ -177,8 +199,10 @@ export function parseStatement(note: string): Statement {
   const time = count(field('time'), 'time');
   const reason = reasonOf(field('reason'));
   if (header === RELEASE) {
+    const hold = decodeBase64(field('hold'), 32);
+    if (hold?.length !== 32) throw bad('hold is not base64 of 32 bytes');
     if (i !== lines.length) throw bad('extra lines');
-    return { type: 'release', origin, id, time, reason };
+    return { type: 'release', origin, id, time, reason, hold };
   }
   const line = lines[i] ?? '';
   let scope: HoldScope;

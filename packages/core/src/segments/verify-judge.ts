@@ -5,7 +5,14 @@ import type { VerifierKey } from '../note/keys.js';
 import type { VerifyReport } from '../verify/types.js';
 import type { SegmentBinding } from './binding.js';
 import type { SegmentSlot } from './layout.js';
-import { before, describeHold, holdCovers, holdsInForce, type JudgedStatements } from './retention.js';
+import {
+  before,
+  describeHold,
+  holdCovers,
+  holdsInForce,
+  type JudgedStatements,
+  releasesOf,
+} from './retention.js';
 import type { PrunedSegment } from './statements.js';
 import type { SegmentFacts } from './verify-read.js';
 import type { PrunedSummary, SegmentFinding, SegmentSummary } from './verify-types.js';
@@ -145,13 +152,12 @@ function authorise(ctx: MissingContext, k: number, tombstone: string): PrunedSum
         (when === undefined || h.statement.time <= when),
     );
     if (when !== undefined) {
+      const already = new Set(held);
       for (const h of judged.holds) {
-        if (held.includes(h) || !before(h.at, p.at) || h.statement.time > when) continue;
+        if (already.has(h) || !before(h.at, p.at) || h.statement.time > when) continue;
         if (!holdCovers(h.statement.scope, { index: k, oldest: seg.oldest, newest: seg.newest })) continue;
         // Released only after the earlier prune: it was in force then.
-        const releasedBy = judged.releases.some(
-          (r) => r.statement.id === h.statement.id && before(h.at, r.at) && r.statement.time <= when,
-        );
+        const releasedBy = releasesOf(judged, h).some((r) => r.statement.time <= when);
         if (!releasedBy) held.push(h);
       }
     }

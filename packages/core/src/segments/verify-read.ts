@@ -38,10 +38,11 @@ export interface SegmentFacts {
 }
 
 /**
- * Reads a segment's row 0, time span and statement entries in one read transaction.
+ * Reads a segment's row 0, time span and statement entries (at most
+ * `maxStatements`: what is left of the directory's budget) in one read transaction.
  * @throws SealogError E_IO / E_NOT_LEDGER when the file cannot be read as a ledger.
  */
-export function readSegmentFacts(path: string): SegmentFacts {
+export function readSegmentFacts(path: string, maxStatements = MAX_STATEMENTS_PER_SEGMENT): SegmentFacts {
   const db = openReadOnly(path);
   try {
     db.exec('BEGIN');
@@ -77,7 +78,10 @@ export function readSegmentFacts(path: string): SegmentFacts {
       const found = statementNoteOf(entry);
       if (found === undefined) continue;
       bytes += found.note.length;
-      if (facts.statements.length === MAX_STATEMENTS_PER_SEGMENT || bytes > MAX_STATEMENT_BYTES_PER_SEGMENT) {
+      if (
+        facts.statements.length >= Math.min(maxStatements, MAX_STATEMENTS_PER_SEGMENT) ||
+        bytes > MAX_STATEMENT_BYTES_PER_SEGMENT
+      ) {
         facts.overflow = true;
         break;
       }

@@ -1,5 +1,5 @@
 import type { VerifyReport } from '../verify/types.js';
-import type { JudgedStatement, JudgedStatements } from './retention.js';
+import { type JudgedStatement, type JudgedStatements, releasesOf } from './retention.js';
 import type { HoldScope, HoldStatement } from './statements.js';
 
 // The report of `verifySegments` (`sealog verify <dir> --json`), documented in
@@ -91,6 +91,8 @@ export interface HoldSummary {
   /** Where the hold statement is stored, and whether a valid checkpoint covers it. */
   at: { segment: number; seq: number };
   sealed: boolean;
+  /** Base64 SHA-256 of its stored note: the name a release gives the hold it ends. */
+  hash: string;
   /** The latest release of it, if released. */
   released?: { time: number; reason: string; at: { segment: number; seq: number } };
   active: boolean;
@@ -123,11 +125,12 @@ export interface SegmentsReport {
   records: number;
 }
 
-/** The hold statements as the report lists them. */
+/** The hold statements as the report lists them. Linear: `active` goes into a Set, releases are indexed. */
 export function holdSummaries(
   judged: Pick<JudgedStatements, 'holds' | 'releases'>,
   active: readonly JudgedStatement<HoldStatement>[],
 ): HoldSummary[] {
+  const inForce = new Set(active);
   return judged.holds.map((h) => {
     const s = h.statement;
     const out: HoldSummary = {
@@ -137,11 +140,11 @@ export function holdSummaries(
       scope: s.scope,
       at: h.at,
       sealed: h.sealed,
-      active: active.includes(h),
+      hash: h.hash,
+      active: inForce.has(h),
     };
-    const r = judged.releases.filter((x) => x.statement.id === s.id).at(-1);
-    if (r !== undefined && !out.active)
-      out.released = { time: r.statement.time, reason: r.statement.reason, at: r.at };
+    const r = out.active ? undefined : releasesOf(judged, h).at(-1);
+    if (r !== undefined) out.released = { time: r.statement.time, reason: r.statement.reason, at: r.at };
     return out;
   });
 }

@@ -5,9 +5,9 @@ import { isFailure } from '../verify/types.js';
 import { verifyLedger } from '../verify/verify.js';
 import type { SegmentBinding } from './binding.js';
 import { listSegments, type SegmentSlot } from './layout.js';
-import { holdsInForce, judgeStatements } from './retention.js';
+import { holdsInForce, judgeStatements, MAX_STATEMENTS_PER_DIRECTORY } from './retention.js';
 import { checkTrusted, judgeMissing, type PrunedSummary } from './verify-judge.js';
-import { readSegmentFacts, type SegmentFacts } from './verify-read.js';
+import { MAX_STATEMENTS_PER_SEGMENT, readSegmentFacts, type SegmentFacts } from './verify-read.js';
 import {
   type HoldSummary,
   holdSummaries,
@@ -63,6 +63,8 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
   delete (perSegment as SegmentsVerifyOptions).retention;
   const read = new Map<number, { report: VerifyReport; facts: SegmentFacts; summary: SegmentSummary }>();
   const summaries: SegmentSummary[] = [];
+  // Statements read over the whole directory are bounded too, not only per segment.
+  let statementBudget = MAX_STATEMENTS_PER_DIRECTORY;
   for (const slot of files) {
     const summary: SegmentSummary = {
       index: slot.index,
@@ -74,7 +76,8 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
     summaries.push(summary);
     try {
       const report = verifyLedger(slot.file, perSegment);
-      const facts = readSegmentFacts(slot.file);
+      const facts = readSegmentFacts(slot.file, statementBudget);
+      statementBudget = Math.max(0, statementBudget - facts.statements.length);
       summary.size = report.size;
       summary.root = report.root;
       summary.report = report;
@@ -187,7 +190,7 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
       add({
         kind: 'bad-statement',
         segment: index,
-        message: `segment ${index} holds too many retention statements; the rest were not read`,
+        message: `segment ${index} holds too many retention statements (at most ${MAX_STATEMENTS_PER_SEGMENT} per segment and ${MAX_STATEMENTS_PER_DIRECTORY} per directory are read); the rest were not read`,
       });
   const pruned: PrunedSummary[] = judgeMissing({
     slots: listing.slots,
