@@ -1,16 +1,14 @@
 import type Database from 'better-sqlite3';
-import { parseCheckpoint } from '../checkpoint/body.js';
 import { openCheckpoint } from '../checkpoint/signed.js';
 import { toHex } from '../note/encoding.js';
 import type { VerifierKey } from '../note/keys.js';
-import { MAX_NOTE_BYTES, parseNote } from '../note/note.js';
+import { MAX_NOTE_BYTES } from '../note/note.js';
 import {
   chainKeys,
   followKeyChain,
   type KeyChain,
   MAX_ROTATION_NOTE_BYTES,
   rotationNoteOf,
-  spanAllows,
 } from '../signer/rotation.js';
 import { openReadOnly } from '../store/open.js';
 import type { ScanResult } from './scan.js';
