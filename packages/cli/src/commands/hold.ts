@@ -124,6 +124,26 @@ async function place(argv: string[], io: Io, release: boolean): Promise<number> 
           'E_CONFIG',
           `a legal hold ${JSON.stringify(id)} already exists; choose another --id`,
         );
+      // A segment a sealed prune statement names is being removed (an interrupted
+      // prune): a hold on it would be reported active while the rerun deletes it.
+      const named = new Set(
+        report.prunes.filter((p) => p.sealed).flatMap((p) => p.segments.map((g) => g.index)),
+      );
+      const doomed = report.segments.find(
+        (s) =>
+          named.has(s.index) &&
+          (scope && 'segment' in scope
+            ? scope.segment === s.index
+            : scope !== undefined &&
+              (s.oldest === undefined ||
+                s.newest === undefined ||
+                (s.oldest <= scope.to && scope.from <= s.newest))),
+      );
+      if (doomed !== undefined)
+        throw new SealogError(
+          'E_CONFIG',
+          `segment ${doomed.index} is named by a sealed prune statement that has not finished (an interrupted prune): it is being removed and a hold cannot keep it; nothing was written. Run sealog prune again to finish it (copy the segment elsewhere first if it must be kept), then place the hold on what remains`,
+        );
       if (scope && 'segment' in scope && !report.segments.some((s) => s.index === scope.segment))
         throw new SealogError(
           'E_CONFIG',

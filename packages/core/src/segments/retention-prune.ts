@@ -113,6 +113,15 @@ export function planPrune(report: SegmentsReport, cutoff: number): PrunePlan {
           `segment ${s.index} is named by a prune statement with another head than its file holds; nothing was removed: run sealog verify`,
         );
       }
+      // A hold placed after the statement (hold add refuses this; an older
+      // sealog did not) stops the rerun: a held segment is never removed silently.
+      const held = active.find((h) => holdCoversSummary(h, s) || h.at.segment === s.index);
+      if (held !== undefined) {
+        throw new SealogError(
+          'E_CONFIG',
+          `segment ${s.index} is named by an interrupted prune (its statement is sealed), but legal hold ${held.id} (reason: ${JSON.stringify(held.reason)}) placed at segment ${held.at.segment} row ${held.at.seq} ${holdCoversSummary(held, s) ? 'covers it' : 'is recorded in it'}; nothing was removed: the prune cannot finish while the hold is active (sealog hold release when it no longer applies; a copy of the segment kept elsewhere is not affected)`,
+        );
+      }
       plan.resume.push(item(s));
       continue;
     }
