@@ -53,12 +53,18 @@ function laterSegmentExists(file: string): boolean {
  */
 function refuseClosed(file: string) {
   return (db: Database.Database): void => {
-    if (closeMarked(db)) {
+    if (!closeMarked(db)) return;
+    if (!laterSegmentExists(file)) {
+      // Retrying cannot help: no writer is moving on to a next segment.
       throw new SealogError(
         'E_STATE',
-        `${file} was closed by a writer that moved on to the next segment; nothing was written: run the command again`,
+        `${file} carries a segment close marker but no next segment exists: a writer died in the middle of a rotation, or the file was edited (the marker is not signed); nothing was written. Start the ledger's writer on ${dirname(file)}: opening it completes the rotation (it creates the next segment, bound to the head it derives). Then run sealog verify on the directory and this command again`,
       );
     }
+    throw new SealogError(
+      'E_STATE',
+      `${file} was closed by a writer that moved on to the next segment; nothing was written: run the command again`,
+    );
   };
 }
 

@@ -181,8 +181,10 @@ describe('verifySegments', () => {
       reason: 'R',
       scope: { segment: 1 },
     };
+    // No next segment exists (a writer died mid-rotation, or the marker was forged):
+    // the message says so and what to do, never just "retry" (red-team finding 4).
     await expect(appendSealed(newest.path, signer(l), hold, Date.now())).rejects.toThrow(
-      /closed by a writer/,
+      /carries a segment close marker but no next segment exists: a writer died in the middle of a rotation, or the file was edited.*Start the ledger's writer/,
     );
     expect(check(l).segments[1]!.size).toBe(3);
   });
