@@ -13,12 +13,10 @@ export function sealogEntry(meta: Record<string, unknown>, msg: string, now: num
 }
 
 /**
- * The string at `_sealog[key]` of a stored entry (a statement's signed note),
- * if the entry is JSON with one. The entry comes from the ledger file: never throws.
+ * The `_sealog` object of a stored entry, if the entry is JSON with one. The
+ * entry comes from the ledger file: never throws.
  */
-export function sealogString(entry: string, key: string): string | undefined {
-  // Cheap test first: verifiers call this on every candidate row.
-  if (!entry.includes(`"${key}"`)) return undefined;
+export function sealogMeta(entry: string): Record<string, unknown> | undefined {
   let record: unknown;
   try {
     record = JSON.parse(entry);
@@ -26,7 +24,13 @@ export function sealogString(entry: string, key: string): string | undefined {
     return undefined;
   }
   const meta = (record as { _sealog?: unknown } | null)?._sealog;
-  if (typeof meta !== 'object' || meta === null) return undefined;
-  const value = (meta as Record<string, unknown>)[key];
+  return typeof meta === 'object' && meta !== null ? (meta as Record<string, unknown>) : undefined;
+}
+
+/** The string at `_sealog[key]` of a stored entry (a statement's signed note), if it has one. Never throws. */
+export function sealogString(entry: string, key: string): string | undefined {
+  // Cheap test first: verifiers call this on every candidate row.
+  if (!entry.includes(`"${key}"`)) return undefined;
+  const value = sealogMeta(entry)?.[key];
   return typeof value === 'string' ? value : undefined;
 }

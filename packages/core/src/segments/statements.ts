@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../encode.js';
 import { SealogError } from '../errors.js';
 import { decodeBase64, encodeBase64 } from '../note/encoding.js';
 import { SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
 import { parseNote, signNoteAsync, verifyNote } from '../note/note.js';
+import { sealogEntry, sealogMeta } from '../sealog-entry.js';
 import type { Signer } from '../signer/types.js';
 import type { PendingEntry } from '../store/types.js';
 import { MAX_SEGMENT_INDEX } from './layout.js';
@@ -281,14 +281,7 @@ export function statementEntry(note: string, s: Statement, now: number): Pending
       : s.type === 'hold'
         ? `legal hold ${s.id} placed`
         : `legal hold ${s.id} released`;
-  const record = {
-    _sealog: { [ENTRY_KEY[s.type]]: note },
-    level: 30,
-    levelLabel: 'info',
-    msg: `sealog: ${what}`,
-    time: now,
-  };
-  return { entry: Buffer.from(canonicalJson(record), 'utf8'), ts: now };
+  return sealogEntry({ [ENTRY_KEY[s.type]]: note }, `sealog: ${what}`, now);
 }
 
 /** The SQL filter for candidate rows (instr over the blob: only candidates reach JS). */
@@ -303,19 +296,13 @@ export const STATEMENT_ROW_FILTER = Object.values(ENTRY_KEY)
  */
 export function statementNoteOf(entry: string): { type: Statement['type']; note: string } | undefined {
   if (!entry.startsWith('{"_sealog":{"')) return undefined;
-  let record: unknown;
-  try {
-    record = JSON.parse(entry);
-  } catch {
-    return undefined;
-  }
-  const meta = (record as { _sealog?: unknown } | null)?._sealog;
-  if (typeof meta !== 'object' || meta === null) return undefined;
+  const meta = sealogMeta(entry);
+  if (meta === undefined) return undefined;
   const keys = Object.keys(meta);
   if (keys.length !== 1) return undefined;
   const k = keys[0]!;
   const type = (Object.keys(ENTRY_KEY) as Statement['type'][]).find((t) => ENTRY_KEY[t] === k);
   if (type === undefined) return undefined;
-  const note = (meta as Record<string, unknown>)[k];
+  const note = meta[k];
   return typeof note === 'string' ? { type, note } : undefined;
 }
