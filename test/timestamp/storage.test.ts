@@ -138,15 +138,21 @@ describe('checkpoint_timestamps in the ledger file', () => {
         query: {},
         keys: t.keys,
       });
-      expect(bundle.timestamps?.length).toBe(1);
-      expect(bundle.timestamps![0]!.noteSha256).toBe(sha256(bundle.checkpoint).toString('base64'));
-      verifyTimestampToken(
-        Buffer.from(bundle.timestamps![0]!.token, 'base64'),
-        Buffer.from(bundle.checkpoint),
-        {
+      // Every good token of the bundle's note, and nothing else. Usually one; two when a periodic
+      // seal and the closing one signed the same head in the same second (identical notes, each
+      // stored and stamped), which a loaded machine makes likely.
+      const imprint = sha256(bundle.checkpoint);
+      const goodForNote = good
+        .filter((r) => r.note_sha256.equals(imprint))
+        .map((r) => r.token.toString('base64'));
+      expect(goodForNote.length).toBeGreaterThan(0);
+      expect(bundle.timestamps?.map((x) => x.token).sort()).toEqual(goodForNote.sort());
+      for (const stamp of bundle.timestamps!) {
+        expect(stamp.noteSha256).toBe(imprint.toString('base64'));
+        verifyTimestampToken(Buffer.from(stamp.token, 'base64'), Buffer.from(bundle.checkpoint), {
           trustAnchors: pki.caPem,
-        },
-      );
+        });
+      }
       expect(warnings).toContainEqual(expect.stringMatching(/5 stored timestamp token\(s\) left out/));
       // A verifier that does not know the field still verifies the bundle.
       expect(verifyBundle(JSON.stringify(bundle), { keys: t.keys }).status).toBe('ok');

@@ -1,6 +1,6 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { SealogError, type SealogErrorCode } from '../errors.js';
-import type { PgTarget } from '../store/postgres/connect.js';
+import type { PgTarget } from '../store/postgres/url.js';
 import type { BudgetStore, Settlement } from './budget.js';
 import {
   ABANDONED,

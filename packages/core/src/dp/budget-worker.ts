@@ -4,7 +4,7 @@
 // (ABANDONED), a granted lease is given back at once, since no one will use it.
 import { type MessagePort, workerData } from 'node:worker_threads';
 import { SealogError } from '../errors.js';
-import type { PgTarget } from '../store/postgres/connect.js';
+import type { PgTarget } from '../store/postgres/url.js';
 import type { Settlement } from './budget.js';
 import { PgBudgetStore } from './budget-postgres.js';
 
