@@ -56,6 +56,23 @@ async function pruneDue(l: SegmentedLedger, cutoff = Date.now() - 86_400_000): P
 }
 
 describe('verifySegments', () => {
+  it("the newest segment's unsealed tail follows the verifier's policy (--strict fails it)", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sealog-segv-'));
+    dirs.push(root);
+    const l = await makeSegmentedLedger(join(root, 'audit'), {
+      segments: [6, 6, 5],
+      checkpointEvery: 2,
+      sealNewest: false,
+    });
+    const lax = check(l);
+    expect(lax.ok).toBe(true);
+    expect(lax.segments.at(-1)!.ok).toBe(true);
+    const strict = verifySegments(l.dir, { keys: l.keys.vkeys, strict: true });
+    expect(strict.ok).toBe(false);
+    expect(strict.segments.at(-1)!.ok).toBe(false);
+    expect(strict.segments.slice(0, -1).every((s) => s.ok)).toBe(true);
+  });
+
   it('a clean ledger passes; a swap, a cut-short segment and a gap do not', async () => {
     const l = await ledger([6, 6, 6, 2]);
     expect(check(l).findings).toEqual([]);

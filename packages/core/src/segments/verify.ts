@@ -154,9 +154,13 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
     const closed = index !== newestFile;
     r.summary.sealedBy = own ? 'checkpoint' : closed && byNext ? 'next-binding' : 'none';
     const excused = (kind: string) => closed && byNext && (kind === 'unsealed' || kind === 'no-checkpoint');
+    // Only a closed segment the next binding seals may pass with its own report failing: the
+    // newest keeps its verdict, so --strict / --max-unsealed hold for its unsealed tail.
     r.summary.ok =
       r.report.ok ||
-      (r.report.omittedFindings === 0 &&
+      (closed &&
+        byNext &&
+        r.report.omittedFindings === 0 &&
         r.report.findings.every((f) => !isFailure(f.kind) || excused(f.kind)));
     if (closed && !own && !byNext) {
       add({
