@@ -40,7 +40,9 @@ describe('several processes appending to one ledger file', () => {
     await Ledger.open({ path }).close();
     const batches = 60;
     const batchSize = 50;
-    const startAt = Date.now() + 3000;
+    // Both start at one wall-clock time; 8 s leaves room for two node processes to load on a
+    // busy machine (with 3 s one of them started after the other had finished, failing below).
+    const startAt = Date.now() + 8000;
     await Promise.all([
       run(path, 'A', batches, batchSize, startAt),
       run(path, 'B', batches, batchSize, startAt),
