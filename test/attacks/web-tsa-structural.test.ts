@@ -150,7 +150,7 @@ function* mutations(der: Uint8Array): Generator<[string, Uint8Array]> {
   yield ['trailing TLV', cat(der, Uint8Array.of(0x05, 0x00))];
   yield ['truncated by 1', der.subarray(0, der.length - 1)];
   for (const [idx0, t] of tlvs.entries()) {
-    const idx = `${idx0} tag ${der[t.start]!.toString(16)} len ${t.len} [${Buffer.from(der.subarray(t.start, t.start + Math.min(t.hdr + t.len, 24))).toString('hex')}]`;
+    const idx = `${idx0} tag ${(der[t.start] ?? 0).toString(16)} len ${t.len} [${Buffer.from(der.subarray(t.start, t.start + Math.min(t.hdr + t.len, 24))).toString('hex')}]`;
     const content = der.subarray(t.start + t.hdr, t.start + t.hdr + t.len);
     const tag = der.subarray(t.start, t.start + 1);
     // Non-minimal length (one extra leading zero length byte).
