@@ -2,19 +2,23 @@
 // request, keeping their leaf hashes under a signed erasure statement
 // (docs/lifecycle.md "Erasure of a record's body").
 
+import { basename, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   bindAnchor,
   type CheckpointKey,
   checkShredReason,
   createWriterTrust,
+  type DirLock,
   eraseBodies,
   erasureEntry,
   erasureLeaves,
   fileCheckpointKey,
   isPostgresUrl,
+  isSegmentDir,
   ledgerIdentity,
   loadSignerKeyFile,
+  lockSegmentDir,
   MAX_ERASED_ROWS,
   MAX_SHRED_REASON,
   openPkcs11Key,
@@ -128,7 +132,11 @@ export const erase: Command = {
     if (values.yes !== true)
       throw new UsageError(`this erases ${seqs.length} record body(ies) for good; add --yes to go ahead`);
     const key = await openKey(values.key, values.pkcs11);
+    let lock: DirLock | undefined;
     try {
+      // A segment of a directory: one prune, hold or erase at a time there.
+      if (/^seg-\d{6,15}\.db$/.test(basename(path)) && isSegmentDir(dirname(path)))
+        lock = lockSegmentDir(dirname(path), 'sealog erase');
       const trust = values['trust-file'] ?? [];
       const how = {
         json: values.json === true,
@@ -140,6 +148,7 @@ export const erase: Command = {
       };
       return await eraseWith(path, seqs, reason, key, values.anchor, how, io);
     } finally {
+      lock?.release();
       await key.close();
     }
   },

@@ -3,8 +3,10 @@ import { parseArgs } from 'node:util';
 import {
   appendSealed,
   checkShredReason,
+  type DirLock,
   type HoldSummary,
   isSegmentDir,
+  lockSegmentDir,
   SealogError,
   type SegmentsReport,
   verifySegments,
@@ -105,7 +107,10 @@ async function place(argv: string[], io: Io, release: boolean): Promise<number> 
     throw new UsageError('--id ID is required: the hold to release (sealog hold list shows them)');
   }
   const signer = await openSigningKey(values);
+  let lock: DirLock | undefined;
   try {
+    // A hold decided on a state a running prune is changing could land on a segment it removes.
+    lock = lockSegmentDir(dir, `sealog hold ${release ? 'release' : 'add'}`);
     const report = verifySegments(dir, { keys: ownKeys(signer, values['verify-key-file'] ?? []) });
     const origin = report.origin ?? signer.name;
     const id = values.id ?? `hold-${randomBytes(4).toString('hex')}`;
@@ -169,6 +174,7 @@ async function place(argv: string[], io: Io, release: boolean): Promise<number> 
     );
     return EXIT_OK;
   } finally {
+    lock?.release();
     await signer.close();
   }
 }

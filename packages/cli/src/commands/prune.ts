@@ -3,9 +3,12 @@ import {
   applyPrune,
   type CheckpointKey,
   checkShredReason,
+  type DirLock,
   fileCheckpointKey,
+  isPostgresUrl,
   isSegmentDir,
   loadSignerKeyFile,
+  lockSegmentDir,
   openPkcs11Key,
   type PruneItem,
   planPrune,
@@ -20,6 +23,7 @@ import { type Command, EXIT_OK, type Io, UsageError } from '../command.js';
 import { escapeTerminal } from '../format.js';
 import { readKeyList } from '../inputs.js';
 import { parseTimeArg } from '../time-arg.js';
+import { prunePostgres } from './prune-postgres.js';
 import { formatDuration } from './verify-segments.js';
 
 const usage = `usage: sealog prune <dir> (--keep <duration> | --before <time>) --reason TEXT
@@ -156,7 +160,8 @@ async function run(argv: string[], io: Io): Promise<number> {
       'verify-key-file': { type: 'string', multiple: true },
     },
   });
-  if (positionals.length !== 1) throw new UsageError('expected exactly one segment directory');
+  if (positionals.length !== 1)
+    throw new UsageError('expected exactly one segment directory or postgres:// URL');
   const dir = positionals[0]!;
   if ((values.keep === undefined) === (values.before === undefined))
     throw new UsageError('give exactly one of --keep <duration> or --before <time>');
@@ -173,7 +178,16 @@ async function run(argv: string[], io: Io): Promise<number> {
   if (cutoff > now) throw new UsageError('--before is in the future: nothing can be due yet');
   const retention = now - cutoff;
   const signer = await openSigningKey(values);
+  if (isPostgresUrl(dir)) {
+    const keys = ownKeys(signer, values['verify-key-file'] ?? []);
+    const pg = { url: dir, signer, keys, cutoff, now, retention, reason, dryRun, json: values.json === true };
+    return prunePostgres(pg, io).finally(() => signer.close());
+  }
+  // One prune, hold or erase at a time: taken before verifying, so the plan is
+  // made from a state no other maintenance command changes until we are done.
+  let lock: DirLock | undefined;
   try {
+    if (!dryRun) lock = lockSegmentDir(dir, 'sealog prune');
     const report = verifiedDir(dir, signer, 'prune removes', values['verify-key-file'] ?? []);
     refuseUnsealedStatements(report);
     const plan = planPrune(report, cutoff);
@@ -225,6 +239,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     );
     return EXIT_OK;
   } finally {
+    lock?.release();
     await signer.close();
   }
 }
