@@ -1,4 +1,5 @@
 import { isSealogError, SealogError } from '../errors.js';
+import { sha256 } from '../hash.js';
 import {
   type Cert,
   extendedKeyUsage,
@@ -116,14 +117,14 @@ export function chainToAnchor(
 export const MAX_TSA_SIGNERS = 64;
 
 /**
- * Parses the TSA signing certificates a verifier pins: PEM text (one or more
- * CERTIFICATE blocks per string). Each must be a TSA certificate by RFC 3161
- * §2.3 (critical EKU of id-kp-timeStamping alone), so a CA or a TLS
- * certificate given by mistake is refused rather than silently matching nothing.
- * @throws SealogError E_CONFIG naming the certificate (its number in the
- *   order given and, once it parses, its subject).
+ * The pinned TSA signing certificates, each a timestamping certificate (RFC 3161 §2.3),
+ * read by `read` (node:crypto here, pkijs in the browser: web-cert.ts). Same messages on both.
+ * @throws SealogError E_CONFIG.
  */
-export function readTsaSigners(pems: string | readonly string[]): Cert[] {
+export function readTsaSignersWith(
+  pems: string | readonly string[],
+  read: (der: Uint8Array, label: string) => Cert,
+): Cert[] {
   const list = typeof pems === 'string' ? [pems] : pems;
   if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) {
     throw new SealogError(
@@ -146,7 +147,7 @@ export function readTsaSigners(pems: string | readonly string[]): Cert[] {
     let cert: Cert;
     try {
       const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
-      cert = readCert(new Uint8Array(Buffer.from(body, 'base64')), `TSA signer certificate ${i + 1}`);
+      cert = read(new Uint8Array(Buffer.from(body, 'base64')), `TSA signer certificate ${i + 1}`);
     } catch (err) {
       throw new SealogError(
         'E_CONFIG',
@@ -169,6 +170,18 @@ export function readTsaSigners(pems: string | readonly string[]): Cert[] {
 }
 
 /**
+ * Parses the TSA signing certificates a verifier pins: PEM text (one or more
+ * CERTIFICATE blocks per string). Each must be a TSA certificate by RFC 3161
+ * §2.3 (critical EKU of id-kp-timeStamping alone), so a CA or a TLS
+ * certificate given by mistake is refused rather than silently matching nothing.
+ * @throws SealogError E_CONFIG naming the certificate (its number in the
+ *   order given and, once it parses, its subject).
+ */
+export function readTsaSigners(pems: string | readonly string[]): Cert[] {
+  return readTsaSignersWith(pems, readCert);
+}
+
+/**
  * Pinning (docs/timestamps.md §4): the certificate that signed the token (the
  * one its ESSCertID(v2) names and the chain was built from) must be
  * byte-equal to one of `pinned`. A chain to a public root alone would accept
@@ -178,6 +191,11 @@ export function readTsaSigners(pems: string | readonly string[]): Cert[] {
 export function checkPinned(tsa: Cert, pinned: readonly Cert[]): void {
   if (pinned.some((p) => sameBytes(p.der, tsa.der))) return;
   throw tamperError(
-    `not pinned: the token is signed by ${tsa.subject} (serial number 0x${hex(tsa.serial)}, SHA-256 fingerprint ${tsa.x509.fingerprint256}), which is not one of the ${pinned.length} pinned TSA signer certificate(s)`,
+    `not pinned: the token is signed by ${tsa.subject} (serial number 0x${hex(tsa.serial)}, SHA-256 fingerprint ${fingerprint256(tsa.der)}), which is not one of the ${pinned.length} pinned TSA signer certificate(s)`,
   );
+}
+
+/** "AB:CD:…": a certificate's SHA-256 fingerprint as node:crypto's X509Certificate.fingerprint256 writes it. */
+function fingerprint256(der: Uint8Array): string {
+  return (hex(sha256(der)).toUpperCase().match(/../g) ?? []).join(':');
 }

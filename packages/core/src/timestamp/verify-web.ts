@@ -1,13 +1,18 @@
-import { isSealogError, SealogError } from '../errors.js';
+import { SealogError } from '../errors.js';
 import { sha256 } from '../hash.js';
 import type { Cert } from './certs.js';
-import { checkTsaCertificate, MAX_TSA_SIGNERS } from './chain.js';
+import { checkPinned, checkTsaCertificate, readTsaSignersWith } from './chain.js';
 import { checkContentBinding, soleSigner } from './cms.js';
-import { hex, sameBytes, tamperError } from './der.js';
 import { identifySigner } from './ess.js';
-import { isOid, OID_SHA256 } from './oids.js';
+import {
+  checkImprint,
+  finishVerdict,
+  readTimestampPolicy,
+  type TimestampPolicy,
+  type VerifiedTimestamp,
+  type VerifyTimestampOptions,
+} from './judge.js';
 import { openToken } from './token.js';
-import { MAX_FUTURE_SKEW_MS, type VerifiedTimestamp, type VerifyTimestampOptions } from './verify.js';
 import { readWebCert, readWebTrustAnchors, webChainToAnchor, webCheckSignature } from './web-cert.js';
 
 // RFC 3161 verification for the browser verifier (packages/web-verifier),
@@ -22,33 +27,14 @@ import { readWebCert, readWebTrustAnchors, webChainToAnchor, webCheckSignature }
 // under Node, where test/timestamp/verify-web.test.ts compares both paths.
 
 /** Checked options: anchors (and pinned signers) read once for many tokens. */
-export interface WebTimestampPolicy {
-  anchors: Cert[];
-  pinned?: Cert[];
-  policy?: string;
-  now: Date;
-}
+export type WebTimestampPolicy = TimestampPolicy;
 
 /**
  * Checks the options as verifyTimestampToken does (same E_CONFIG messages).
  * @throws SealogError E_CONFIG.
  */
 export function webTimestampPolicy(options: VerifyTimestampOptions): WebTimestampPolicy {
-  if (!options || typeof options !== 'object')
-    throw new SealogError('E_CONFIG', 'verifyTimestampToken needs { trustAnchors }');
-  if (options.policy !== undefined && !isOid(options.policy)) {
-    throw new SealogError(
-      'E_CONFIG',
-      `timestamp policy ${JSON.stringify(options.policy)} is not a dotted OID`,
-    );
-  }
-  const now = options.now ?? new Date();
-  if (!(now instanceof Date) || Number.isNaN(now.getTime()))
-    throw new SealogError('E_CONFIG', 'now must be a valid Date');
-  const checked: WebTimestampPolicy = { anchors: readWebTrustAnchors(options.trustAnchors), now };
-  if (options.signers !== undefined) checked.pinned = readWebTsaSigners(options.signers);
-  if (options.policy !== undefined) checked.policy = options.policy;
-  return checked;
+  return readTimestampPolicy(options, readWebTrustAnchors, readWebTsaSigners);
 }
 
 /**
@@ -57,55 +43,7 @@ export function webTimestampPolicy(options: VerifyTimestampOptions): WebTimestam
  * @throws SealogError E_CONFIG.
  */
 export function readWebTsaSigners(pems: string | readonly string[]): Cert[] {
-  const list = typeof pems === 'string' ? [pems] : pems;
-  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) {
-    throw new SealogError(
-      'E_CONFIG',
-      'TSA signers must be PEM certificate text (a string or an array of strings)',
-    );
-  }
-  const blocks = list.flatMap(
-    (p) => p.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [],
-  );
-  if (blocks.length === 0) {
-    throw new SealogError(
-      'E_CONFIG',
-      "no TSA signer certificate given: pass the TSA's own signing certificate(s) as PEM (-----BEGIN CERTIFICATE-----)",
-    );
-  }
-  if (blocks.length > MAX_TSA_SIGNERS)
-    throw new SealogError('E_CONFIG', `more than ${MAX_TSA_SIGNERS} TSA signer certificates`);
-  return blocks.map((pem, i) => {
-    let cert: Cert;
-    try {
-      const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
-      cert = readWebCert(new Uint8Array(Buffer.from(body, 'base64')), `TSA signer certificate ${i + 1}`);
-    } catch (err) {
-      throw new SealogError(
-        'E_CONFIG',
-        `TSA signer certificate ${i + 1} is not a readable X.509 certificate`,
-        {
-          cause: err,
-        },
-      );
-    }
-    try {
-      checkTsaCertificate(cert);
-    } catch (err) {
-      if (!isSealogError(err)) throw err;
-      throw new SealogError(
-        'E_CONFIG',
-        `TSA signer certificate ${i + 1} (${cert.subject}) is not a timestamping certificate, so no token can be signed by it: ${err.message}`,
-        { cause: err },
-      );
-    }
-    return cert;
-  });
-}
-
-/** "AB:CD:…": a certificate's SHA-256 fingerprint as node:crypto's X509Certificate.fingerprint256 writes it. */
-function fingerprint256(der: Uint8Array): string {
-  return (hex(sha256(der)).toUpperCase().match(/../g) ?? []).join(':');
+  return readTsaSignersWith(pems, readWebCert);
 }
 
 /**
@@ -134,45 +72,18 @@ async function verifyWebUnguarded(
   expected: Uint8Array,
   options: WebTimestampPolicy,
 ): Promise<VerifiedTimestamp> {
-  const { anchors, pinned, now } = options;
+  const { anchors, pinned } = options;
   const token = openToken(tokenDer);
-  const { info } = token;
-  if (info.hashAlgorithm !== OID_SHA256) {
-    throw tamperError(
-      `imprint mismatch: the token hashes with ${info.hashAlgorithm}, sealog imprints are SHA-256`,
-    );
-  }
-  if (!sameBytes(info.imprint, expected)) {
-    throw tamperError(
-      `imprint mismatch: the token is for other bytes than this note (token ${hex(info.imprint).slice(0, 16)}…, note ${hex(expected).slice(0, 16)}…)`,
-    );
-  }
+  checkImprint(token.info, expected);
   const signer = soleSigner(token.signedData);
   checkContentBinding(signer, token.content);
   const pool = token.certificates.map((der, i) => readWebCert(der, `token certificate ${i + 1}`));
   const tsaCert = identifySigner(signer, [...pool, ...anchors, ...(pinned ?? [])]);
   await webCheckSignature(signer, tsaCert);
   checkTsaCertificate(tsaCert);
-  await webChainToAnchor(tsaCert, pool, anchors, info.genTime);
-  if (pinned && !pinned.some((p) => sameBytes(p.der, tsaCert.der))) {
-    throw tamperError(
-      `not pinned: the token is signed by ${tsaCert.subject} (serial number 0x${hex(tsaCert.serial)}, SHA-256 fingerprint ${fingerprint256(tsaCert.der)}), which is not one of the ${pinned.length} pinned TSA signer certificate(s)`,
-    );
-  }
-  if (info.genTime.getTime() > now.getTime() + MAX_FUTURE_SKEW_MS) {
-    throw tamperError(`genTime ${info.genTime.toISOString()} is in the future of ${now.toISOString()}`);
-  }
-  if (options.policy !== undefined && info.policy !== options.policy) {
-    throw tamperError(`policy mismatch: the token is under ${info.policy}, required ${options.policy}`);
-  }
-  const result: VerifiedTimestamp = {
-    genTime: info.genTime,
-    policy: info.policy,
-    serialNumber: info.serialNumber,
-    tsa: tsaCert.subject,
-  };
-  if (info.accuracyMs !== undefined) result.accuracyMs = info.accuracyMs;
-  return result;
+  await webChainToAnchor(tsaCert, pool, anchors, token.info.genTime);
+  if (pinned) checkPinned(tsaCert, pinned);
+  return finishVerdict(token.info, tsaCert, options);
 }
 
 /**

@@ -1,68 +1,23 @@
-import { SealogError } from '../errors.js';
-import { type Cert, readCert, readTrustAnchors } from './certs.js';
+import { readCert, readTrustAnchors } from './certs.js';
 import { chainToAnchor, checkPinned, checkTsaCertificate, readTsaSigners } from './chain.js';
 import { checkContentBinding, checkSignature, soleSigner } from './cms.js';
-import { guard, hex, sameBytes, tamperError } from './der.js';
+import { guard } from './der.js';
 import { identifySigner } from './ess.js';
-import { isOid, OID_SHA256 } from './oids.js';
+import {
+  checkImprint,
+  finishVerdict,
+  readTimestampPolicy,
+  type TimestampPolicy,
+  type VerifiedTimestamp,
+  type VerifyTimestampOptions,
+} from './judge.js';
 import { timestampImprint } from './request.js';
 import { openToken } from './token.js';
 
-/** How far genTime may lie ahead of the verifier's clock (clock skew between TSA and verifier). */
-export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+export { MAX_FUTURE_SKEW_MS, type VerifiedTimestamp, type VerifyTimestampOptions } from './judge.js';
 
-export interface VerifyTimestampOptions {
-  /** PEM text of the TSA root CA(s) — or of the TSA certificate itself — the verifier trusts. */
-  trustAnchors: string | readonly string[];
-  /**
-   * PEM text of the TSA signing certificate(s) the verifier pins. When given,
-   * a token counts only if the certificate that signed it (named by its
-   * ESSCertID/ESSCertIDv2, and the one the chain was built from) is
-   * byte-equal to one of them; each must be a timestamping certificate.
-   * The chain to `trustAnchors` is still required. Default: any TSA under the anchors.
-   */
-  signers?: string | readonly string[];
-  /** When set, the token's TSA policy OID must equal it. */
-  policy?: string;
-  /** The verifier's clock (default: now); a genTime more than 5 minutes after it is refused. */
-  now?: Date;
-}
-
-/** What a verified token proves: the TSA `tsa` saw the imprint at `genTime` (± accuracy). */
-export interface VerifiedTimestamp {
-  genTime: Date;
-  /** TSTInfo accuracy in ms, when stated. */
-  accuracyMs?: number;
-  policy: string;
-  /** TSTInfo serialNumber, lower-case hex. */
-  serialNumber: string;
-  /** Subject of the TSA certificate that signed, e.g. "CN=…, O=…". */
-  tsa: string;
-}
-
-interface Checked {
-  anchors: Cert[];
-  pinned?: Cert[];
-  now: Date;
-  policy?: string;
-}
-
-function checkOptions(options: VerifyTimestampOptions): Checked {
-  if (!options || typeof options !== 'object')
-    throw new SealogError('E_CONFIG', 'verifyTimestampToken needs { trustAnchors }');
-  if (options.policy !== undefined && !isOid(options.policy)) {
-    throw new SealogError(
-      'E_CONFIG',
-      `timestamp policy ${JSON.stringify(options.policy)} is not a dotted OID`,
-    );
-  }
-  const now = options.now ?? new Date();
-  if (!(now instanceof Date) || Number.isNaN(now.getTime()))
-    throw new SealogError('E_CONFIG', 'now must be a valid Date');
-  const checked: Checked = { anchors: readTrustAnchors(options.trustAnchors), now };
-  if (options.signers !== undefined) checked.pinned = readTsaSigners(options.signers);
-  if (options.policy !== undefined) checked.policy = options.policy;
-  return checked;
+function checkOptions(options: VerifyTimestampOptions): TimestampPolicy {
+  return readTimestampPolicy(options, readTrustAnchors, readTsaSigners);
 }
 
 /**
@@ -104,27 +59,25 @@ export function verifyTimestampImprint(
   return verifyChecked(tokenDer, expected, checkOptions(options));
 }
 
-function verifyChecked(tokenDer: Uint8Array, expected: Uint8Array, options: Checked): VerifiedTimestamp {
+function verifyChecked(
+  tokenDer: Uint8Array,
+  expected: Uint8Array,
+  options: TimestampPolicy,
+): VerifiedTimestamp {
   // Tokens are attacker input: whatever a hole in the checks below lets through becomes E_FORMAT.
   return guard('timestamp token', () => verifyUnguarded(tokenDer, expected, options));
 }
 
-function verifyUnguarded(tokenDer: Uint8Array, expected: Uint8Array, options: Checked): VerifiedTimestamp {
-  const { anchors, pinned, now } = options;
+// The steps in the order of the list above; verify-web.ts walks the same
+// order with WebCrypto for steps 5 and 7 (judge.ts holds what both share).
+function verifyUnguarded(
+  tokenDer: Uint8Array,
+  expected: Uint8Array,
+  options: TimestampPolicy,
+): VerifiedTimestamp {
+  const { anchors, pinned } = options;
   const token = openToken(tokenDer);
-  const { info } = token;
-
-  if (info.hashAlgorithm !== OID_SHA256) {
-    throw tamperError(
-      `imprint mismatch: the token hashes with ${info.hashAlgorithm}, sealog imprints are SHA-256`,
-    );
-  }
-  if (!sameBytes(info.imprint, expected)) {
-    throw tamperError(
-      `imprint mismatch: the token is for other bytes than this note (token ${hex(info.imprint).slice(0, 16)}…, note ${hex(expected).slice(0, 16)}…)`,
-    );
-  }
-
+  checkImprint(token.info, expected);
   const signer = soleSigner(token.signedData);
   checkContentBinding(signer, token.content);
   const pool = token.certificates.map((der, i) => readCert(der, `token certificate ${i + 1}`));
@@ -132,21 +85,7 @@ function verifyUnguarded(tokenDer: Uint8Array, expected: Uint8Array, options: Ch
   const tsaCert = identifySigner(signer, [...pool, ...anchors, ...(pinned ?? [])]);
   checkSignature(signer, tsaCert);
   checkTsaCertificate(tsaCert);
-  chainToAnchor(tsaCert, pool, anchors, info.genTime);
+  chainToAnchor(tsaCert, pool, anchors, token.info.genTime);
   if (pinned) checkPinned(tsaCert, pinned);
-
-  if (info.genTime.getTime() > now.getTime() + MAX_FUTURE_SKEW_MS) {
-    throw tamperError(`genTime ${info.genTime.toISOString()} is in the future of ${now.toISOString()}`);
-  }
-  if (options.policy !== undefined && info.policy !== options.policy) {
-    throw tamperError(`policy mismatch: the token is under ${info.policy}, required ${options.policy}`);
-  }
-  const result: VerifiedTimestamp = {
-    genTime: info.genTime,
-    policy: info.policy,
-    serialNumber: info.serialNumber,
-    tsa: tsaCert.subject,
-  };
-  if (info.accuracyMs !== undefined) result.accuracyMs = info.accuracyMs;
-  return result;
+  return finishVerdict(token.info, tsaCert, options);
 }
