@@ -2,6 +2,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import { SealogError, type SealogErrorCode } from '../errors.js';
 import type { PgTarget } from '../store/postgres/url.js';
 import type { BudgetStore, Settlement } from './budget.js';
+import type { Currency } from './budget-accounting.js';
 import {
   ABANDONED,
   type BudgetReply,
@@ -43,6 +44,11 @@ export interface BridgeOptions {
   lockTimeoutMs?: number;
   /** Longest wait for one take; default {@link DEFAULT_LEASE_WAIT_MS}. */
   waitMs?: number;
+  /**
+   * The currencies (budget-accounting.ts) to keep, by index, each with its
+   * lifetime cap; default: ε only, no cap.
+   */
+  lifetimes?: readonly ({ lifetime?: number | undefined } | undefined)[];
 }
 
 const unavailable = (why: string) => new SealogError('E_IO', `the ε budget store ${why}`);
@@ -68,6 +74,9 @@ export class BridgedBudgetStore implements BudgetStore {
       port: port2,
       state,
       target: options.target,
+      currencies: (options.lifetimes ?? [{}]).map((o) =>
+        o ? (o.lifetime !== undefined ? { lifetime: o.lifetime } : {}) : undefined,
+      ),
       ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
       // A statement past this is dropped with its session, so the worker does not stay busy for long.
       queryTimeoutMs: (options.lockTimeoutMs ?? 5000) + 30_000,
@@ -97,17 +106,32 @@ export class BridgedBudgetStore implements BudgetStore {
   }
 
   take(unit: string, window: number, need: number, want: number, limit: number, flush = 0): number {
-    // Reservations are not offered (no reserve()), so the tracker never flushes through a take.
-    if (flush !== 0) throw unavailable('takes no reservations');
-    return this.#call({ id: 0, op: 'take', args: [unit, window, need, want, limit] }, this.#patience);
+    return this.store(0).take(unit, window, need, want, limit, flush);
   }
 
   settle(window: number, entries: readonly Settlement[], release: boolean): void {
-    this.#call({ id: 0, op: 'settle', args: [window, [...entries], release] }, this.#patience);
+    this.store(0).settle(window, entries, release);
   }
 
   prune(window: number): void {
-    this.#call({ id: 0, op: 'prune', args: [window] }, this.#patience);
+    this.store(0).prune(window);
+  }
+
+  /** The store of one currency (opened with `lifetimes`), through this worker. */
+  store(c: Currency): BudgetStore {
+    return {
+      take: (unit, window, need, want, limit, flush = 0) => {
+        // Reservations are not offered (no reserve()), so the tracker never flushes through a take.
+        if (flush !== 0) throw unavailable('takes no reservations');
+        return this.#call({ id: 0, c, op: 'take', args: [unit, window, need, want, limit] }, this.#patience);
+      },
+      settle: (window, entries, release) => {
+        this.#call({ id: 0, c, op: 'settle', args: [window, [...entries], release] }, this.#patience);
+      },
+      prune: (window) => {
+        this.#call({ id: 0, c, op: 'prune', args: [window] }, this.#patience);
+      },
+    };
   }
 
   /** From now on each step may wait up to 5 s (closing: leases are given back before the connection ends). */

@@ -1,7 +1,8 @@
 import { SealogError } from '../errors.js';
 import { type PgTarget, qualify, SessionSlot } from '../store/postgres/connect.js';
 import { lockKey } from '../store/postgres/schema.js';
-import type { AsyncBudgetStore, Settlement } from './budget.js';
+import { type AsyncBudgetStore, REFUSED_LIFETIME, type Settlement } from './budget.js';
+import { type Currency, EPS, SUFFIX } from './budget-accounting.js';
 
 // ε budgets in a PostgreSQL ledger's schema, shared by every writer on every
 // host (issue 20, item 1). As in the SQLite file, a lease is counted as spent
@@ -17,52 +18,102 @@ import type { AsyncBudgetStore, Settlement } from './budget.js';
 // noise unit must be pseudonymized (privacy/config.ts), so `unit` holds
 // `psn:<kid>:<digest>`, never a raw identifier. No reservations here: each
 // new unit costs one round trip for its first lease.
+//
+// Currencies and lifetime caps (issue 20, item 4; budget-accounting.ts): ρ has
+// its own table dp_budget_rho, the ε table keeps its name and shape, so old
+// schemas work as they are. Under a lifetime cap a take is one transaction that
+// first locks the unit's dp_lifetime(_rho) row (INSERT … ON CONFLICT DO UPDATE,
+// which returns its newest committed value), so every take on a unit queues
+// there, then leases at most what the cap has left and adds the grant to it.
+// A lifetime table is created (and seeded with the spending dp_budget still
+// holds) on first use, or by `sealog init`.
 
-/** Table name inside the ledger's schema. */
+/** Table name inside the ledger's schema (the ε window budgets). */
 export const PG_BUDGET_TABLE = 'dp_budget';
 
-const ddl = (t: PgTarget): string => `
-CREATE TABLE IF NOT EXISTS ${qualify(t, PG_BUDGET_TABLE)} (
+/** A budget table: the window budgets of a currency, or its lifetime caps. */
+export interface BudgetTable {
+  currency: Currency;
+  lifetime: boolean;
+}
+
+/** Every budget table (`sealog init` creates them all, so a restricted writer role finds them). */
+export const ALL_BUDGET_TABLES: readonly BudgetTable[] = [0, 1].flatMap((c) => [
+  { currency: c as Currency, lifetime: false },
+  { currency: c as Currency, lifetime: true },
+]);
+
+const tableName = (b: BudgetTable): string =>
+  `${b.lifetime ? 'dp_lifetime' : 'dp_budget'}${SUFFIX[b.currency]}`;
+
+const ddl = (t: PgTarget, b: BudgetTable): string => {
+  const q = qualify(t, tableName(b));
+  if (!b.lifetime)
+    return `CREATE TABLE IF NOT EXISTS ${q} (
   unit text NOT NULL, win bigint NOT NULL, spent bigint NOT NULL CHECK (spent >= 0),
   granted bigint NOT NULL DEFAULT 0, PRIMARY KEY (unit, win))`;
+  const w = qualify(t, tableName({ ...b, lifetime: false }));
+  return `CREATE TABLE IF NOT EXISTS ${q} (unit text PRIMARY KEY, spent bigint NOT NULL CHECK (spent >= 0));
+INSERT INTO ${q} (unit, spent) SELECT unit, sum(spent) FROM ${w} GROUP BY unit ON CONFLICT DO NOTHING`;
+};
 
-/** Privileges a writer role needs on the budget table (`sealog init --writer`). */
+/** Privileges a writer role needs on the budget tables (`sealog init --writer`). */
 export function budgetGrantsSql(t: PgTarget, roles: { writer?: string; reader?: string }): string {
-  const q = qualify(t, PG_BUDGET_TABLE);
-  const out = [`REVOKE ALL ON ${q} FROM PUBLIC;`];
-  if (roles.writer) out.push(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${q} TO "${roles.writer}";`);
-  if (roles.reader) out.push(`GRANT SELECT ON ${q} TO "${roles.reader}";`);
+  const out: string[] = [];
+  for (const b of ALL_BUDGET_TABLES) {
+    const q = qualify(t, tableName(b));
+    out.push(`REVOKE ALL ON ${q} FROM PUBLIC;`);
+    if (roles.writer) out.push(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${q} TO "${roles.writer}";`);
+    if (roles.reader) out.push(`GRANT SELECT ON ${q} TO "${roles.reader}";`);
+  }
   return out.join('\n');
 }
 
 /**
- * Creates the budget table unless it exists, serialised with the other schema
- * creators. @throws SealogError E_CONFIG when this role may not create it.
+ * Creates the budget tables unless they exist (default: all of them; a lifetime
+ * table after its window table), serialised with the other schema creators.
+ * @throws SealogError E_CONFIG when this role may not create one.
  */
-export async function ensureBudgetTable(slot: SessionSlot, t: PgTarget): Promise<void> {
+export async function ensureBudgetTable(
+  slot: SessionSlot,
+  t: PgTarget,
+  tables: readonly BudgetTable[] = ALL_BUDGET_TABLES,
+): Promise<void> {
   await slot.use(async (s) => {
-    const has = async () =>
-      (
-        await s.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [
-          qualify(t, PG_BUDGET_TABLE),
-        ])
-      ).rows[0]?.t != null;
-    if (await has()) return;
+    const has = async (b: BudgetTable) =>
+      (await s.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [qualify(t, tableName(b))]))
+        .rows[0]?.t != null;
+    const wanted = tables.flatMap((b) => (b.lifetime ? [{ ...b, lifetime: false }, b] : [b]));
+    const missing: BudgetTable[] = [];
+    for (const b of wanted)
+      if (!missing.some((m) => tableName(m) === tableName(b)) && !(await has(b))) missing.push(b);
+    if (missing.length === 0) return;
     try {
       await s.query('BEGIN');
       await s.query(`SELECT pg_advisory_xact_lock(${lockKey(t, 'schema')})`);
-      await s.query(ddl(t));
+      // Under the lock: another writer may have created (and seeded) one meanwhile.
+      for (const b of missing) if (!(await has(b))) await s.query(ddl(t, b));
       await s.query('COMMIT');
     } catch (err) {
       await s.query('ROLLBACK').catch(() => {});
       throw new SealogError(
         'E_CONFIG',
-        `privacy.noise keeps ε budgets in ${t.display} table "${t.schema}".${PG_BUDGET_TABLE}, which this role cannot create: ` +
+        `privacy.noise keeps budgets in ${t.display} tables ${missing.map((b) => `"${t.schema}".${tableName(b)}`).join(', ')}, which this role cannot create: ` +
           'run `sealog init` once as the role that owns the ledger tables',
         { cause: err },
       );
     }
   });
+}
+
+/** Options of {@link PgBudgetStore.open}. */
+export interface PgBudgetOptions {
+  lockTimeoutMs?: number;
+  queryTimeoutMs?: number;
+  /** The budget kept: ε (default, `dp_budget`) or ρ (`dp_budget_rho`). */
+  currency?: Currency;
+  /** Lifetime cap per unit in the currency's integer unit; undefined = none. */
+  lifetime?: number;
 }
 
 /** Budgets in `<schema>.dp_budget`: one row per (unit, window), `spent` in micro-ε including outstanding leases. */
@@ -72,10 +123,25 @@ export class PgBudgetStore implements AsyncBudgetStore {
   readonly #give: string;
   readonly #add: string;
   readonly #prune: string;
+  readonly #life: { cap: number; lock: string; add: string; give: string } | undefined;
 
-  private constructor(slot: SessionSlot, t: PgTarget) {
+  private constructor(slot: SessionSlot, t: PgTarget, currency: Currency, lifetime: number | undefined) {
     this.#slot = slot;
-    const q = qualify(t, PG_BUDGET_TABLE);
+    const q = qualify(t, tableName({ currency, lifetime: false }));
+    const l = qualify(t, tableName({ currency, lifetime: true }));
+    this.#life =
+      lifetime === undefined
+        ? undefined
+        : {
+            cap: lifetime,
+            // Locks the unit's lifetime row (creating it) and returns its newest committed value.
+            lock: `INSERT INTO ${l} AS l (unit, spent) VALUES ($1, 0)
+              ON CONFLICT (unit) DO UPDATE SET spent = l.spent RETURNING spent`,
+            add: `INSERT INTO ${l} AS l (unit, spent) SELECT u.unit, u.n FROM unnest($1::text[], $2::bigint[]) AS u(unit, n)
+              ON CONFLICT (unit) DO UPDATE SET spent = l.spent + excluded.spent`,
+            give: `UPDATE ${l} l SET spent = GREATEST(0, l.spent - u.n)
+              FROM unnest($1::text[], $2::bigint[]) AS u(unit, n) WHERE l.unit = u.unit`,
+          };
     // $1 unit, $2 win, $3 need, $4 want, $5 limit. `granted` keeps what this
     // statement added, because RETURNING sees only the new row.
     this.#take = `INSERT INTO ${q} AS b (unit, win, spent, granted)
@@ -95,25 +161,52 @@ export class PgBudgetStore implements AsyncBudgetStore {
    * Connects and makes sure the table exists.
    * @throws SealogError E_IO (server unreachable), E_CONFIG (table missing and not creatable).
    */
-  static async open(
-    target: PgTarget,
-    options: { lockTimeoutMs?: number; queryTimeoutMs?: number } = {},
-  ): Promise<PgBudgetStore> {
+  static async open(target: PgTarget, options: PgBudgetOptions = {}): Promise<PgBudgetStore> {
     const slot = new SessionSlot(target, options);
+    const currency = options.currency ?? EPS;
     try {
-      await ensureBudgetTable(slot, target);
+      await ensureBudgetTable(slot, target, [{ currency, lifetime: options.lifetime !== undefined }]);
     } catch (err) {
       await slot.close();
       throw err;
     }
-    return new PgBudgetStore(slot, target);
+    return new PgBudgetStore(slot, target, currency, options.lifetime);
   }
 
   async take(unit: string, window: number, need: number, want: number, limit: number): Promise<number> {
-    const r = await this.#slot.use((s) =>
-      s.query<{ granted: number | bigint }>(this.#take, [unit, window, need, want, limit]),
-    );
-    return Number(r.rows[0]?.granted ?? 0);
+    const life = this.#life;
+    if (!life) {
+      const r = await this.#slot.use((s) =>
+        s.query<{ granted: number | bigint }>(this.#take, [unit, window, need, want, limit]),
+      );
+      return Number(r.rows[0]?.granted ?? 0);
+    }
+    return this.#slot.use(async (s) => {
+      await s.query('BEGIN');
+      try {
+        const spent = Number(
+          (await s.query<{ spent: string }>(life.lock, [unit])).rows[0]?.spent ?? life.cap,
+        );
+        const left = life.cap - spent;
+        let granted = REFUSED_LIFETIME;
+        if (left >= need) {
+          const r = await s.query<{ granted: number | bigint }>(this.#take, [
+            unit,
+            window,
+            need,
+            Math.min(want, left),
+            limit,
+          ]);
+          granted = Number(r.rows[0]?.granted ?? 0);
+          if (granted > 0) await s.query(life.add, [[unit], [granted]]);
+        }
+        await s.query('COMMIT');
+        return granted;
+      } catch (err) {
+        await s.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    });
   }
 
   /** Gives unused leases back (`release` ends nothing here: there are no reservations). */
@@ -124,10 +217,17 @@ export class PgBudgetStore implements AsyncBudgetStore {
     await this.#slot.use(async (s) => {
       await s.query('BEGIN');
       try {
-        if (give.length > 0)
-          await s.query(this.#give, [window, give.map((e) => e.unit), give.map((e) => e.unused)]);
-        if (add.length > 0)
-          await s.query(this.#add, [window, add.map((e) => e.unit), add.map((e) => e.used)]);
+        const life = this.#life;
+        if (give.length > 0) {
+          const args = [give.map((e) => e.unit), give.map((e) => e.unused)];
+          await s.query(this.#give, [window, ...args]);
+          if (life) await s.query(life.give, args);
+        }
+        if (add.length > 0) {
+          const args = [add.map((e) => e.unit), add.map((e) => e.used)];
+          await s.query(this.#add, [window, ...args]);
+          if (life) await s.query(life.add, args);
+        }
         await s.query('COMMIT');
       } catch (err) {
         await s.query('ROLLBACK').catch(() => {});

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { BudgetStore, Settlement } from './budget.js';
+import { type BudgetStore, REFUSED_LIFETIME, type Settlement } from './budget.js';
+import { type Currency, EPS, SUFFIX } from './budget-accounting.js';
 
 // ε budgets in the ledger file, shared by every process (and pool worker)
 // writing it. Every change runs in BEGIN IMMEDIATE, so writers queue on
@@ -24,26 +25,56 @@ import type { BudgetStore, Settlement } from './budget.js';
 //   - a reservation is deleted only together with writing all it covered; a
 //     writer that crashes or loses track keeps it until the window is pruned.
 // Every writer sharing a file must run a sealog that knows reservations.
+//
+// Currencies and lifetime caps (issue 20, item 4; budget-accounting.ts). The ε
+// tables keep the names and shapes they always had (old files work as they
+// are); ρ has its own set with the suffix _rho. A lifetime cap keeps one row
+// per unit in dp_lifetime(_rho), updated in the same transaction as the window
+// row it limits; a writer with a cap takes no reservations (noise.ts), so every
+// amount it spends went through such a transaction. The lifetime table is
+// created on first use and seeded with what the window table still holds.
 
-const DDL = `
-CREATE TABLE IF NOT EXISTS dp_budget (
+const ddl = (x: string) => `
+CREATE TABLE IF NOT EXISTS dp_budget${x} (
   unit  TEXT NOT NULL,
   win   INTEGER NOT NULL,
   spent INTEGER NOT NULL,
   PRIMARY KEY (unit, win)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dp_reserve (
+CREATE TABLE IF NOT EXISTS dp_reserve${x} (
   win    INTEGER NOT NULL,
   owner  TEXT NOT NULL,
   amount INTEGER NOT NULL,
   PRIMARY KEY (win, owner)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dp_reserve_done (
+CREATE TABLE IF NOT EXISTS dp_reserve_done${x} (
   win   INTEGER NOT NULL,
   owner TEXT NOT NULL,
   unit  TEXT NOT NULL,
   PRIMARY KEY (win, owner, unit)
 ) WITHOUT ROWID`;
+
+/** Creates dp_lifetime(x) unless it exists, seeded with the stored window spending, in one write transaction. */
+function ensureLifetime(db: Database.Database, x: string): void {
+  const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck();
+  if (has.get(`dp_lifetime${x}`) !== undefined) return;
+  db.transaction(() => {
+    if (has.get(`dp_lifetime${x}`) !== undefined) return; // another writer made it meanwhile
+    db.exec(
+      `CREATE TABLE dp_lifetime${x} (unit TEXT NOT NULL PRIMARY KEY, spent INTEGER NOT NULL) WITHOUT ROWID;
+       INSERT INTO dp_lifetime${x} (unit, spent)
+         SELECT unit, sum(spent) FROM dp_budget${x} WHERE typeof(spent) = 'integer' GROUP BY unit`,
+    );
+  }).immediate();
+}
+
+/** Options of {@link SqliteBudgetStore}. */
+export interface SqliteBudgetOptions {
+  /** The budget kept: ε (default; tables dp_budget, …) or ρ (dp_budget_rho, …). */
+  currency?: Currency;
+  /** Lifetime cap per unit, in the currency's integer unit; undefined = none. */
+  lifetime?: number;
+}
 
 /** Reservations together take at most this fraction (1/4) of a unit's window budget. */
 export const RESERVE_SHARE = 4;
@@ -76,37 +107,53 @@ export class SqliteBudgetStore implements BudgetStore {
   #holding: { win: number; owner: string } | undefined;
 
   /** @throws better-sqlite3 errors when the tables cannot be created (read-only or busy file). */
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, options: SqliteBudgetOptions = {}) {
     this.#db = db;
-    db.exec(DDL);
-    const get = db.prepare('SELECT spent FROM dp_budget WHERE unit = ? AND win = ?').pluck();
-    this.#exists = db.prepare('SELECT 1 FROM dp_budget WHERE unit = ? AND win = ?').pluck();
+    const x = SUFFIX[options.currency ?? EPS];
+    const lifetime = options.lifetime;
+    db.exec(ddl(x));
+    if (lifetime !== undefined) ensureLifetime(db, x);
+    const life =
+      lifetime === undefined
+        ? undefined
+        : {
+            get: db.prepare(`SELECT spent FROM dp_lifetime${x} WHERE unit = ?`).pluck(),
+            add: db.prepare(
+              `INSERT INTO dp_lifetime${x} (unit, spent) VALUES (?, ?) ON CONFLICT (unit) DO UPDATE SET
+                 spent = CASE WHEN typeof(spent) IN ('integer', 'real') THEN spent + excluded.spent ELSE spent END`,
+            ),
+            sub: db.prepare(
+              `UPDATE dp_lifetime${x} SET spent = max(0, spent - ?) WHERE unit = ? AND typeof(spent) IN ('integer', 'real')`,
+            ),
+          };
+    const get = db.prepare(`SELECT spent FROM dp_budget${x} WHERE unit = ? AND win = ?`).pluck();
+    this.#exists = db.prepare(`SELECT 1 FROM dp_budget${x} WHERE unit = ? AND win = ?`).pluck();
     const put = db.prepare(
-      'INSERT INTO dp_budget (unit, win, spent) VALUES (?, ?, ?) ON CONFLICT (unit, win) DO UPDATE SET spent = excluded.spent',
+      `INSERT INTO dp_budget${x} (unit, win, spent) VALUES (?, ?, ?) ON CONFLICT (unit, win) DO UPDATE SET spent = excluded.spent`,
     );
     // Reservations of other writers that may still cover unwritten spending on this unit.
     const others = db
       .prepare(
-        `SELECT r.amount FROM dp_reserve r WHERE r.win = ? AND r.owner <> ? AND NOT EXISTS
-           (SELECT 1 FROM dp_reserve_done d WHERE d.win = r.win AND d.owner = r.owner AND d.unit = ?)`,
+        `SELECT r.amount FROM dp_reserve${x} r WHERE r.win = ? AND r.owner <> ? AND NOT EXISTS
+           (SELECT 1 FROM dp_reserve_done${x} d WHERE d.win = r.win AND d.owner = r.owner AND d.unit = ?)`,
       )
       .pluck();
-    const reserved = db.prepare('SELECT amount FROM dp_reserve WHERE win = ?').pluck();
-    const addReserve = db.prepare('INSERT INTO dp_reserve (win, owner, amount) VALUES (?, ?, ?)');
+    const reserved = db.prepare(`SELECT amount FROM dp_reserve${x} WHERE win = ?`).pluck();
+    const addReserve = db.prepare(`INSERT INTO dp_reserve${x} (win, owner, amount) VALUES (?, ?, ?)`);
     // Settling writes without reading first; a row of the wrong type is left as it is (it counts as fully spent).
     const add = db.prepare(
-      `INSERT INTO dp_budget (unit, win, spent) VALUES (?, ?, ?) ON CONFLICT (unit, win) DO UPDATE SET
+      `INSERT INTO dp_budget${x} (unit, win, spent) VALUES (?, ?, ?) ON CONFLICT (unit, win) DO UPDATE SET
          spent = CASE WHEN typeof(spent) IN ('integer', 'real') THEN spent + excluded.spent ELSE spent END`,
     );
     const sub = db.prepare(
-      `UPDATE dp_budget SET spent = max(0, spent - ?)
+      `UPDATE dp_budget${x} SET spent = max(0, spent - ?)
          WHERE unit = ? AND win = ? AND typeof(spent) IN ('integer', 'real')`,
     );
-    const done = db.prepare('INSERT OR IGNORE INTO dp_reserve_done (win, owner, unit) VALUES (?, ?, ?)');
-    const dropReserve = db.prepare('DELETE FROM dp_reserve WHERE win = ? AND owner = ?');
-    const dropDone = db.prepare('DELETE FROM dp_reserve_done WHERE win = ? AND owner = ?');
+    const done = db.prepare(`INSERT OR IGNORE INTO dp_reserve_done${x} (win, owner, unit) VALUES (?, ?, ?)`);
+    const dropReserve = db.prepare(`DELETE FROM dp_reserve${x} WHERE win = ? AND owner = ?`);
+    const dropDone = db.prepare(`DELETE FROM dp_reserve_done${x} WHERE win = ? AND owner = ?`);
     const prunes = ['dp_budget', 'dp_reserve', 'dp_reserve_done'].map((t) =>
-      db.prepare(`DELETE FROM ${t} WHERE win < ?`),
+      db.prepare(`DELETE FROM ${t}${x} WHERE win < ?`),
     );
 
     const take = db.transaction(
@@ -116,12 +163,18 @@ export class SqliteBudgetStore implements BudgetStore {
         const spent = (raw === undefined ? 0 : amount(raw, limit)) + flush;
         let room = 0;
         for (const r of others.all(win, owner ?? '', unit)) room += amount(r, limit);
-        const left = limit - spent - room;
+        let left = limit - spent - room;
+        // The lifetime row counts what this unit spent in every window (and what it flushes now).
+        const lr = life?.get.get(unit);
+        const lifeSpent = lr === undefined ? 0 : amount(lr, lifetime as number);
+        const lifeLeft = life ? (lifetime as number) - lifeSpent - flush - room : Number.POSITIVE_INFINITY;
+        left = Math.min(left, lifeLeft);
         const grant = left >= need ? Math.min(left, want) : 0;
         // A holder always leaves a row and marks the unit done: it never uses its reservation here again.
         if (owner !== undefined || grant > 0 || flush > 0) put.run(unit, win, spent + grant);
         if (owner !== undefined) done.run(win, owner, unit);
-        return grant;
+        if (life && grant + flush > 0) life.add.run(unit, grant + flush);
+        return grant === 0 && lifeLeft < need ? REFUSED_LIFETIME : grant;
       },
     );
     this.#take = (...a) => take.immediate(...a);
@@ -131,9 +184,11 @@ export class SqliteBudgetStore implements BudgetStore {
       for (const e of entries) {
         if (e.used > 0) {
           add.run(e.unit, win, e.used);
+          life?.add.run(e.unit, e.used);
           if (owner !== undefined && !release) done.run(win, owner, e.unit);
         } else if (e.unused > 0) {
           sub.run(e.unused, e.unit, win);
+          life?.sub.run(e.unused, e.unit);
         }
       }
       if (release && owner !== undefined) {

@@ -6,6 +6,7 @@ import { type MessagePort, workerData } from 'node:worker_threads';
 import { SealogError } from '../errors.js';
 import type { PgTarget } from '../store/postgres/url.js';
 import type { Settlement } from './budget.js';
+import type { Currency } from './budget-accounting.js';
 import { PgBudgetStore } from './budget-postgres.js';
 
 export const IDLE = 0;
@@ -19,13 +20,17 @@ export interface BudgetWorkerData {
   target: PgTarget;
   lockTimeoutMs?: number;
   queryTimeoutMs?: number;
+  /** One entry per currency (budget-accounting.ts) to open a store for, with its lifetime cap. */
+  currencies: ({ lifetime?: number } | undefined)[];
 }
 
+/** A step on the store of currency `c`. */
 export type BudgetRequest =
-  | { id: number; op: 'open' | 'close' }
-  | { id: number; op: 'take'; args: [string, number, number, number, number] }
-  | { id: number; op: 'settle'; args: [number, Settlement[], boolean] }
-  | { id: number; op: 'prune'; args: [number] };
+  | { id: number; op: 'open' }
+  | { id: number; op: 'close' }
+  | { id: number; c: number; op: 'take'; args: [string, number, number, number, number] }
+  | { id: number; c: number; op: 'settle'; args: [number, Settlement[], boolean] }
+  | { id: number; c: number; op: 'prune'; args: [number] };
 
 /** A reply; an error carries only a SealogError's code and message (they name no unit or value). */
 export type BudgetReply =
@@ -36,20 +41,26 @@ const data = workerData as BudgetWorkerData | undefined;
 if (data?.port) {
   const { port, target } = data;
   const state = new Int32Array(data.state);
-  let store: PgBudgetStore | undefined;
+  let stores: (PgBudgetStore | undefined)[] = [];
   const run = async (m: BudgetRequest): Promise<number> => {
     if (m.op === 'open') {
-      store = await PgBudgetStore.open(target, {
-        ...(data.lockTimeoutMs !== undefined ? { lockTimeoutMs: data.lockTimeoutMs } : {}),
-        ...(data.queryTimeoutMs !== undefined ? { queryTimeoutMs: data.queryTimeoutMs } : {}),
-      });
+      for (const [c, o] of data.currencies.entries()) {
+        if (!o) continue;
+        stores[c] = await PgBudgetStore.open(target, {
+          currency: c as Currency,
+          ...(o.lifetime !== undefined ? { lifetime: o.lifetime } : {}),
+          ...(data.lockTimeoutMs !== undefined ? { lockTimeoutMs: data.lockTimeoutMs } : {}),
+          ...(data.queryTimeoutMs !== undefined ? { queryTimeoutMs: data.queryTimeoutMs } : {}),
+        });
+      }
       return 0;
     }
     if (m.op === 'close') {
-      await store?.close();
-      store = undefined;
+      await Promise.all(stores.map((s) => s?.close()));
+      stores = [];
       return 0;
     }
+    const store = stores[m.c];
     if (!store) throw new SealogError('E_IO', 'the ε budget store is not open');
     if (m.op === 'take') return store.take(...m.args);
     if (m.op === 'settle') await store.settle(m.args[0], m.args[1], m.args[2]);
@@ -71,6 +82,7 @@ if (data?.port) {
       Atomics.notify(state, 0);
     } else {
       // The caller stopped waiting: a lease it never saw goes back now (lost, counted as spent, if this fails).
+      const store = m.op === 'take' ? stores[m.c] : undefined;
       if (m.op === 'take' && reply.ok && reply.value > 0 && store) {
         await store.settle(m.args[1], [{ unit: m.args[0], used: 0, unused: reply.value }]).catch(() => {});
       }

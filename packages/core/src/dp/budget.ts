@@ -22,13 +22,29 @@ export interface Settlement {
   unused: number;
 }
 
-/** Where budgets live. Each method must be atomic with respect to every other writer. */
+/**
+ * What a take returns when the unit's lifetime cap (not its window) has less
+ * than `need` left: the unit's fields are suppressed as `budget-exhausted-lifetime`.
+ */
+export const REFUSED_LIFETIME = -1;
+
+/** Why the last refused spend was refused. */
+export type Refusal = 'window' | 'lifetime';
+
+/**
+ * Where budgets live. Each method must be atomic with respect to every other
+ * writer. A store keeps one currency (budget-accounting.ts); amounts below
+ * say micro-ε, read nano-ρ for a ρ store. A store made with a lifetime cap
+ * counts every take and write-back in the unit's lifetime row in the same
+ * atomic step, and refuses a take the cap cannot cover.
+ */
 export interface BudgetStore {
   /**
    * Takes `want` micro-ε (or what remains, if at least `need`) of unit's window
    * whose total is `limit`, after adding `flush` (spent under this process's
    * reservation) to what the unit has spent; returns the amount granted, 0
-   * when less than `need` remains.
+   * when less than `need` remains in the window, {@link REFUSED_LIFETIME}
+   * when less than `need` remains of the unit's lifetime cap.
    */
   take(unit: string, window: number, need: number, want: number, limit: number, flush?: number): number;
   /**
@@ -56,63 +72,11 @@ export interface BudgetStore {
  * waited for with a deadline, and a late or failed take spends nothing here.
  */
 export interface AsyncBudgetStore {
+  /** As {@link BudgetStore.take}, without `flush`. */
   take(unit: string, window: number, need: number, want: number, limit: number): Promise<number>;
   settle(window: number, entries: readonly Settlement[], release: boolean): Promise<void>;
   prune(window: number): Promise<void>;
   close(): Promise<void>;
-}
-
-/**
- * Per-process budgets for use without a ledger file. Bounded: when `maxEntries`
- * units are tracked in the current windows, a new unit is refused budget (its
- * fields are suppressed) rather than forgetting what another unit spent.
- */
-export class MemoryBudgetStore implements BudgetStore {
-  readonly #windows = new Map<number, Map<string, number>>();
-  readonly #maxEntries: number;
-  #entries = 0;
-
-  constructor(maxEntries: number) {
-    this.#maxEntries = maxEntries;
-  }
-
-  get entries(): number {
-    return this.#entries;
-  }
-
-  take(unit: string, window: number, need: number, want: number, limit: number): number {
-    let w = this.#windows.get(window);
-    const spent = w?.get(unit);
-    if (spent === undefined && this.#entries >= this.#maxEntries) return 0;
-    const left = limit - (spent ?? 0);
-    if (left < need) return 0;
-    const grant = Math.min(left, want);
-    if (!w) {
-      w = new Map();
-      this.#windows.set(window, w);
-    }
-    if (spent === undefined) this.#entries++;
-    w.set(unit, (spent ?? 0) + grant);
-    return grant;
-  }
-
-  settle(window: number, entries: readonly Settlement[]): void {
-    const w = this.#windows.get(window);
-    if (!w) return;
-    for (const e of entries) {
-      const spent = w.get(e.unit);
-      if (spent !== undefined && e.unused > 0) w.set(e.unit, Math.max(0, spent - e.unused));
-    }
-  }
-
-  prune(window: number): void {
-    for (const [win, m] of this.#windows) {
-      if (win < window) {
-        this.#entries -= m.size;
-        this.#windows.delete(win);
-      }
-    }
-  }
 }
 
 interface Lease {
@@ -173,11 +137,17 @@ export class BudgetTracker {
   #retryIn = 0;
   /** Lost track of what the reservation covered (the store kept failing): not used again this window. */
   #gaveUp = false;
+  #refusal: Refusal = 'window';
 
   constructor(store: BudgetStore, options: TrackerOptions) {
     this.#store = store;
     this.#o = options;
     this.#reserveAmount = store.reserve && store.isNew ? (options.reserve ?? 0) : 0;
+  }
+
+  /** Why the last spend that returned false was refused. */
+  get refusal(): Refusal {
+    return this.#refusal;
   }
 
   /** Leases currently held in memory (≤ maxUnits). */
@@ -193,8 +163,14 @@ export class BudgetTracker {
   spend(unit: string, nowMs: number, cost: number): boolean {
     const window = Math.floor(nowMs / this.#o.windowMs);
     if (window > this.#window) this.#advance(window);
+    // A window this writer pruned (a clock lagging by more than a window): its spending is gone, refuse.
+    if (window < this.#window - 1) {
+      this.#refusal = 'window';
+      return false;
+    }
     // A record of a window already left (a lagging clock): exactly its cost, straight from the store.
-    if (window < this.#window) return this.#store.take(unit, window, cost, cost, this.#o.limit) >= cost;
+    if (window < this.#window)
+      return this.#granted(this.#store.take(unit, window, cost, cost, this.#o.limit)) >= cost;
     let lease = this.#leases.get(unit);
     if (lease === undefined) {
       lease = this.#pending.get(unit);
@@ -223,6 +199,12 @@ export class BudgetTracker {
     this.#settleAll();
   }
 
+  /** A take's answer as an amount (a lifetime refusal grants nothing), noting why it was refused. */
+  #granted(amount: number): number {
+    this.#refusal = amount === REFUSED_LIFETIME ? 'lifetime' : 'window';
+    return Math.max(0, amount);
+  }
+
   /** A lease for a unit not held in memory: from the reservation when the store has no spending for it yet. */
   #open(unit: string, cost: number): Lease {
     const store = this.#store;
@@ -246,20 +228,17 @@ export class BudgetTracker {
     const { limit } = this.#o;
     if (lease.reserved) {
       // The reservation cannot cover this record: write what it covered, lease from the row from now on.
-      const grant = this.#store.take(
-        unit,
-        this.#window,
-        cost,
-        Math.max(cost, this.#o.lease),
-        limit,
-        lease.used,
+      const grant = this.#granted(
+        this.#store.take(unit, this.#window, cost, Math.max(cost, this.#o.lease), limit, lease.used),
       );
       lease.reserved = false;
       lease.used = 0;
       lease.left = grant;
     } else {
       const need = cost - lease.left;
-      lease.left += this.#store.take(unit, this.#window, need, Math.max(need, this.#o.lease), limit);
+      lease.left += this.#granted(
+        this.#store.take(unit, this.#window, need, Math.max(need, this.#o.lease), limit),
+      );
     }
   }
 

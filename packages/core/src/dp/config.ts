@@ -1,6 +1,6 @@
 import { SealogError } from '../errors.js';
 import { closest } from '../suggest.js';
-import { MICRO } from './calibrate.js';
+import { MICRO, rhoFor } from './calibrate.js';
 
 // The noise configuration is plain JSON (it crosses pino's worker boundary)
 // and is checked in full at startup: a typo must fail loudly, because a
@@ -27,12 +27,38 @@ export interface GaussianField {
 
 export type NoiseField = LaplaceField | GaussianField;
 
-/** Per privacy unit, at most `epsilon` is spent in each window of `windowSeconds`. */
+/**
+ * A zCDP budget for Gaussian fields: given as `{ rho }`, or as an (ε, δ)
+ * target converted once at startup to the largest ρ whose
+ * ρ + 2√(ρ ln(1/δ)) ≤ ε (calibrate.ts rhoFor). `rho` is always set after validation.
+ */
+export interface GaussianBudget {
+  rho: number;
+  epsilon?: number;
+  delta?: number;
+}
+
+/** Caps per unit across all windows (budget-accounting.ts). */
+export interface LifetimeBudget {
+  /** Pure ε for what budget.epsilon pays for. */
+  epsilon?: number;
+  /** ρ for Gaussian fields (only with budget.gaussian). */
+  gaussian?: GaussianBudget;
+}
+
+/**
+ * Per privacy unit and window of `windowSeconds`: at most `epsilon` for
+ * Laplace fields (pure ε, basic composition) and, with `gaussian`, at most
+ * ρ for Gaussian fields (zCDP, additive); without `gaussian` a Gaussian field
+ * spends its ε from `epsilon` as well. `lifetime` caps a unit across windows.
+ */
 export interface NoiseBudget {
   epsilon: number;
   windowSeconds: number;
   /** Units whose budget state is kept in memory at once. Default {@link DEFAULT_MAX_UNITS}. */
   maxUnits?: number;
+  gaussian?: GaussianBudget;
+  lifetime?: LifetimeBudget;
 }
 
 /** `privacy.noise`: the privacy unit path, its budget, and the noised fields keyed by dotted path. */
@@ -46,6 +72,8 @@ export interface NoiseConfig {
 export const DEFAULT_MAX_UNITS = 10_000;
 /** Smallest ε accepted: ε is applied in whole micro-ε. */
 export const MIN_EPSILON = 1 / MICRO;
+/** Largest ρ accepted for a budget (ρ is applied in whole nano-ρ; see budget-accounting.ts). */
+export const MAX_RHO = 10_000;
 /** Largest |bound / granularity|: keeps grid arithmetic exact in doubles and bigints. */
 export const MAX_GRID = 2 ** 40;
 
@@ -86,6 +114,45 @@ function epsilon(obj: Record<string, unknown>, key: string, at: string): number 
   return v;
 }
 
+/** `{ "rho": r }` or `{ "epsilon": e, "delta": d }`, resolved to ρ. */
+function gaussianBudget(raw: unknown, at: string): GaussianBudget {
+  if (!isObject(raw)) fail(at, 'must be an object like { "rho": 1.35 } or { "epsilon": 10, "delta": 1e-6 }');
+  checkKeys(raw, ['rho', 'epsilon', 'delta'], at);
+  if (raw.rho !== undefined) {
+    if (raw.epsilon !== undefined || raw.delta !== undefined)
+      fail(at, 'takes either "rho" or "epsilon" with "delta", not both');
+    const rho = finite(raw, 'rho', at);
+    if (!(rho >= 1e-9 && rho <= MAX_RHO))
+      fail(`${at}.rho`, `must be in [1e-9, ${MAX_RHO}] (ρ is applied in nano-ρ)`);
+    return { rho };
+  }
+  if (raw.epsilon === undefined) fail(at, 'needs "rho", or "epsilon" and "delta" (converted to ρ)');
+  const eps = epsilon(raw, 'epsilon', at);
+  const delta = finite(raw, 'delta', at);
+  if (!(delta > 0 && delta < 1)) fail(`${at}.delta`, 'must be in (0, 1), e.g. 1e-6');
+  const rho = rhoFor(eps, delta);
+  if (!(rho >= 1e-9)) fail(at, `converts to ρ = ${rho}, below 1e-9: give a larger epsilon or delta`);
+  return { rho, epsilon: eps, delta };
+}
+
+function lifetimeBudget(raw: unknown, at: string, zcdp: boolean): LifetimeBudget {
+  if (!isObject(raw)) fail(at, 'must be an object like { "epsilon": 100 } (caps per unit across windows)');
+  checkKeys(raw, ['epsilon', 'gaussian'], at);
+  if (raw.epsilon === undefined && raw.gaussian === undefined)
+    fail(at, 'needs "epsilon", "gaussian" or both');
+  const out: LifetimeBudget = {};
+  if (raw.epsilon !== undefined) out.epsilon = epsilon(raw, 'epsilon', at);
+  if (raw.gaussian !== undefined) {
+    if (!zcdp)
+      fail(
+        `${at}.gaussian`,
+        'needs budget.gaussian (zCDP accounting); without it Gaussian fields spend ε and lifetime.epsilon caps them',
+      );
+    out.gaussian = gaussianBudget(raw.gaussian, `${at}.gaussian`);
+  }
+  return out;
+}
+
 /** Splits a dotted path; throws E_CONFIG for empty or prototype-polluting segments. */
 export function parseDottedPath(path: unknown, at: string): string[] {
   if (typeof path !== 'string' || path === '') fail(at, 'must be a non-empty dotted path like "user.id"');
@@ -123,6 +190,35 @@ function validateField(raw: unknown, at: string): NoiseField {
   return { mechanism: mech, epsilon: eps, delta, lower, upper, granularity };
 }
 
+/** A field whose one release exceeds a budget that pays for it would always be suppressed. */
+function checkAffordable(field: NoiseField, budget: NoiseBudget, at: string, bAt: string): void {
+  const zcdp = field.mechanism === 'gaussian' && budget.gaussian !== undefined;
+  if (zcdp) {
+    const rho = rhoFor(field.epsilon, field.delta);
+    for (const [name, g] of [
+      ['gaussian', budget.gaussian],
+      ['lifetime.gaussian', budget.lifetime?.gaussian],
+    ] as const) {
+      if (g && rho > g.rho)
+        fail(
+          at,
+          `costs ρ = ${rho.toPrecision(4)} per value (ε ${field.epsilon}, δ ${field.delta}), more than ${bAt}.${name} allows (ρ = ${g.rho.toPrecision(4)}); every value would be suppressed`,
+        );
+    }
+    return;
+  }
+  for (const [name, e] of [
+    ['epsilon', budget.epsilon],
+    ['lifetime.epsilon', budget.lifetime?.epsilon],
+  ] as const) {
+    if (e !== undefined && field.epsilon > e)
+      fail(
+        `${at}.epsilon`,
+        `(${field.epsilon}) exceeds ${bAt}.${name} (${e}); every value would be suppressed`,
+      );
+  }
+}
+
 /**
  * Validates a noise configuration (plain JSON) and returns it typed.
  * @param fieldPath the config path used in messages, e.g. `privacy.noise`.
@@ -143,7 +239,7 @@ export function validateNoiseConfig(raw: unknown, fieldPath = 'privacy.noise'): 
   const bAt = `${fieldPath}.budget`;
   if (b === undefined) fail(bAt, 'is required, e.g. { "epsilon": 10, "windowSeconds": 86400 }');
   if (!isObject(b)) fail(bAt, 'must be an object like { "epsilon": 10, "windowSeconds": 86400 }');
-  checkKeys(b, ['epsilon', 'windowSeconds', 'maxUnits'], bAt);
+  checkKeys(b, ['epsilon', 'windowSeconds', 'maxUnits', 'gaussian', 'lifetime'], bAt);
   const budgetEps = epsilon(b, 'epsilon', bAt);
   const windowSeconds = finite(b, 'windowSeconds', bAt);
   if (!Number.isInteger(windowSeconds) || windowSeconds < 1)
@@ -155,6 +251,9 @@ export function validateNoiseConfig(raw: unknown, fieldPath = 'privacy.noise'): 
       fail(`${bAt}.maxUnits`, 'must be an integer >= 1');
     budget.maxUnits = m;
   }
+  if (b.gaussian !== undefined) budget.gaussian = gaussianBudget(b.gaussian, `${bAt}.gaussian`);
+  if (b.lifetime !== undefined)
+    budget.lifetime = lifetimeBudget(b.lifetime, `${bAt}.lifetime`, budget.gaussian !== undefined);
 
   const f = raw.fields;
   const fAt = `${fieldPath}.fields`;
@@ -171,12 +270,7 @@ export function validateNoiseConfig(raw: unknown, fieldPath = 'privacy.noise'): 
     const parts = parseDottedPath(path, at);
     if (parts.join('.') === unitPath) fail(at, 'is the privacy unit; the unit cannot also be noised');
     const field = validateField(spec, at);
-    if (field.epsilon > budgetEps) {
-      fail(
-        `${at}.epsilon`,
-        `(${field.epsilon}) exceeds ${bAt}.epsilon (${budgetEps}); every value would be suppressed`,
-      );
-    }
+    checkAffordable(field, budget, at, bAt);
     fields[path] = field;
   }
   return { unit: raw.unit as string, budget, fields };

@@ -2,8 +2,10 @@ import type Database from 'better-sqlite3';
 import { toPlain } from '../plain.js';
 import { Cow, compileTrie, readPath, rewrite } from '../privacy/rewrite.js';
 import type { RecordTransform } from '../stages.js';
-import { BudgetTracker, LEASE_FRACTION, MemoryBudgetStore } from './budget.js';
+import { type BudgetStore, BudgetTracker, LEASE_FRACTION } from './budget.js';
+import { type Currency, type CurrencyLimits, currencyLimits, fieldCost } from './budget-accounting.js';
 import { BridgedBudgetStore, type BridgeOptions } from './budget-bridge.js';
+import { MemoryBudgetStore } from './budget-memory.js';
 import { RESERVE_SHARE, SqliteBudgetStore } from './budget-sqlite.js';
 import { gaussianSigma2, laplaceScale, MICRO, toMicro } from './calibrate.js';
 import { DEFAULT_MAX_UNITS, type NoiseConfig, type NoiseField } from './config.js';
@@ -39,8 +41,12 @@ export interface NoisedMarker {
   granularity: number;
 }
 
-/** Why a configured field holds no value. */
-export type SuppressReason = 'budget' | 'budget-unavailable' | 'not-a-number';
+/**
+ * Why a configured field holds no value: its window budget is spent (`budget`),
+ * its unit's lifetime cap is (`budget-exhausted-lifetime`), the budget store
+ * failed (`budget-unavailable`), or it held no finite number (`not-a-number`).
+ */
+export type SuppressReason = 'budget' | 'budget-exhausted-lifetime' | 'budget-unavailable' | 'not-a-number';
 
 /** A suppressed field as stored. */
 export interface SuppressedMarker {
@@ -65,7 +71,9 @@ export interface NoiseTransform extends RecordTransform {
 /** A configured field with everything a record needs computed once (issue 15, item 2). */
 interface PreparedField {
   parts: string[];
-  micro: number;
+  /** The budget it spends (ε or ρ) and what one value costs there (budget-accounting.ts). */
+  currency: Currency;
+  cost: number;
   lo: number;
   hi: number;
   granularity: number;
@@ -82,7 +90,7 @@ function decimalsOf(g: number): number {
   return Math.min(100, Math.max(0, frac - Number(exp ?? 0)));
 }
 
-function prepare(path: string, f: NoiseField): PreparedField {
+function prepare(path: string, f: NoiseField, config: NoiseConfig): PreparedField {
   const lo = Math.round(f.lower / f.granularity);
   const hi = Math.round(f.upper / f.granularity);
   const sensitivity = hi - lo; // one record moves the grid value by at most this
@@ -102,7 +110,7 @@ function prepare(path: string, f: NoiseField): PreparedField {
   }
   return {
     parts: path.split('.'),
-    micro,
+    ...fieldCost(f, config),
     lo,
     hi,
     granularity,
@@ -121,7 +129,7 @@ function unitKey(v: unknown): string {
 
 /** As {@link createNoiseTransform} with an explicit RNG; tests use this with a seeded generator. */
 export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng: Rng): NoiseTransform {
-  const fields = Object.entries(config.fields).map(([p, f]) => prepare(p, f));
+  const fields = Object.entries(config.fields).map(([p, f]) => prepare(p, f, config));
   const unitParts = config.unit.split('.');
   // Per apply: each field's value, then its marker (index = field). Reused, so
   // a record allocates only its markers; cleared after each record so no raw
@@ -130,21 +138,42 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
   const decided: (NoisedMarker | SuppressedMarker | undefined)[] = fields.map(() => undefined);
   const trie = compileTrie(fields.map((f, i) => ({ segments: f.parts, action: () => decided[i] })));
   const maxUnits = config.budget.maxUnits ?? DEFAULT_MAX_UNITS;
-  const limit = toMicro(config.budget.epsilon);
-  const bridge = !ctx.db && ctx.postgres ? new BridgedBudgetStore(ctx.postgres) : undefined;
-  const store = ctx.db ? new SqliteBudgetStore(ctx.db) : (bridge ?? new MemoryBudgetStore(maxUnits));
-  const lease = Math.max(1, Math.ceil(limit / LEASE_FRACTION));
-  // A new unit's first lease comes from a per-window reservation (budget-sqlite.ts):
-  // a lease's worth, and at least what the costliest record spends.
-  const maxCost = fields.reduce((sum, f) => sum + f.micro, 0);
-  const reserve = Math.max(lease, maxCost);
-  const tracker = new BudgetTracker(store, {
-    limit,
-    windowMs: config.budget.windowSeconds * 1000,
-    maxUnits,
-    lease,
-    reserve: reserve <= Math.floor(limit / RESERVE_SHARE) ? reserve : 0,
+  const limits = currencyLimits(config);
+  const bridge =
+    !ctx.db && ctx.postgres
+      ? new BridgedBudgetStore({
+          ...ctx.postgres,
+          lifetimes: limits.map((l) => l && { lifetime: l.lifetime }),
+        })
+      : undefined;
+  const storeFor = (c: Currency, l: CurrencyLimits): BudgetStore =>
+    ctx.db
+      ? new SqliteBudgetStore(ctx.db, {
+          currency: c,
+          ...(l.lifetime !== undefined ? { lifetime: l.lifetime } : {}),
+        })
+      : bridge
+        ? bridge.store(c)
+        : new MemoryBudgetStore(maxUnits, l.lifetime);
+  // One tracker per currency some field spends (ε always exists as a budget; ρ under budget.gaussian).
+  const trackers = limits.map((l, c) => {
+    if (!l || !fields.some((f) => f.currency === c)) return undefined;
+    const lease = Math.max(1, Math.ceil(l.limit / LEASE_FRACTION));
+    // A new unit's first lease comes from a per-window reservation (budget-sqlite.ts):
+    // a lease's worth, and at least what the costliest record spends. Not under a
+    // lifetime cap: every amount spent must pass through the unit's lifetime row.
+    const maxCost = fields.reduce((sum, f) => sum + (f.currency === c ? f.cost : 0), 0);
+    const reserve = Math.max(lease, maxCost);
+    return new BudgetTracker(storeFor(c as Currency, l), {
+      limit: l.limit,
+      windowMs: config.budget.windowSeconds * 1000,
+      maxUnits,
+      lease,
+      reserve: l.lifetime === undefined && reserve <= Math.floor(l.limit / RESERVE_SHARE) ? reserve : 0,
+    });
   });
+  const costs: [number, number] = [0, 0];
+  const reasons: (SuppressReason | undefined)[] = [undefined, undefined];
   const now = ctx.now ?? Date.now;
 
   const noised = (f: PreparedField, v: number): NoisedMarker => {
@@ -158,42 +187,53 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
 
   const applyPlain = (record: Record<string, unknown>, cow?: Cow): Record<string, unknown> => {
     let present = 0;
-    let cost = 0;
+    costs[0] = 0;
+    costs[1] = 0;
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i] as PreparedField;
       const v = readPath(record, f.parts);
       values[i] = v;
       if (v === undefined) continue;
       present++;
-      if (typeof v === 'number' && Number.isFinite(v)) cost += f.micro;
+      if (typeof v === 'number' && Number.isFinite(v)) costs[f.currency] += f.cost;
     }
     try {
       if (present === 0) return record;
-      let reason: SuppressReason = 'budget';
-      let granted = false;
-      if (cost > 0) {
+      // Each currency's fields are decided by its own budget: undefined = granted.
+      const unit = costs[0] || costs[1] ? unitKey(readPath(record, unitParts)) : '';
+      const t = now();
+      for (let c = 0; c < 2; c++) {
+        const tracker = trackers[c];
+        if (!tracker || !costs[c]) continue;
         try {
-          granted = tracker.spend(unitKey(readPath(record, unitParts)), now(), cost);
+          reasons[c] = tracker.spend(unit, t, costs[c] as number)
+            ? undefined
+            : tracker.refusal === 'lifetime'
+              ? 'budget-exhausted-lifetime'
+              : 'budget';
         } catch {
           // Busy or broken budget table: fail closed, never log the raw value.
-          reason = 'budget-unavailable';
+          reasons[c] = 'budget-unavailable';
         }
       }
       for (let i = 0; i < fields.length; i++) {
         const v = values[i];
+        const f = fields[i] as PreparedField;
+        const reason = reasons[f.currency];
         decided[i] =
           v === undefined
             ? undefined
             : typeof v !== 'number' || !Number.isFinite(v)
               ? { dp: 'suppressed', reason: 'not-a-number' }
-              : granted
-                ? noised(fields[i] as PreparedField, v)
+              : reason === undefined
+                ? noised(f, v)
                 : { dp: 'suppressed', reason };
       }
       return rewrite(record, trie, cow ?? new Cow()) as Record<string, unknown>;
     } finally {
       values.fill(undefined);
       decided.fill(undefined);
+      reasons.fill(undefined);
     }
   };
 
@@ -208,14 +248,19 @@ export function buildNoiseTransform(config: NoiseConfig, ctx: NoiseContext, rng:
     },
     close() {
       bridge?.closing();
-      try {
-        tracker.close();
-      } finally {
-        bridge?.close();
+      let failed: unknown;
+      for (const t of trackers) {
+        try {
+          t?.close();
+        } catch (err) {
+          failed ??= err;
+        }
       }
+      bridge?.close();
+      if (failed !== undefined) throw failed;
     },
     get cachedUnits() {
-      return tracker.size;
+      return trackers.reduce((n, t) => n + (t?.size ?? 0), 0);
     },
   };
 }
