@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../store/reader.js';
 import { indexTime } from '../time.js';
 import { seededRng } from './__tests__/helpers.js';
+import { rankError95 } from './quantile.js';
 import { dpReport, selectionThreshold } from './report.js';
 
 /** Rows as the writer stores them: objects carry their time (1000 + seq), ts is the entry's own time. */
@@ -127,5 +128,49 @@ describe('dpReport', () => {
     );
     expect(Math.abs(r.groups[0]!.count!)).toBeLessThan(5); // every /a row is before `from`
     expect(Math.abs(r.groups[1]!.count! - 300)).toBeLessThan(5);
+  });
+
+  it('quantiles: ε split over the levels and the K·R bound, error bars data-independent, errors named', () => {
+    const rows: unknown[] = [];
+    // /a: ms = 0..499 once each (one row per unit); /b: ms all 200 (ties).
+    for (let u = 0; u < 500; u++) rows.push({ user: `a${u}`, route: '/a', ms: u });
+    for (let u = 0; u < 300; u++)
+      rows.push({ user: `b${u}`, route: '/b', ms: { dp: 'laplace', value: 200 } });
+    const opts = {
+      groupBy: 'route',
+      unit: 'user',
+      quantiles: { field: 'ms', lower: 0, upper: 999 },
+      groups: ['/a', '/b'],
+      epsilon: 3,
+      maxGroupsPerUnit: 2,
+      maxRowsPerUnit: 1,
+    };
+    const r = dpReport(ledger(rows), opts, seededRng('rep-q'));
+    const q = r.parameters.quantiles!;
+    expect(r.parameters.count).toBeNull(); // quantiles alone: no default count
+    expect(q).toMatchObject({ method: 'exponential-mechanism', levels: [0.5, 0.95, 0.99], candidates: 1000 });
+    expect(q.epsilonEach).toBe(1); // one part (declared groups, no count): 3 / 3 levels
+    expect(q.rankError).toBe(rankError95(1000, 1_000_000, 2)); // K·R = 2 rows per unit across groups
+    expect(r.epsilon).toBe(3);
+    const [a, b] = r.groups;
+    for (const [i, level] of [0.5, 0.95, 0.99].entries()) {
+      const x = a!.quantiles![i]!;
+      expect(x.level).toBe(level);
+      expect(x.rankError).toBe(q.rankError);
+      // The error bar is in ranks, not values: in /a, #{x < v} = v and #{x ≤ v} = v + 1 (capped at 500).
+      // Past 499 every candidate has rank 500, so p95 may land far above 499 in value while
+      // staying 25 ranks from 475 (within k = 40). Holds with ≥ 95%, in practice almost always here.
+      const [below, atOrBelow] = [Math.min(x.value, 500), Math.min(x.value + 1, 500)];
+      expect(below).toBeLessThanOrEqual(level * 500 + q.rankError);
+      expect(atOrBelow).toBeGreaterThanOrEqual(level * 500 - q.rankError);
+      // /b is all 200 (ties): 200 is every level's exact answer; a miss must stay within k ranks.
+      const v = b!.quantiles![i]!.value;
+      if (v !== 200) expect(v < 200 ? level * 300 : 300 - level * 300).toBeLessThanOrEqual(q.rankError);
+    }
+    const bad = (quantiles: object) => () => dpReport([], { ...opts, quantiles } as typeof opts);
+    expect(bad({ field: 'ms', lower: 0, upper: 2 ** 21 })).toThrow(/coarser granularity/);
+    expect(bad({ field: 'ms', lower: 0, upper: 10, levels: [0.123456] })).toThrow(/level 0.123456/);
+    expect(bad({ field: 'ms', lower: 5, upper: 5 })).toThrow(/lower < upper/);
+    expect(() => dpReport([], { ...opts, epsilon: 2e-6 })).toThrow(/quantile levels/);
   });
 });

@@ -4,7 +4,17 @@ import type { StoredRecord } from '../store/reader.js';
 import { parseEntry } from '../store/reader.js';
 import { checkedTime } from '../store/time-window.js';
 import { inTimeRange } from '../time.js';
+import { laplaceAccuracy } from './accuracy.js';
 import { laplaceScale, toMicro } from './calibrate.js';
+import { groupKey } from './group.js';
+import {
+  checkQuantiles,
+  groupQuantiles,
+  levelMicro,
+  type QuantileOptions,
+  type QuantileParameters,
+  quantileParameters,
+} from './report-quantiles.js';
 import { cryptoRng, type Rng } from './rng.js';
 import { discreteLaplace } from './sample.js';
 
@@ -18,11 +28,16 @@ import { discreteLaplace } from './sample.js';
 //    Gipson & Mandayam, "Differentially private partition selection", PoPETs 2022).
 // 3. Counts (L1 sensitivity K·R) and clamped sums (K·R·max(|L|,|U|)) get
 //    discrete Laplace noise; ε is split evenly between the parts (basic composition).
+// 4. Quantiles: the exponential mechanism over the grid of [L, U] (quantile.ts);
+//    the quantile part's ε is split evenly over the levels, and a unit moves
+//    K groups' rank scores by R each, so each group's draw uses ε_level/(K·R) per record.
 
 export interface DpReportOptions {
   groupBy: string;
   count?: boolean;
   sum?: { field: string; lower: number; upper: number; granularity?: number };
+  /** DP quantiles of a metric per group; levels default to p50, p95, p99. */
+  quantiles?: QuantileOptions;
   epsilon: number;
   delta?: number;
   /** Privacy unit path; absent = every record is its own unit (record-level privacy). */
@@ -39,6 +54,8 @@ export interface DpReportGroup {
   group: string;
   count?: number;
   sum?: number;
+  /** Each level's DP value; with ≥ 95% probability its rank is within ±rankError of level·n. */
+  quantiles?: { level: number; value: number; rankError: number }[];
 }
 
 export interface DpReport {
@@ -52,8 +69,17 @@ export interface DpReport {
     maxRowsPerUnit: number;
     epsilonPerPart: number;
     selection: { method: 'laplace-threshold'; threshold: number; scale: number } | null;
-    count: { scale: number } | null;
-    sum: { field: string; lower: number; upper: number; granularity: number; scale: number } | null;
+    /** error: ± this holds for a released count with ≥ 95% probability (the exact discrete Laplace bound). */
+    count: { scale: number; error: number } | null;
+    sum: {
+      field: string;
+      lower: number;
+      upper: number;
+      granularity: number;
+      scale: number;
+      error: number;
+    } | null;
+    quantiles: QuantileParameters | null;
     from: number | null;
     to: number | null;
   };
@@ -64,14 +90,6 @@ export interface DpReport {
 
 function bad(msg: string): never {
   throw new SealogError('E_CONFIG', msg);
-}
-
-/** Key of a group value: strings as is, other JSON scalars as JSON, missing as "(missing)". */
-function groupKey(v: unknown): string | undefined {
-  if (v === undefined) return '(missing)';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return JSON.stringify(v);
-  return undefined; // objects/arrays are not groups
 }
 
 /** A metric value: a plain number, or the value of a noise marker `{ dp, value }`. */
@@ -109,7 +127,7 @@ export function dpReport(
   if (!(o.epsilon > 0 && o.epsilon <= 1000)) bad('epsilon must be in (0, 1000]');
   const K = posInt(o.maxGroupsPerUnit, 1, 'maxGroupsPerUnit');
   const R = posInt(o.maxRowsPerUnit, 1, 'maxRowsPerUnit');
-  const count = o.count || !o.sum;
+  const count = o.count || !(o.sum || o.quantiles);
   const sel = o.groups === undefined;
   const delta = o.delta ?? 0;
   if (sel && !(delta > 0 && delta < 1))
@@ -120,10 +138,12 @@ export function dpReport(
   if (o.sum && !(o.sum.lower <= o.sum.upper && g > 0 && Number.isFinite(o.sum.lower + o.sum.upper + g))) {
     bad('sum needs finite lower <= upper and granularity > 0');
   }
-  // Parts composed: selection, count, sum, and the suppressed-group count.
-  const parts = (count ? 1 : 0) + (o.sum ? 1 : 0) + (sel ? 2 : 0);
+  const quant = o.quantiles && checkQuantiles(o.quantiles);
+  // Parts composed: selection, count, sum, quantiles, and the suppressed-group count.
+  const parts = (count ? 1 : 0) + (o.sum ? 1 : 0) + (quant ? 1 : 0) + (sel ? 2 : 0);
   const epsMicro = Math.floor(toMicro(o.epsilon) / parts);
   if (epsMicro < 1) bad('epsilon too small to split');
+  if (quant && levelMicro(quant, epsMicro) < 1) bad('epsilon too small to split over the quantile levels');
   const groupParts = o.groupBy.split('.');
   const unitParts = o.unit?.split('.');
   const sumParts = o.sum?.field.split('.');
@@ -132,7 +152,8 @@ export function dpReport(
 
   // unit → (group → rows kept); groups: group → {units, rows, sum}
   const perUnit = new Map<string, Map<string, number>>();
-  const agg = new Map<string, { units: number; rows: number; sum: number }>();
+  const agg = new Map<string, { units: number; rows: number; sum: number; xs: number[] }>();
+  const qParts = quant?.field.split('.');
   let anon = 0;
   const timed = o.from !== undefined || o.to !== undefined;
   for (const r of records) {
@@ -159,7 +180,7 @@ export function dpReport(
     mine.set(key, (kept ?? 0) + 1);
     let a = agg.get(key);
     if (!a) {
-      a = { units: 0, rows: 0, sum: 0 };
+      a = { units: 0, rows: 0, sum: 0, xs: [] };
       agg.set(key, a);
     }
     if (kept === undefined) a.units++;
@@ -168,11 +189,17 @@ export function dpReport(
       const v = metric(getPath(e, sumParts));
       if (v !== undefined) a.sum += Math.min(hi, Math.max(lo, Math.round(v / g)));
     }
+    if (quant && qParts) {
+      const v = metric(getPath(e, qParts));
+      if (v !== undefined) a.xs.push(Math.min(quant.hi, Math.max(quant.lo, Math.round(v / quant.g))));
+    }
   }
 
   const lap = (sens: number) => {
     const { s, t } = laplaceScale(sens, epsMicro);
-    return { draw: () => Number(discreteLaplace(rng, s, t)), scale: Number(t) / Number(s) };
+    // error: the noise's exact 95% bound (accuracy.ts), data-independent, so printing it costs nothing.
+    const error = laplaceAccuracy(s, t).bound;
+    return { draw: () => Number(discreteLaplace(rng, s, t)), scale: Number(t) / Number(s), error };
   };
   const selNoise = sel ? lap(K) : undefined;
   const threshold = selNoise ? selectionThreshold(K, selNoise.scale, delta) : 0;
@@ -181,11 +208,12 @@ export function dpReport(
   const candidates = o.groups ?? [...agg.keys()].sort();
   const released: DpReportGroup[] = [];
   for (const key of candidates) {
-    const a = agg.get(key) ?? { units: 0, rows: 0, sum: 0 };
+    const a = agg.get(key) ?? { units: 0, rows: 0, sum: 0, xs: [] };
     if (selNoise && a.units + selNoise.draw() < threshold) continue;
     const out: DpReportGroup = { group: key };
     if (countNoise) out.count = a.rows + countNoise.draw();
     if (sumNoise) out.sum = Number(((a.sum + sumNoise.draw()) * g).toFixed(10));
+    if (quant) out.quantiles = groupQuantiles(a.xs, quant, epsMicro, K * R, rng);
     released.push(out);
   }
   let suppressedGroups = 0;
@@ -202,7 +230,7 @@ export function dpReport(
       maxRowsPerUnit: R,
       epsilonPerPart,
       selection: selNoise ? { method: 'laplace-threshold', threshold, scale: selNoise.scale } : null,
-      count: countNoise ? { scale: countNoise.scale } : null,
+      count: countNoise ? { scale: countNoise.scale, error: countNoise.error } : null,
       sum:
         o.sum && sumNoise
           ? {
@@ -211,8 +239,10 @@ export function dpReport(
               upper: o.sum.upper,
               granularity: g,
               scale: sumNoise.scale,
+              error: Number((sumNoise.error * g).toFixed(10)),
             }
           : null,
+      quantiles: quant ? quantileParameters(quant, epsMicro, K * R) : null,
       from: o.from ?? null,
       to: o.to ?? null,
     },
