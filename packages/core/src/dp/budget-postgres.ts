@@ -123,7 +123,7 @@ export class PgBudgetStore implements AsyncBudgetStore {
   readonly #give: string;
   readonly #add: string;
   readonly #prune: string;
-  readonly #life: { cap: number; lock: string; add: string; give: string } | undefined;
+  readonly #life: { cap: number; lock: string; lockAll: string; add: string; give: string } | undefined;
 
   private constructor(slot: SessionSlot, t: PgTarget, currency: Currency, lifetime: number | undefined) {
     this.#slot = slot;
@@ -137,6 +137,7 @@ export class PgBudgetStore implements AsyncBudgetStore {
             // Locks the unit's lifetime row (creating it) and returns its newest committed value.
             lock: `INSERT INTO ${l} AS l (unit, spent) VALUES ($1, 0)
               ON CONFLICT (unit) DO UPDATE SET spent = l.spent RETURNING spent`,
+            lockAll: `SELECT 1 FROM ${l} WHERE unit = ANY($1::text[]) ORDER BY unit FOR UPDATE`,
             add: `INSERT INTO ${l} AS l (unit, spent) SELECT u.unit, u.n FROM unnest($1::text[], $2::bigint[]) AS u(unit, n)
               ON CONFLICT (unit) DO UPDATE SET spent = l.spent + excluded.spent`,
             give: `UPDATE ${l} l SET spent = GREATEST(0, l.spent - u.n)
@@ -218,15 +219,18 @@ export class PgBudgetStore implements AsyncBudgetStore {
       await s.query('BEGIN');
       try {
         const life = this.#life;
+        // A take locks the lifetime row, then the window row: lock the lifetime rows
+        // first here too, in one order, or a take and a give-back deadlock.
+        if (life) await s.query(life.lockAll, [[...give, ...add].map((e) => e.unit)]);
         if (give.length > 0) {
           const args = [give.map((e) => e.unit), give.map((e) => e.unused)];
-          await s.query(this.#give, [window, ...args]);
           if (life) await s.query(life.give, args);
+          await s.query(this.#give, [window, ...args]);
         }
         if (add.length > 0) {
           const args = [add.map((e) => e.unit), add.map((e) => e.used)];
-          await s.query(this.#add, [window, ...args]);
           if (life) await s.query(life.add, args);
+          await s.query(this.#add, [window, ...args]);
         }
         await s.query('COMMIT');
       } catch (err) {
