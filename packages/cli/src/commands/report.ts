@@ -1,14 +1,26 @@
 import { parseArgs } from 'node:util';
-import { type DpReport, type DpReportOptions, dpReport, LedgerReader, querySegments } from '@sealog/core';
+import {
+  type DpReport,
+  type DpReportOptions,
+  dpReport,
+  LedgerReader,
+  noisedAggregate,
+  querySegments,
+  type StoredRecord,
+} from '@sealog/core';
 import { type Command, EXIT_OK, type Io, UsageError } from '../command.js';
 import { readSegments } from '../segments.js';
 import { isSegmentDirArg, LEDGER_ARG, withLedger } from '../source.js';
 import { parseTimeArg } from '../time-arg.js';
+import { noisedTable } from './report-noised.js';
 
 const usage = `usage: sealog report <ledger | segment directory> --group-by FIELD --epsilon E [--delta D] [options]
+       sealog report <ledger | segment directory> --group-by FIELD --noised FIELD [--groups a,b] [--from T] [--to T] [--json]
 
-Differentially private counts and sums per group, safe to share with people
-who may not read the logs (docs/differential-privacy.md). Opens the file read-only.
+Differentially private counts, sums and quantiles per group, safe to share
+with people who may not read the logs; or (--noised) sums and means of a field
+the writer already noised, with 95% intervals from each record's declared
+noise (docs/differential-privacy.md). Opens the file read-only.
 A segment directory (seg-000001.db, …) is one report over all its present
 segments: a unit's records in several segments count once against its bounds
 (its first K groups and R rows per group in ledger order, across segments);
@@ -18,8 +30,12 @@ that is missing or cannot be read is said on stderr, and the exit code is 2.
   --group-by FIELD          dotted path of the grouping field (required)
   --count                   noisy row count per group (default when no --sum)
   --sum FIELD               noisy sum of FIELD, clamped to [--lower, --upper]
-  --lower L, --upper U      clamping bounds for --sum (required with --sum)
-  --granularity G           --sum values are snapped to multiples of G (default 1)
+  --quantiles FIELD         DP quantiles of FIELD per group (exponential mechanism
+                            over the grid of [--lower, --upper]), each with the
+                            rank error it stays within with >= 95% probability
+  --levels 0.5,0.95,0.99    quantile levels (default p50, p95, p99; ε split over them)
+  --lower L, --upper U      bounds for --sum and --quantiles (required with either)
+  --granularity G           values are snapped to multiples of G (default 1)
   --epsilon E               total ε of the report (required)
   --delta D                 δ for selecting groups not declared with --groups
                             (required without --groups; e.g. 1e-6)
@@ -30,6 +46,9 @@ that is missing or cannot be read is said on stderr, and the exit code is 2.
   --from T, --to T          time range [from, to) by record time; T as for
                             \`sealog query\`: 2026-01-31T12:00:00Z, 2026-01-31
                             (no zone = UTC), yesterday, "2 hours ago", ...
+  --noised FIELD            sums and means of FIELD's stored noised values per
+                            group, ± their 95% error; spends no ε, but group
+                            names and counts are exact (as in the ledger)
   --json                    machine-readable output`;
 
 function num(name: string, v: string | undefined): number | undefined {
@@ -44,12 +63,22 @@ function time(name: string, v: string | undefined, now: number): number | undefi
   return v === undefined ? undefined : parseTimeArg(name, v, now);
 }
 
+const levelName = (l: number) => `p${Number((l * 100).toFixed(2))}`;
+
 function table(r: DpReport): string {
-  const cols = ['group', ...(r.parameters.count ? ['count'] : []), ...(r.parameters.sum ? ['sum'] : [])];
+  const p = r.parameters;
+  const q = p.quantiles;
+  const cols = [
+    'group',
+    ...(p.count ? [`count ±${p.count.error}`] : []),
+    ...(p.sum ? [`sum ±${p.sum.error}`] : []),
+    ...(q ? q.levels.map(levelName) : []),
+  ];
   const rows = r.groups.map((g) => [
     g.group,
     ...(g.count !== undefined ? [String(g.count)] : []),
     ...(g.sum !== undefined ? [String(g.sum)] : []),
+    ...(g.quantiles ?? []).map((x) => String(x.value)),
   ]);
   const w = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
@@ -57,10 +86,22 @@ function table(r: DpReport): string {
       .map((c, i) => c.padEnd(w[i]!))
       .join('  ')
       .trimEnd();
-  const sel = r.parameters.selection;
+  const sel = p.selection;
   return [
-    `DP report by ${r.groupBy}, privacy unit ${r.privacyUnit}: ε = ${r.epsilon}, δ = ${r.delta}`,
-    `bounds: ${r.parameters.maxGroupsPerUnit} group(s) per unit, ${r.parameters.maxRowsPerUnit} row(s) per unit per group`,
+    `DP report by ${r.groupBy}, privacy unit ${r.privacyUnit}: ε spent = ${r.epsilon}, δ = ${r.delta}`,
+    `bounds: ${p.maxGroupsPerUnit} group(s) per unit, ${p.maxRowsPerUnit} row(s) per unit per group`,
+    ...(p.count || p.sum
+      ? [
+          '±: the 95% noise bound of each released count/sum (exact discrete Laplace); sums are of clamped values',
+        ]
+      : []),
+    ...(q
+      ? [
+          `quantiles of ${q.field} on [${q.lower}, ${q.upper}] step ${q.granularity}: exponential mechanism, ε ${q.epsilonEach} per level;`,
+          `  with ≥ 95% probability each is within ${q.rankError} record(s) of its rank (level × n records of the group, n not released)`,
+          '  of the values as stored: for a field noised at collection, of the noised values, not the true ones',
+        ]
+      : []),
     sel
       ? `groups released when noisy unit count ≥ ${sel.threshold}; about ${r.suppressedGroups} suppressed (noisy)`
       : 'declared groups',
@@ -87,7 +128,7 @@ function allSuppressed(r: DpReport, threshold: number): string {
 
 export const report: Command = {
   name: 'report',
-  summary: 'differentially private counts/sums per group',
+  summary: 'differentially private counts/sums/quantiles per group; sums and means of noised fields',
   usage,
   async run(argv, io) {
     const { values: v, positionals } = parseArgs({
@@ -97,6 +138,9 @@ export const report: Command = {
         'group-by': { type: 'string' },
         count: { type: 'boolean' },
         sum: { type: 'string' },
+        quantiles: { type: 'string' },
+        levels: { type: 'string' },
+        noised: { type: 'string' },
         lower: { type: 'string' },
         upper: { type: 'string' },
         granularity: { type: 'string' },
@@ -114,27 +158,53 @@ export const report: Command = {
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     const groupBy = v['group-by'];
     if (!groupBy) throw new UsageError('--group-by is required');
+    const arg = positionals[0]!;
+    const now = Date.now();
+    if (v.noised !== undefined) {
+      const dpOnly = DP_FLAGS.filter((f) => v[f] !== undefined);
+      if (dpOnly.length > 0)
+        throw new UsageError(
+          `--noised reads values already noised and spends no ε: run it without --${dpOnly.join(', --')} (those make a separate DP report)`,
+        );
+      const field = v.noised;
+      const options = {
+        groupBy,
+        field,
+        groups: v.groups?.split(','),
+        from: time('from', v.from, now),
+        to: time('to', v.to, now),
+      };
+      return withRecords(arg, io, (records) => {
+        const r = noisedAggregate(records, options);
+        io.out(v.json ? `${JSON.stringify(r)}\n` : noisedTable(r));
+      });
+    }
     const epsilon = num('epsilon', v.epsilon);
     if (epsilon === undefined) throw new UsageError('--epsilon is required');
-    let sum: { field: string; lower: number; upper: number; granularity?: number } | undefined;
-    if (v.sum !== undefined) {
-      const lower = num('lower', v.lower);
-      const upper = num('upper', v.upper);
-      if (lower === undefined || upper === undefined) throw new UsageError('--sum needs --lower and --upper');
-      sum = { field: v.sum, lower, upper };
-      const g = num('granularity', v.granularity);
-      if (g !== undefined) sum.granularity = g;
-    }
+    const lower = num('lower', v.lower);
+    const upper = num('upper', v.upper);
+    const g = num('granularity', v.granularity);
+    const bounded = (flag: string, field: string) => {
+      if (lower === undefined || upper === undefined)
+        throw new UsageError(`--${flag} needs --lower and --upper`);
+      return { field, lower, upper, ...(g !== undefined ? { granularity: g } : {}) };
+    };
+    const sum = v.sum !== undefined ? bounded('sum', v.sum) : undefined;
+    const quantiles =
+      v.quantiles !== undefined
+        ? { ...bounded('quantiles', v.quantiles), ...(v.levels ? { levels: levels(v.levels) } : {}) }
+        : undefined;
+    if (v.levels !== undefined && !quantiles) throw new UsageError('--levels goes with --quantiles FIELD');
     // Checked here, not only in dpReport, to say what to pass (issue 19, item 7).
     if (v.delta === undefined && v.groups === undefined)
       throw new UsageError(
         '--delta D is needed to choose which groups to release (e.g. --delta 1e-6, well below 1 / the number of units); or declare the groups with --groups a,b,c',
       );
-    const now = Date.now();
     const options: DpReportOptions = {
       groupBy,
       count: v.count,
       sum,
+      quantiles,
       epsilon,
       delta: num('delta', v.delta),
       unit: v.unit,
@@ -144,20 +214,52 @@ export const report: Command = {
       from: time('from', v.from, now),
       to: time('to', v.to, now),
     };
-    const show = (r: DpReport) => io.out(v.json ? `${JSON.stringify(r)}\n` : table(r));
-    const arg = positionals[0]!;
-    if (isSegmentDirArg(arg)) return reportSegments(arg, options, show, io);
-    return withLedger(arg, (path) => {
-      const reader = new LedgerReader(path);
-      try {
-        show(dpReport(reader.records(), options));
-        return EXIT_OK;
-      } finally {
-        reader.close();
-      }
+    return withRecords(arg, io, (records) => {
+      const r = dpReport(records, options);
+      io.out(v.json ? `${JSON.stringify(r)}\n` : table(r));
     });
   },
 };
+
+/** Flags of a DP report that --noised (no ε) does not take. */
+const DP_FLAGS = [
+  'epsilon',
+  'delta',
+  'count',
+  'sum',
+  'quantiles',
+  'levels',
+  'lower',
+  'upper',
+  'granularity',
+  'unit',
+  'max-groups-per-unit',
+  'max-rows-per-unit',
+] as const;
+
+/** --levels 0.5,0.95: each a number in [0, 1] (4 decimals at most is checked by the report). */
+function levels(v: string): number[] {
+  return v.split(',').map((x) => {
+    const n = num('levels', x);
+    if (n === undefined || n < 0 || n > 1)
+      throw new UsageError(`--levels takes numbers in [0, 1] like 0.5,0.95,0.99, got "${x}"`);
+    return n;
+  });
+}
+
+/** Runs `report` over a ledger file or URL, or over every present segment of a directory. */
+function withRecords(arg: string, io: Io, report: (records: Iterable<StoredRecord>) => void) {
+  if (isSegmentDirArg(arg)) return reportSegments(arg, report, io);
+  return withLedger(arg, (path) => {
+    const reader = new LedgerReader(path);
+    try {
+      report(reader.records());
+      return EXIT_OK;
+    } finally {
+      reader.close();
+    }
+  });
+}
 
 /**
  * One report over every present segment of `dir`: the records of all segments
@@ -166,9 +268,6 @@ export const report: Command = {
  * to its bounds once per segment, and spend ε once per segment. Row 0 of each
  * segment is its binding (openSegment checked it), not an application record.
  */
-function reportSegments(dir: string, options: DpReportOptions, show: (r: DpReport) => void, io: Io) {
-  return readSegments(dir, io, 'report', (notice) => {
-    const records = querySegments(dir, { seqFrom: 1 }, notice);
-    show(dpReport(records, options));
-  });
+function reportSegments(dir: string, report: (records: Iterable<StoredRecord>) => void, io: Io) {
+  return readSegments(dir, io, 'report', (notice) => report(querySegments(dir, { seqFrom: 1 }, notice)));
 }

@@ -217,7 +217,7 @@ export function noisedAggregate(records: Iterable<StoredRecord>, o: NoisedAggreg
     epsilon: 0,
     confidence: CONFIDENCE,
     exact: [
-      'which groups exist and n (the number of noised values per group) are read from the ledger as they are: exact, not noised',
+      'which groups exist and n (the number of noised values per group): read from the ledger as they are, exact, not noised',
       'the intervals cover the sum and mean of the values after clamping to each record\u2019s [lower, upper] and snapping to its granularity',
     ],
     groups,
