@@ -6,7 +6,7 @@ import { openReadOnly } from '../store/open.js';
 import { bundlePart, CONSISTENCY_TYPE, type ConsistencyBundle, encodeHashes } from './bundle.js';
 import { checkProofNote, type ProofFailure, type ProvenCheckpoint } from './check.js';
 import { proverKeys } from './inclusion.js';
-import { assertMatches, readLeaves, skippedText, storedNotes } from './leaves.js';
+import { assertMatches, prunedError, prunedPrefix, readLeaves, skippedText, storedNotes } from './leaves.js';
 
 /** Builds a consistency bundle from parts (no ledger needed). @throws RangeError if from > to. */
 export function makeConsistencyBundle(
@@ -64,6 +64,8 @@ export function proveConsistency(
       }
       return found;
     };
+    const cut = prunedPrefix(db)?.size ?? 0;
+    if (fromSize < cut) throw prunedError(cut, `a consistency proof from size ${fromSize}`);
     const from = pick(fromSize);
     const to = pick(toSize);
     const leaves = readLeaves(db, toSize, erasuresSignedBy(db, vkeys));

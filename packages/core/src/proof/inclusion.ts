@@ -7,7 +7,7 @@ import { parseVerifierKey, SIG_TYPE_ED25519, type VerifierKey } from '../note/ke
 import { openReadOnly } from '../store/open.js';
 import { bundlePart, encodeHashes, INCLUSION_TYPE, type InclusionBundle } from './bundle.js';
 import { checkProofNote, type ProofFailure, type ProvenCheckpoint } from './check.js';
-import { assertMatches, readLeaves, skippedText, storedNotes } from './leaves.js';
+import { assertMatches, prunedError, prunedPrefix, readLeaves, skippedText, storedNotes } from './leaves.js';
 
 /**
  * Builds an inclusion bundle from parts (no ledger needed): the proof of leaf
@@ -71,6 +71,8 @@ export function proveInclusion(path: string, seq: number, keys: readonly string[
         `no checkpoint signed by the given keys covers record ${seq} yet${skippedText(skipped)}; run \`sealog checkpoint\` first`,
       );
     }
+    const cut = prunedPrefix(db)?.size ?? 0;
+    if (seq < cut) throw prunedError(cut, `record ${seq}`);
     const erased = erasuresSignedBy(db, vkeys);
     const leaves = readLeaves(db, cp.size, erased);
     assertMatches(leaves, cp);

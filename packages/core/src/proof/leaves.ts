@@ -5,6 +5,7 @@ import { HASH_SIZE, leafHash } from '../hash.js';
 import { CompactRange, type LeafSource } from '../merkle.js';
 import type { VerifierKey } from '../note/keys.js';
 import { MAX_NOTE_BYTES } from '../note/note.js';
+import { parseTombstone, prunedLeafSource, TOMBSTONE_TABLE } from '../prefix/tombstone.js';
 import { checkNote } from '../verify/checkpoint.js';
 
 // The prover's view of a ledger: leaf hashes of the first n records, hashed
@@ -31,20 +32,25 @@ export interface Leaves {
  * @throws SealogError E_TAMPER when a seq is missing or an entry is not a blob (run `sealog verify`).
  */
 export function readLeaves(db: Database.Database, size: number, erased?: ErasedLeaves): Leaves {
+  // A pruned prefix: leaves from its tombstone's compact range on. Not trusted: the
+  // root computed over it must still match the signed checkpoint (assertMatches).
+  const pruned = prunedPrefix(db);
+  const base = pruned?.size ?? 0;
+  if (size < base) throw prunedError(base, `a tree of size ${size}`);
   // Even a validly signed size is only allocated for once the rows are there.
   const count = (db.prepare('SELECT count(*) FROM records').pluck().get() as number) ?? 0;
-  if (count < size) {
+  if (count < size - base) {
     throw new SealogError(
       'E_TAMPER',
-      `the ledger holds only ${count} of the ${size} records a signed checkpoint covers; run \`sealog verify\``,
+      `the ledger holds only ${count} of the ${size - base} records a signed checkpoint covers; run \`sealog verify\``,
     );
   }
-  const range = new CompactRange();
-  const hashes = Buffer.alloc(size * HASH_SIZE);
+  const range = pruned ? pruned.range.clone() : new CompactRange();
+  const hashes = Buffer.alloc((size - base) * HASH_SIZE);
   const stmt = db
     .prepare('SELECT seq, entry FROM records WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?')
     .raw(true);
-  let next = 0;
+  let next = base;
   while (next < size) {
     const rows = stmt.all(next, size, PAGE) as unknown[][];
     if (rows.length === 0) break;
@@ -57,7 +63,7 @@ export function readLeaves(db: Database.Database, size: number, erased?: ErasedL
       }
       // An erased row: the leaf its signed erasure statement names (chain/erased.ts).
       const leaf = erased?.leafOf(next, entry)?.leaf ?? leafHash(entry);
-      leaf.copy(hashes, next * HASH_SIZE);
+      leaf.copy(hashes, (next - base) * HASH_SIZE);
       range.append(leaf);
       next++;
     }
@@ -67,12 +73,41 @@ export function readLeaves(db: Database.Database, size: number, erased?: ErasedL
       'E_TAMPER',
       `the ledger holds only ${next} of the ${size} records a checkpoint covers; run \`sealog verify\``,
     );
+  const at = (i: number) => hashes.subarray((i - base) * HASH_SIZE, (i - base + 1) * HASH_SIZE);
   return {
     size,
     hashes,
-    leaf: (i) => hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE),
+    leaf: pruned ? prunedLeafSource(pruned.range, at) : at,
     root: range.root(),
   };
+}
+
+/** The newest tombstone's size and range (unverified), if the ledger's prefix was pruned. */
+export function prunedPrefix(db: Database.Database): { size: number; range: CompactRange } | undefined {
+  const has = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+    .get(TOMBSTONE_TABLE);
+  if (has === undefined) return undefined;
+  const row = db
+    .prepare(
+      `SELECT id, size, NULL AS note, iif(length(chain_head) <= 32, chain_head, NULL) AS chain_head,
+         iif(length(compact) <= 2048, compact, NULL) AS compact, statement_seq, pruned_at
+       FROM ${TOMBSTONE_TABLE} ORDER BY id DESC LIMIT 1`,
+    )
+    .get() as Record<string, unknown> | undefined;
+  if (row === undefined) return undefined;
+  const t = parseTombstone({ ...row, note: '' });
+  if (typeof t === 'string')
+    throw new SealogError('E_TAMPER', `the ledger's tombstone is malformed (${t}); run \`sealog verify\``);
+  return t;
+}
+
+/** Refusal to prove over records pruned under retention. */
+export function prunedError(size: number, what: string): SealogError {
+  return new SealogError(
+    'E_CONFIG',
+    `records 0..${size - 1} were pruned under retention (\`sealog verify\` lists the prune), so ${what} cannot be proved from this ledger: prove a later record, or a size of ${size} or more`,
+  );
 }
 
 /** A stored checkpoint signed by a trusted log key whose name is its origin. */

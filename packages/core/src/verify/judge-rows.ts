@@ -65,7 +65,14 @@ export function judgeRows(
     } else if (!trusted && column === undefined) {
       bad({ kind: 'malformed-checkpoint', message: `${where}: size column is not an integer` });
     }
-    roots[ni] ||= o.size > extent ? TRUNCATED : scan.roots.get(o.size)?.equals(o.root) ? ROOT_OK : MISMATCH;
+    // Below a pruned prefix the leaves are gone: such a checkpoint is judged by its
+    // signature only (the tombstone's checkpoint at the cut was matched to its range).
+    roots[ni] ||=
+      o.size > extent
+        ? TRUNCATED
+        : o.size < scan.base || scan.roots.get(o.size)?.equals(o.root)
+          ? ROOT_OK
+          : MISMATCH;
     if (roots[ni] === TRUNCATED) {
       const cut = o.size - 1 === extent ? `record ${extent} was` : `records ${extent}..${o.size - 1} were`;
       bad({

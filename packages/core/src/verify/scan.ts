@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ErasedLeaves } from '../chain/erased.js';
 import { HASH_SIZE } from '../hash.js';
+import type { CompactRange } from '../merkle.js';
 import { type CleanPage, PAGE_ROWS } from './page.js';
 import {
   DEFAULT_THREADS,
@@ -16,7 +17,9 @@ import { type Break, type Emit, MAX_VERIFY_ENTRY_BYTES, Scanner } from './scanne
 // large), anything else row by row through the Scanner.
 
 export interface ScanResult {
-  /** Rows taken into the chain and tree, in seq order. */
+  /** Leaves of a pruned prefix the scan started after (0: none). */
+  base: number;
+  /** Leaves in the tree: the pruned prefix's and the rows taken, in seq order. */
   rows: number;
   lastSeq: number;
   /** Stored chain of the last row (or the recomputed one if it was unusable); zeros when empty. */
@@ -67,6 +70,8 @@ export interface ScanSource {
   threads?: number;
   /** Erased rows whose leaf comes from a signed statement: their pages are read row by row. */
   erased?: ErasedLeaves;
+  /** A pruned prefix's tree and chain state (verify/tombstone.ts): rows are read from its size. */
+  start?: { range: CompactRange; chainHead: Buffer };
 }
 
 /**
@@ -83,7 +88,7 @@ export function scanRecords(
   emit: Emit,
   source?: ScanSource,
 ): ScanResult {
-  const s = new Scanner(wantedSizes, emit, source?.erased);
+  const s = new Scanner(wantedSizes, emit, source?.erased, source?.start);
   if (!standardSchema(db)) {
     emit({
       kind: 'malformed-row',
@@ -104,14 +109,16 @@ export function scanRecords(
     .prepare('SELECT max(seq), count(*) FROM records WHERE seq >= 0 AND seq <= ?')
     .raw(true)
     .get(max) as [number | null, number];
-  if (lastSeq !== null && lastSeq + 1 <= 2 * count + PAGE_ROWS) {
+  if (s.base > 0) belowPrefix(db, s.base, emit);
+  if (lastSeq !== null && s.base === 0 && lastSeq + 1 <= 2 * count + PAGE_ROWS) {
     scanPages(db, s, lastSeq, source);
   } else if (lastSeq !== null) {
-    // Sparse seqs (only a hand-made file has them): page by rows, not by seq ranges.
+    // Sparse seqs (only a hand-made file has them), or rows after a pruned prefix: page by rows.
     const next = db
       .prepare(`SELECT ${COLUMNS} FROM records WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`)
       .raw(true);
-    let rows = next.all(-1, max, PAGE_ROWS) as unknown[][]; // seq > -1: negatives were read above
+    // seq > -1: negatives were read above; after a pruned prefix, from its size on (rows below were counted)
+    let rows = next.all(s.base - 1, max, PAGE_ROWS) as unknown[][];
     for (;;) {
       for (const r of rows) s.row(r[0], r[1], r[2], r[3], r[4]);
       if (rows.length < PAGE_ROWS) break;
@@ -126,6 +133,23 @@ export function scanRecords(
     });
   }
   return result(s);
+}
+
+/**
+ * Rows kept below a pruned prefix: the tombstone says [0, base) was removed, so any
+ * row there was inserted (or the tombstone lies about the cut). One finding, counted.
+ */
+function belowPrefix(db: Database.Database, base: number, emit: Emit): void {
+  const [n, lo, hi] = db
+    .prepare('SELECT count(*), min(seq), max(seq) FROM records WHERE seq >= 0 AND seq < ?')
+    .raw(true)
+    .get(base) as [number, number | null, number | null];
+  if (n === 0) return;
+  emit({
+    kind: 'inserted',
+    seq: lo ?? 0,
+    message: `${n} row(s) (seq ${lo}..${hi}) lie inside the prefix [0, ${base}) the tombstone says was pruned: rows were inserted there, or the tombstone names the wrong size`,
+  });
 }
 
 /** Pages of PAGE_ROWS seqs: taken whole when clean (page.ts), else row by row. */
@@ -172,6 +196,7 @@ function sameEnd(page: CleanPage, chain: unknown): boolean {
 
 function result(s: Scanner): ScanResult {
   return {
+    base: s.base,
     rows: s.range.size,
     lastSeq: s.lastSeq,
     lastChain: s.prev,

@@ -21,7 +21,7 @@ export const MAX_BREAKS = 2048;
 /** A row whose stored chain is not SHA-256(previous chain ‖ leaf). */
 export interface Break {
   seq: number;
-  /** Position among the rows read (0-based), i.e. the leaf index it occupies in the tree. */
+  /** Position among the rows read (0-based): the leaf index it occupies, less the pruned prefix. */
   index: number;
   leaf: Buffer;
   /** The stored chain, or undefined when it is not a 32-byte blob. */
@@ -38,7 +38,9 @@ export type Emit = (f: Finding) => void;
 
 /** Recomputes leaves, chain links and the Merkle tree over rows fed to it in seq order. */
 export class Scanner {
-  readonly #range = new CompactRange();
+  readonly #range: CompactRange;
+  /** Leaves before the first row read: a pruned prefix's size (its tombstone's range), else 0. */
+  readonly base: number;
   readonly #wanted: Set<number>;
   readonly #emit: Emit;
   readonly roots = new Map<number, Buffer>();
@@ -56,12 +58,27 @@ export class Scanner {
   readonly erased: { seq: number; by: number }[] = [];
   readonly #erasedLeaves: ErasedLeaves | undefined;
 
-  constructor(wanted: Set<number>, emit: Emit, erased?: ErasedLeaves) {
+  /**
+   * @param start a pruned prefix (verify/tombstone.ts): the tree and chain go on from its
+   *   compact range and chain value, and rows are expected from seq `start.range.size`.
+   */
+  constructor(
+    wanted: Set<number>,
+    emit: Emit,
+    erased?: ErasedLeaves,
+    start?: { range: CompactRange; chainHead: Buffer },
+  ) {
     this.#wanted = wanted;
     this.#emit = emit;
     this.#erasedLeaves = erased;
-    if (wanted.has(0)) this.roots.set(0, this.#range.root());
-    this.#remember(-1, ZERO_HASH);
+    this.#range = start ? start.range.clone() : new CompactRange();
+    this.base = this.#range.size;
+    if (start) {
+      this.prev = start.chainHead;
+      this.lastSeq = this.base - 1;
+    }
+    if (wanted.has(this.base)) this.roots.set(this.base, this.#range.root());
+    this.#remember(this.lastSeq, this.prev);
   }
 
   get range(): CompactRange {
@@ -126,7 +143,7 @@ export class Scanner {
       if (this.breaks.length < MAX_BREAKS) {
         this.breaks.push({
           seq,
-          index: this.#range.size,
+          index: this.#range.size - this.base,
           leaf,
           stored,
           recomputed,

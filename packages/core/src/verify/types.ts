@@ -45,6 +45,12 @@
  *   `tsa: 'required'` such a checkpoint does not seal records).
  * - forged-erasure: an erasure statement is malformed, or not signed by a
  *   trusted key that may sign at its size: it authorises nothing.
+ * - expired: records [0, n) were pruned under retention, authorised by a
+ *   signed, sealed prune statement and kept as a valid tombstone (reported,
+ *   not a failure; docs/lifecycle.md "PostgreSQL ledgers").
+ * - bad-tombstone: a tombstone of a pruned prefix that does not prove itself
+ *   (malformed, unsigned, its compact range not hashing to its checkpoint's
+ *   root, or no sealed, due prune statement by a trusted key naming its head).
  */
 export type FindingKind =
   | 'modified'
@@ -71,7 +77,9 @@ export type FindingKind =
   | 'forged-rotation'
   | 'key-fork'
   | 'retired-key'
-  | 'forged-erasure';
+  | 'forged-erasure'
+  | 'expired'
+  | 'bad-tombstone';
 
 /** One problem, located by record seq and/or checkpoint row id where it has one. */
 export interface Finding {
@@ -249,6 +257,23 @@ export interface VerifyReport {
   erasures?: ErasureResult[];
   /** Erasures left out of `erasures` (past MAX_LISTED_ERASURES). */
   omittedErasures?: number;
+  /** Present when the ledger's prefix was pruned under retention and its tombstone proved itself. */
+  expired?: ExpiredPrefix;
+}
+
+/** Records [0, records) removed under retention (a PostgreSQL ledger's pruned prefix). */
+export interface ExpiredPrefix {
+  records: number;
+  /** The prune statement's time, ms since the epoch. */
+  prunedAt: number;
+  /** The retention period it applied, ms. */
+  retention: number;
+  reason: string;
+  /** Seq of the sealed prune statement that authorised it. */
+  statementSeq: number;
+  /** Oldest and newest record time of the rows that prune removed, ms. */
+  oldest: number;
+  newest: number;
 }
 
 export interface VerifyOptions {
@@ -343,6 +368,7 @@ export function isFailure(kind: FindingKind): boolean {
 /** Kinds that never fail verification by themselves (the policies decide what they cost). */
 const INFORMATIONAL: ReadonlySet<FindingKind> = new Set<FindingKind>([
   'unsealed',
+  'expired',
   'orphan-timestamp',
   'untimestamped',
   'time-mismatch',

@@ -10,6 +10,7 @@ import { checkHandovers, judgeAtSize, readKeyChain } from './rotations.js';
 import { scanRecords } from './scan.js';
 import { checkState } from './state.js';
 import { parseTsaPolicy, stampNotes, type TsaPolicy } from './timestamped.js';
+import { judgeTombstone, readTombstone } from './tombstone.js';
 import { judgeTimestamps } from './tsa-judge.js';
 import {
   DEFAULT_MAX_UNSEALED,
@@ -144,13 +145,17 @@ function run(
   const erasures = keys.length > 0 ? readErasures(db, trusted, f.add) : undefined;
   for (const a of erasures?.accepted ?? []) wanted.add(a.statement.size);
   const breaksAndGaps: Finding[] = [];
+  // A pruned prefix (PostgreSQL retention): the tree goes on from its tombstone, not row 0.
+  const pruned = readTombstone(db, trusted.keys, f.add);
   const scan = scanRecords(db, wanted, f.add, {
     path,
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
     ...(erasures && erasures.leaves.size > 0 ? { erased: erasures.leaves } : {}),
+    ...(pruned ? { start: pruned.tombstone } : {}),
   });
   const state = checkState(db, scan);
-  for (const x of classify(scan, state.size)) breaksAndGaps.push(x);
+  // Break positions count from the first row read, so runs are measured the same way.
+  for (const x of classify({ ...scan, rows: scan.rows - scan.base }, state.size)) breaksAndGaps.push(x);
   for (const x of breaksAndGaps) f.add(x);
   for (const x of state.findings) f.add(x);
 
@@ -168,6 +173,7 @@ function run(
   // Sealed by a valid log checkpoint is enough for a statement the log key itself signed;
   // a witness or TSA policy decides what the report calls sealed, not whether it authorises.
   const erased = erasures && judgeErasures(erasures, scan, judged.sealed, f.add);
+  const expired = pruned && judgeTombstone(db, pruned, trusted.keys, judged.sealed, origin, f.add);
   const unsealed = Math.max(0, scan.rows - sealedSize);
   const trust = keys.length > 0 ? 'keys' : 'chain-only';
   const allowed = maxUnsealed(options);
@@ -202,6 +208,7 @@ function run(
   if (chain) report.rotations = chain.handovers.map(({ seq, size, from, to }) => ({ seq, size, from, to }));
   if (witnessed) report.witness = witnessed.summary;
   if (stamps) report.tsa = stamps.summary;
+  if (expired) report.expired = expired;
   if (erased && erased.list.length + erased.omitted > 0) {
     report.erasures = erased.list;
     if (erased.omitted > 0) report.omittedErasures = erased.omitted;

@@ -1,6 +1,7 @@
 // The PostgreSQL backend: loaded only when a postgres:// URL is used.
 export { copySqliteToPg } from './from-sqlite.js';
 export { initPgLedger } from './init.js';
+export { type PgPruneOptions, type PgPruneResult, prunePg } from './prune.js';
 export { grantsSql } from './schema.js';
 export { followPg, type PgSnapshot, snapshotPg } from './snapshot.js';
 export { PgStore, type PgStoreOptions } from './store.js';

@@ -2,6 +2,7 @@ import { budgetGrantsSql, ensureBudgetTable } from '../../dp/budget-postgres.js'
 import { SealogError } from '../../errors.js';
 import { connectPg, type PgSession, parsePgUrl, pgError, SessionSlot } from './connect.js';
 import { assertPgLedger, ensurePgSchema, ensureTimestampTable, grantsSql } from './schema.js';
+import { ensureTombstoneTable } from './tombstones.js';
 
 /**
  * Creates the ledger schema (if absent) and, with roles, grants writers only
@@ -26,6 +27,8 @@ export async function initPgLedger(
         `cannot create checkpoint_timestamps in schema "${target.schema}": run \`sealog init\` as the role that owns the ledger tables`,
       );
     }
+    // Pruning keeps tombstones here (docs/lifecycle.md "PostgreSQL ledgers"); readers need SELECT on it.
+    await ensureTombstoneTable(s);
     await assertOwned(s);
     // privacy.noise's ε budgets (docs/differential-privacy.md): writers update them, so the owner creates the table.
     const slot = new SessionSlot(target);

@@ -73,7 +73,7 @@ CREATE OR REPLACE TRIGGER state_no_truncate BEFORE TRUNCATE ON ${q('ledger_state
 
 /** Advisory-lock keys (two int4s): one namespace, one key per purpose, hashed with the schema. */
 export const LOCK_NAMESPACE = 0x5ea1;
-export const lockKey = (t: PgTarget, purpose: 'schema' | 'checkpoint'): string =>
+export const lockKey = (t: PgTarget, purpose: 'schema' | 'checkpoint' | 'prune'): string =>
   `${LOCK_NAMESPACE}, hashtext('${t.schema}:${purpose}')`;
 
 /** True when the schema already holds a ledger (its meta table exists). */
@@ -232,6 +232,7 @@ export function grantsSql(t: PgTarget, roles: { writer?: string; reader?: string
     'ledger_state',
     'checkpoints',
     'checkpoint_timestamps',
+    'tombstones',
   ]
     .map(q)
     .join(', ');

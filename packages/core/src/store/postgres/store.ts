@@ -29,6 +29,7 @@ import {
   qualify,
   SessionSlot,
 } from './connect.js';
+import { prunedSize, prunedStart } from './pruned-start.js';
 import {
   assertPgLedger,
   ensurePgSchema,
@@ -167,15 +168,32 @@ export class PgStore implements Store {
   }
 
   async #derive(s: PgSession, trust: WriterTrust): Promise<ChainState> {
+    const derived = await this.#deriveFromStart(s, trust);
+    if (derived instanceof ChainState) return derived;
+    this.#diverged(derived);
+    return this.#adopt(s, false);
+  }
+
+  /**
+   * The newest checkpoint row this key signed with a resume state, else a pruned
+   * prefix's tombstone (its checkpoint signed by this key at exactly its size,
+   * its compact range hashing to that root: store/postgres/pruned-start.ts), else
+   * row 0; then every later row hashed here. The state, or the first finding.
+   */
+  async #deriveFromStart(s: PgSession, trust: WriterTrust): Promise<ChainState | SealogError> {
     const t = this.#t;
     const last = (await s.query<{ m: unknown }>(`SELECT max(seq) AS m FROM ${t.records}`)).rows[0]?.m;
     const rowCount = typeof last === 'number' ? last + 1 : 0;
+    const pruned = await prunedStart(s, trust.own, this.target.display);
+    if (pruned instanceof SealogError) return pruned;
+    const cut = pruned?.state.size ?? 0;
     const anchored = trust.heads.length > 0 ? Math.max(...trust.heads.map((h) => h.size)) : undefined;
+    // Only heads after the cut: a resume row at or below it would chain on a deleted row.
     const candidates = this.#hasResume
       ? (
           await s.query<ResumeRow>(
-            `SELECT id, size, note, chain_head, compact FROM ${t.checkpoints} WHERE compact IS NOT NULL AND size <= $1 ORDER BY size DESC, id DESC LIMIT $2`,
-            [rowCount, MAX_RESUME_CANDIDATES],
+            `SELECT id, size, note, chain_head, compact FROM ${t.checkpoints} WHERE compact IS NOT NULL AND size <= $1 AND size > $3 ORDER BY size DESC, id DESC LIMIT $2`,
+            [rowCount, MAX_RESUME_CANDIDATES, cut],
           )
         ).rows
       : [];
@@ -184,17 +202,25 @@ export class PgStore implements Store {
       trust.own,
       anchored !== undefined ? { rowCount, atMost: anchored } : { rowCount },
     );
-    const from = start?.state ?? new ChainState();
+    const from = start?.state ?? pruned?.state ?? new ChainState();
     const rows = (
       await s.query<CheckpointRow>(`SELECT id, note FROM ${t.checkpoints} WHERE size >= $1`, [from.size])
     ).rows;
     const d = new Derivation(from, this.target.display, { own: trust.own, heads: trust.heads, rows });
-    const finding = await this.#feed(s, d);
-    if (finding) {
-      this.#diverged(finding);
-      return this.#adopt(s, false);
-    }
-    return d.state;
+    // From the tombstone: row size-1 was pruned; its chain value is the tombstone's, so the
+    // link check is fed that value (the signed root, not the chain, is what binds the range).
+    if (!start && pruned) d.row(cut - 1, undefined, pruned.state.chainHead);
+    return (await this.#feed(s, d)) ?? d.state;
+  }
+
+  /**
+   * After a prune cut the ledger at or above our state (rows we would chain from are
+   * gone): derive again from the new start. The state, or undefined when nothing was pruned there.
+   */
+  async #rederiveAfterPrune(s: PgSession): Promise<ChainState | SealogError | undefined> {
+    const size = await prunedSize(s);
+    if (!this.#trust || size === undefined || size < this.#state.size) return undefined;
+    return this.#deriveFromStart(s, this.#trust);
   }
 
   /** Feeds every row from the derivation's start (page by page) and ends it. */
@@ -416,11 +442,17 @@ export class PgStore implements Store {
       return;
     }
     const d = await this.#derivation(s);
-    const finding = await this.#feed(s, d);
+    let finding = await this.#feed(s, d);
     if (!finding) {
       this.#state = d.state;
       return;
     }
+    const again = await this.#rederiveAfterPrune(s);
+    if (again instanceof ChainState) {
+      this.#state = again;
+      return;
+    }
+    finding = again ?? finding;
     this.#diverged(finding);
     this.#state = await this.#adopt(s, false);
   }
@@ -591,12 +623,20 @@ export class PgStore implements Store {
       if (this.#divergence) throw this.#divergence;
       if (this.#tail) throw this.#stateError('its rows do not derive a head; run `sealog verify` on it');
       const d = await this.#derivation(s);
-      const finding = await this.#feed(s, d);
+      let finding = await this.#feed(s, d);
+      let state = d.state;
+      if (finding) {
+        const again = await this.#rederiveAfterPrune(s);
+        if (again instanceof ChainState) {
+          state = again;
+          finding = undefined;
+        } else finding = again ?? finding;
+      }
       if (finding) {
         this.#diverged(finding);
         throw finding;
       }
-      const head: LedgerHead = d.state.head();
+      const head: LedgerHead = state.head();
       const latest = (
         await s.query<{ size: unknown; note: unknown; created_at: unknown }>(
           `SELECT size, note, created_at FROM ${this.#t.checkpoints} ORDER BY id DESC LIMIT 1`,

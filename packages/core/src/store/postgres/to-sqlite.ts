@@ -1,11 +1,13 @@
 import { existsSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { SealogError } from '../../errors.js';
+import { MAX_TOMBSTONES, TOMBSTONE_TABLE } from '../../prefix/tombstone.js';
 import { ioError } from '../open.js';
 import { createSchema } from '../schema.js';
 import { ChainCheck } from './chain-check.js';
 import { connectPg, type PgSession, parsePgUrl, pgError, qualify } from './connect.js';
 import { assertPgLedger } from './schema.js';
+import { hasTombstones } from './tombstones.js';
 
 // PostgreSQL → SQLite. Every read command works on a SQLite file, so a
 // PostgreSQL ledger is read by copying one REPEATABLE READ snapshot of its
@@ -119,6 +121,7 @@ async function copyOnce(
     }
     const cps = await s.query(`SELECT id, size, note, created_at FROM ${q('checkpoints')} ORDER BY id`);
     await copyTimestamps(s, db, dest);
+    await copyTombstones(s, db, dest, options.mode);
     await s.query('COMMIT');
     check?.end(state.rows[0]);
     sqlite(dest, () =>
@@ -170,6 +173,47 @@ async function copyTimestamps(s: PgSession, db: Database.Database, dest: string)
     sqlite(dest, () => page(rows));
     if (rows.length < TOKEN_FETCH_ROWS) break;
   }
+}
+
+/**
+ * tombstones (a pruned prefix, prefix/tombstone.ts), when the ledger has them:
+ * copied as stored, columns length-capped and at most MAX_TOMBSTONES + 1 rows, for
+ * the verifier to judge. `migrate` refuses them: a SQLite ledger starts at row 0.
+ */
+async function copyTombstones(
+  s: PgSession,
+  db: Database.Database,
+  dest: string,
+  mode: PgToSqliteOptions['mode'],
+): Promise<void> {
+  if (!(await hasTombstones(s))) return;
+  const rows = (
+    await s.query(
+      `SELECT id, size, CASE WHEN octet_length(note) <= 1048576 THEN note END AS note,
+         CASE WHEN octet_length(chain_head) <= 32 THEN chain_head END AS chain_head,
+         CASE WHEN octet_length(compact) <= 2048 THEN compact END AS compact, statement_seq, pruned_at
+       FROM ${qualify(s.target, TOMBSTONE_TABLE)} ORDER BY id LIMIT ${MAX_TOMBSTONES + 1}`,
+    )
+  ).rows;
+  if (rows.length === 0) return;
+  if (mode === 'migrate') {
+    throw new SealogError(
+      'E_CONFIG',
+      `${s.target.display} was pruned under retention (its records start after a tombstone); a SQLite ledger starts at row 0, so it cannot be migrated: use \`sealog backup\` for a copy that verifies`,
+    );
+  }
+  sqlite(dest, () =>
+    db.transaction(() => {
+      db.exec(
+        `CREATE TABLE ${TOMBSTONE_TABLE} (id INTEGER PRIMARY KEY, size, note, chain_head, compact, statement_seq, pruned_at)`,
+      );
+      const put = db.prepare(
+        `INSERT INTO ${TOMBSTONE_TABLE} (id, size, note, chain_head, compact, statement_seq, pruned_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const r of rows)
+        put.run(r.id, r.size, r.note, r.chain_head, r.compact, r.statement_seq, r.pruned_at);
+    })(),
+  );
 }
 
 function openDest(dest: string, loose: boolean): Database.Database {

@@ -1,0 +1,157 @@
+import Database from 'better-sqlite3';
+import { createWriterTrust } from '../../checkpoint/config.js';
+import { sealHead } from '../../checkpoint/seal.js';
+import { SealogError } from '../../errors.js';
+import { type PrefixStatement, prefixEntry, signPrefix } from '../../prefix/statement.js';
+import type { CheckpointKey } from '../../signer/types.js';
+import { verifyLedger } from '../../verify/verify.js';
+import { connectPg, parsePgUrl, pgError, qualify } from './connect.js';
+import { type PgPrunePlan, planPgPrune } from './prune-plan.js';
+import { lockKey } from './schema.js';
+import { snapshotPg } from './snapshot.js';
+import { PgStore } from './store.js';
+import { ensureTombstoneTable, insertTombstoneSql, latestTombstone } from './tombstones.js';
+
+// `sealog prune postgres://…` (docs/lifecycle.md "PostgreSQL ledgers"), in this order:
+//   1. verify one snapshot with the key's verifier keys; plan the cut on it (prune-plan.ts);
+//   2. append a signed prune statement naming the head at the cut, and seal it;
+//   3. in one transaction: insert the tombstone (the signed checkpoint at the cut,
+//      its compact range and chain value) and delete the rows below the cut.
+// A kill before 3 commits leaves every row and at most a sealed statement that
+// authorises nothing yet (verify reads statements only through a tombstone);
+// running prune again plans afresh. Step 3 is all or nothing.
+
+export interface PgPruneOptions {
+  signer: CheckpointKey;
+  /** Verifier keys to verify with: the key's own, and any it took over from. */
+  keys: readonly string[];
+  cutoff: number;
+  now: number;
+  /** The retention the statement names (now - cutoff), ms. */
+  retention: number;
+  reason: string;
+  dryRun: boolean;
+  /** Progress lines (the crash tests kill at them). */
+  onStage?: (stage: string) => void;
+}
+
+export interface PgPruneResult {
+  plan: PgPrunePlan;
+  /** Seq of the sealed statement, when rows were removed. */
+  statementSeq?: number;
+}
+
+/**
+ * Prunes the due prefix of the PostgreSQL ledger at `url`.
+ * @throws SealogError E_TAMPER (the ledger does not verify: nothing removed), E_CONFIG
+ *   (a legal hold statement, or another prune moved the cut meanwhile), E_IO, E_KEY.
+ */
+export async function prunePg(url: string, o: PgPruneOptions): Promise<PgPruneResult> {
+  const target = parsePgUrl(url);
+  const trust = createWriterTrust({}, o.signer, () => {});
+  const snap = await snapshotPg(url);
+  let plan: PgPrunePlan;
+  try {
+    const report = verifyLedger(snap.path, { keys: o.keys });
+    if (!report.ok) {
+      const first = report.findings
+        .filter((f) => f.kind !== 'unsealed' && f.kind !== 'expired')
+        .slice(0, 3)
+        .map((f) => `${f.kind}: ${f.message}`);
+      throw new SealogError(
+        'E_TAMPER',
+        `${target.display} does not verify, so prune removes nothing (${first.join('; ')}); run sealog verify ${target.display} --key-file <vkeys>`,
+      );
+    }
+    const db = new Database(snap.path, { readonly: true });
+    try {
+      plan = planPgPrune(db, report, trust.own, o.cutoff);
+    } finally {
+      db.close();
+    }
+  } finally {
+    snap.close();
+  }
+  o.onStage?.('verified');
+  if (plan.cut === undefined || o.dryRun) return { plan };
+  const cut = plan.cut;
+  const head = cut.state.head();
+  const statement: PrefixStatement = {
+    origin: trust.own.origin,
+    time: o.now,
+    retention: o.retention,
+    reason: o.reason,
+    size: plan.size,
+    root: head.root,
+    oldest: cut.oldest,
+    newest: cut.newest,
+  };
+  const note = await signPrefix(statement, o.signer.log);
+  const store = await PgStore.open(url, { create: false, trust });
+  let statementSeq: number;
+  try {
+    if (store.divergence) throw store.divergence;
+    statementSeq = (await store.append([prefixEntry(note, statement, o.now)])).firstSeq;
+    o.onStage?.('appended');
+    const seal = await sealHead(store, o.signer);
+    if (!seal || seal.size <= statementSeq)
+      throw new SealogError('E_IO', `${target.display}: could not seal the prune statement; run prune again`);
+  } finally {
+    await store.close();
+  }
+  o.onStage?.('sealed');
+  await cutPrefix(url, plan, head, { note: cut.note, statementSeq, now: o.now });
+  o.onStage?.('pruned');
+  return { plan, statementSeq };
+}
+
+/** Step 3: the tombstone and the DELETE, in one transaction, under the prune lock. */
+async function cutPrefix(
+  url: string,
+  plan: PgPrunePlan,
+  head: { chainHead: Buffer; compact?: Buffer },
+  t: { note: string; statementSeq: number; now: number },
+): Promise<void> {
+  const target = parsePgUrl(url);
+  const s = await connectPg(target);
+  const records = qualify(target, 'records');
+  try {
+    await ensureTombstoneTable(s);
+    await s.query('BEGIN');
+    await s.query(`SELECT pg_advisory_xact_lock(${lockKey(target, 'prune')})`);
+    // Another prune may have cut since our snapshot: then this plan is stale.
+    const latest = await latestTombstone(s);
+    const now = latest === undefined ? 0 : typeof latest === 'string' ? -1 : latest.size;
+    if (now !== plan.from) {
+      throw new SealogError(
+        'E_CONFIG',
+        `${target.display} was pruned by another run meanwhile (cut at ${now}, planned from ${plan.from}); nothing removed: run prune again`,
+      );
+    }
+    // The append-only trigger stays for everyone else: switched off only inside this
+    // transaction (ALTER TABLE is transactional and locks the table until COMMIT).
+    await s.query(`ALTER TABLE ${records} DISABLE TRIGGER records_append_only`);
+    await s.query(insertTombstoneSql(s), [
+      plan.size,
+      t.note,
+      head.chainHead,
+      head.compact ?? Buffer.alloc(0),
+      t.statementSeq,
+      t.now,
+    ]);
+    const gone = await s.query(`DELETE FROM ${records} WHERE seq < $1`, [plan.size]);
+    if (gone.rowCount !== plan.size - plan.from) {
+      throw new SealogError(
+        'E_TAMPER',
+        `${target.display}: ${gone.rowCount} rows below ${plan.size} instead of ${plan.size - plan.from}; nothing removed: run sealog verify`,
+      );
+    }
+    await s.query(`ALTER TABLE ${records} ENABLE TRIGGER records_append_only`);
+    await s.query('COMMIT');
+  } catch (err) {
+    await s.query('ROLLBACK').catch(() => {});
+    throw err instanceof SealogError ? err : pgError(target, 'prune', err);
+  } finally {
+    await s.end();
+  }
+}

@@ -1,0 +1,149 @@
+// Shared by the PostgreSQL retention tests: a test database and key, a ledger
+// of OLD records 400 days old and YOUNG of today, `sealog prune` on it, and the
+// superuser's tools (triggers off, a tombstone planted by hand).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { CompactRange, chainHash, leafHash, openSink } from '../../packages/core/src/index.js';
+import { createTestDatabase, psql } from '../helpers/postgres.js';
+import { keygen, runBin, table, verify } from './harness.js';
+
+export const DAY = 86_400_000;
+export const OLD = 200;
+export const YOUNG = 50;
+
+export interface PruneFixture {
+  db: Awaited<ReturnType<typeof createTestDatabase>>;
+  key: { keyFile: string; pub: string };
+  dir: string;
+}
+
+/** Creates a database and key for the file (beforeAll) and drops the database after. */
+export function pruneFixture(prefix: string): PruneFixture {
+  const f = {} as PruneFixture;
+  beforeAll(async () => {
+    f.db = await createTestDatabase(prefix);
+    f.dir = mkdtempSync(join(tmpdir(), `sealog-${prefix}-`));
+    f.key = await keygen(f.dir);
+  }, 60_000);
+  afterAll(async () => {
+    await f.db?.drop();
+  });
+  return f;
+}
+
+export function ledger(f: PruneFixture, schema: string): string {
+  const u = new URL(f.db.url);
+  u.searchParams.set('schema', schema);
+  return u.toString();
+}
+
+/** Writes `n` records dated `time` onward and closes (a checkpoint of the whole ledger). */
+export async function write(
+  f: PruneFixture,
+  url: string,
+  n: number,
+  time: number,
+  tag: string,
+): Promise<void> {
+  const sink = await openSink({ path: url, checkpoint: { keyFile: f.key.keyFile, everyRecords: 1000 } });
+  for (let i = 0; i < n; i++) sink.write({ w: tag, i, time: time + i });
+  await sink.close();
+}
+
+/** OLD records 400 days old (sealed at OLD), then YOUNG of today (sealed at OLD + YOUNG). */
+export async function seed(f: PruneFixture, url: string): Promise<void> {
+  await write(f, url, OLD, Date.now() - 400 * DAY, 'old');
+  await write(f, url, YOUNG, Date.now(), 'young');
+}
+
+export const prune = (f: PruneFixture, url: string, ...more: string[]) =>
+  runBin([
+    'prune',
+    url,
+    '--keep',
+    '365d',
+    '--reason',
+    'RET-7 retention',
+    '--key',
+    f.key.keyFile,
+    '--yes',
+    ...more,
+  ]);
+
+/** prune that must succeed. */
+export async function pruned(f: PruneFixture, url: string): Promise<void> {
+  const r = await prune(f, url);
+  expect(r.code, r.err).toBe(0);
+}
+
+/** Runs `sql` as a superuser with the append-only triggers switched off. */
+export async function asReplica(url: string, sql: string, params: unknown[] = []): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('SET session_replication_role = replica');
+    await client.query(sql, params);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function seqRange(url: string): Promise<{ lo: number; hi: number; n: number }> {
+  const [r] = await psql<{ lo: number; hi: number; n: number }>(
+    url,
+    `SELECT min(seq)::int AS lo, max(seq)::int AS hi, count(*)::int AS n FROM ${table(url, 'records')}`,
+  );
+  return r!;
+}
+
+/** verify --strict fails with a finding of `kind`, and reports nothing expired. */
+export async function expectFinding(f: PruneFixture, url: string, kind: string): Promise<void> {
+  const v = await verify(url, f.key.pub);
+  expect(v.code, v.text).toBe(1);
+  expect(v.report!.findings.map((x) => x.kind)).toContain(kind);
+  expect((v.report as { expired?: unknown }).expired).toBeUndefined();
+}
+
+export async function noteAt(url: string, size: number): Promise<string> {
+  const [r] = await psql<{ note: string }>(
+    url,
+    `SELECT note FROM ${table(url, 'checkpoints')} WHERE size = $1 ORDER BY id LIMIT 1`,
+    [size],
+  );
+  return r!.note;
+}
+
+/** The attacker's tombstone: a real checkpoint at `size`, the frontier of the real rows, rows below deleted. */
+export async function plantTombstone(
+  url: string,
+  size: number,
+  statementSeq: number,
+  note?: string,
+): Promise<void> {
+  const rows = await psql<{ seq: number; entry: Buffer }>(
+    url,
+    `SELECT seq::int AS seq, entry FROM ${table(url, 'records')} WHERE seq < $1 ORDER BY seq`,
+    [size],
+  );
+  expect(rows[0]!.seq).toBe(0);
+  const range = new CompactRange();
+  let chain = Buffer.alloc(32);
+  for (const r of rows) {
+    const leaf = leafHash(r.entry);
+    chain = chainHash(chain, leaf);
+    range.append(leaf);
+  }
+  await psql(
+    url,
+    `CREATE TABLE IF NOT EXISTS ${table(url, 'tombstones')} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, size bigint NOT NULL, note text NOT NULL, chain_head bytea NOT NULL, compact bytea NOT NULL, statement_seq bigint NOT NULL, pruned_at bigint NOT NULL)`,
+  );
+  await psql(
+    url,
+    `INSERT INTO ${table(url, 'tombstones')} (size, note, chain_head, compact, statement_seq, pruned_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [size, note ?? (await noteAt(url, size)), chain, range.encode(), statementSeq, Date.now()],
+  );
+  await asReplica(url, `DELETE FROM ${table(url, 'records')} WHERE seq < $1`, [size]);
+}
