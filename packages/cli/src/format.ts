@@ -85,7 +85,16 @@ export function formatJson(seq: number, entry: Buffer, place?: SegmentPlace): st
 export const CSV_HEADER = 'seq,time,level,msg,fields';
 export const SEGMENT_CSV_HEADER = 'segment,seq,position,time,level,msg,fields';
 
-// Spreadsheet apps execute cells starting with these (CSV injection): prefix a quote.
+// CSV is hand-written here, not csv-stringify or papaparse (issue 19 asked why):
+// we write one fixed five-column row per record and never parse CSV, so
+// all that is needed is RFC 4180 quoting (the one regex below). What matters
+// more here is done before quoting, and no CSV library does it for us:
+// the cells are attacker-written log text, so terminal escapes are shown
+// as text (escapeTerminal) and formulas are defused. csv-stringify's `escape_formulas`
+// (since 6.3.0) defuses the same six leading characters the same way (a ' prefix) but
+// would still need escapeTerminal before it; a dependency in every CLI install for
+// one quoting regex is not worth it. format.test.ts pins quoting, escapes and formulas.
+// Spreadsheet apps execute cells starting with these (CSV injection, OWASP): prefix a quote.
 const FORMULA_START = /^[=+\-@\t\r]/;
 
 /**

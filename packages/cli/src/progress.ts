@@ -12,6 +12,8 @@ export interface ProgressStep {
   total?: number;
   /** What is counted: records, pages, … */
   unit: string;
+  /** Replaces the reporter's verb for this step (a command with stages: hashed, then proved). */
+  verb?: string;
 }
 
 /**
@@ -33,6 +35,23 @@ export function progressReporter(
     if (t - last < PROGRESS_EVERY_MS) return;
     last = t;
     const pct = p.total ? ` (${Math.floor((100 * p.done) / p.total)}%)` : '';
-    write(`  ${verb} ${p.done}${p.total ? ` of ${p.total}` : ''} ${p.unit}${pct}\n`);
+    write(`  ${p.verb ?? verb} ${p.done}${p.total ? ` of ${p.total}` : ''} ${p.unit}${pct}\n`);
+  };
+}
+
+/**
+ * Progress of a segment directory's verification, which reports each segment's
+ * rows from 0: counts rows across segments (a segment starts when the count
+ * goes back or its total changes). No total: segments still to come are unknown.
+ */
+export function acrossSegments(
+  report: (p: ProgressStep) => void,
+): (p: { done: number; total: number }) => void {
+  let before = 0;
+  let last = { done: 0, total: -1 };
+  return (p) => {
+    if (p.done <= last.done || p.total !== last.total) before += last.done;
+    last = p;
+    report({ done: before + p.done, unit: 'records' });
   };
 }

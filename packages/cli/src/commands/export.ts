@@ -2,7 +2,10 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   anchorTimestampsPath,
+  type BundleManifest,
+  type ExportOptions,
   exportBundle,
+  exportStream,
   LedgerReader,
   listSegments,
   openSegment,
@@ -14,10 +17,13 @@ import { type Command, EXIT_OK, UsageError } from '../command.js';
 import { buildQuery, FILTER_OPTIONS, FILTER_USAGE, type FilterValues, segmentOnlyFor } from '../filters.js';
 import { writeHtmlBundle } from '../html-page.js';
 import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
+import { progressReporter } from '../progress.js';
 import { checkHasSegments } from '../segments.js';
 import { isSegmentDirArg, LEDGER_ARG, withLedger } from '../source.js';
 
-const usage = `usage: sealog export <ledger | segment directory --segment K> (--key <vkey> | --key-file <file>)... (--out <dir | file.json> | --html <file.html>) [--anchor <file>] [filters]
+const usage = `usage: sealog export <ledger | segment directory --segment K> (--key <vkey> | --key-file <file>)...
+                     (--out <dir | file.json> | --html <file.html> | --format jsonl --out <file.jsonl>)
+                     [--anchor <file>] [--progress] [filters]
 
 Writes an evidence bundle for an auditor: the selected records exactly as
 stored, an inclusion proof for each against the newest checkpoint signed by
@@ -36,7 +42,15 @@ ${KEY_USAGE}                       Give the log key and its <origin>/time key (t
                        in a browser (offline, nothing installed), pastes the log's
                        verifier key and sees each record verified. With --out,
                        both are written. An existing file is refused
+  --format jsonl       write --out as JSON Lines, streamed as it is proved (for
+                       large exports: memory stays bounded, no one huge string):
+                       a header line (checkpoint, keys, manifest, anchors), then
+                       one line per record with its proof. \`sealog verify-bundle\`
+                       checks it line by line; the browser verifier does not
+                       read it. Implied by an --out ending in .jsonl; not with --html
   --anchor <file>      the anchor file the checkpointer appends to
+  --progress           report progress on stderr (at most a line a second);
+                       the default when stderr is a terminal
   --segment K          required for a segment directory (seg-000001.db, …): a
                        bundle is proved against one segment's tree, so it holds
                        records of segment K only, --seq counting within it.
@@ -57,18 +71,62 @@ ${FILTER_USAGE}`;
  * directory that is not empty.
  * @throws UsageError saying what to do
  */
-function checkOut(out: string, flag = '--out'): void {
+function checkOut(out: string, flag = '--out', file = false): void {
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(out);
   } catch {
     return; // nothing there yet: the usual case
   }
-  if (!st.isDirectory() || out.endsWith('.json') || flag === '--html')
+  if (!st.isDirectory() || out.endsWith('.json') || flag === '--html' || file)
     throw new UsageError(
       `${flag} ${out} already exists; choose another name or remove it (export never overwrites)`,
     );
   if (readdirSync(out).length > 0) throw new UsageError(`--out ${out} is not empty; choose a new directory`);
+}
+
+/**
+ * Whether --out is the streamed JSON Lines form: `--format jsonl`, or an --out
+ * ending in .jsonl with no --format.
+ * @throws UsageError for another format, or jsonl without --out or with --html
+ */
+function streamed(format: string | undefined, out: string | undefined, html: string | undefined): boolean {
+  if (format !== undefined && format !== 'jsonl' && format !== 'bundle')
+    throw new UsageError(`--format must be jsonl or bundle, got ${JSON.stringify(format)}`);
+  const jsonl = format === 'jsonl' || (format === undefined && out?.endsWith('.jsonl') === true);
+  if (jsonl && html !== undefined)
+    throw new UsageError(
+      '--html is a web page of the whole bundle; it cannot be streamed: drop --format jsonl',
+    );
+  if (jsonl && out === undefined)
+    throw new UsageError('--format jsonl writes --out <file.jsonl>: give --out');
+  return jsonl;
+}
+
+/** Runs exportStream, naming an --out that appeared since checkOut (EEXIST) as such. */
+async function streamTo(reader: LedgerReader, options: ExportOptions, out: string) {
+  try {
+    return await exportStream(reader, options, out);
+  } catch (err) {
+    if ((err as { cause?: { code?: unknown } }).cause?.code === 'EEXIST')
+      throw new UsageError(
+        `--out ${out} already exists; choose another name or remove it (export never overwrites)`,
+      );
+    throw err;
+  }
+}
+
+/** The line saying what was exported where. */
+function exported(
+  m: BundleManifest,
+  segment: { index: number } | undefined,
+  arg: string,
+  where: string,
+): string {
+  return (
+    `exported ${m.entryCount} record(s) of ${m.origin} (${segment ? `segment ${segment.index} of ${arg}, ` : ''}seq ${m.firstSeq}..${m.lastSeq}${m.withheld > 0 ? `, ${m.withheld} withheld` : ''}) ` +
+    `against the checkpoint at size ${m.checkpoint.size} to ${where}`
+  );
 }
 
 /** Runs writeBundle, naming a file that appeared since checkOut (EEXIST) as such. */
@@ -108,17 +166,20 @@ export const exportCommand: Command = {
         out: { type: 'string' },
         html: { type: 'string' },
         anchor: { type: 'string' },
+        format: { type: 'string' },
+        progress: { type: 'boolean' },
         ...FILTER_OPTIONS,
       },
     });
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
     const { out, html } = values;
+    const stream = streamed(values.format, out, html);
     if (out === undefined && html === undefined)
       throw new UsageError('--out <dir | file.json> or --html <file.html> is required');
     if (html !== undefined && !/\.html?$/i.test(html))
       throw new UsageError(`--html ${html} must end in .html (it is a web page to open in a browser)`);
     const keys = readKeyArgs(values, true);
-    if (out !== undefined) checkOut(out);
+    if (out !== undefined) checkOut(out, '--out', stream);
     if (html !== undefined) checkOut(html, '--html');
     const query = buildQuery(values);
     const arg = positionals[0]!;
@@ -133,16 +194,30 @@ export const exportCommand: Command = {
       const tokens = anchorTimestampsPath(values.anchor);
       if (existsSync(tokens)) anchorTimestampsText = readInputFile(tokens, 'anchor token file');
     }
-    return withLedger(segment?.path ?? arg, (path) => {
+    const progress = progressReporter((line) => io.err(line), 'proved', { forced: values.progress ?? false });
+    return withLedger(segment?.path ?? arg, async (path) => {
       const reader = new LedgerReader(path);
       try {
-        const { bundle, warnings } = exportBundle(reader, {
+        const options: ExportOptions = {
           query,
           keys,
           selection: describeSelection(values),
           ...(anchorText !== undefined ? { anchorText } : {}),
           ...(anchorTimestampsText !== undefined ? { anchorTimestampsText } : {}),
-        });
+          ...(progress
+            ? {
+                onProgress: (p) =>
+                  progress({ ...p, unit: 'records', verb: p.stage === 'hashing' ? 'hashed' : 'proved' }),
+              }
+            : {}),
+        };
+        if (stream) {
+          const r = await streamTo(reader, options, out!);
+          for (const w of r.warnings) io.err(`warning: ${w}\n`);
+          io.out(`${exported(r.manifest, segment, arg, out!)}\n  ${out}\n`);
+          return EXIT_OK;
+        }
+        const { bundle, warnings } = exportBundle(reader, options);
         const files = out !== undefined ? written(() => writeBundle(bundle, out), out) : [];
         if (html !== undefined) {
           const page = (): string[] => {
@@ -152,10 +227,8 @@ export const exportCommand: Command = {
           files.push(...written(page, html, '--html'));
         }
         for (const w of warnings) io.err(`warning: ${w}\n`);
-        const m = bundle.manifest;
         io.out(
-          `exported ${m.entryCount} record(s) of ${m.origin} (${segment ? `segment ${segment.index} of ${arg}, ` : ''}seq ${m.firstSeq}..${m.lastSeq}${m.withheld > 0 ? `, ${m.withheld} withheld` : ''}) ` +
-            `against the checkpoint at size ${m.checkpoint.size} to ${[out, html].filter((x) => x !== undefined).join(' and ')}\n`,
+          `${exported(bundle.manifest, segment, arg, [out, html].filter((x) => x !== undefined).join(' and '))}\n`,
         );
         for (const f of files) io.out(`  ${f}\n`);
         return EXIT_OK;

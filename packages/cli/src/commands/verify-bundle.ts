@@ -5,7 +5,7 @@ import { KEY_OPTIONS, KEY_USAGE, readKeyArgs } from '../inputs.js';
 import { readWitnessArgs, WITNESS_OPTIONS, WITNESS_USAGE } from '../witness-args.js';
 import { readAnchorFiles, readSignerFiles } from './verify-tsa.js';
 
-const usage = `usage: sealog verify-bundle <bundle.json | bundle-dir> (--key <vkey> | --key-file <file>)...
+const usage = `usage: sealog verify-bundle <bundle.json | bundle.jsonl | bundle-dir> (--key <vkey> | --key-file <file>)...
                             [(--witness <vkey> | --witness-file <file>)... [--quorum <n>]]
                             [--tsa-anchor <pem>... [--tsa-signer <pem>...] [--tsa best-effort|required]
                              [--tsa-policy <oid>]] [--json]
@@ -14,7 +14,10 @@ Checks an evidence bundle written by \`sealog export\`, offline: the checkpoint'
 signature and signed time, every record's inclusion proof against the
 checkpoint root, every anchor checkpoint's consistency, and the manifest. For
 a bundle directory, also that README.txt, manifest.json, checkpoint.txt,
-keys.txt and entries.jsonl say exactly what bundle.json says.
+keys.txt and entries.jsonl say exactly what bundle.json says. A streamed
+bundle (\`sealog export --format jsonl\`) is read one line at a time, each line
+bounded (the header 64 MiB, a record 4 MiB); a dropped, reordered, changed or
+cut-off line is a problem, and only failed records are listed.
 
 ${KEY_USAGE}                       Give the log key and its <origin>/time key, obtained from the
                        log's owner, not from the bundle. Without a key the bundle's
@@ -61,8 +64,10 @@ export function formatReport(r: BundleReport): string {
         : 'signed at:  not verified',
     );
   }
-  const passed = r.entries.filter((e) => e.ok).length;
-  if (r.entries.length > 0) out.push(`records:    ${passed} of ${r.entries.length} verified`);
+  // A streamed bundle counts its records (its `entries` lists only the failed ones).
+  const passed = r.records?.verified ?? r.entries.filter((e) => e.ok).length;
+  const total = r.records?.total ?? r.entries.length;
+  if (total > 0) out.push(`records:    ${passed} of ${total} verified`);
   if (r.seqs.length > 0) {
     const shown = r.seqs.slice(0, 10).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`));
     out.push(`seqs:       ${shown.join(', ')}${r.seqs.length > 10 ? ', ...' : ''}; withheld: ${r.withheld}`);
@@ -111,7 +116,7 @@ export const verifyBundleCommand: Command = {
       },
     });
     if (positionals.length !== 1)
-      throw new UsageError('expected exactly one bundle (a .json file or a bundle directory)');
+      throw new UsageError('expected exactly one bundle (a .json or .jsonl file, or a bundle directory)');
     const keys = readKeyArgs(values, false);
     const options: Parameters<typeof verifyBundlePath>[1] = { keys, ...readWitnessArgs(values, keys) };
     if (values['tsa-anchor']) {

@@ -12,6 +12,7 @@ import { type Command, EXIT_FAIL, EXIT_OK, intOption, UsageError } from '../comm
 import { formatErasures } from '../erasures-format.js';
 import { escapeTerminal } from '../format.js';
 import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
+import { acrossSegments, progressReporter } from '../progress.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
 import { readWitnessArgs } from '../witness-args.js';
 import { parseDuration } from './prune.js';
@@ -23,7 +24,8 @@ const usage = `usage: sealog verify <ledger> (--key <vkey> | --key-file <file>).
                      [--tsa-anchor <pem>... [--tsa-signer <pem>...] [--tsa best-effort|required]
                       [--tsa-policy <oid>] [--timestamps <file>...]]
                      [--origin <origin>] [--max-unsealed <n> | --strict] [--json] [--threads <n>]
-       sealog verify <ledger> --chain-only [--json]
+                     [--progress]
+       sealog verify <ledger> --chain-only [--json] [--progress]
        sealog verify <segment dir> (--key <vkey> | --key-file <file>)... [--retention <duration>] [options above]
 
 Checks a ledger in one read-only pass: every entry against its chain hash,
@@ -57,6 +59,8 @@ ${TSA_USAGE}  --origin <origin>    the log's origin (default: that of the first 
   --json               print the report as JSON (schema in docs/verify.md)
   --threads <n>        worker threads that hash a large ledger beside the main one
                        (default: one per core, at most 4; 0 = main thread only)
+  --progress           report records hashed on stderr (at most a line a second);
+                       the default when stderr is a terminal. The verdict is unchanged
   --retention <d>      segment directories only: a pruned segment counts as expired
                        only if its prune statement applied a retention of at least d
                        (e.g. 365d, 52w); default: the statement's own retention
@@ -143,6 +147,7 @@ export const verify: Command = {
         json: { type: 'boolean' },
         threads: { type: 'string' },
         retention: { type: 'string' },
+        progress: { type: 'boolean' },
       },
     });
     if (positionals.length !== 1) throw new UsageError(LEDGER_ARG);
@@ -181,7 +186,11 @@ export const verify: Command = {
     if (quorum !== undefined) options.quorum = quorum;
     if (values.origin !== undefined) options.origin = values.origin;
     if (values.threads !== undefined) options.threads = intOption('threads', values.threads, 0);
+    const progress = progressReporter((line) => io.err(line), 'verified', {
+      forced: values.progress ?? false,
+    });
     if (isSegmentDir(positionals[0]!)) {
+      if (progress) options.onProgress = acrossSegments(progress);
       const retention =
         values.retention === undefined ? {} : { retention: parseDuration('retention', values.retention) };
       const report = verifySegments(positionals[0]!, { ...options, ...retention });
@@ -192,6 +201,7 @@ export const verify: Command = {
     }
     if (values.retention !== undefined)
       throw new UsageError('--retention applies to a directory of segments, not to one ledger file');
+    if (progress) options.onProgress = (p) => progress({ ...p, unit: 'records' });
     return withLedger(positionals[0]!, (path, display) => {
       const report = verifyLedger(path, options);
       io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(display, report));

@@ -7,20 +7,20 @@ import { HASH_SIZE, leafHash } from '../hash.js';
 import { bytesEqual, encodeBase64, toHex } from '../note/encoding.js';
 import { parseVerifierKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
 import { chainKeys, judgeAtSize, type KeyChain } from '../signer/rotation.js';
-import { queryRecords, type RecordQuery } from '../store/query.js';
+import type { RecordQuery } from '../store/query.js';
 import type { LedgerReader } from '../store/reader.js';
 import { readKeyChain } from '../verify/rotations.js';
 import { cosignedNotes } from './cosigned.js';
-import { toRanges } from './parse.js';
 import { renderReadme } from './readme.js';
+import { selectedEntries, selectRecords } from './select.js';
 import { bundleTimestamps } from './timestamps.js';
 import { ProofTree } from './tree.js';
 import {
   BUNDLE_TYPE,
   type Bundle,
   type BundleAnchor,
+  type BundleEntry,
   type BundleManifest,
-  MAX_BUNDLE_ENTRIES,
   MAX_BUNDLE_ROTATIONS,
 } from './types.js';
 
@@ -38,12 +38,29 @@ export interface ExportOptions {
   selection?: readonly string[];
   /** Export time (ms since epoch); defaults to now. */
   nowMs?: number;
+  /** Called every 1024 rows while the leaves are hashed and the records proved. */
+  onProgress?: (p: ExportProgress) => void;
+}
+
+/** Where a long export is: `hashing` the ledger's leaves, then `proving` each selected record. */
+export interface ExportProgress {
+  stage: 'hashing' | 'proving';
+  done: number;
+  total: number;
 }
 
 /** A bundle plus what the exporter should tell its user. */
 export interface ExportResult {
   bundle: Bundle;
   warnings: string[];
+}
+
+/** Everything of a bundle but its records and README, and a pass that yields the records. */
+export interface PreparedExport {
+  header: Omit<Bundle, 'entries' | 'readme'>;
+  warnings: string[];
+  /** The selected records with their proofs, read from the ledger one page at a time. */
+  entries: () => Generator<BundleEntry>;
 }
 
 /**
@@ -60,6 +77,26 @@ export interface ExportResult {
  *   ledger does not match its checkpoint or an anchor), E_FORMAT (a row is unreadable).
  */
 export function exportBundle(reader: LedgerReader, options: ExportOptions): ExportResult {
+  const { header, warnings, entries } = prepareExport(reader, options);
+  const { type, manifest, checkpoint, keys, anchors, ...rest } = header;
+  const list: BundleEntry[] = [];
+  for (const e of entries()) list.push(e);
+  // Members in the order bundles were always written, so files stay byte-comparable.
+  const bundle: Bundle = { type, manifest, checkpoint, keys, entries: list, anchors, readme: '' };
+  if (rest.rotations) bundle.rotations = rest.rotations;
+  if (rest.cosignedNotes) bundle.cosignedNotes = rest.cosignedNotes;
+  if (rest.timestamps) bundle.timestamps = rest.timestamps;
+  bundle.readme = renderReadme(bundle, anchors.length);
+  return { bundle, warnings };
+}
+
+/**
+ * The first half of an export (exportBundle, exportStream): selects the
+ * records (seqs only), finds the covering checkpoint, hashes the ledger's
+ * leaves into a proof tree and checks its root. Holds no record bytes.
+ * @throws as exportBundle
+ */
+export function prepareExport(reader: LedgerReader, options: ExportOptions): PreparedExport {
   const warnings: string[] = [];
   const keys = options.keys.map((k) => parseVerifierKey(k));
   if (!keys.some((k) => k.type === SIG_TYPE_ED25519)) {
@@ -72,71 +109,40 @@ export function exportBundle(reader: LedgerReader, options: ExportOptions): Expo
   const chain = readKeyChain(reader.db, keys, () => {}).chain;
   // Erased rows count only under statements those keys signed.
   const erased = erasuresSignedBy(reader.db, chain ? chainKeys(chain) : keys);
-  const erasedSeqs: number[] = [];
-  const selected: { seq: number; entry: Uint8Array }[] = [];
-  for (const r of queryRecords(reader, options.query)) {
-    if (selected.length >= MAX_BUNDLE_ENTRIES) {
-      throw new SealogError(
-        'E_CONFIG',
-        `more than ${MAX_BUNDLE_ENTRIES} records selected; export a narrower range`,
-      );
-    }
-    // An erased record has no body to prove: it is left out (counted as withheld) and said.
-    if (erased?.leafOf(r.seq, r.entry)) {
-      if (erasedSeqs.length < 20) erasedSeqs.push(r.seq);
-      continue;
-    }
-    selected.push({ seq: r.seq, entry: r.entry });
-  }
-  if (erasedSeqs.length > 0) {
+  const selection = selectRecords(reader, options.query, erased);
+  const { firstSeq, lastSeq } = selection;
+  if (selection.erasedSeqs.length > 0) {
     warnings.push(
-      `record(s) ${erasedSeqs.join(', ')} were erased under signed erasure statements (\`sealog verify\` lists them): left out of the bundle, counted as withheld`,
+      `record(s) ${selection.erasedSeqs.join(', ')} were erased under signed erasure statements (\`sealog verify\` lists them): left out of the bundle, counted as withheld`,
     );
   }
-  if (selected.length === 0)
-    throw new SealogError('E_CONFIG', 'no records match the selection; nothing to export');
-  const firstSeq = selected[0]!.seq;
-  const lastSeq = selected[selected.length - 1]!.seq;
   const ledgerSize = reader.size();
   const opened = newestCovering(reader, chain ? chainKeys(chain) : keys, lastSeq, ledgerSize, chain);
 
   const cp = opened.checkpoint;
 
-  const tree = new ProofTree(leavesOf(reader, cp.size, erased));
+  const tree = new ProofTree(leavesOf(reader, cp.size, erased, options.onProgress));
   if (!bytesEqual(tree.root(), cp.root)) {
     throw new SealogError(
       'E_TAMPER',
       `the ledger's records do not match its signed checkpoint at size ${cp.size}; run \`sealog verify\` before exporting`,
     );
   }
-  const entries = selected.map(({ seq, entry }) => {
-    const leaf = leafHash(entry);
-    if (!bytesEqual(leaf, tree.leaf(seq))) {
-      throw new SealogError('E_TAMPER', `record ${seq} changed while exporting; run \`sealog verify\``);
-    }
-    return {
-      seq,
-      leaf: toHex(leaf),
-      entry: encodeBase64(entry),
-      proof: tree.inclusionProof(seq).map(encodeBase64),
-    };
-  });
   const anchors =
     options.anchorText === undefined
       ? []
       : anchorsFor(options.anchorText, keys, opened, lastSeq, tree, warnings);
 
-  const seqs = selected.map((s) => s.seq);
   const manifest: BundleManifest = {
     origin: cp.origin,
     ledger: basename(reader.path),
     exportedAt: new Date(options.nowMs ?? Date.now()).toISOString(),
     selection: [...(options.selection ?? [])],
-    entryCount: selected.length,
+    entryCount: selection.count,
     firstSeq,
     lastSeq,
-    seqs: toRanges(seqs),
-    withheld: lastSeq - firstSeq + 1 - selected.length,
+    seqs: selection.seqs,
+    withheld: lastSeq - firstSeq + 1 - selection.count,
     checkpoint: {
       size: cp.size,
       root: encodeBase64(cp.root),
@@ -149,17 +155,15 @@ export function exportBundle(reader: LedgerReader, options: ExportOptions): Expo
       `no time cosigner key given: the bundle carries no verifiable signed time (add --key with ${cp.origin}/time)`,
     );
   }
-  const bundle: Bundle = {
+  const header: PreparedExport['header'] = {
     type: BUNDLE_TYPE,
     manifest,
     checkpoint: opened.note,
     keys: keys.map((k) => k.vkey),
-    entries,
     anchors,
-    readme: '',
   };
   if (chain) {
-    bundle.rotations = chain.handovers
+    header.rotations = chain.handovers
       .filter((h) => h.seq < cp.size && h.size <= cp.size)
       .slice(0, MAX_BUNDLE_ROTATIONS)
       .map((h) => ({
@@ -170,17 +174,28 @@ export function exportBundle(reader: LedgerReader, options: ExportOptions): Expo
       }));
   }
   const cosigned = cosignedNotes(reader, keys, opened, warnings); // the witnesses' merged notes
-  if (cosigned.length > 0) bundle.cosignedNotes = cosigned;
+  if (cosigned.length > 0) header.cosignedNotes = cosigned;
   // The writer's RFC 3161 tokens for the notes carried (docs/timestamps.md §5), if any.
   const stamped = [
     { size: cp.size, note: opened.note },
     ...anchors.map((a) => ({ size: sizeOf(a.note), note: a.note })),
   ];
   const timestamps = bundleTimestamps(reader, stamped, options.anchorTimestampsText, warnings);
-  if (timestamps.length > 0) bundle.timestamps = timestamps;
-  bundle.readme = renderReadme(bundle, anchors.length);
-  return { bundle, warnings };
+  if (timestamps.length > 0) header.timestamps = timestamps;
+  const progress = options.onProgress;
+  function* entries(): Generator<BundleEntry> {
+    let done = 0;
+    for (const e of selectedEntries(reader, options.query, selection, erased, tree)) {
+      yield e;
+      if (progress && ++done % PROGRESS_ROWS === 0)
+        progress({ stage: 'proving', done, total: selection.count });
+    }
+  }
+  return { header, warnings, entries };
 }
+
+/** Rows between two progress calls. */
+const PROGRESS_ROWS = 1024;
 
 type Opened = OpenedCheckpoint & { note: string };
 
@@ -236,7 +251,12 @@ function newestCovering(
 }
 
 /** Leaf hashes of records [0, size) concatenated; rows must be gap-free. */
-function leavesOf(reader: LedgerReader, size: number, erased: ErasedLeaves | undefined): Uint8Array {
+function leavesOf(
+  reader: LedgerReader,
+  size: number,
+  erased: ErasedLeaves | undefined,
+  progress?: (p: ExportProgress) => void,
+): Uint8Array {
   const leaves = new Uint8Array(size * HASH_SIZE);
   let expected = 0;
   for (const r of reader.records(0, size)) {
@@ -245,6 +265,8 @@ function leavesOf(reader: LedgerReader, size: number, erased: ErasedLeaves | und
     }
     leaves.set(erased?.leafOf(r.seq, r.entry)?.leaf ?? leafHash(r.entry), expected * HASH_SIZE);
     expected++;
+    if (progress && expected % PROGRESS_ROWS === 0)
+      progress({ stage: 'hashing', done: expected, total: size });
   }
   if (expected !== size)
     throw new SealogError('E_TAMPER', `the ledger has no record ${expected}; run \`sealog verify\``);

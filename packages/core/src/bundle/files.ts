@@ -4,6 +4,7 @@ import { SealogError } from '../errors.js';
 import { parseBundleShape } from './parse.js';
 import { readBounded } from './read-file.js';
 import { checkSidecars, sidecarFiles } from './sidecars.js';
+import { isStreamFile, verifyStream } from './stream-verify.js';
 import { type Bundle, MAX_BUNDLE_BYTES } from './types.js';
 import { type BundleReport, verifyBundle } from './verify.js';
 import { type BundleTsaOptions, checkBundleTimestamps, checkBundleTsaOptions } from './verify-timestamps.js';
@@ -63,7 +64,8 @@ export function readBundleFile(path: string): Uint8Array {
 }
 
 /**
- * Verifies a bundle on disk: a `.json` file, or a bundle directory, whose
+ * Verifies a bundle on disk: a `.json` file, a streamed bundle (JSON Lines,
+ * `sealog export --format jsonl`), or a bundle directory, whose
  * side files (README.txt, manifest.json, checkpoint.txt, keys.txt,
  * entries.jsonl) must then each match bundle.json byte for byte: a copy
  * people read that says something else fails the bundle.
@@ -82,6 +84,12 @@ export function verifyBundlePath(
   if (tsa) checkBundleTsaOptions(tsa);
   else if (options.tsa !== undefined || options.tsaPolicy !== undefined || options.tsaSigners !== undefined)
     throw new SealogError('E_CONFIG', 'tsa, tsaPolicy and tsaSigners need tsaAnchors (--tsa-anchor)');
+  // A streamed bundle (JSON Lines, stream.ts) is read line by line, never whole.
+  if (isStreamFile(path)) {
+    const { report, shape } = verifyStream(path, options);
+    if (tsa && shape) checkBundleTimestamps(shape, report, tsa);
+    return report;
+  }
   const bytes = readBundleFile(path);
   const report = verifyBundle(bytes, options);
   let dir = false;

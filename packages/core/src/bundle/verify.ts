@@ -6,7 +6,7 @@ import { parseVerifierKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519, type Verifier
 import { checkNote } from '../verify/checkpoint.js';
 import { checkAnchor } from './check-anchor.js';
 import { checkManifest } from './check-manifest.js';
-import { decodeHashList, parseBundleShape, toRanges } from './parse.js';
+import { type BundleShape, decodeHashList, parseBundleShape } from './parse.js';
 import { checkBundleRotations, followBundleRotations } from './rotations.js';
 import { MAX_ENTRY_BYTES } from './types.js';
 import {
@@ -98,6 +98,11 @@ export interface BundleReport {
   rotations?: { seq: number; size: number; from: string; to: string }[];
   /** With witness keys only: which given witnesses cosigned the bundle checkpoint, and whether the quorum is met. */
   witness?: BundleWitnessSummary;
+  /**
+   * A streamed bundle only (stream-verify.ts): records read and verified. Its
+   * `entries` then lists only failed records (at most 1000).
+   */
+  records?: { total: number; verified: number };
   /** With TSA anchors only (verifyBundlePath): each RFC 3161 token the bundle carries. */
   timestamps?: BundleTimestampResult[];
 }
@@ -116,8 +121,24 @@ const MAX_TEXT = 4096;
  * (a witness key that is not one, a quorum out of range) is a problem.
  */
 export function verifyBundle(input: unknown, options: BundleVerifyOptions = {}): BundleReport {
+  const parsed = parseBundleShape(input);
+  if ('error' in parsed) return unreadableReport(parsed.error, options);
+  const check = openBundle(parsed.shape, options);
+  for (const item of parsed.shape.entries) checkBundleEntry(check, item);
+  return closeBundle(check, parsed.shape.entries.length);
+}
+
+/** A report for a bundle that could not be read at all. */
+export function unreadableReport(error: string, options: BundleVerifyOptions = {}): BundleReport {
+  const report = emptyReport(options);
+  report.status = 'unreadable';
+  report.problems.push(error);
+  return report;
+}
+
+function emptyReport(options: BundleVerifyOptions): BundleReport {
   const given = options.keys !== undefined && options.keys.length > 0;
-  const report: BundleReport = {
+  return {
     status: 'failed',
     keySource: given ? 'given' : 'bundle',
     entries: [],
@@ -127,15 +148,34 @@ export function verifyBundle(input: unknown, options: BundleVerifyOptions = {}):
     problems: [],
     notes: [],
   };
-  const parsed = parseBundleShape(input);
-  if ('error' in parsed) {
-    report.status = 'unreadable';
-    report.problems.push(parsed.error);
-    return report;
-  }
-  const { shape } = parsed;
-  report.manifest = shape.manifest;
+}
 
+/**
+ * A bundle being checked record by record: the JSON bundle checks its array,
+ * the JSON Lines stream (stream-verify.ts) one line at a time, by the same code.
+ */
+export interface BundleCheck {
+  report: BundleReport;
+  shape: BundleShape;
+  options: BundleVerifyOptions;
+  given: boolean;
+  keys: VerifierKey[];
+  opened: OpenedCheckpoint | undefined;
+  /** Seq of the last record accepted in order, -1 before the first. */
+  last: number;
+  /** Records accepted in order (their seqs are in report.seqs). */
+  count: number;
+  /** Records that failed. */
+  failed: number;
+  /** Keep only failed entries (and their problems), at most this many: a stream may hold a million records. */
+  keepFailedOnly?: number;
+}
+
+/** Checks everything but the records: keys, rotations, the checkpoint note. */
+export function openBundle(shape: BundleShape, options: BundleVerifyOptions = {}): BundleCheck {
+  const given = options.keys !== undefined && options.keys.length > 0;
+  const report = emptyReport(options);
+  report.manifest = shape.manifest;
   const givenKeys = trustedKeys(given ? options.keys! : shape.keys, report);
   // Rotations lead from the given keys to the one that signed the checkpoint (rotations.ts).
   const rotation = followBundleRotations(shape.rotations, givenKeys, report.problems);
@@ -164,24 +204,42 @@ export function verifyBundle(input: unknown, options: BundleVerifyOptions = {}):
       } else report.checkpoint.time = time;
     }
   }
-  const root = opened?.checkpoint.root;
-  const size = opened?.checkpoint.size ?? -1;
+  return { report, shape, options, given, keys, opened, last: -1, count: 0, failed: 0 };
+}
 
-  const seqs: number[] = [];
-  for (const item of shape.entries) {
-    const result = checkEntry(item, size, root);
-    report.entries.push(result);
-    if (result.seq !== null) {
-      if (seqs.length > 0 && result.seq <= seqs[seqs.length - 1]!) {
-        result.ok = false;
-        result.message = 'seq is not above the previous record (records duplicated or out of order)';
-      } else seqs.push(result.seq);
+/** Judges one record of the bundle, in order: its proof, and that its seq is above the previous one. */
+export function checkBundleEntry(check: BundleCheck, item: unknown): void {
+  const { report } = check;
+  const result = checkEntry(item, check.opened?.checkpoint.size ?? -1, check.opened?.checkpoint.root);
+  if (result.seq !== null) {
+    if (check.count > 0 && result.seq <= check.last) {
+      result.ok = false;
+      result.message = 'seq is not above the previous record (records duplicated or out of order)';
+    } else {
+      const range = report.seqs[report.seqs.length - 1];
+      if (range && result.seq === range[1] + 1) range[1] = result.seq;
+      else report.seqs.push([result.seq, result.seq]);
+      check.last = result.seq;
+      check.count++;
     }
-    if (!result.ok) report.problems.push(`record ${result.seq ?? '?'}: ${result.message}`);
   }
-  if (shape.entries.length === 0) report.problems.push('the bundle contains no records');
-  report.seqs = toRanges(seqs);
-  report.withheld = seqs.length > 0 ? seqs[seqs.length - 1]! - seqs[0]! + 1 - seqs.length : 0;
+  const keep = check.keepFailedOnly;
+  if (keep === undefined) report.entries.push(result);
+  else if (!result.ok && check.failed < keep) report.entries.push(result);
+  if (result.ok) return;
+  if (keep === undefined || check.failed < keep)
+    report.problems.push(`record ${result.seq ?? '?'}: ${result.message}`);
+  check.failed++;
+}
+
+/** Checks what follows the records (anchors, witnesses, the manifest against `entryCount`) and gives the verdict. */
+export function closeBundle(check: BundleCheck, entryCount: number): BundleReport {
+  const { report, shape, options, keys, opened, given } = check;
+  if (entryCount === 0) report.problems.push('the bundle contains no records');
+  const kept = check.keepFailedOnly ?? check.failed;
+  if (check.failed > kept) report.problems.push(`${check.failed - kept} more record(s) failed (not listed)`);
+  const first = report.seqs[0]?.[0];
+  report.withheld = first !== undefined ? check.last - first + 1 - check.count : 0;
 
   const anchors: Parameters<typeof checkBundleWitnesses>[4][number][] = [];
   for (const item of shape.anchors) {
@@ -195,17 +253,17 @@ export function verifyBundle(input: unknown, options: BundleVerifyOptions = {}):
     const bundle = opened && { note: shape.checkpoint, opened, where: 'bundle checkpoint' };
     checkBundleWitnesses(options, given ? keys : [], bundle, cosigned, anchors, report);
   }
-  checkManifest(shape.manifest, report, shape.entries.length);
+  checkManifest(shape.manifest, report, entryCount);
 
   if (report.withheld > 0) {
     report.notes.push(
-      `${report.withheld} row(s) between seq ${seqs[0]} and ${seqs[seqs.length - 1]} were withheld by the exporter; ` +
+      `${report.withheld} row(s) between seq ${first} and ${check.last} were withheld by the exporter; ` +
         'the included rows verify on their own, the withheld ones are not shown.',
     );
   }
   if (opened) {
     report.notes.push(
-      `Records appended after the checkpoint (seq ≥ ${size}) are not covered, and nothing here shows records ` +
+      `Records appended after the checkpoint (seq ≥ ${opened.checkpoint.size}) are not covered, and nothing here shows records ` +
         'outside the exported range.',
     );
   }
