@@ -20,6 +20,7 @@ import { rhoFor } from '../../packages/core/src/dp/calibrate.js';
 import { PgStore } from '../../packages/core/src/store/postgres/index.js';
 import { parsePgUrl } from '../../packages/core/src/store/postgres/url.js';
 import { SqliteStore } from '../../packages/core/src/store/sqlite.js';
+import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, psql } from '../helpers/postgres.js';
 
 const DIST = join(import.meta.dirname, '../../packages/core/dist');
@@ -142,6 +143,17 @@ describe('four writer processes against a lifetime cap', () => {
     const rho = await psql<{ spent: string }>(db.url, 'SELECT spent::text FROM life.dp_lifetime_rho');
     expect(eps).toEqual([{ unit: 'psn:k1:shared', spent: String(n.m * EPS_COST) }]);
     expect(rho.map((r) => Number(r.spent))).toEqual([n.g * RHO_COST]);
+    // sealog dp budget reads the same from the server.
+    const cli = await runCli(['dp', 'budget', url, '--json']);
+    expect(cli.code).toBe(0);
+    const j = JSON.parse(cli.out);
+    expect(j.lifetime).toEqual([
+      { unit: 'psn:k1:shared', epsilon: { spent: 2.5 }, rho: { spent: (n.g * RHO_COST) / 1e9 } },
+    ]);
+    // Windows 0 and 1 were pruned as the writers moved on; in window 3 the lifetime refused before any window row.
+    expect(j.windows).toEqual([
+      { unit: 'psn:k1:shared', window: 2, epsilon: { spent: 2 * (EPS_COST / 1e6) } },
+    ]);
   });
 
   it('PostgreSQL: 4 sessions racing over windows never hold more than the lifetime cap; its row agrees (property)', async () => {

@@ -1,9 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../../test/helpers/cli.js';
 import { tempDir } from '../../../../test/helpers/tmp.js';
-import { planNoise, validateNoiseConfig } from '../../../core/src/index.js';
+import { rhoFor } from '../../../core/src/dp/calibrate.js';
+import { openSink, planNoise, validateNoiseConfig } from '../../../core/src/index.js';
 
 const noise = {
   unit: 'user.id',
@@ -116,5 +119,113 @@ describe('the demo (examples/demo/app.mjs)', () => {
     expect(doc).toContain(
       `within ±${plan.error.toFixed(1)} of the true\namount, the mean of 1000 refunds within ±${thousand!.mean.toFixed(1)}`,
     );
+  });
+});
+
+describe('sealog dp budget', () => {
+  const budgetNoise = {
+    unit: 'user.id',
+    budget: {
+      epsilon: 1,
+      windowSeconds: 86400,
+      gaussian: { epsilon: 1, delta: 1e-6 },
+      lifetime: { epsilon: 3 },
+    },
+    fields: {
+      ms: { mechanism: 'laplace', epsilon: 0.25, lower: 0, upper: 10, granularity: 1 },
+      amount: { mechanism: 'gaussian', epsilon: 0.5, delta: 1e-6, lower: 0, upper: 100, granularity: 1 },
+    },
+  };
+  const RAW = 'alice.raw-unit@example.com';
+
+  /** A ledger written through the real sink: the unit pseudonymized, then noised. */
+  async function written(): Promise<{ dir: string; file: string; config: string }> {
+    const dir = tempDir();
+    const file = join(dir, 'audit.db');
+    process.env.SEALOG_TEST_PSN_DP = randomBytes(32).toString('base64');
+    const sink = await openSink({
+      path: file,
+      privacy: {
+        pseudonymize: { paths: ['user.id'], keys: [{ id: 'k1', env: 'SEALOG_TEST_PSN_DP' }], current: 'k1' },
+        noise: budgetNoise,
+      },
+    });
+    for (let i = 0; i < 6; i++) sink.write({ i, user: { id: RAW }, ms: 3.25, amount: 42 });
+    await sink.close();
+    return { dir, file, config: join(dir, 'noise.json') };
+  }
+
+  it('shows spent and remaining per unit (its pseudonym) and window, and the lifetime; no raw unit on disk', async () => {
+    const { dir, file, config } = await written();
+    writeFileSync(config, JSON.stringify(budgetNoise));
+    const r = await runCli(['dp', 'budget', file, '--config', config]);
+    expect(r.code).toBe(0);
+    // 4 of 6 ms values fit ε 1 (0.25 each); the amount's ρ(0.5, 1e-6) ≈ 0.00444 fits 3 times in ρ(1, 1e-6) ≈ 0.0175
+    // (the ε sum would fit 2).
+    expect(r.out).toMatch(/^unit +window +start +ε spent +ε left +ρ spent +ρ left +ρ as ε\n/);
+    expect(r.out).toMatch(
+      /psn:k1:\S+ +\d+ +\d{4}-\d\d-\d\dT00:00:00\.000Z +1 +0 +0\.0133315\d* +0\.0041373\d* +0\.87\d* \(δ 0\.000001\)\n/,
+    );
+    expect(r.out).toMatch(/lifetime:\nunit +ε spent +ε left .*\npsn:k1:\S+ +1 +2 +- +- +-\n/);
+    expect(r.out).not.toContain(RAW);
+    const j = JSON.parse((await runCli(['dp', 'budget', file, '--config', config, '--json'])).out);
+    expect(j.windows).toHaveLength(1);
+    expect(j.windows[0]).toMatchObject({
+      epsilon: { spent: 1, limit: 1, remaining: 0 },
+      rho: { delta: 1e-6 },
+    });
+    expect(Math.round(j.windows[0].rho.spent * 1e9)).toBe(3 * Math.ceil(rhoFor(0.5, 1e-6) * 1e9));
+    expect(j.windows[0].rho.epsilon).toBeLessThanOrEqual(1);
+    expect(j.lifetime).toEqual([{ unit: j.windows[0].unit, epsilon: { spent: 1, limit: 3, remaining: 2 } }]);
+    expect(j.windows[0].unit).toMatch(/^psn:k1:/);
+    // Without --config: spent only, and a hint on stderr; --unit filters by pseudonym.
+    const bare = await runCli(['dp', 'budget', file]);
+    expect(bare.out).toMatch(/psn:k1:\S+ +\d+ +- +1 +- +0\.0133315/);
+    expect(bare.err).toContain('give --config');
+    const none = JSON.parse((await runCli(['dp', 'budget', file, '--unit', 'psn:k1:nobody', '--json'])).out);
+    expect(none).toMatchObject({ windows: [], lifetime: [] });
+    // Byte scan: neither the raw unit nor the raw metric values in any file the ledger left.
+    for (const f of readdirSync(dir)) {
+      const bytes = readFileSync(join(dir, f)).toString('latin1');
+      expect(bytes.includes(RAW), f).toBe(false);
+      expect(bytes.includes('3.25'), f).toBe(false);
+    }
+  });
+
+  it('reads a segment directory’s budgets.db; an old ledger with no budget tables; bad input exits 2', async () => {
+    const { file } = await written();
+    const seg = tempDir();
+    copyFileSync(file, join(seg, 'budgets.db'));
+    const r = await runCli(['dp', 'budget', seg, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).windows).toHaveLength(1);
+    const empty = join(tempDir(), 'old.db');
+    new Database(empty).close();
+    const e = await runCli(['dp', 'budget', empty]);
+    expect(e.out).toContain('no window budgets stored');
+    expect((await runCli(['dp', 'budget', join(tempDir(), 'none.db')])).err).toMatch(/E_IO: cannot open/);
+    const bad = await runCli(['dp', 'budget', file, '--delta', '2']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--delta must be a number in \(0, 1\)/);
+    // A hand-edited row of the wrong type is skipped and counted, never trusted.
+    const d = new Database(file);
+    d.prepare("INSERT INTO dp_budget VALUES ('psn:k1:x', 1, 'lots')").run();
+    d.close();
+    expect((await runCli(['dp', 'budget', file])).out).toContain('1 row(s) of the wrong shape skipped');
+  });
+
+  it('dp plan counts Gaussian values in ρ under budget.gaussian, and lifetime caps', async () => {
+    const r = await runCli(['dp', 'plan', file(budgetNoise)]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      "per unit      4 value(s) per window (ε=0.25 each, budget 1); 12 in a unit's lifetime",
+    );
+    // ρ(0.5, 1e-6) ≈ 0.00444 of ρ(1, 1e-6) ≈ 0.0175: 3 values, where the ε sum (0.5 of 1) gives 2.
+    expect(r.out).toMatch(
+      /per unit {6}3 value\(s\) per window \(ρ=0\.00444 each, budget ρ=0\.0175, zCDP\)\n/,
+    );
+    expect(
+      JSON.parse((await runCli(['dp', 'plan', file(budgetNoise), '--json'])).out).fields[1].perWindow,
+    ).toBe(3);
   });
 });

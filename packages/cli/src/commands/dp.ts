@@ -5,12 +5,14 @@ import {
   type NoisePlan,
   onGrid,
   planNoise,
+  releases,
   round3,
   SealogError,
   validateNoiseConfig,
   validatePrivacyConfig,
 } from '@sealog/core';
 import { type Command, EXIT_OK, type Io, UsageError } from '../command.js';
+import { budget, budgetUsage } from './dp-budget.js';
 
 // `sealog dp plan`: what the configured noise does, before anyone deploys it
 // (issue 20, item 2). Users tried the docs' example and stored −29994 for a
@@ -37,7 +39,8 @@ an error names the field (exit 2).
 
 The errors do not include clamping: a value outside [lower, upper] is stored
 as the bound plus noise (docs/differential-privacy.md "Planning").
-`;
+
+${budgetUsage}`;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -80,7 +83,16 @@ function scaleText(p: FieldPlan): string {
   return `σ = ${round3(p.scale)} (discrete Gaussian, σ² = ${s2.num}/${s2.den} grid steps²)`;
 }
 
-function fieldText(p: FieldPlan, budget: number): string {
+/** How many values of the field a unit gets: from the budget it spends (ε, or ρ under budget.gaussian). */
+function perUnitText(p: FieldPlan, budget: number, config?: NoiseConfig): string {
+  const r = config ? releases(config, p.path) : undefined;
+  const life = r?.lifetime === undefined ? '' : `; ${r.lifetime} in a unit's lifetime (budget.lifetime)`;
+  if (r?.currency === 'rho')
+    return `${r.perWindow} value(s) per window (ρ=${round3(r.each)} each, budget ρ=${round3(r.budget)}, zCDP)${life}`;
+  return `${r?.perWindow ?? p.perWindow} value(s) per window (ε=${p.epsilon} each, budget ${budget})${life}`;
+}
+
+function fieldText(p: FieldPlan, budget: number, config?: NoiseConfig): string {
   const f = p.field;
   const g = f.granularity;
   const head =
@@ -95,17 +107,17 @@ function fieldText(p: FieldPlan, budget: number): string {
     `  records       ${col(p.aggregates.map((a) => String(a.records)))}`.trimEnd(),
     `  sum           ${col(p.aggregates.map((a) => `±${round3(a.sum)}`))}`.trimEnd(),
     `  mean          ${col(p.aggregates.map((a) => `±${round3(a.mean)}`))}`.trimEnd(),
-    `  per unit      ${p.perWindow} value(s) per window (ε=${p.epsilon} each, budget ${budget})`,
+    `  per unit      ${perUnitText(p, budget, config)}`,
     ...p.warnings.map((w) => `  warning: ${w}`),
   ];
   return lines.join('\n');
 }
 
-/** The plan as text: one block per field, then the notes. */
-export function planText(plan: NoisePlan): string {
+/** The plan as text: one block per field, then the notes; `config` adds zCDP and lifetime counts. */
+export function planText(plan: NoisePlan, config?: NoiseConfig): string {
   const head = `privacy unit ${plan.unit}; budget ε=${plan.budgetEpsilon} per unit per ${plan.windowSeconds} s; errors at 95% confidence, in each field's units`;
   const notes = plan.notes.map((n) => `  - ${n}`).join('\n');
-  return `${head}\n\n${plan.fields.map((f) => fieldText(f, plan.budgetEpsilon)).join('\n\n')}\n\nnotes:\n${notes}\n`;
+  return `${head}\n\n${plan.fields.map((f) => fieldText(f, plan.budgetEpsilon, config)).join('\n\n')}\n\nnotes:\n${notes}\n`;
 }
 
 /** The plan as JSON: bigints as decimal strings. */
@@ -145,20 +157,25 @@ async function plan(argv: string[], io: Io): Promise<number> {
   });
   if (positionals.length !== 1)
     throw new UsageError('expected one argument: the JSON file with the noise configuration');
-  const p = planNoise(readNoiseConfig(positionals[0]!));
-  io.out(values.json ? planJson(p) : planText(p));
+  const config = readNoiseConfig(positionals[0]!);
+  const p = planNoise(config);
+  // plan.ts counts values per window in ε; a Gaussian field under budget.gaussian spends ρ.
+  for (const f of p.fields) f.perWindow = releases(config, f.path)?.perWindow ?? f.perWindow;
+  io.out(values.json ? planJson(p) : planText(p, config));
   return EXIT_OK;
 }
 
 export const dp: Command = {
   name: 'dp',
-  summary: 'plan differential-privacy noise: the error of one value, sums and means (dp plan)',
+  summary:
+    'plan differential-privacy noise: the error of one value, sums and means (dp plan); budgets spent per unit (dp budget)',
   usage,
   async run(argv, io) {
     const [sub, ...rest] = argv;
     if (sub === 'plan') return plan(rest, io);
+    if (sub === 'budget') return budget(rest, io);
     throw new UsageError(
-      sub === undefined ? 'a subcommand is required: plan' : `unknown subcommand "${sub}"`,
+      sub === undefined ? 'a subcommand is required: plan or budget' : `unknown subcommand "${sub}"`,
     );
   },
 };

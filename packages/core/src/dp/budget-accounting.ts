@@ -83,16 +83,28 @@ export function fromUnits(currency: Currency, units: number): number {
   return units / (currency === RHO ? NANO : MICRO);
 }
 
-/**
- * How many values of one field alone a unit gets noised per window, and under a
- * lifetime cap in total (undefined = no cap).
- */
-export function releases(config: NoiseConfig, path: string): { perWindow: number; lifetime?: number } {
+/** What one field's values cost and how many of them alone fit a unit's budgets. */
+export interface Releases {
+  /** The budget they spend: ε (Laplace, or Gaussian without budget.gaussian) or ρ (zCDP). */
+  currency: 'epsilon' | 'rho';
+  /** One value's cost, and the window budget, in that currency. */
+  each: number;
+  budget: number;
+  perWindow: number;
+  /** Under a lifetime cap: values in all. */
+  lifetime?: number;
+}
+
+/** How many values of one field alone a unit gets noised per window and, under a cap, in its lifetime. */
+export function releases(config: NoiseConfig, path: string): Releases | undefined {
   const f = config.fields[path];
-  if (!f) return { perWindow: 0 };
+  if (!f) return undefined;
   const { currency, cost } = fieldCost(f, config);
   const limits = currencyLimits(config)[currency] as CurrencyLimits;
   return {
+    currency: currency === RHO ? 'rho' : 'epsilon',
+    each: fromUnits(currency, cost),
+    budget: fromUnits(currency, limits.limit),
     perWindow: Math.floor(limits.limit / cost),
     ...(limits.lifetime !== undefined ? { lifetime: Math.floor(limits.lifetime / cost) } : {}),
   };

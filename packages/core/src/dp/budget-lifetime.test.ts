@@ -53,8 +53,8 @@ describe('zCDP accounting for Gaussian fields', () => {
       fields: { g: gauss },
     });
     const legacy = validateNoiseConfig({ unit: 'u', budget, fields: { g: gauss } });
-    expect(releases(zcdp, 'g')).toEqual({ perWindow: 20 });
-    expect(releases(legacy, 'g')).toEqual({ perWindow: 5 });
+    expect(releases(zcdp, 'g')).toMatchObject({ currency: 'rho', perWindow: 20 });
+    expect(releases(legacy, 'g')).toMatchObject({ currency: 'epsilon', each: 2, budget: 10, perWindow: 5 });
     for (const [cfg, n] of [
       [zcdp, 20],
       [legacy, 5],
