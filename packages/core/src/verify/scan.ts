@@ -72,6 +72,8 @@ export interface ScanSource {
   erased?: ErasedLeaves;
   /** A pruned prefix's tree and chain state (verify/tombstone.ts): rows are read from its size. */
   start?: { range: CompactRange; chainHead: Buffer };
+  /** Called after each page with the rows done and to do. */
+  onProgress?: (p: { done: number; total: number }) => void;
 }
 
 /**
@@ -176,9 +178,10 @@ function scanPages(db: Database.Database, s: Scanner, lastSeq: number, source?: 
       // statement's leaf is used; the fast path hashes every entry as stored.
       const taken = pages?.page(k);
       const page = source?.erased?.anyIn(from, from + PAGE_ROWS) ? undefined : taken;
-      if (page && sameEnd(page, chainAt.get(from + page.count - 1)) && s.page(from, page)) continue;
       const to = Math.min(from + PAGE_ROWS, lastSeq + 1);
-      for (const r of rows.iterate(from, to) as Iterable<unknown[]>) s.row(r[0], r[1], r[2], r[3], r[4]);
+      if (!(page && sameEnd(page, chainAt.get(from + page.count - 1)) && s.page(from, page)))
+        for (const r of rows.iterate(from, to) as Iterable<unknown[]>) s.row(r[0], r[1], r[2], r[3], r[4]);
+      source?.onProgress?.({ done: to, total: lastSeq + 1 });
     }
   } finally {
     pages?.close();

@@ -345,6 +345,11 @@ export interface VerifyOptions {
    * same either way.
    */
   threads?: number;
+  /**
+   * Called after each page of records is hashed (8192 rows), with the rows
+   * done and the rows to do (`sealog verify`'s progress line). Default: none.
+   */
+  onProgress?: (p: { done: number; total: number }) => void;
 }
 
 /** Most checkpoints listed in a report; more are counted in `omittedCheckpoints`. */

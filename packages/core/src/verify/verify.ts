@@ -150,6 +150,7 @@ function run(
   const scan = scanRecords(db, wanted, f.add, {
     path,
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(erasures && erasures.leaves.size > 0 ? { erased: erasures.leaves } : {}),
     ...(pruned ? { start: pruned.tombstone } : {}),
   });
