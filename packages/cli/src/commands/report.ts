@@ -63,6 +63,10 @@ function time(name: string, v: string | undefined, now: number): number | undefi
   return v === undefined ? undefined : parseTimeArg(name, v, now);
 }
 
+/** The group size from which every level's rank error k is below its distance to the ends of the group. */
+const informative = (k: number, levels: number[]) =>
+  Math.ceil(Math.max(...levels.map((l) => k / Math.max(1e-9, Math.min(l, 1 - l)))));
+
 const levelName = (l: number) => `p${Number((l * 100).toFixed(2))}`;
 
 function table(r: DpReport): string {
@@ -100,6 +104,7 @@ function table(r: DpReport): string {
           `quantiles of ${q.field} on [${q.lower}, ${q.upper}] step ${q.granularity}: exponential mechanism, ε ${q.epsilonEach} per level;`,
           `  with ≥ 95% probability each is within ${q.rankError} record(s) of its rank (level × n records of the group, n not released)`,
           '  of the values as stored: for a field noised at collection, of the noised values, not the true ones',
+          `  a level says something only in groups with n well above k/(1 − level) (here ${informative(q.rankError, q.levels)} records)`,
         ]
       : []),
     sel
