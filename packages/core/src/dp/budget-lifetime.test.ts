@@ -185,7 +185,7 @@ describe('lifetime cap per unit', () => {
 
 describe('never overspent: trackers sharing one SQLite file, windows and a lifetime cap (property)', () => {
   const LIMIT = 1000;
-  const LIFE = 2500;
+  const LIFE = 1300;
   const opArb = fc.record({
     writer: fc.nat(2),
     unit: fc.constantFrom('psn:k:a', 'psn:k:b', 'psn:k:c'),
@@ -239,6 +239,27 @@ describe('never overspent: trackers sharing one SQLite file, windows and a lifet
       );
     });
   }
+});
+
+describe('a record of a window the writer already pruned', () => {
+  it('is refused: its spending was deleted with the window, so a fresh budget there would overspend it', () => {
+    const s = ledger();
+    const t = new BudgetTracker(new SqliteBudgetStore(s.db), {
+      limit: 1000,
+      windowMs: 10,
+      maxUnits: 10,
+      lease: 100,
+      reserve: 0,
+    });
+    let n = 0;
+    while (t.spend('psn:k:a', 10, 100)) n++;
+    expect(n).toBe(10); // window 1 spent
+    expect(t.spend('psn:k:a', 30, 100)).toBe(true); // window 3: windows below 2 pruned
+    expect(t.spend('psn:k:a', 10, 100)).toBe(false);
+    expect(t.refusal).toBe('window');
+    t.close();
+    s.close();
+  });
 });
 
 describe('an old-format budget file (before zCDP and lifetime caps)', () => {
