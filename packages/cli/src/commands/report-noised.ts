@@ -7,6 +7,17 @@ import { type NoisedReport, round3 } from '@sealog/core';
 const pm = (x: number | undefined) => (x === undefined ? '-' : `±${round3(x)}`);
 const val = (x: number | undefined) => (x === undefined ? '-' : round3(x));
 
+/** A header and rows as columns padded to their widest cell, two spaces apart. */
+export function aligned(cols: string[], rows: string[][]): string[] {
+  const w = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(w[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(cols), ...rows.map(line)];
+}
+
 /** The text form of a noised-aggregate report. */
 export function noisedTable(r: NoisedReport): string {
   const cols = ['group', 'n', 'sum', '95%', 'mean', '95%', 'method', 'suppressed', 'skipped'];
@@ -21,12 +32,6 @@ export function noisedTable(r: NoisedReport): string {
     String(g.suppressed),
     String(g.skipped),
   ]);
-  const w = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(w[i]!))
-      .join('  ')
-      .trimEnd();
   const epsilons = r.groups.flatMap((g) => g.epsilonRange ?? []);
   const written = epsilons.length
     ? `values were noised when written at ε ${round3(Math.min(...epsilons))}..${round3(Math.max(...epsilons))} each`
@@ -38,7 +43,7 @@ export function noisedTable(r: NoisedReport): string {
     'suppressed = values the writer suppressed (unit budget spent), skipped = field missing or not a noise marker; neither is in n',
     ...(r.invalid > 0 ? [`${r.invalid} record(s) with an unreadable noise marker were left out`] : []),
     '',
-    ...(rows.length === 0 ? ['no group found'] : [line(cols), ...rows.map(line)]),
+    ...(rows.length === 0 ? ['no group found'] : aligned(cols, rows)),
     '',
   ].join('\n');
 }

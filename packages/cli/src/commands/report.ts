@@ -12,7 +12,7 @@ import { type Command, EXIT_OK, type Io, UsageError } from '../command.js';
 import { readSegments } from '../segments.js';
 import { isSegmentDirArg, LEDGER_ARG, withLedger } from '../source.js';
 import { parseTimeArg } from '../time-arg.js';
-import { noisedTable } from './report-noised.js';
+import { aligned, noisedTable } from './report-noised.js';
 
 const usage = `usage: sealog report <ledger | segment directory> --group-by FIELD --epsilon E [--delta D] [options]
        sealog report <ledger | segment directory> --group-by FIELD --noised FIELD [--groups a,b] [--from T] [--to T] [--json]
@@ -84,12 +84,6 @@ function table(r: DpReport): string {
     ...(g.sum !== undefined ? [String(g.sum)] : []),
     ...(g.quantiles ?? []).map((x) => String(x.value)),
   ]);
-  const w = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(w[i]!))
-      .join('  ')
-      .trimEnd();
   const sel = p.selection;
   return [
     `DP report by ${r.groupBy}, privacy unit ${r.privacyUnit}: ε spent = ${r.epsilon}, δ = ${r.delta}`,
@@ -111,7 +105,7 @@ function table(r: DpReport): string {
       ? `groups released when noisy unit count ≥ ${sel.threshold}; about ${r.suppressedGroups} suppressed (noisy)`
       : 'declared groups',
     '',
-    ...(sel && rows.length === 0 ? [allSuppressed(r, sel.threshold)] : [line(cols), ...rows.map(line)]),
+    ...(sel && rows.length === 0 ? [allSuppressed(r, sel.threshold)] : aligned(cols, rows)),
     '',
   ].join('\n');
 }
@@ -165,6 +159,7 @@ export const report: Command = {
     if (!groupBy) throw new UsageError('--group-by is required');
     const arg = positionals[0]!;
     const now = Date.now();
+    const print = <R>(r: R, text: (r: R) => string) => io.out(v.json ? `${JSON.stringify(r)}\n` : text(r));
     if (v.noised !== undefined) {
       const dpOnly = DP_FLAGS.filter((f) => v[f] !== undefined);
       if (dpOnly.length > 0)
@@ -179,10 +174,7 @@ export const report: Command = {
         from: time('from', v.from, now),
         to: time('to', v.to, now),
       };
-      return withRecords(arg, io, (records) => {
-        const r = noisedAggregate(records, options);
-        io.out(v.json ? `${JSON.stringify(r)}\n` : noisedTable(r));
-      });
+      return withRecords(arg, io, (records) => print(noisedAggregate(records, options), noisedTable));
     }
     const epsilon = num('epsilon', v.epsilon);
     if (epsilon === undefined) throw new UsageError('--epsilon is required');
@@ -219,10 +211,7 @@ export const report: Command = {
       from: time('from', v.from, now),
       to: time('to', v.to, now),
     };
-    return withRecords(arg, io, (records) => {
-      const r = dpReport(records, options);
-      io.out(v.json ? `${JSON.stringify(r)}\n` : table(r));
-    });
+    return withRecords(arg, io, (records) => print(dpReport(records, options), table));
   },
 };
 

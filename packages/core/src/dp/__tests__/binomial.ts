@@ -32,6 +32,14 @@ export function binomialAcceptance(n: number, p: number, alpha = ALPHA): { lo: n
   return { lo, hi };
 }
 
+/** P[lo ≤ X ≤ hi] for X ~ Binomial(n, p): the chance a test misses a coverage of p. */
+export function binomialMass(n: number, p: number, lo: number, hi: number): number {
+  const pmf = binomialPmf(n, p);
+  let s = 0;
+  for (let k = lo; k <= hi; k++) s += pmf[k]!;
+  return s;
+}
+
 /** P[X ≥ k] for X ~ Binomial(n, p). */
 export function binomialUpperTail(n: number, p: number, k: number): number {
   const pmf = binomialPmf(n, p);
