@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../store/sqlite.js';
 import { seededRng } from './__tests__/helpers.js';
 import { BudgetTracker } from './budget.js';
-import { NANO, releases } from './budget-accounting.js';
+import { epsilonOfRho, NANO, releases } from './budget-accounting.js';
 import { SqliteBudgetStore } from './budget-sqlite.js';
 import { rhoFor } from './calibrate.js';
 import { validateNoiseConfig } from './config.js';
@@ -65,6 +65,27 @@ describe('zCDP accounting for Gaussian fields', () => {
     // The spent ρ converts back within the (ε, δ) target: 20 · ρ(2, 1e-6) ≤ ρ(10, 1e-6).
     expect(20 * rhoFor(2, 1e-6)).toBeLessThanOrEqual(rhoFor(10, 1e-6));
     expect(21 * rhoFor(2, 1e-6)).toBeGreaterThan(rhoFor(10, 1e-6));
+  });
+
+  it('the numbers docs/differential-privacy.md "Accounting" gives', () => {
+    const cfg = (e: number) =>
+      validateNoiseConfig({
+        unit: 'u',
+        budget: { epsilon: 10, windowSeconds: 86400, gaussian: { epsilon: 10, delta: 1e-6 } },
+        fields: { g: { ...gauss, epsilon: e } },
+      });
+    expect(rhoFor(10, 1e-6).toFixed(4)).toBe('1.3530');
+    expect([2, 1, 0.5].map((e) => [rhoFor(e, 1e-6).toPrecision(4), releases(cfg(e), 'g')?.perWindow])).toEqual([
+      ['0.06757', 20],
+      ['0.01747', 77],
+      ['0.004444', 304],
+    ]);
+    const twenty = (20 * Math.ceil(rhoFor(2, 1e-6) * NANO)) / NANO;
+    expect(twenty.toFixed(4)).toBe('1.3515');
+    expect(epsilonOfRho(twenty, 1e-6).toFixed(3)).toBe('9.994');
+    expect((30 * rhoFor(10, 1e-6)).toFixed(2)).toBe('40.59');
+    expect(epsilonOfRho(30 * rhoFor(10, 1e-6), 1e-6).toFixed(2)).toBe('87.95');
+    expect((20 / rhoFor(10, 1e-6)).toFixed(1)).toBe('14.8');
   });
 
   it('Laplace fields keep their pure-ε budget beside a ρ budget: each currency suppresses only its own fields', () => {
