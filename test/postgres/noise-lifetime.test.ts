@@ -7,7 +7,6 @@
 // processes together noise exactly what the caps allow, never more, the rest
 // suppressed as budget / budget-exhausted-lifetime, and the lifetime rows say
 // exactly what was noised.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { PgStore } from '../../packages/core/src/store/postgres/index.js';
 import { parsePgUrl } from '../../packages/core/src/store/postgres/url.js';
 import { SqliteStore } from '../../packages/core/src/store/sqlite.js';
 import { runCli } from '../helpers/cli.js';
+import { runScript } from '../helpers/node-script.js';
 import { createTestDatabase, psql } from '../helpers/postgres.js';
 
 const DIST = join(import.meta.dirname, '../../packages/core/dist');
@@ -76,25 +76,8 @@ store?.close();
 process.stdout.write(JSON.stringify(out));
 `;
 
-function runWriter(o: Record<string, unknown>): Promise<Record<string, number>[]> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--input-type=module', '-e', child], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SEALOG_LIFE: JSON.stringify({ ...o, noise: NOISE }) },
-    });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-    });
-    p.stderr.on('data', (d) => {
-      err += d;
-    });
-    p.on('error', reject);
-    p.on('close', (code) =>
-      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`writer ${o.id} exited ${code}: ${err}`)),
-    );
-  });
+async function runWriter(o: Record<string, unknown>): Promise<Record<string, number>[]> {
+  return JSON.parse(await runScript(child, { SEALOG_LIFE: JSON.stringify({ ...o, noise: NOISE }) }));
 }
 
 /** Runs the four writers and checks what they noised, per window and in all. */

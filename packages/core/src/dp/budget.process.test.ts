@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runScript } from '../../../../test/helpers/node-script.js';
 import { SqliteStore } from '../store/sqlite.js';
 
 // Two OS processes noise records of the same unit into one ledger file at the
@@ -50,24 +50,7 @@ process.stdout.write(JSON.stringify(noised));
 `;
 
 function run(script: string): Promise<number> {
-  return runText(script).then(Number);
-}
-
-function runText(script: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-    });
-    p.stderr.on('data', (d) => {
-      err += d;
-    });
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}: ${err}`))));
-  });
+  return runScript(script).then(Number);
 }
 
 describe('budget shared by processes', () => {
@@ -92,7 +75,7 @@ describe('budget shared by processes', () => {
     try {
       const file = path.join(dir, 'audit.db');
       new SqliteStore(file).close();
-      const outs = await Promise.all([0, 1, 2].map((k) => runText(batchedChild(file, dir, k))));
+      const outs = await Promise.all([0, 1, 2].map((k) => runScript(batchedChild(file, dir, k))));
       const total = new Map<string, number>();
       for (const o of outs)
         for (const [u, n] of Object.entries(JSON.parse(o) as Record<string, number>))
