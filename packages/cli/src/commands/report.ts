@@ -102,7 +102,7 @@ function table(r: DpReport): string {
         ]
       : []),
     sel
-      ? `groups released when noisy unit count ≥ ${sel.threshold}; about ${r.suppressedGroups} suppressed (noisy)`
+      ? `groups released when noisy unit count ≥ ${sel.threshold}; about ${r.suppressedGroups} suppressed (noisy, ±${r.suppressedGroupsError})`
       : 'declared groups',
     '',
     ...(sel && rows.length === 0 ? [allSuppressed(r, sel.threshold)] : aligned(cols, rows)),

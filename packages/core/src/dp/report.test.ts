@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../store/reader.js';
 import { indexTime } from '../time.js';
 import { seededRng } from './__tests__/helpers.js';
+import { laplaceAccuracy } from './accuracy.js';
+import { laplaceScale } from './calibrate.js';
 import { rankError95 } from './quantile.js';
 import { dpReport, selectionThreshold } from './report.js';
 
@@ -54,6 +56,16 @@ describe('dpReport', () => {
     }
     expect(r.epsilon).toBeLessThanOrEqual(2);
     expect(r.delta).toBe(1e-6);
+    // Every released number carries its 95% bound: the exact discrete Laplace one, data-independent.
+    const lap = (sens: number) =>
+      laplaceAccuracy(
+        ...(Object.values(laplaceScale(sens, Math.round(r.parameters.epsilonPerPart * 1e6))) as [
+          bigint,
+          bigint,
+        ]),
+      ).bound;
+    expect(r.parameters.count!.error).toBe(lap(1));
+    expect(r.suppressedGroupsError).toBe(lap(1));
   });
 
   it('the selection threshold bounds a lonely group release by δ', () => {

@@ -86,6 +86,8 @@ export interface DpReport {
   groups: DpReportGroup[];
   /** Noisy (DP) number of candidate groups not released; 0 when groups were declared. */
   suppressedGroups: number;
+  /** ± this holds for suppressedGroups with ≥ 95% probability before it is floored at 0; 0 when groups were declared. */
+  suppressedGroupsError: number;
 }
 
 function bad(msg: string): never {
@@ -217,7 +219,12 @@ export function dpReport(
     released.push(out);
   }
   let suppressedGroups = 0;
-  if (sel) suppressedGroups = Math.max(0, candidates.length + lap(K).draw() - released.length);
+  let suppressedGroupsError = 0;
+  if (sel) {
+    const noise = lap(K);
+    suppressedGroups = Math.max(0, candidates.length + noise.draw() - released.length);
+    suppressedGroupsError = noise.error;
+  }
   const epsilonPerPart = epsMicro / 1e6;
   return {
     version: 1,
@@ -248,5 +255,6 @@ export function dpReport(
     },
     groups: released,
     suppressedGroups,
+    suppressedGroupsError,
   };
 }
