@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { markerOf } from '../packages/core/src/signer/erasure.js';
 import { BIN, keygen, sealog, WriterProcess } from './attacks/harness.js';
+import { rng, sealogKilledAfter } from './helpers/kill.js';
 import { tempDir } from './helpers/tmp.js';
 
 // Issue 18 item 4b, crash safety: `sealog erase` SIGKILLed at a random point
@@ -15,32 +15,13 @@ import { tempDir } from './helpers/tmp.js';
 const TARGET = 12;
 const RECORDS = 30;
 
-/** mulberry32: a fixed sequence of delays per seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function eraseArgs(path: string, keyFile: string): string[] {
   return [BIN, 'erase', path, '--seq', String(TARGET), '--reason', 'ticket DSR-7', '--key', keyFile, '--yes'];
 }
 
 /** Runs `sealog erase` and SIGKILLs it after `delayMs` (if it is still running). */
-function eraseKilledAfter(path: string, keyFile: string, delayMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, eraseArgs(path, keyFile), { stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
-    child.on('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+async function eraseKilledAfter(path: string, keyFile: string, delayMs: number): Promise<void> {
+  await sealogKilledAfter(eraseArgs(path, keyFile).slice(1), delayMs);
 }
 
 function rows(path: string): Map<number, Buffer> {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { verifySegments } from '../../packages/core/src/segments/verify.js';
 import { BIN } from '../attacks/harness.js';
 import { runCli } from '../helpers/cli.js';
+import { rng } from '../helpers/kill.js';
 import { tempDir } from '../helpers/tmp.js';
 import { ledger } from './helpers.js';
 
@@ -20,18 +21,6 @@ const SEEDS = 20;
  * verification, then the statement, the seal, each tombstone and removal: ~110 ms unloaded).
  */
 const MAX_DELAY_MS = 130;
-
-/** mulberry32: a small seeded PRNG, so each seed kills at the same point of the run every time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Runs the built `sealog prune` and SIGKILLs it `killAfterMs` after it first

@@ -10,12 +10,15 @@ import {
   checkShredReason,
   createWriterTrust,
   type DirLock,
+  type EraseResult,
   eraseBodies,
+  eraseInClosedSegment,
   erasureEntry,
   erasureLeaves,
   fileCheckpointKey,
   isPostgresUrl,
   isSegmentDir,
+  laterSegmentExists,
   ledgerIdentity,
   loadSignerKeyFile,
   lockSegmentDir,
@@ -163,6 +166,14 @@ async function eraseWith(
   how: { json: boolean; vacuum: boolean; trust: string[] | undefined },
   io: Io,
 ): Promise<number> {
+  // A closed segment is never written again: its statement goes to the newest segment.
+  if (laterSegmentExists(path)) {
+    if (anchor !== undefined)
+      throw new UsageError(
+        '--anchor is not used for a closed segment: its statement is sealed in the newest segment, whose writer keeps that anchor',
+      );
+    return eraseClosed(path, seqs, reason, key, how, io);
+  }
   // 1. Only a ledger that verifies under this key is erased in: its leaves are then proved.
   const report = verifyLedger(path, { keys: how.trust ?? [key.log.verifierKey] });
   if (!report.ok) {
@@ -233,6 +244,41 @@ async function eraseWith(
       `erased ${done.erased.length} record(s) in ${display} under the erasure statement at entry ${by} (sealed at size ${sealedAt})\n`,
     );
   }
+  reportLeftovers(path, done, io);
+  return EXIT_OK;
+}
+
+async function eraseClosed(
+  path: string,
+  seqs: number[],
+  reason: string,
+  key: CheckpointKey,
+  how: { json: boolean; vacuum: boolean; trust: string[] | undefined },
+  io: Io,
+): Promise<number> {
+  const r = await eraseInClosedSegment(path, seqs, reason, key, {
+    ...(how.trust ? { trust: how.trust } : {}),
+    vacuum: how.vacuum,
+  });
+  const { erased, already, walTruncated, vacuumed } = r.done;
+  if (how.json) {
+    const statement = { segment: r.statementSegment, seq: r.statementSeq };
+    io.out(
+      `${JSON.stringify({ segment: r.segment, statement, sealed: r.sealedAt, erased, already, reason, vacuumed, walTruncated }, null, 2)}\n`,
+    );
+  } else {
+    const under = `under the erasure statement at segment ${r.statementSegment} row ${r.statementSeq}`;
+    io.out(
+      r.sealedAt === undefined
+        ? `${already.length} record(s) of closed segment ${r.segment} (${path}) were already erased ${under} (an interrupted run); the file was rebuilt\n`
+        : `erased ${erased.length} record(s) in closed segment ${r.segment} (${path}) ${under} (sealed there at size ${r.sealedAt})\n`,
+    );
+  }
+  reportLeftovers(path, r.done, io);
+  return EXIT_OK;
+}
+
+function reportLeftovers(path: string, done: EraseResult, io: Io): void {
   if (!done.walTruncated) {
     io.err(
       `sealog erase: a reader kept the WAL from being emptied; earlier copies of the erased pages stay in ${path}-wal until it is: once readers are closed, run sqlite3 ${path} 'PRAGMA wal_checkpoint(TRUNCATE)'\n`,
@@ -243,5 +289,4 @@ async function eraseWith(
       `sealog erase: --no-vacuum: stale copies of the bodies may remain in free page space until you run sqlite3 ${path} VACUUM\n`,
     );
   }
-  return EXIT_OK;
 }

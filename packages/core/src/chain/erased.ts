@@ -4,7 +4,11 @@ import { verifyNote } from '../note/note.js';
 import {
   type ErasureStatement,
   erasureNoteOf,
+  FOREIGN_MARKER_PREFIX,
+  type ForeignMarker,
+  foreignMarkerOf,
   MAX_ERASURE_NOTE_BYTES,
+  MAX_FOREIGN_MARKER_BYTES,
   markerOf,
   parseErasure,
 } from '../signer/erasure.js';
@@ -24,16 +28,36 @@ export const MAX_ERASED_TOTAL = 1_000_000;
 /** Largest entry looked at for a statement (the note escaped in JSON, plus the record around it). */
 const MAX_STATEMENT_ENTRY_BYTES = 2 * MAX_ERASURE_NOTE_BYTES + 4096;
 
+/**
+ * `by` of a closed segment's erased row whose statement (in a later segment)
+ * this reader was not given: the leaf is the marker's own claim, so the row is
+ * hashed on but its erasure is unchecked (verify/erasures.ts reports it).
+ */
+export const UNCHECKED_ELSEWHERE = -1;
+
+interface Authorisation {
+  by: number;
+  leaf: Buffer;
+  /** For a closed segment's row: the statement the marker must name (segment, seq there). */
+  at?: { segment: number; seq: number };
+}
+
 /** The leaves erasure statements authorise, by row. */
 export class ErasedLeaves {
-  readonly #rows = new Map<number, { by: number; leaf: Buffer }[]>();
+  readonly #rows = new Map<number, Authorisation[]>();
   #sorted: number[] | undefined;
   count = 0;
 
-  add(seq: number, by: number, leaf: Buffer): void {
+  /**
+   * Row `seq` may hold the marker of statement `by` (a seq of this file), or,
+   * with `at`, the foreign marker naming that statement in a later segment
+   * (`by` is then negative: an id, never a seq).
+   */
+  add(seq: number, by: number, leaf: Buffer, at?: { segment: number; seq: number }): void {
+    const a: Authorisation = at ? { by, leaf, at } : { by, leaf };
     const list = this.#rows.get(seq);
-    if (list) list.push({ by, leaf });
-    else this.#rows.set(seq, [{ by, leaf }]);
+    if (list) list.push(a);
+    else this.#rows.set(seq, [a]);
     this.#sorted = undefined;
     this.count++;
   }
@@ -47,7 +71,11 @@ export class ErasedLeaves {
     const list = this.#rows.get(seq);
     if (list === undefined) return undefined;
     const by = markerOf(entry);
-    return by === undefined ? undefined : list.find((a) => a.by === by);
+    if (by !== undefined) return list.find((a) => a.by === by && a.at === undefined);
+    // A closed segment's row: the marker must name the statement, and carry its leaf.
+    const f = foreignMarkerOf(entry);
+    if (f === undefined) return undefined;
+    return list.find((a) => a.at?.segment === f.segment && a.at.seq === f.seq && a.leaf.equals(f.leaf));
   }
 
   /** True when some row in [from, to) is authorised (such pages are read row by row). */
@@ -68,14 +96,20 @@ export class ErasedLeaves {
 
 /** A statement that parsed and was signed by a trusted key. */
 export interface AcceptedErasure {
+  /** Its seq in this file; for a statement in a later segment, a negative id (`at` says where it is). */
   seq: number;
   statement: ErasureStatement;
+  at?: { segment: number; seq: number };
 }
 
 export interface Authorised {
   leaves: ErasedLeaves;
   accepted: AcceptedErasure[];
   problems: { seq: number; message: string }[];
+  /** Rows holding a closed segment's marker that no given statement authorises, by seq. */
+  unchecked?: Map<number, ForeignMarker>;
+  /** True when the statements of later segments were looked for (a directory's verifier). */
+  inDirectory?: boolean;
 }
 
 /** How every statement entry begins: erasureEntry() writes canonical JSON, whose first key is `_sealog`. */
@@ -138,6 +172,13 @@ export function authorise(
       s = parseErasure(note);
     } catch (err) {
       out.problems.push({ seq, message: `entry ${seq}: ${(err as Error).message}` });
+      continue;
+    }
+    if (s.segment !== undefined) {
+      out.problems.push({
+        seq,
+        message: `erasure statement at entry ${seq} is about segment ${s.segment} of a directory, stored as this file's own: it authorises nothing here`,
+      });
       continue;
     }
     if (s.size > seq) {
@@ -208,4 +249,28 @@ export function erasuresSignedBy(
       return false;
     }
   }).leaves;
+}
+
+/**
+ * Rows of this file holding a closed segment's erasure marker (the statement
+ * is in a later segment), at most `limit`. Only short entries with the
+ * marker's prefix are looked at, in SQLite.
+ */
+export function readForeignMarkers(
+  db: Database.Database,
+  limit = MAX_ERASED_TOTAL,
+): { seq: number; marker: ForeignMarker }[] {
+  const rows = db
+    .prepare(
+      `SELECT seq, entry FROM records WHERE typeof(entry) = 'blob' AND length(entry) <= ${MAX_FOREIGN_MARKER_BYTES} AND substr(entry, 1, ${FOREIGN_MARKER_PREFIX.length}) = CAST('${FOREIGN_MARKER_PREFIX}' AS BLOB) ORDER BY seq LIMIT ?`,
+    )
+    .raw(true)
+    .iterate(limit) as Iterable<[unknown, unknown]>;
+  const out: { seq: number; marker: ForeignMarker }[] = [];
+  for (const [seq, entry] of rows) {
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) continue;
+    const marker = foreignMarkerOf(entry);
+    if (marker !== undefined) out.push({ seq, marker });
+  }
+  return out;
 }

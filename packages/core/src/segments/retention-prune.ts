@@ -184,7 +184,7 @@ export function refuseUnsealedStatements(report: SegmentsReport): void {
   try {
     rows = db
       .prepare(
-        `SELECT seq, iif(length(entry) <= ${2 * MAX_STATEMENT_NOTE_BYTES}, CAST(entry AS TEXT), NULL) FROM records WHERE seq >= ? AND substr(entry, 1, 12) = CAST('{"_sealog":{' AS BLOB) AND (${STATEMENT_ROW_FILTER} OR instr(entry, CAST('"erasure"' AS BLOB)) > 0) ORDER BY seq LIMIT 16`,
+        `SELECT seq, iif(length(entry) <= ${2 * MAX_STATEMENT_NOTE_BYTES}, CAST(entry AS TEXT), NULL) FROM records WHERE seq >= ? AND substr(entry, 1, 12) = CAST('{"_sealog":{' AS BLOB) AND (${STATEMENT_ROW_FILTER} OR instr(entry, CAST('"erasure"' AS BLOB)) > 0 OR instr(entry, CAST('"segmentErasure"' AS BLOB)) > 0) ORDER BY seq LIMIT 16`,
       )
       .raw(true)
       .all(from) as [unknown, unknown][];

@@ -6,6 +6,7 @@ import { sealHead } from '../checkpoint/seal.js';
 import { SealogError } from '../errors.js';
 import type { CheckpointKey } from '../signer/types.js';
 import { SqliteStore } from '../store/sqlite.js';
+import type { PendingEntry } from '../store/types.js';
 import { listSegments } from './layout.js';
 import { type Statement, signStatement, statementEntry } from './statements.js';
 
@@ -32,7 +33,7 @@ function closeMarked(db: Database.Database): boolean {
 }
 
 /** When `file` is named like a segment (seg-NNNNNN.db), whether its directory holds a segment file with a higher index. */
-function laterSegmentExists(file: string): boolean {
+export function laterSegmentExists(file: string): boolean {
   const m = /^seg-(\d{6,15})\.db$/.exec(basename(file));
   if (m === null) return false;
   const index = Number(m[1]);
@@ -81,7 +82,7 @@ export function refuseClosedSegment(file: string): (db: Database.Database) => vo
     if (closeMarked(db) || laterSegmentExists(file)) {
       throw new SealogError(
         'E_CONFIG',
-        `${file} is a closed segment: its final size and root are bound into the next segment's first row, so an erasure statement appended to it would break that binding and the directory would no longer verify. Erasure in closed segments is not supported yet; nothing was changed (docs/lifecycle.md "Erasure of a record's body")`,
+        `${file} is a closed segment (its final size and root are bound into the next segment's first row), so the erasure statement cannot be appended to it; nothing was changed. Run the command again: a closed segment with a next segment is erased through the newest one. If no next segment exists (a writer died mid-rotation, or the unsigned marker was edited), start the ledger's writer on ${dirname(file)} first: opening it completes the rotation (docs/lifecycle.md "Erasure of a record's body")`,
       );
     }
   };
@@ -113,9 +114,23 @@ export async function appendSealed(
   now: number,
 ): Promise<SealedAppend> {
   const note = await signStatement(statement, signer.log);
+  return appendSealedEntry(file, signer, statementEntry(note, statement, now), note);
+}
+
+/**
+ * Appends `entry` (a statement already signed: `note`) to the segment `file`
+ * and seals a checkpoint covering it, signed by `signer`.
+ * @throws SealogError E_TAMPER (the segment does not re-derive), E_STATE (closed), E_IO.
+ */
+export async function appendSealedEntry(
+  file: string,
+  signer: CheckpointKey,
+  entry: PendingEntry,
+  note: string,
+): Promise<SealedAppend> {
   const store = await open(file, signer);
   try {
-    const c = await store.append([statementEntry(note, statement, now)]);
+    const c = await store.append([entry]);
     const seal = await sealHead(store, signer);
     if (!seal) throw new SealogError('E_IO', `${file}: another writer held the checkpoint lock`);
     return { seq: c.firstSeq, size: seal.size, note: seal.note, statement: note };

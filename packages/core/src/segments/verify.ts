@@ -4,6 +4,7 @@ import type { VerifyOptions, VerifyReport } from '../verify/types.js';
 import { isFailure } from '../verify/types.js';
 import { verifyLedger } from '../verify/verify.js';
 import type { SegmentBinding } from './binding.js';
+import { collectSegmentErasures, judgeSegmentErasures } from './erasures.js';
 import { listSegments, type SegmentSlot } from './layout.js';
 import { holdsInForce, judgeStatements, MAX_STATEMENTS_PER_DIRECTORY } from './retention.js';
 import { checkTrusted, judgeMissing, type PrunedSummary } from './verify-judge.js';
@@ -65,6 +66,8 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
   const summaries: SegmentSummary[] = [];
   // Statements read over the whole directory are bounded too, not only per segment.
   let statementBudget = MAX_STATEMENTS_PER_DIRECTORY;
+  // Erasures in closed segments: their statements live in later segments.
+  const elsewhere = collectSegmentErasures(files, keys, add);
   for (const slot of files) {
     const summary: SegmentSummary = {
       index: slot.index,
@@ -75,7 +78,10 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
     };
     summaries.push(summary);
     try {
-      const report = verifyLedger(slot.file, perSegment);
+      const report = verifyLedger(slot.file, {
+        ...perSegment,
+        erasedElsewhere: elsewhere.get(slot.index) ?? [],
+      });
       const facts = readSegmentFacts(slot.file, statementBudget);
       statementBudget = Math.max(0, statementBudget - facts.statements.length);
       summary.size = report.size;
@@ -171,16 +177,19 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
     }
   }
   for (const s of summaries) if (!read.has(s.index)) s.ok = false;
+  const sealedRows = (segment: number): number | undefined => {
+    const r = read.get(segment);
+    if (r === undefined) return undefined;
+    return r.summary.sealedBy === 'next-binding' ? r.report.size : r.report.sealed;
+  };
+  judgeSegmentErasures(new Map([...read].map(([i, r]) => [i, r.report])), sealedRows, add);
 
   // Retention statements, judged once; then every missing segment.
   const judged = judgeStatements(
     [...read].map(([segment, r]) => ({ segment, statements: r.facts.statements })),
     origin,
     keys,
-    (segment) => {
-      const r = read.get(segment)!;
-      return r.summary.sealedBy === 'next-binding' ? r.report.size : r.report.sealed;
-    },
+    (segment) => sealedRows(segment)!,
   );
   for (const p of judged.problems)
     add({

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { SealogError } from '../errors.js';
 import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../hash.js';
-import { markerEntry, markerOf } from '../signer/erasure.js';
+import { foreignMarkerOf, markerEntry, markerOf } from '../signer/erasure.js';
 import { assertLedger, ioError, openReadOnly } from './open.js';
 
 // The last step of `sealog erase` (docs/lifecycle.md "Erasure of a record's
@@ -45,7 +45,7 @@ export function erasureLeaves(path: string, seqs: readonly number[]): Buffer[] {
         );
       }
       // sealog's own entries (statements, gap records, markers) are the proof's, never a subject's.
-      if (markerOf(entry) !== undefined) {
+      if (markerOf(entry) !== undefined || foreignMarkerOf(entry) !== undefined) {
         throw new SealogError('E_CONFIG', `row ${seq} is already erased`);
       }
       if (isOwnEntry(entry)) {
@@ -103,8 +103,16 @@ export function eraseBodies(
   path: string,
   by: number,
   rows: readonly { seq: number; leaf: Buffer }[],
-  options: { vacuum?: boolean } = {},
+  options: {
+    vacuum?: boolean;
+    /**
+     * The marker a row gets (default: {@link markerEntry} naming `by`); a
+     * closed segment's rows get one naming the statement in a later segment.
+     */
+    marker?: (row: { seq: number; leaf: Buffer }, ts: number) => Buffer;
+  } = {},
 ): EraseResult {
+  const marker = options.marker ?? ((_row, ts) => markerEntry(by, ts));
   let db: Database.Database;
   try {
     db = new Database(path, { timeout: 10_000, fileMustExist: true });
@@ -121,9 +129,11 @@ export function eraseBodies(
     const result: EraseResult = { erased: [], already: [], walTruncated: false, vacuumed: false };
     db.transaction(() => {
       const plan: { seq: number; marker: Buffer }[] = [];
-      for (const { seq, leaf } of rows) {
+      for (const row of rows) {
+        const { seq, leaf } = row;
         const [entry, ts] = (read.get(seq) as unknown[] | undefined) ?? [];
-        if (markerOf(entry) === by) {
+        const want = marker(row, typeof ts === 'number' ? ts : Number.NaN);
+        if (Buffer.isBuffer(entry) && entry.equals(want)) {
           result.already.push(seq);
           continue;
         }
@@ -134,7 +144,7 @@ export function eraseBodies(
             `ledger ${path}: row ${seq} no longer holds the body the statement names; nothing was erased`,
           );
         }
-        plan.push({ seq, marker: markerEntry(by, typeof ts === 'number' ? ts : Number.NaN) });
+        plan.push({ seq, marker: want });
       }
       if (plan.length === 0) return;
       const stored = db

@@ -1,0 +1,33 @@
+import { spawn } from 'node:child_process';
+import { BIN } from '../attacks/harness.js';
+
+// Shared by the crash tests (issue 18: SIGKILL at seeded random points): a
+// seeded PRNG, so each seed kills at the same point of the run every time, and
+// the built CLI run and killed after a delay.
+
+/** mulberry32: a small seeded PRNG. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs `sealog <args>` and SIGKILLs it after `delayMs` if it is still running. */
+export function sealogKilledAfter(
+  args: readonly string[],
+  delayMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal });
+    });
+  });
+}
