@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgBudgetStore } from '../../packages/core/src/dp/budget-postgres.js';
 import { rhoFor } from '../../packages/core/src/dp/calibrate.js';
-import { PgStore } from '../../packages/core/src/store/postgres/index.js';
+import { initPgLedger, PgStore } from '../../packages/core/src/store/postgres/index.js';
 import { parsePgUrl } from '../../packages/core/src/store/postgres/url.js';
 import { SqliteStore } from '../../packages/core/src/store/sqlite.js';
 import { runCli } from '../helpers/cli.js';
@@ -186,6 +186,23 @@ describe('four writer processes against a lifetime cap', () => {
       ),
       { numRuns: 20 },
     );
+  });
+
+  it('sealog init creates every budget table (zCDP and lifetime ones too) and grants a writer role each', async () => {
+    const url = `${db.url}?schema=initd`;
+    await (await PgStore.open(url)).close();
+    await psql(
+      db.url,
+      `DO $$ BEGIN CREATE ROLE life_writer; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+    );
+    const sql = await initPgLedger(url, { writer: 'life_writer' });
+    const tables = await psql<{ t: string }>(
+      db.url,
+      `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'initd' AND table_name LIKE 'dp_%' ORDER BY 1`,
+    );
+    expect(tables.map((r) => r.t)).toEqual(['dp_budget', 'dp_budget_rho', 'dp_lifetime', 'dp_lifetime_rho']);
+    for (const t of ['dp_budget', 'dp_budget_rho', 'dp_lifetime', 'dp_lifetime_rho'])
+      expect(sql).toContain(`GRANT SELECT, INSERT, UPDATE, DELETE ON "initd"."${t}" TO "life_writer";`);
   });
 
   it('SQLite: the same', async () => {
