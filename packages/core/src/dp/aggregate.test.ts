@@ -3,7 +3,7 @@ import type { StoredRecord } from '../store/reader.js';
 import { indexTime } from '../time.js';
 import { coverageHolds } from './__tests__/binomial.js';
 import { laplacePmf, moments, seededRng } from './__tests__/helpers.js';
-import { noisedAggregate, sumHalfWidth } from './aggregate.js';
+import { MAX_DECLARATIONS, noisedAggregate, sumHalfWidth } from './aggregate.js';
 import { validateNoiseConfig } from './config.js';
 import { buildNoiseTransform, type NoiseTransform } from './noise.js';
 import type { Rng } from './rng.js';
@@ -144,6 +144,16 @@ describe('noised aggregates: what is counted', () => {
     expect(y).toMatchObject({ group: 'y', n: 0, skipped: 1, method: 'none' });
     expect(z).toMatchObject({ group: 'z', n: 0 });
     expect(y!.mean).toBeUndefined();
+  });
+
+  it('a hostile file gets at most MAX_DECLARATIONS pmf computations: later distinct declarations count as invalid', () => {
+    const rows = Array.from({ length: MAX_DECLARATIONS + 44 }, (_, i) => ({
+      group: 'g',
+      ms: { dp: 'laplace', value: 1, epsilon: 1 + i / 1000, lower: 0, upper: 10, granularity: 1 },
+    }));
+    const r = noisedAggregate(stored(rows), { groupBy: 'group', field: 'ms' });
+    expect(r.groups[0]!.n).toBe(MAX_DECLARATIONS);
+    expect(r.invalid).toBe(44);
   });
 
   it('the interval of a sum: normal at large n, Cornish–Fisher exact enough at n = 2, Chebyshev when the noise is mostly 0', () => {
