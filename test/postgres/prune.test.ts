@@ -4,7 +4,15 @@
 // and proofs go on from it, and the read commands keep working.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openSink } from '../../packages/core/src/index.js';
+import {
+  createWriterTrust,
+  fileCheckpointKey,
+  loadSignerKeyFile,
+  openSink,
+  sealHead,
+} from '../../packages/core/src/index.js';
+import { signStatement, statementEntry } from '../../packages/core/src/segments/statements.js';
+import { PgStore } from '../../packages/core/src/store/postgres/store.js';
 import { psql } from '../helpers/postgres.js';
 import { runBin, table, verify } from './harness.js';
 import {
@@ -111,5 +119,32 @@ describe('sealog prune postgres://', () => {
     const gone = await runBin(['prove', url, '--key-file', f.key.pub, '--seq', '5']);
     expect(gone.code).toBe(2);
     expect(gone.err).toContain('pruned under retention');
+  }, 120_000);
+
+  it('refuses while the ledger holds a legal hold statement (holds on PostgreSQL are not built)', async () => {
+    const url = ledger(f, 'held');
+    await seed(f, url);
+    const key = fileCheckpointKey(loadSignerKeyFile(f.key.keyFile), f.key.keyFile);
+    const hold = {
+      type: 'hold' as const,
+      origin: key.name,
+      id: 'LIT-1',
+      time: Date.now(),
+      reason: 'LIT-1 discovery',
+      scope: { from: 0, to: Date.now() },
+    };
+    const note = await signStatement(hold, key.log);
+    const store = await PgStore.open(url, { create: false, trust: createWriterTrust({}, key, () => {}) });
+    try {
+      await store.append([statementEntry(note, hold, Date.now())]);
+      await sealHead(store, key);
+    } finally {
+      await store.close();
+      await key.close();
+    }
+    const r = await prune(f, url);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('legal holds on a PostgreSQL ledger are not supported yet');
+    expect((await seqRange(url)).lo).toBe(0);
   }, 120_000);
 });

@@ -11,6 +11,7 @@ import {
   verifyInclusion,
 } from '../merkle.js';
 import { Ed25519Signer, parseVerifierKey } from '../note/keys.js';
+import { asCheckpointKey } from '../signer/file.js';
 import { openPrefix, type PrefixStatement, parsePrefix, prefixText, signPrefix } from './statement.js';
 import { parseTombstone, prunedLeafSource } from './tombstone.js';
 
@@ -98,7 +99,7 @@ describe('prefix prune statements', () => {
     newest: 2,
   };
   it('round-trip, and open only under the signing key', async () => {
-    const note = await signPrefix(s, signer);
+    const note = await signPrefix(s, asCheckpointKey(signer).log);
     expect(parsePrefix(note)).toEqual({ ...s, root: new Uint8Array(s.root) });
     expect(openPrefix(note, [parseVerifierKey(signer.verifierKey)])?.size).toBe(200);
     const other = new Ed25519Signer('example.com/audit', randomBytes(32));

@@ -100,6 +100,7 @@ async function copyOnce(
     const put = db.prepare('INSERT OR REPLACE INTO sealog_meta (key, value) VALUES (?, ?)');
     for (const r of meta.rows) put.run(String(r.key), String(r.value));
     const state = await s.query(`SELECT id, size, chain_head, compact FROM ${q('ledger_state')}`);
+    if (options.mode === 'migrate') await refusePruned(s);
     const check = options.mode === 'migrate' ? new ChainCheck(s.target.display) : undefined;
     let records = 0;
     await s.query(
@@ -121,7 +122,7 @@ async function copyOnce(
     }
     const cps = await s.query(`SELECT id, size, note, created_at FROM ${q('checkpoints')} ORDER BY id`);
     await copyTimestamps(s, db, dest);
-    await copyTombstones(s, db, dest, options.mode);
+    await copyTombstones(s, db, dest);
     await s.query('COMMIT');
     check?.end(state.rows[0]);
     sqlite(dest, () =>
@@ -175,17 +176,23 @@ async function copyTimestamps(s: PgSession, db: Database.Database, dest: string)
   }
 }
 
+/** `migrate` refuses a pruned ledger: a SQLite ledger starts at row 0. @throws SealogError E_CONFIG. */
+async function refusePruned(s: PgSession): Promise<void> {
+  if (!(await hasTombstones(s))) return;
+  const any = await s.query(`SELECT 1 FROM ${qualify(s.target, TOMBSTONE_TABLE)} LIMIT 1`);
+  if (any.rows.length === 0) return;
+  throw new SealogError(
+    'E_CONFIG',
+    `${s.target.display} was pruned under retention (its records start after a tombstone); a SQLite ledger starts at row 0, so it cannot be migrated: use \`sealog backup\` for a copy that verifies`,
+  );
+}
+
 /**
  * tombstones (a pruned prefix, prefix/tombstone.ts), when the ledger has them:
  * copied as stored, columns length-capped and at most MAX_TOMBSTONES + 1 rows, for
- * the verifier to judge. `migrate` refuses them: a SQLite ledger starts at row 0.
+ * the verifier to judge.
  */
-async function copyTombstones(
-  s: PgSession,
-  db: Database.Database,
-  dest: string,
-  mode: PgToSqliteOptions['mode'],
-): Promise<void> {
+async function copyTombstones(s: PgSession, db: Database.Database, dest: string): Promise<void> {
   if (!(await hasTombstones(s))) return;
   const rows = (
     await s.query(
@@ -196,12 +203,6 @@ async function copyTombstones(
     )
   ).rows;
   if (rows.length === 0) return;
-  if (mode === 'migrate') {
-    throw new SealogError(
-      'E_CONFIG',
-      `${s.target.display} was pruned under retention (its records start after a tombstone); a SQLite ledger starts at row 0, so it cannot be migrated: use \`sealog backup\` for a copy that verifies`,
-    );
-  }
   sqlite(dest, () =>
     db.transaction(() => {
       db.exec(
