@@ -4,13 +4,14 @@ import { splitAnchorNotes } from '../checkpoint/anchor.js';
 import { type OpenedCheckpoint, openCheckpoint } from '../checkpoint/signed.js';
 import { SealogError } from '../errors.js';
 import { HASH_SIZE, leafHash } from '../hash.js';
-import { bytesEqual, encodeBase64, toHex } from '../note/encoding.js';
-import { parseVerifierKey, SIG_TYPE_COSIGNATURE, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
-import { chainKeys, judgeAtSize, type KeyChain } from '../signer/rotation.js';
+import { bytesEqual, encodeBase64 } from '../note/encoding.js';
+import { parseVerifierKey, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
+import { chainKeys } from '../signer/rotation.js';
 import type { RecordQuery } from '../store/query.js';
 import type { LedgerReader } from '../store/reader.js';
 import { readKeyChain } from '../verify/rotations.js';
 import { cosignedNotes } from './cosigned.js';
+import { newestCovering, type Opened, sizeOf } from './covering.js';
 import { renderReadme } from './readme.js';
 import { selectedEntries, selectRecords } from './select.js';
 import { bundleTimestamps } from './timestamps.js';
@@ -197,59 +198,6 @@ export function prepareExport(reader: LedgerReader, options: ExportOptions): Pre
 /** Rows between two progress calls. */
 const PROGRESS_ROWS = 1024;
 
-type Opened = OpenedCheckpoint & { note: string };
-
-/** The size line of a note that already verified (tlog-checkpoint: the second line). */
-function sizeOf(note: string): number {
-  return Number(note.split('\n', 2)[1]);
-}
-
-/**
- * Largest stored checkpoint that verifies under `keys` (a log signature by the
- * key named like its origin) and covers seq `lastSeq`. Every row is looked
- * at: row order is the file's claim, and a forged or replayed row must
- * neither be picked nor hide a good one (issue 14, finding 7).
- */
-function newestCovering(
-  reader: LedgerReader,
-  keys: VerifierKey[],
-  lastSeq: number,
-  ledgerSize: number,
-  chain?: KeyChain,
-): Opened {
-  let unverified = 0;
-  let best: Opened | undefined;
-  for (const row of reader.checkpoints()) {
-    let opened: OpenedCheckpoint;
-    try {
-      opened = openCheckpoint(row.note, keys);
-    } catch {
-      unverified++;
-      continue;
-    }
-    const cp = opened.checkpoint;
-    const byOwner = opened.verified.some((v) => v.type === SIG_TYPE_ED25519 && v.name === cp.origin);
-    if (!byOwner) {
-      unverified++;
-      continue;
-    }
-    if (cp.size > ledgerSize) continue; // a checkpoint past the end: verify will report it
-    if (chain && judgeAtSize(chain, cp.size, idsOf(opened, false), timesOf(opened)).retired !== undefined) {
-      unverified++; // signed by a key that had handed over: verify reports it as retired-key
-      continue;
-    }
-    if (cp.size <= lastSeq) continue;
-    if (!best || cp.size > best.checkpoint.size) best = { ...opened, note: row.note };
-  }
-  if (best) return best;
-  const why =
-    unverified > 0 ? ` (${unverified} stored checkpoint(s) did not verify with the given keys)` : '';
-  throw new SealogError(
-    'E_CONFIG',
-    `no signed checkpoint covers record ${lastSeq}${why}; run \`sealog checkpoint <ledger> --key <keyfile>\` to seal the ledger, then export again`,
-  );
-}
-
 /** Leaf hashes of records [0, size) concatenated; rows must be gap-free. */
 function leavesOf(
   reader: LedgerReader,
@@ -327,17 +275,4 @@ function entryAt(reader: LedgerReader, seq: number): Uint8Array {
   if (!row || !(row.entry instanceof Uint8Array))
     throw new SealogError('E_TAMPER', `key rotation entry ${seq} is missing; run \`sealog verify\``);
   return row.entry;
-}
-
-function idsOf(opened: OpenedCheckpoint, time: boolean): string[] {
-  return opened.verified
-    .filter((v) => (time ? v.type === SIG_TYPE_COSIGNATURE : v.type === SIG_TYPE_ED25519))
-    .map((v) => toHex(v.keyId));
-}
-
-function timesOf(opened: OpenedCheckpoint): { id: string; time: number }[] {
-  const name = `${opened.checkpoint.origin}/time`;
-  return opened.verified
-    .filter((v) => v.type === SIG_TYPE_COSIGNATURE && v.name === name && v.time !== undefined)
-    .map((v) => ({ id: toHex(v.keyId), time: v.time! }));
 }

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { SealogError } from '../errors.js';
 import { type BoundedLine, boundedLines } from './lines.js';
 import { type BundleShape, parseBundleShape } from './parse.js';
@@ -29,7 +29,9 @@ const PREFIX = Buffer.from(`{"type":"${STREAM_TYPE}"`);
 export function isStreamFile(path: string): boolean {
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
+    // A FIFO named like a bundle would block a plain open (test/attacks/reader-fifo.test.ts).
+    if (!statSync(path).isFile()) return false;
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     if (!fstatSync(fd).isFile()) return false;
     const head = Buffer.alloc(PREFIX.length);
     return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(PREFIX);
@@ -79,9 +81,13 @@ export function verifyStream(
 ): { report: BundleReport; shape?: BundleShape } {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw new SealogError('E_IO', `cannot read the bundle ${path}`, { cause: err });
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new SealogError('E_IO', `${path} is not a regular file`);
   }
   try {
     const lines = boundedLines(fd, (n) => (n === 1 ? MAX_STREAM_HEADER_BYTES : MAX_STREAM_LINE_BYTES));
