@@ -4,6 +4,7 @@ import type { VerifyOptions, VerifyReport } from '../verify/types.js';
 import { isFailure } from '../verify/types.js';
 import { verifyLedger } from '../verify/verify.js';
 import type { SegmentBinding } from './binding.js';
+import { carriedKeys } from './carry-keys.js';
 import { collectSegmentErasures, judgeSegmentErasures } from './erasures.js';
 import { listSegments, type SegmentSlot } from './layout.js';
 import { holdsInForce, judgeStatements, MAX_STATEMENTS_PER_DIRECTORY } from './retention.js';
@@ -68,6 +69,8 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
   let statementBudget = MAX_STATEMENTS_PER_DIRECTORY;
   // Erasures in closed segments: their statements live in later segments.
   const elsewhere = collectSegmentErasures(files, keys, add);
+  // Keys endorsed by rotations verified in earlier segments (carry-keys.ts), beside the given ones.
+  let segmentKeys: string[] = [...(options.keys ?? [])];
   for (const slot of files) {
     const summary: SegmentSummary = {
       index: slot.index,
@@ -80,8 +83,10 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
     try {
       const report = verifyLedger(slot.file, {
         ...perSegment,
+        keys: segmentKeys,
         erasedElsewhere: elsewhere.get(slot.index) ?? [],
       });
+      segmentKeys = [...segmentKeys, ...carriedKeys(slot.file, segmentKeys, report)];
       const facts = readSegmentFacts(slot.file, statementBudget);
       statementBudget = Math.max(0, statementBudget - facts.statements.length);
       summary.size = report.size;
