@@ -49,6 +49,18 @@ describe('removals a tombstone does not authorise are findings', () => {
     await expectFinding(f, url, 'deleted');
   }, 120_000);
 
+  it('rows put back below the cut', async () => {
+    const url = ledger(f, 'below');
+    await seed(f, url);
+    await pruned(f, url);
+    await psql(
+      url,
+      `INSERT INTO ${table(url, 'records')} (seq, ts, entry, chain) VALUES (5, 0, convert_to('{"i":5}', 'UTF8'), $1)`,
+      [Buffer.alloc(32)],
+    );
+    await expectFinding(f, url, 'inserted', { tombstoneValid: true });
+  }, 120_000);
+
   it('rows deleted with no tombstone', async () => {
     const url = ledger(f, 'none');
     await seed(f, url);
