@@ -1,8 +1,9 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Bundle } from '../packages/core/src/index.js';
-import { sealedLedger } from './bundle-fixture.js';
+import { exportStream } from '../packages/core/src/bundle/stream.js';
+import { type Bundle, LedgerReader } from '../packages/core/src/index.js';
+import { appendRecords, seal, sealedLedger } from './bundle-fixture.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -156,5 +157,36 @@ describe('sealog export --format jsonl', () => {
     const withEntries = await runCli(['verify-bundle', cut, '--key-file', keys]);
     expect(withEntries.code).toBe(2);
     expect(withEntries.out).toMatch(/line 1 carries entries or a readme: not a stream header/);
+  });
+});
+
+describe('exportStream (library)', () => {
+  it('removes its partial file when the export fails part way', async () => {
+    const dir = tempDir();
+    const l = await sealedLedger(dir, 15);
+    await appendRecords(l.path, 15, 2100);
+    await seal(l, 1_760_000_600_000);
+    const out = join(dir, 'partial.jsonl');
+    const reader = new LedgerReader(l.path);
+    let proving = 0;
+    try {
+      const failing = exportStream(
+        reader,
+        {
+          query: {},
+          keys: l.vkeys,
+          // Fails after the header and 1024 records were handed to the file.
+          onProgress: (p) => {
+            if (p.stage === 'proving' && ++proving === 1) throw new Error('disk gone');
+          },
+        },
+        out,
+      );
+      await expect(failing).rejects.toThrow(/disk gone/);
+    } finally {
+      reader.close();
+    }
+    expect(proving).toBe(1);
+    expect(existsSync(out), 'no partial bundle is left behind').toBe(false);
   });
 });

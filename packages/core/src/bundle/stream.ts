@@ -87,7 +87,8 @@ export async function exportStream(
     const code = (err as { code?: unknown }).code;
     // Ours to remove unless it was there before (EEXIST: the open itself failed).
     if (code !== 'EEXIST') rmSync(out, { force: true });
-    if (err instanceof SealogError) throw err;
+    // File system errors name the file; anything else (a SealogError, a callback's) goes on as it is.
+    if (err instanceof SealogError || typeof code !== 'string') throw err;
     throw new SealogError('E_IO', `cannot write the bundle to ${out}`, { cause: err });
   }
   return { manifest: header.manifest, warnings, bytes };
