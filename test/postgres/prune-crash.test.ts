@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSink } from '../../packages/core/src/index.js';
 import { BIN } from '../attacks/harness.js';
+import { rng } from '../helpers/kill.js';
 import { createTestDatabase, psql } from '../helpers/postgres.js';
 import { keygen, runBin, table } from './harness.js';
 
@@ -32,18 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.drop();
 });
-
-/** mulberry32: a small seeded PRNG, so each seed kills at the same point every time. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function write(url: string, n: number, time: number, tag: string): Promise<void> {
   const sink = await openSink({ path: url, checkpoint: { keyFile: key.keyFile, everyRecords: 1000 } });

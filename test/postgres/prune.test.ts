@@ -57,6 +57,10 @@ describe('sealog prune postgres://', () => {
     const text = await runBin(['verify', url, '--key-file', f.key.pub]);
     expect(text.code).toBe(0);
     expect(text.out).toContain(`${OLD} records expired under retention (pruned at`);
+    // No key, no way to check the tombstone: chain-only fails rather than accept it.
+    const chainOnly = await runBin(['verify', url, '--chain-only', '--json']);
+    expect(chainOnly.code).toBe(1);
+    expect(chainOnly.out).toContain('bad-tombstone');
     // Nothing more is due: a second run changes nothing.
     const again = await prune(f, url);
     expect(again.code, again.err).toBe(0);
