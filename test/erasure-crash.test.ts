@@ -1,10 +1,9 @@
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { markerOf } from '../packages/core/src/signer/erasure.js';
 import { BIN, keygen, sealog, WriterProcess } from './attacks/harness.js';
-import { rng, sealogKilledAfter } from './helpers/kill.js';
+import { rng, rowsOf, sealogKilledAfter } from './helpers/kill.js';
 import { tempDir } from './helpers/tmp.js';
 
 // Issue 18 item 4b, crash safety: `sealog erase` SIGKILLed at a random point
@@ -24,18 +23,7 @@ async function eraseKilledAfter(path: string, keyFile: string, delayMs: number):
   await sealogKilledAfter(eraseArgs(path, keyFile).slice(1), delayMs);
 }
 
-function rows(path: string): Map<number, Buffer> {
-  const db = new Database(path, { readonly: true });
-  try {
-    const all = db.prepare('SELECT seq, entry FROM records ORDER BY seq').all() as {
-      seq: number;
-      entry: Buffer;
-    }[];
-    return new Map(all.map((r) => [r.seq, r.entry]));
-  } finally {
-    db.close();
-  }
-}
+const rows = rowsOf;
 
 describe('sealog erase under SIGKILL', () => {
   it('at 20 random points: the ledger verifies, loses no record, and a second run completes', async () => {

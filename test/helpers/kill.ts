@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { BIN } from '../attacks/harness.js';
+import { tempDir } from './tmp.js';
 
 // Shared by the crash tests (issue 18: SIGKILL at seeded random points): a
 // seeded PRNG, so each seed kills at the same point of the run every time, and
@@ -30,4 +34,25 @@ export function sealogKilledAfter(
       resolve({ code, signal });
     });
   });
+}
+
+/** Every row's entry of the SQLite ledger `path`, by seq (read-only). */
+export function rowsOf(path: string): Map<number, Buffer> {
+  const db = new Database(path, { readonly: true });
+  try {
+    const all = db.prepare('SELECT seq, entry FROM records ORDER BY seq').all() as {
+      seq: number;
+      entry: Buffer;
+    }[];
+    return new Map(all.map((r) => [r.seq, r.entry]));
+  } finally {
+    db.close();
+  }
+}
+
+/** A copy of directory `dir` in a new temp directory, named `name` (one per seed). */
+export function copyDir(dir: string, name: string): string {
+  const to = join(tempDir(), name);
+  cpSync(dir, to, { recursive: true });
+  return to;
 }

@@ -1,12 +1,10 @@
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { verifySegments } from '../../packages/core/src/segments/verify.js';
 import { foreignMarkerOf } from '../../packages/core/src/signer/erasure.js';
 import { sealog } from '../attacks/harness.js';
-import { rng, sealogKilledAfter } from '../helpers/kill.js';
-import { tempDir } from '../helpers/tmp.js';
+import { copyDir, rng, rowsOf, sealogKilledAfter } from '../helpers/kill.js';
 import { ledger } from './helpers.js';
 
 // Issue 18 item 4b, crash safety of erasure in a closed segment: `sealog erase`
@@ -19,18 +17,7 @@ import { ledger } from './helpers.js';
 const SEEDS = 20;
 const TARGET = 2;
 
-function rows(file: string): Map<number, Buffer> {
-  const db = new Database(file, { readonly: true });
-  try {
-    const all = db.prepare('SELECT seq, entry FROM records ORDER BY seq').all() as {
-      seq: number;
-      entry: Buffer;
-    }[];
-    return new Map(all.map((r) => [r.seq, r.entry]));
-  } finally {
-    db.close();
-  }
-}
+const rows = rowsOf;
 
 /** Every file of a segment that exists (.db, -wal, -shm), as bytes. */
 const segmentBytes = (file: string): Buffer[] =>
@@ -55,11 +42,7 @@ describe('sealog erase on a closed segment under SIGKILL', () => {
       template.keys.keyFile,
       '--yes',
     ];
-    const copy = (name: string) => {
-      const dir = join(tempDir(), name);
-      cpSync(template.dir, dir, { recursive: true });
-      return dir;
-    };
+    const copy = (name: string) => copyDir(template.dir, name);
     // How long a whole run takes here: the kill points spread over it.
     const probe = copy('probe');
     const t0 = performance.now();

@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, watch } from 'node:fs';
+import { existsSync, readdirSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { verifySegments } from '../../packages/core/src/segments/verify.js';
 import { BIN } from '../attacks/harness.js';
 import { runCli } from '../helpers/cli.js';
-import { rng } from '../helpers/kill.js';
-import { tempDir } from '../helpers/tmp.js';
+import { copyDir, rng } from '../helpers/kill.js';
 import { ledger } from './helpers.js';
 
 // Issue 18 item 2, must hold: `sealog prune` killed (SIGKILL) at a seeded
@@ -88,11 +87,7 @@ describe('prune crash safety', () => {
       template.keys.keyFile,
       '--yes',
     ];
-    const copy = (name: string) => {
-      const dir = join(tempDir(), name);
-      cpSync(template.dir, dir, { recursive: true });
-      return dir;
-    };
+    const copy = (name: string) => copyDir(template.dir, name);
     const states = new Map<string, number>();
     for (let seed = 1; seed <= SEEDS; seed++) {
       const dir = copy(`seed-${seed}`);

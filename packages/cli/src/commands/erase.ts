@@ -58,6 +58,11 @@ such a statement is reported as tampering.
      elsewhere (backups, exports, shipped logs, disk blocks the file system
      freed) are not reached: erase them too.
 
+A closed segment of a segment directory (a higher-index segment exists) is
+never written again: the statement, naming the segment and its sealed head, is
+appended to the newest segment and sealed there, and \`sealog verify <dir>\`
+checks it (the closed file verified alone reports its rows erased-elsewhere).
+
 If it is interrupted, run it again: the ledger verifies at every step, and
 \`sealog verify\` lists rows a statement names whose body is still there.
 

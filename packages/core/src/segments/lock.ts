@@ -83,16 +83,6 @@ export function lockSegmentDir(dir: string, command: string): DirLock {
   };
 }
 
-/** Runs `fn` under the directory's maintenance lock. */
-export async function withSegmentDirLock<T>(dir: string, command: string, fn: () => Promise<T>): Promise<T> {
-  const lock = lockSegmentDir(dir, command);
-  try {
-    return await fn();
-  } finally {
-    lock.release();
-  }
-}
-
 function writeOwner(dir: string, command: string): void {
   const tmp = join(dir, `.${OWNER_FILE}.${process.pid}`);
   try {
