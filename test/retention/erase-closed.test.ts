@@ -140,6 +140,18 @@ describe('sealog erase on a closed segment', () => {
     expect(report.findings[0]!.message).toMatch(/no valid checkpoint of segment 3 seals/);
   });
 
+  it('refuses a closed segment sealed only by the next binding (a writer would re-derive it), changing nothing', async () => {
+    const l = await ledger([8, 8, 3], 0);
+    const closed = l.segments[1]!.path;
+    const db = attackerOpen(closed);
+    db.prepare('DELETE FROM checkpoints WHERE size = ?').run(l.segments[1]!.size);
+    db.close();
+    const r = await erase(closed, l.keys.keyFile);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no checkpoint of its own at its final size/);
+    expect(foreignMarkerOf(entryAt(closed, 2))).toBeUndefined();
+  });
+
   it('refuses the newest segment when its close marker is set and no next segment exists', async () => {
     const l = await ledger([8, 8, 3], 0);
     const newest = l.segments.at(-1)!.path;

@@ -64,8 +64,14 @@ export async function eraseInClosedSegment(
     throw new SealogError('E_IO', `${basename(file)} is not a segment of ${dir}`);
   if (target === newest)
     throw new SealogError('E_CONFIG', `${file} is the newest segment: erase in it as in any ledger`);
-  // Only sealed rows: the statement signs the segment's sealed head, which covers them.
-  const sealed = target.sealedBy === 'none' ? (target.report?.sealed ?? 0) : target.size;
+  // Its own final checkpoint first: a writer re-derives a closed segment that lacks one
+  // (from its own newest checkpoint there), and would then hash the markers as bodies.
+  if (target.sealedBy !== 'checkpoint')
+    throw new SealogError(
+      'E_CONFIG',
+      `segment ${target.index} has no checkpoint of its own at its final size ${target.size} yet; nothing was erased: seal it first (sealog checkpoint ${file} --key <keyfile>, or start the ledger's writer, which seals closed segments), then run this command again`,
+    );
+  const sealed = target.size;
   const out = seqs.filter((s) => s >= sealed);
   if (out.length > 0)
     throw new SealogError(
