@@ -13,7 +13,7 @@ export function formatErasures(r: VerifyReport): string {
   for (const e of list.slice(0, MAX_PRINTED)) {
     const when = new Date(e.time);
     const at = Number.isFinite(when.getTime()) ? when.toISOString() : String(e.time);
-    out += `  row ${e.seq}: ${e.erased ? 'erased' : 'authorised, body still present'} by the statement at entry ${e.statement} (${at}): ${escapeTerminal(e.reason)}\n`;
+    out += `  row ${e.seq}: ${e.erased ? 'erased' : 'authorised, body still present'} by the statement at ${e.segment !== undefined ? `segment ${e.segment} row ${e.statement}` : `entry ${e.statement}`} (${at}): ${escapeTerminal(e.reason)}\n`;
   }
   if (total > MAX_PRINTED) out += `  … and ${total - MAX_PRINTED} more (--json lists them)\n`;
   return out;

@@ -1,5 +1,6 @@
-export { type ExportOptions, type ExportResult, exportBundle } from './bundle/export.js';
+export { type ExportOptions, type ExportProgress, type ExportResult, exportBundle } from './bundle/export.js';
 export { BUNDLE_FILE, readBundleFile, verifyBundlePath, writeBundle } from './bundle/files.js';
+export { exportStream, STREAM_TYPE, type StreamExportResult } from './bundle/stream.js';
 export {
   BUNDLE_TYPE,
   type Bundle,
@@ -56,13 +57,17 @@ export {
   signCheckpoint,
   signCheckpointWith,
 } from './checkpoint/signed.js';
+export { type Releases, releases } from './dp/budget-accounting.js';
+export { type BudgetSummary, readSqliteBudgets, summarizeBudgets } from './dp/budget-read.js';
 export {
   type DpReport,
   type DpReportGroup,
   type DpReportOptions,
   dpReport,
   type FieldPlan,
+  type NoisedReport,
   type NoisePlan,
+  noisedAggregate,
   onGrid,
   planNoise,
   round3,
@@ -193,7 +198,9 @@ export {
   proveInclusion,
   verifyInclusionProof,
 } from './proof/inclusion.js';
+export { type ClosedErasure, eraseInClosedSegment } from './segments/erase-closed.js';
 export { isSegmentDir, listSegments, segmentAnchorFile, segmentFileName } from './segments/layout.js';
+export { type DirLock, lockSegmentDir } from './segments/lock.js';
 export {
   type NoticeSink,
   type OpenedSegment,
@@ -212,7 +219,7 @@ export {
   refuseUnsealedStatements,
   removeCompanions,
 } from './segments/retention-prune.js';
-export { appendSealed, refuseClosedSegment } from './segments/retention-write.js';
+export { appendSealed, laterSegmentExists, refuseClosedSegment } from './segments/retention-write.js';
 export { type HoldStatement, MAX_STATEMENT_REASON, type Statement } from './segments/statements.js';
 export { SegmentedStore, type SegmentedStoreOptions, type SegmentsOptions } from './segments/store.js';
 export { type SegmentsVerifyOptions, verifySegments } from './segments/verify.js';

@@ -86,13 +86,21 @@ function splitPoint(n: number): number {
   return k;
 }
 
-/** Source of leaf hashes for proof generation: index → 32-byte leaf hash. */
-export type LeafSource = (index: number) => Uint8Array;
+/**
+ * Source of leaf hashes for proof generation: index → 32-byte leaf hash.
+ * `node`, when present, answers a perfect subtree [lo, hi) the source knows
+ * without its leaves (a pruned prefix's compact range), or undefined.
+ */
+export type LeafSource = ((index: number) => Uint8Array) & {
+  node?: (lo: number, hi: number) => Uint8Array | undefined;
+};
 
 /** MTH(D[lo:hi]) from scratch (RFC 9162 §2.1.1). O(hi-lo). */
 export function subtreeRoot(leaf: LeafSource, lo: number, hi: number): Uint8Array {
   const n = hi - lo;
   if (n === 0) return EMPTY_ROOT;
+  const known = leaf.node?.(lo, hi);
+  if (known) return known;
   if (n === 1) return leaf(lo);
   const k = splitPoint(n);
   return nodeHash(subtreeRoot(leaf, lo, lo + k), subtreeRoot(leaf, lo + k, hi));

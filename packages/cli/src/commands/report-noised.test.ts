@@ -122,7 +122,9 @@ describe('sealog report --quantiles', () => {
     expect(t.out).toMatch(/^group\s+p50\s+p95\s+p99$/m);
     expect(t.out).toMatch(/exponential mechanism, ε [\d.]+ per level;/);
     expect(t.out).toMatch(/with ≥ 95% probability each is within \d+ record\(s\) of its rank/);
-    expect(t.out).toMatch(/groups released when noisy unit count ≥ \d+; about \d+ suppressed \(noisy, ±\d+\)/);
+    expect(t.out).toMatch(
+      /groups released when noisy unit count ≥ \d+; about \d+ suppressed \(noisy, ±\d+\)/,
+    );
   });
 
   it('usage errors: bounds, levels, and a grid too fine', async () => {

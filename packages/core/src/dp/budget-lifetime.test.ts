@@ -75,7 +75,9 @@ describe('zCDP accounting for Gaussian fields', () => {
         fields: { g: { ...gauss, epsilon: e } },
       });
     expect(rhoFor(10, 1e-6).toFixed(4)).toBe('1.3530');
-    expect([2, 1, 0.5].map((e) => [rhoFor(e, 1e-6).toPrecision(4), releases(cfg(e), 'g')?.perWindow])).toEqual([
+    expect(
+      [2, 1, 0.5].map((e) => [rhoFor(e, 1e-6).toPrecision(4), releases(cfg(e), 'g')?.perWindow]),
+    ).toEqual([
       ['0.06757', 20],
       ['0.01747', 77],
       ['0.004444', 304],

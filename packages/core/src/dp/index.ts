@@ -1,4 +1,6 @@
 // Public surface of the differential-privacy module (docs/differential-privacy.md).
+
+export { type NoisedReport, noisedAggregate } from './aggregate.js';
 export type { GaussianField, LaplaceField, NoiseBudget, NoiseConfig, NoiseField } from './config.js';
 export { DEFAULT_MAX_UNITS, validateNoiseConfig } from './config.js';
 export {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { binomialAcceptance, binomialMass, coverageHolds } from './__tests__/binomial.js';
 import { gaussianPmf, laplacePmf, moments, seededRng } from './__tests__/helpers.js';
 import { gaussianAccuracy, laplaceAccuracy, sumBound, Z_95 } from './accuracy.js';
 import { validateNoiseConfig } from './config.js';
@@ -13,50 +14,6 @@ import { gaussianSampler, laplaceSampler, type Sampler } from './sample.js';
 // two-sided binomial acceptance region at α = 0.001. The same test, on the
 // same draws, must reject an interval computed from a deliberately mis-scaled
 // noise (and its power against that mis-scaling is computed, not assumed).
-
-const ALPHA = 0.001;
-
-/** Exact Binomial(n, p) pmf, by the ratio recurrence from the mode (no log-gamma rounding). */
-function binomialPmf(n: number, p: number): Float64Array {
-  const pmf = new Float64Array(n + 1);
-  const m = Math.min(n, Math.floor((n + 1) * p));
-  const r = p / (1 - p);
-  pmf[m] = 1;
-  for (let k = m; k < n; k++) pmf[k + 1] = (pmf[k]! * (n - k) * r) / (k + 1);
-  for (let k = m; k > 0; k--) pmf[k - 1] = (pmf[k]! * k) / ((n - k + 1) * r);
-  let total = 0;
-  for (let k = 0; k <= n; k++) total += pmf[k]!;
-  for (let k = 0; k <= n; k++) pmf[k]! /= total;
-  return pmf;
-}
-
-/**
- * The acceptance region [lo, hi] of the exact two-sided binomial test of
- * H0: X ~ Binomial(n, p) at level α: the largest lo with P[X < lo] ≤ α/2 and
- * the smallest hi with P[X > hi] ≤ α/2.
- */
-function binomialAcceptance(n: number, p: number, alpha = ALPHA): { lo: number; hi: number } {
-  const pmf = binomialPmf(n, p);
-  let lo = 0;
-  for (let below = 0; below + pmf[lo]! <= alpha / 2; lo++) below += pmf[lo]!;
-  let hi = n;
-  for (let above = 0; above + pmf[hi]! <= alpha / 2; hi--) above += pmf[hi]!;
-  return { lo, hi };
-}
-
-/** P[lo ≤ X ≤ hi] for X ~ Binomial(n, p): the chance a test misses a coverage of p. */
-function binomialMass(n: number, p: number, lo: number, hi: number): number {
-  const pmf = binomialPmf(n, p);
-  let s = 0;
-  for (let k = lo; k <= hi; k++) s += pmf[k]!;
-  return s;
-}
-
-/** True when `inside` of `n` trials is what a coverage of `p` gives, at level α. */
-function coverageHolds(inside: number, n: number, p: number): boolean {
-  const { lo, hi } = binomialAcceptance(n, p);
-  return inside >= lo && inside <= hi;
-}
 
 function draws(sampler: Sampler, rng: Rng, n: number): Float64Array {
   const out = new Float64Array(n);

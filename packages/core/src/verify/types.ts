@@ -1,3 +1,4 @@
+import type { ElsewhereErasure } from '../signer/erasure.js';
 // The verifier's report: a documented, versioned JSON shape (docs/verify.md).
 // `sealog verify --json` prints exactly this object.
 
@@ -45,6 +46,8 @@
  *   `tsa: 'required'` such a checkpoint does not seal records).
  * - forged-erasure: an erasure statement is malformed, or not signed by a
  *   trusted key that may sign at its size: it authorises nothing.
+ * - erased-elsewhere: a closed segment's row erased under a statement in a
+ *   later segment, which a file verified alone cannot check (verify the directory).
  * - expired: records [0, n) were pruned under retention, authorised by a
  *   signed, sealed prune statement and kept as a valid tombstone (reported,
  *   not a failure; docs/lifecycle.md "PostgreSQL ledgers").
@@ -78,6 +81,7 @@ export type FindingKind =
   | 'key-fork'
   | 'retired-key'
   | 'forged-erasure'
+  | 'erased-elsewhere'
   | 'expired'
   | 'bad-tombstone';
 
@@ -193,8 +197,10 @@ export interface TsaSummary {
 /** A record whose body was erased under a signed erasure statement (docs/lifecycle.md). */
 export interface ErasureResult {
   seq: number;
-  /** Seq of the erasure statement's entry. */
+  /** Seq of the erasure statement's entry (in `segment` when given). */
   statement: number;
+  /** For a closed segment's row: the later segment holding the statement. */
+  segment?: number;
   /** When the statement was signed, ms since the epoch (the statement's own `time`). */
   time: number;
   reason: string;
@@ -277,6 +283,13 @@ export interface ExpiredPrefix {
 }
 
 export interface VerifyOptions {
+  /**
+   * For a closed segment verified as part of its directory: the erasure
+   * statements about it found in later segments and signed by a trusted key
+   * (segments/erasures.ts). Not for callers: a file verified alone reports
+   * such rows as `erased-elsewhere`.
+   */
+  erasedElsewhere?: readonly ElsewhereErasure[];
   /**
    * Trusted verifier keys (`name+id+base64`), several for key rotation; 0x04
    * cosigner keys add signed time. Empty only with `chainOnly`, or the report

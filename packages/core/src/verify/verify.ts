@@ -142,7 +142,7 @@ function run(
   for (const n of notes) wanted.add(n.opened!.size);
   for (const h of chain?.handovers ?? []) wanted.add(h.size);
   // Erasure statements the trusted keys signed: their rows' leaves come from them.
-  const erasures = keys.length > 0 ? readErasures(db, trusted, f.add) : undefined;
+  const erasures = keys.length > 0 ? readErasures(db, trusted, f.add, options.erasedElsewhere) : undefined;
   for (const a of erasures?.accepted ?? []) wanted.add(a.statement.size);
   const breaksAndGaps: Finding[] = [];
   // A pruned prefix (PostgreSQL retention): the tree goes on from its tombstone, not row 0.

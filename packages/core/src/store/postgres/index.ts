@@ -1,4 +1,6 @@
 // The PostgreSQL backend: loaded only when a postgres:// URL is used.
+
+export { readPgBudgets } from '../../dp/budget-read-postgres.js';
 export { copySqliteToPg } from './from-sqlite.js';
 export { initPgLedger } from './init.js';
 export { type PgPruneOptions, type PgPruneResult, prunePg } from './prune.js';
