@@ -4,7 +4,8 @@
 // failure tests.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TestPki } from './tsa-pki.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestPki, type TestPki } from './tsa-pki.js';
 
 export {
   type CertProfile,
@@ -156,4 +157,22 @@ export async function startTestTsa(pki: TestPki, mode: TsaMode = 'ok'): Promise<
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
   tsa.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/tsa`;
   return tsa;
+}
+
+/**
+ * A test PKI and a TSA in mode 'ok' for a whole test file: made before its
+ * first test and handed to `started`, stopped and removed after its last.
+ */
+export function useTestTsa(started: (fixture: { pki: TestPki; tsa: TestTsa }) => void): void {
+  let pki: TestPki | undefined;
+  let tsa: TestTsa | undefined;
+  beforeAll(async () => {
+    pki = await createTestPki();
+    tsa = await startTestTsa(pki);
+    started({ pki, tsa });
+  });
+  afterAll(async () => {
+    await tsa?.close();
+    await pki?.dispose();
+  });
 }

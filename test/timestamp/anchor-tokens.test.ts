@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeBundleTimestamp, parseBundleShape } from '../../packages/core/src/bundle/parse.js';
 import {
   anchorTimestampsPath,
@@ -12,7 +12,7 @@ import {
   verifyLedger,
   verifyTimestampToken,
 } from '../../packages/core/src/index.js';
-import { createTestPki, startTestTsa, type TestPki, type TestTsa } from '../helpers/tsa.js';
+import { type TestPki, type TestTsa, useTestTsa } from '../helpers/tsa.js';
 import { checkpointRows, setup, sha256, writeRecords } from './harness.js';
 
 // Tokens leave the ledger two ways: the anchor's token file (beside the anchor
@@ -22,13 +22,8 @@ import { checkpointRows, setup, sha256, writeRecords } from './harness.js';
 
 let pki: TestPki;
 let tsa: TestTsa;
-beforeAll(async () => {
-  pki = await createTestPki();
-  tsa = await startTestTsa(pki);
-});
-afterAll(async () => {
-  await tsa?.close();
-  await pki?.dispose();
+useTestTsa((started) => {
+  ({ pki, tsa } = started);
 });
 
 async function stampedLedger() {
@@ -122,7 +117,9 @@ describe('tokens in evidence bundles', () => {
     const { bundle } = exportBundle(reader, { query: {}, keys: t.keys });
     reader.close();
     const { timestamps, ...old } = bundle;
-    expect(timestamps?.length).toBe(1);
+    // One token per note, or two when a periodic and the closing seal signed the same head in one
+    // second (a loaded machine: each note then has its own good token, as in storage.test).
+    expect(timestamps?.length).toBeGreaterThanOrEqual(1);
     const parsed = parseBundleShape(JSON.stringify(old));
     expect('shape' in parsed && parsed.shape.timestamps).toEqual([]);
     expect(verifyBundle(JSON.stringify(old), { keys: t.keys }).status).toBe('ok');

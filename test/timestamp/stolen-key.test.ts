@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Ed25519Signer,
   isSealogError,
@@ -8,7 +8,7 @@ import {
   signCheckpoint,
   verifyTimestampToken,
 } from '../../packages/core/src/index.js';
-import { createTestPki, startTestTsa, type TestPki, type TestTsa } from '../helpers/tsa.js';
+import { type TestPki, type TestTsa, useTestTsa } from '../helpers/tsa.js';
 
 // Issue 16, the attacker with the key: whoever steals the log's signing key
 // can re-sign any history and stamp it with any time it likes — the log's
@@ -22,13 +22,8 @@ const enc = new TextEncoder();
 
 let pki: TestPki;
 let tsa: TestTsa;
-beforeAll(async () => {
-  pki = await createTestPki();
-  tsa = await startTestTsa(pki);
-});
-afterAll(async () => {
-  await tsa?.close();
-  await pki?.dispose();
+useTestTsa((started) => {
+  ({ pki, tsa } = started);
 });
 
 const root = (label: string) => new Uint8Array(createHash('sha256').update(label).digest());

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   exportBundle,
   isSealogError,
@@ -10,7 +10,7 @@ import {
   verifyLedger,
   verifyTimestampToken,
 } from '../../packages/core/src/index.js';
-import { createTestPki, startTestTsa, type TestPki, type TestTsa } from '../helpers/tsa.js';
+import { type TestPki, type TestTsa, useTestTsa } from '../helpers/tsa.js';
 import {
   checkpointRows,
   recordCount,
@@ -29,13 +29,8 @@ import {
 
 let pki: TestPki;
 let tsa: TestTsa;
-beforeAll(async () => {
-  pki = await createTestPki();
-  tsa = await startTestTsa(pki);
-});
-afterAll(async () => {
-  await tsa?.close();
-  await pki?.dispose();
+useTestTsa((started) => {
+  ({ pki, tsa } = started);
 });
 
 const hasTable = (path: string) =>

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   anchorTimestampsPath,
   LedgerReader,
@@ -11,7 +11,14 @@ import {
   verifyLedger,
   verifyTimestampToken,
 } from '../../packages/core/src/index.js';
-import { createTestPki, startTestTsa, type TestPki, type TestTsa, type TsaMode } from '../helpers/tsa.js';
+import {
+  createTestPki,
+  startTestTsa,
+  type TestPki,
+  type TestTsa,
+  type TsaMode,
+  useTestTsa,
+} from '../helpers/tsa.js';
 import { checkpointRows, recordCount, setup, sha256, tokenRows, writeRecords } from './harness.js';
 
 // The writer side of RFC 3161 (issue 16, item 2) against a real openssl TSA on
@@ -24,13 +31,8 @@ import { checkpointRows, recordCount, setup, sha256, tokenRows, writeRecords } f
 
 let pki: TestPki;
 let tsa: TestTsa;
-beforeAll(async () => {
-  pki = await createTestPki();
-  tsa = await startTestTsa(pki);
-});
-afterAll(async () => {
-  await tsa?.close();
-  await pki?.dispose();
+useTestTsa((started) => {
+  ({ pki, tsa } = started);
 });
 
 describe('a writer with checkpoint.timestamp', () => {

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createTestPki,
   OTHER_POLICY,
   startTestTsa,
   type TestPki,
   type TestTsa,
   type TsaMode,
+  useTestTsa,
 } from '../../../../../test/helpers/tsa.js';
 import { isSealogError } from '../../errors.js';
 import { requestTimestamp } from '../client.js';
@@ -17,13 +17,8 @@ const NOTE = new TextEncoder().encode(
 
 let pki: TestPki;
 let tsa: TestTsa;
-beforeAll(async () => {
-  pki = await createTestPki();
-  tsa = await startTestTsa(pki);
-});
-afterAll(async () => {
-  await tsa?.close();
-  await pki?.dispose();
+useTestTsa((started) => {
+  ({ pki, tsa } = started);
 });
 
 /** Runs a request in `mode`; returns the SealogError and how long it took. Anything else fails the test. */

@@ -1,11 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestPki,
-  startTestTsa,
-  TEST_POLICY,
-  type TestPki,
-  type TestTsa,
-} from '../../../../../test/helpers/tsa.js';
+import { describe, expect, it } from 'vitest';
+import { TEST_POLICY, type TestPki, type TestTsa, useTestTsa } from '../../../../../test/helpers/tsa.js';
 import { requestTimestamp } from '../client.js';
 import { createTimestampRequest } from '../request.js';
 import { parseTimestampResponse } from '../response.js';
@@ -18,13 +12,8 @@ const note = new TextEncoder().encode(
 
 let pki: TestPki;
 let tsa: TestTsa;
-beforeAll(async () => {
-  pki = await createTestPki();
-  tsa = await startTestTsa(pki);
-});
-afterAll(async () => {
-  await tsa?.close();
-  await pki?.dispose();
+useTestTsa((started) => {
+  ({ pki, tsa } = started);
 });
 
 describe('RFC 3161 against a real openssl TSA', () => {
