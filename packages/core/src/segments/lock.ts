@@ -1,4 +1,14 @@
-import { closeSync, lstatSync, openSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -83,15 +93,26 @@ export function lockSegmentDir(dir: string, command: string): DirLock {
   };
 }
 
+// Whoever can write the directory may plant anything under the owner file's
+// names (a link to a file of ours, a FIFO): the temporary file is created
+// fresh (O_EXCL, O_NOFOLLOW), never opened as found, and the owner file is
+// read only if it is a regular file, without blocking (red-team review).
+const CREATE_FRESH = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const READ_FOUND = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+
 function writeOwner(dir: string, command: string): void {
   const tmp = join(dir, `.${OWNER_FILE}.${process.pid}`);
+  let fd: number | undefined;
   try {
-    writeFileSync(tmp, `${command} pid ${process.pid} on ${hostname()} since ${new Date().toISOString()}\n`, {
-      mode: 0o600,
-    });
+    rmSync(tmp, { force: true }); // unlinks a planted link or FIFO itself, never its target
+    fd = openSync(tmp, CREATE_FRESH, 0o600);
+    writeSync(fd, `${command} pid ${process.pid} on ${hostname()} since ${new Date().toISOString()}\n`);
+    closeSync(fd);
+    fd = undefined;
     renameSync(tmp, join(dir, OWNER_FILE));
   } catch {
     // Informational only: the lock holds without it.
+    if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
   }
 }
@@ -100,7 +121,8 @@ function writeOwner(dir: string, command: string): void {
 function holder(dir: string): string {
   let fd: number | undefined;
   try {
-    fd = openSync(join(dir, OWNER_FILE), 'r');
+    fd = openSync(join(dir, OWNER_FILE), READ_FOUND);
+    if (!fstatSync(fd).isFile()) return '';
     const buf = Buffer.alloc(MAX_OWNER_BYTES);
     const n = readSync(fd, buf, 0, MAX_OWNER_BYTES, 0);
     const text = buf
