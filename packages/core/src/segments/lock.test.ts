@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,6 +42,13 @@ describe('lockSegmentDir with planted owner files', () => {
     execFileSync('mkfifo', [join(dir, `.sealog.lock.owner.${process.pid}`)]);
     // Before the fix this call never returned (writeFileSync opened the FIFO and waited for a reader).
     lockSegmentDir(dir, 'sealog test').release();
+  });
+
+  it('a directory planted under the temporary owner name costs only the owner line', () => {
+    const dir = segmentDir();
+    mkdirSync(join(dir, `.sealog.lock.owner.${process.pid}`));
+    lockSegmentDir(dir, 'sealog test').release();
+    expect(() => lockSegmentDir(dir, 'sealog again').release()).not.toThrow();
   });
 
   it('a FIFO as the owner file does not block the refusal of a second command', () => {

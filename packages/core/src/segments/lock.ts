@@ -111,9 +111,11 @@ function writeOwner(dir: string, command: string): void {
     fd = undefined;
     renameSync(tmp, join(dir, OWNER_FILE));
   } catch {
-    // Informational only: the lock holds without it.
+    // Informational only: the lock holds without it (a directory planted as `tmp` stays).
     if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {}
   }
 }
 
