@@ -1,4 +1,15 @@
-import { closeSync, constants, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SealogError } from '../errors.js';
 import { isPostgresUrl, parsePgUrl } from '../store/postgres/url.js';
@@ -21,27 +32,12 @@ const MAX_BINDING_BYTES = 4096;
 export function bindAnchor(anchorFile: string, ledger: string): void {
   const path = anchorFile + BINDING_SUFFIX;
   const line = `${ledger}\n`;
-  try {
-    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-    try {
-      writeSync(fd, line);
-    } finally {
-      closeSync(fd);
-    }
-    return;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new SealogError('E_IO', `cannot write ${path} (binds anchor file ${anchorFile} to its ledger)`, {
-        cause: err,
-      });
-    }
-  }
-  let bound: string;
-  try {
-    const buf = readFileSync(path);
-    bound = buf.subarray(0, MAX_BINDING_BYTES).toString('utf8');
-  } catch (err) {
-    throw new SealogError('E_IO', `cannot read ${path}`, { cause: err });
+  if (createWhole(path, line)) return;
+  let bound = readBinding(path);
+  // Only a creator on a filesystem without hard links shows an empty file, briefly.
+  for (let i = 0; bound === '' && i < 20; i++) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    bound = readBinding(path);
   }
   if (bound === line || bound === ledger) return;
   throw new SealogError(
@@ -49,6 +45,78 @@ export function bindAnchor(anchorFile: string, ledger: string): void {
     `checkpoint.anchorFile ${anchorFile} already seals another ledger (${JSON.stringify(bound.trim().slice(0, 200))}, see ${path}); ` +
       `give each ledger its own anchorFile and its own key name (one origin per ledger). If this ledger was moved, delete ${path}`,
   );
+}
+
+function readBinding(path: string): string {
+  try {
+    return readFileSync(path).subarray(0, MAX_BINDING_BYTES).toString('utf8');
+  } catch (err) {
+    throw new SealogError('E_IO', `cannot read ${path}`, { cause: err });
+  }
+}
+
+/**
+ * Creates `path` holding `content`, or returns false when it exists. The content
+ * is written and synced under a fresh temporary name first and then hard-linked
+ * into place, so another writer racing us never reads a half-written binding:
+ * the name appears with its whole content or not at all (an O_EXCL create
+ * followed by a write let a second writer read "" in between and refuse to start).
+ */
+function createWhole(path: string, content: string): boolean {
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const ioError = (err: unknown) =>
+    new SealogError('E_IO', `cannot write ${path} (binds an anchor file to its ledger)`, { cause: err });
+  try {
+    const fd = openSync(
+      tmp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      writeSync(fd, content);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw ioError(err);
+  }
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    // A filesystem without hard links: create in place (the old, racy way).
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP')
+      return createInPlace(path, content, ioError);
+    throw ioError(err);
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // a leftover temporary name is harmless: nothing reads it
+    }
+  }
+}
+
+function createInPlace(path: string, content: string, ioError: (err: unknown) => SealogError): boolean {
+  try {
+    const fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      writeSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw ioError(err);
+  }
 }
 
 /** How a binding names a ledger: its file's real path, or its URL without secrets. */
