@@ -6,38 +6,16 @@
 // measured by /usr/bin/time: wall time and peak RSS. Issue 19 item 10: 300k
 // records made one 389 MB JSON string in 23.5 s. Measures; asserts nothing.
 import { spawnSync } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson, generateKey, parseSignerKey, SqliteStore, signCheckpoint } from '@sealog/core';
-import { AUDIT_MSG, auditRecord, machine, scale, table, workDir } from './lib.mjs';
+import { CLI, ledgerKey, makeLedger } from './lib/ledger.mjs';
+import { machine, scale, table, workDir } from './lib.mjs';
 
 const N = scale(Number(process.env.SEALOG_BENCH_EXPORT_RECORDS ?? 100_000), 5_000);
-const BATCH = 10_000;
 /** --max-old-space-size of the capped runs (MiB). */
 const CAP = 64;
 const dir = workDir();
-const key = generateKey('bench.example/log');
-const signer = parseSignerKey(key.privateKey);
-const keyFile = join(dir, 'verifier.keys');
-writeFileSync(keyFile, `${key.verifierKey}\n`);
-const CLI = join(import.meta.dirname, '..', 'packages', 'cli', 'dist', 'bin.js');
-
-/** A ledger of `n` realistic records, sealed once at the end. */
-function makeLedger(path, n) {
-  const store = new SqliteStore(path);
-  let head;
-  for (let i = 0; i < n; i += BATCH) {
-    const batch = [];
-    for (let k = i; k < Math.min(n, i + BATCH); k++) {
-      const rec = { ...auditRecord(k), level: 30, msg: AUDIT_MSG, time: 1.7e12 + k };
-      batch.push({ entry: Buffer.from(canonicalJson(rec)), ts: rec.time });
-    }
-    head = store.append(batch);
-  }
-  const note = signCheckpoint({ origin: signer.name, size: head.size, root: head.root }, signer, 1);
-  store.addCheckpoint(head, note, 0);
-  store.close();
-}
+const { signer, keyFile } = ledgerKey(dir);
 
 /**
  * Runs the CLI under /usr/bin/time: seconds and peak RSS (MiB). With `heapMiB`,
@@ -66,7 +44,7 @@ function row(name, args, file, heapMiB) {
 }
 
 const ledger = join(dir, 'audit.db');
-makeLedger(ledger, N);
+makeLedger(ledger, N, signer);
 const json = join(dir, 'bundle.json');
 const jsonl = join(dir, 'bundle.jsonl');
 const rows = [

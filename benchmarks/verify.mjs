@@ -9,50 +9,21 @@
 // (issue 15 target: ≥ 0.6; 0.31 measured before). Measures; asserts nothing.
 import { execFileSync } from 'node:child_process';
 import { hash } from 'node:crypto';
-import { closeSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import {
-  canonicalJson,
-  generateKey,
-  parseSignerKey,
-  SqliteStore,
-  signCheckpoint,
-  verifyLedger,
-} from '@sealog/core';
+import { verifyLedger } from '@sealog/core';
 import Database from 'better-sqlite3';
-import { AUDIT_MSG, auditRecord, machine, QUICK, table, workDir } from './lib.mjs';
+import { CLI, ledgerKey, makeLedger } from './lib/ledger.mjs';
+import { machine, QUICK, table, workDir } from './lib.mjs';
 
 // SEALOG_BENCH_VERIFY_SIZES=1000000 runs only the 1M ledger (the 10M one takes ~15 min to build).
 const SIZES = QUICK
   ? [40_000]
   : (process.env.SEALOG_BENCH_VERIFY_SIZES?.split(',').map(Number) ?? [1_000_000, 10_000_000]);
 const SEAL_EVERY = 1000;
-const BATCH = 10_000;
 const dir = workDir();
-const key = generateKey('bench.example/log');
-const signer = parseSignerKey(key.privateKey);
-const keyFile = join(dir, 'verifier.keys');
-writeFileSync(keyFile, `${key.verifierKey}\n`);
-const CLI = join(import.meta.dirname, '..', 'packages', 'cli', 'dist', 'bin.js');
-
-function makeLedger(path, n) {
-  const store = new SqliteStore(path);
-  for (let i = 0; i < n; i += BATCH) {
-    const batch = [];
-    for (let k = i; k < Math.min(n, i + BATCH); k++) {
-      const rec = { ...auditRecord(k), level: 30, msg: AUDIT_MSG, time: 1.7e12 + k };
-      // ts is the entry's own time, as the writer stores it: verify checks it (docs/verify.md §3a).
-      batch.push({ entry: Buffer.from(canonicalJson(rec)), ts: rec.time });
-      if ((k + 1) % SEAL_EVERY === 0 || k + 1 === n) {
-        const head = store.append(batch.splice(0));
-        const note = signCheckpoint({ origin: signer.name, size: head.size, root: head.root }, signer, 1);
-        store.addCheckpoint(head, note, 0);
-      }
-    }
-  }
-  store.close();
-}
+const { key, signer, keyFile } = ledgerKey(dir);
 
 function timed(fn) {
   const t0 = process.hrtime.bigint();
@@ -141,7 +112,7 @@ function command(file, args) {
 for (const n of SIZES) {
   const path = join(dir, `verify-${n}.db`);
   const build = timed(() => {
-    makeLedger(path, n);
+    makeLedger(path, n, signer, { sealEvery: SEAL_EVERY });
     return n;
   });
   const rows = [];

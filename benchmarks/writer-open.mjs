@@ -12,22 +12,17 @@
 import { fork } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  canonicalJson,
-  generateKey,
-  OwnKey,
-  parseSignerKey,
-  SqliteStore,
-  signCheckpoint,
-} from '@sealog/core';
+import { canonicalJson, OwnKey, SqliteStore } from '@sealog/core';
 import Database from 'better-sqlite3';
+import { ledgerKey, makeLedger } from './lib/ledger.mjs';
 import { AUDIT_MSG, auditRecord, machine, QUICK, table, workDir } from './lib.mjs';
 
 const SIZES = QUICK ? [20_000] : [1_000_000, 10_000_000];
 const SEAL_EVERY = 1000;
 const PER_WRITER = QUICK ? 20_000 : 200_000;
-const key = generateKey('bench.example/log');
-const signer = parseSignerKey(key.privateKey);
+const { signer } = ledgerKey();
+/** A writer's record (no pino level): what these ledgers hold. */
+const writerRecord = (k) => ({ ...auditRecord(k), msg: AUDIT_MSG, time: 1.7e12 + k });
 const trust = () => ({ own: new OwnKey(signer.verifierKey, signer.name), heads: [] });
 
 if (process.argv[2] === 'child') {
@@ -53,21 +48,6 @@ if (process.argv[2] === 'child') {
 
 const dir = workDir();
 
-function makeLedger(path, n) {
-  const store = new SqliteStore(path);
-  const batch = [];
-  for (let k = 0; k < n; k++) {
-    const entry = canonicalJson({ ...auditRecord(k), msg: AUDIT_MSG, time: 1.7e12 + k });
-    batch.push({ entry: Buffer.from(entry), ts: 1.7e12 + k });
-    if ((k + 1) % SEAL_EVERY === 0 || k + 1 === n) {
-      const head = store.append(batch.splice(0));
-      const note = signCheckpoint({ origin: signer.name, size: head.size, root: head.root }, signer, 1);
-      store.addCheckpoint(head, note, 0);
-    }
-  }
-  store.close();
-}
-
 function openMs(path, options) {
   const t0 = performance.now();
   const s = new SqliteStore(path, options);
@@ -82,7 +62,7 @@ const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 for (const n of SIZES) {
   const path = join(dir, `open-${n}.db`);
-  makeLedger(path, n);
+  makeLedger(path, n, signer, { sealEvery: SEAL_EVERY, record: writerRecord });
   const zero = join(dir, `open-${n}-zero.db`);
   copyFileSync(path, zero);
   const db = new Database(zero);
