@@ -5,7 +5,6 @@
 // was spent, and neither the raw metric value nor the raw unit anywhere: every
 // table of the PostgreSQL schema is dumped as text, every SQLite file is read
 // byte for byte.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSink } from '../../packages/core/src/index.js';
 import { PgStore } from '../../packages/core/src/store/postgres/index.js';
 import { SqliteStore } from '../../packages/core/src/store/sqlite.js';
+import { runScript } from '../helpers/node-script.js';
 import { createTestDatabase, psql } from '../helpers/postgres.js';
 
 const DIST = join(import.meta.dirname, '../../packages/core/dist/index.js');
@@ -53,26 +53,19 @@ await sink.close();
 process.stdout.write(JSON.stringify({ errors }));
 `;
 
-function runWriter(path: string, id: number, startAt: number, psnKey: string): Promise<{ errors: string[] }> {
-  return new Promise((resolve, reject) => {
-    const o = { path, id, startAt, records: RECORDS, unit: RAW_UNIT, metric: RAW_METRIC, noise: NOISE };
-    const p = spawn(process.execPath, ['--input-type=module', '-e', child], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SEALOG_RACE: JSON.stringify(o), SEALOG_TEST_PSN: psnKey },
-    });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-    });
-    p.stderr.on('data', (d) => {
-      err += d;
-    });
-    p.on('error', reject);
-    p.on('close', (code) =>
-      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`writer ${id} exited ${code}: ${err}`)),
-    );
-  });
+async function runWriter(
+  path: string,
+  id: number,
+  startAt: number,
+  psnKey: string,
+): Promise<{ errors: string[] }> {
+  const o = { path, id, startAt, records: RECORDS, unit: RAW_UNIT, metric: RAW_METRIC, noise: NOISE };
+  const out = await runScript(child, { SEALOG_RACE: JSON.stringify(o), SEALOG_TEST_PSN: psnKey }).catch(
+    (e) => {
+      throw new Error(`writer ${id}: ${(e as Error).message}`);
+    },
+  );
+  return JSON.parse(out);
 }
 
 async function race(path: string): Promise<void> {
