@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lifetimeNoise } from '../../packages/core/src/dp/__tests__/lifetime.js';
 import { PgBudgetStore } from '../../packages/core/src/dp/budget-postgres.js';
 import { rhoFor } from '../../packages/core/src/dp/calibrate.js';
 import { initPgLedger, PgStore } from '../../packages/core/src/store/postgres/index.js';
@@ -27,19 +28,7 @@ const DIST = join(import.meta.dirname, '../../packages/core/dist');
 const WRITERS = 4;
 const WINDOWS = 4;
 const PER_WINDOW = 12; // records per writer per window: far more than the budget allows
-const NOISE = {
-  unit: 'u',
-  budget: {
-    epsilon: 1,
-    windowSeconds: 100,
-    gaussian: { rho: 0.15 },
-    lifetime: { epsilon: 2.5, gaussian: { rho: 0.3 } },
-  },
-  fields: {
-    m: { mechanism: 'laplace', epsilon: 0.25, lower: 0, upper: 10, granularity: 1 },
-    g: { mechanism: 'gaussian', epsilon: 2, delta: 1e-6, lower: 0, upper: 500, granularity: 1 },
-  },
-};
+const NOISE = lifetimeNoise(100);
 const EPS_COST = 250_000;
 const RHO_COST = Math.ceil(rhoFor(2, 1e-6) * 1e9);
 

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../store/sqlite.js';
 import { seededRng } from './__tests__/helpers.js';
+import { GAUSS, LAP, lifetimeNoise } from './__tests__/lifetime.js';
 import { BudgetTracker } from './budget.js';
 import { epsilonOfRho, NANO, releases } from './budget-accounting.js';
 import { SqliteBudgetStore } from './budget-sqlite.js';
@@ -27,8 +28,6 @@ function ledger(): SqliteStore {
 }
 
 const DAY = 86_400_000;
-const gauss = { mechanism: 'gaussian', epsilon: 2, delta: 1e-6, lower: 0, upper: 500, granularity: 1 };
-const lap = { mechanism: 'laplace', epsilon: 0.25, lower: 0, upper: 10, granularity: 1 };
 
 /** Applies `n` records of one unit at time `at` and counts what happened to field `f`. */
 function run(t: ReturnType<typeof buildNoiseTransform>, n: number, at: { ms: number }, f = 'g') {
@@ -50,9 +49,9 @@ describe('zCDP accounting for Gaussian fields', () => {
     const zcdp = validateNoiseConfig({
       unit: 'u',
       budget: { ...budget, gaussian: { epsilon: 10, delta: 1e-6 } },
-      fields: { g: gauss },
+      fields: { g: GAUSS },
     });
-    const legacy = validateNoiseConfig({ unit: 'u', budget, fields: { g: gauss } });
+    const legacy = validateNoiseConfig({ unit: 'u', budget, fields: { g: GAUSS } });
     expect(releases(zcdp, 'g')).toMatchObject({ currency: 'rho', perWindow: 20 });
     expect(releases(legacy, 'g')).toMatchObject({ currency: 'epsilon', each: 2, budget: 10, perWindow: 5 });
     for (const [cfg, n] of [
@@ -72,7 +71,7 @@ describe('zCDP accounting for Gaussian fields', () => {
       validateNoiseConfig({
         unit: 'u',
         budget: { epsilon: 10, windowSeconds: 86400, gaussian: { epsilon: 10, delta: 1e-6 } },
-        fields: { g: { ...gauss, epsilon: e } },
+        fields: { g: { ...GAUSS, epsilon: e } },
       });
     expect(rhoFor(10, 1e-6).toFixed(4)).toBe('1.3530');
     expect(
@@ -94,7 +93,7 @@ describe('zCDP accounting for Gaussian fields', () => {
     const cfg = validateNoiseConfig({
       unit: 'u',
       budget: { epsilon: 1, windowSeconds: 86400, gaussian: { rho: 0.2 } },
-      fields: { g: gauss, m: lap },
+      fields: { g: GAUSS, m: LAP },
     });
     const t = buildNoiseTransform(cfg, { now: () => 0 }, seededRng('mix'));
     // ρ per g value: rhoFor(2, 1e-6) ≈ 0.0676 → 2 fit in 0.2; ε 0.25 per m value → 4 fit in 1.
@@ -110,7 +109,7 @@ describe('zCDP accounting for Gaussian fields', () => {
   });
 
   it('config errors name the field', () => {
-    const base = { unit: 'u', fields: { g: gauss } };
+    const base = { unit: 'u', fields: { g: GAUSS } };
     const bad = (budget: unknown) => () => validateNoiseConfig({ ...base, budget });
     const w = { epsilon: 10, windowSeconds: 60 };
     expect(bad({ ...w, gaussian: { rho: 0.01 } })).toThrow(
@@ -142,17 +141,7 @@ describe('zCDP accounting for Gaussian fields', () => {
 });
 
 describe('lifetime cap per unit', () => {
-  const config = (ledgerless = false) =>
-    validateNoiseConfig({
-      unit: 'u',
-      budget: {
-        epsilon: 1,
-        windowSeconds: 86400,
-        gaussian: { rho: 0.15 },
-        lifetime: { epsilon: 2.5, gaussian: { rho: 0.3 } },
-      },
-      fields: ledgerless ? { m: lap } : { m: lap, g: gauss },
-    });
+  const config = () => validateNoiseConfig(lifetimeNoise(86400));
 
   for (const backend of ['SQLite', 'memory'] as const) {
     it(`${backend}: windows spend until the cap, then the field is suppressed as budget-exhausted-lifetime, the record kept`, () => {
@@ -304,7 +293,7 @@ describe('an old-format budget file (before zCDP and lifetime caps)', () => {
       validateNoiseConfig({
         unit: 'u',
         budget: { epsilon: 1, windowSeconds: 86400, lifetime: { epsilon: 1.5 }, gaussian: { rho: 1 } },
-        fields: { m: lap, g: gauss },
+        fields: { m: LAP, g: GAUSS },
       }),
       { db: db.db, now: () => at.ms },
       seededRng('old'),
