@@ -3,12 +3,14 @@
 // superuser who switches the append-only triggers off and edits rows and
 // tombstones at will, without the signing key.
 import { describe, expect, it } from 'vitest';
-import { CompactRange, chainHash, leafHash, openSink } from '../../packages/core/src/index.js';
+import { CompactRange, openSink } from '../../packages/core/src/index.js';
 import { psql } from '../helpers/postgres.js';
 import { table } from './harness.js';
 import {
   asReplica,
   expectFinding,
+  extendFrontier,
+  insertTombstone,
   ledger,
   noteAt,
   OLD,
@@ -26,15 +28,19 @@ const f = pruneFixture('pg_prune_attacks');
 const checkpointCount = async (url: string): Promise<number> =>
   (await psql<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${table(url, 'checkpoints')}`))[0]!.n;
 
+/** Flips one bit of the tombstone's compact range (the frontier hash), as a superuser without the key can. */
+const forgeFrontier = (url: string): Promise<void> =>
+  asReplica(
+    url,
+    `UPDATE ${table(url, 'tombstones')} SET compact = set_byte(compact, 0, get_byte(compact, 0) # 1)`,
+  );
+
 describe('removals a tombstone does not authorise are findings', () => {
   it('a forged frontier hash', async () => {
     const url = ledger(f, 'forged');
     await seed(f, url);
     await pruned(f, url);
-    await asReplica(
-      url,
-      `UPDATE ${table(url, 'tombstones')} SET compact = set_byte(compact, 0, get_byte(compact, 0) # 1)`,
-    );
+    await forgeFrontier(url);
     await expectFinding(f, url, 'bad-tombstone');
   }, 120_000);
 
@@ -92,10 +98,7 @@ describe('removals a tombstone does not authorise are findings', () => {
     await pruned(f, url);
     // Checkpoint rows from the cut on deleted too: the tombstone is all the writer has.
     await asReplica(url, `DELETE FROM ${table(url, 'checkpoints')} WHERE size >= $1`, [OLD]);
-    await asReplica(
-      url,
-      `UPDATE ${table(url, 'tombstones')} SET compact = set_byte(compact, 0, get_byte(compact, 0) # 1)`,
-    );
+    await forgeFrontier(url);
     const before = await checkpointCount(url);
     const sink = await openSink({ path: url, checkpoint: { keyFile: f.key.keyFile, everyRecords: 1000 } });
     for (let i = 0; i < 10; i++) sink.write({ w: 'after', i });
@@ -112,23 +115,14 @@ describe('removals a tombstone does not authorise are findings', () => {
       url,
       `SELECT statement_seq::int, compact, chain_head FROM ${table(url, 'tombstones')}`,
     );
-    const range = CompactRange.decode(OLD, t!.compact);
-    let chain = t!.chain_head;
     const rows = await psql<{ entry: Buffer }>(
       url,
       `SELECT entry FROM ${table(url, 'records')} WHERE seq < $1 ORDER BY seq`,
       [OLD + YOUNG],
     );
-    for (const r of rows) {
-      const leaf = leafHash(r.entry);
-      chain = chainHash(chain, leaf);
-      range.append(leaf);
-    }
-    await psql(
-      url,
-      `INSERT INTO ${table(url, 'tombstones')} (size, note, chain_head, compact, statement_seq, pruned_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [OLD + YOUNG, await noteAt(url, OLD + YOUNG), chain, range.encode(), t!.statement_seq, Date.now()],
-    );
+    const { range, chain } = extendFrontier(rows, CompactRange.decode(OLD, t!.compact), t!.chain_head);
+    const note = await noteAt(url, OLD + YOUNG);
+    await insertTombstone(url, { size: OLD + YOUNG, note, chain, range, statementSeq: t!.statement_seq });
     await asReplica(url, `DELETE FROM ${table(url, 'records')} WHERE seq < $1`, [OLD + YOUNG]);
     await expectFinding(f, url, 'bad-tombstone');
   }, 120_000);

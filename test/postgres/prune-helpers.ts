@@ -137,6 +137,32 @@ export async function noteAt(url: string, size: number): Promise<string> {
   return r!.note;
 }
 
+/** `rows` (in seq order) hashed onto a frontier: a compact range and a chain value (from empty by default). */
+export function extendFrontier(
+  rows: { entry: Buffer }[],
+  range = new CompactRange(),
+  chain = Buffer.alloc(32),
+): { range: CompactRange; chain: Buffer } {
+  for (const r of rows) {
+    const leaf = leafHash(r.entry);
+    chain = chainHash(chain, leaf);
+    range.append(leaf);
+  }
+  return { range, chain };
+}
+
+/** Inserts a tombstone row by hand (the tombstones table must exist), as a superuser could. */
+export async function insertTombstone(
+  url: string,
+  t: { size: number; note: string; chain: Buffer; range: CompactRange; statementSeq: number },
+): Promise<void> {
+  await psql(
+    url,
+    `INSERT INTO ${table(url, 'tombstones')} (size, note, chain_head, compact, statement_seq, pruned_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [t.size, t.note, t.chain, t.range.encode(), t.statementSeq, Date.now()],
+  );
+}
+
 /** The attacker's tombstone: a real checkpoint at `size`, the frontier of the real rows, rows below deleted. */
 export async function plantTombstone(
   url: string,
@@ -150,21 +176,11 @@ export async function plantTombstone(
     [size],
   );
   expect(rows[0]!.seq).toBe(0);
-  const range = new CompactRange();
-  let chain = Buffer.alloc(32);
-  for (const r of rows) {
-    const leaf = leafHash(r.entry);
-    chain = chainHash(chain, leaf);
-    range.append(leaf);
-  }
+  const { range, chain } = extendFrontier(rows);
   await psql(
     url,
     `CREATE TABLE IF NOT EXISTS ${table(url, 'tombstones')} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, size bigint NOT NULL, note text NOT NULL, chain_head bytea NOT NULL, compact bytea NOT NULL, statement_seq bigint NOT NULL, pruned_at bigint NOT NULL)`,
   );
-  await psql(
-    url,
-    `INSERT INTO ${table(url, 'tombstones')} (size, note, chain_head, compact, statement_seq, pruned_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [size, note ?? (await noteAt(url, size)), chain, range.encode(), statementSeq, Date.now()],
-  );
+  await insertTombstone(url, { size, note: note ?? (await noteAt(url, size)), chain, range, statementSeq });
   await asReplica(url, `DELETE FROM ${table(url, 'records')} WHERE seq < $1`, [size]);
 }
