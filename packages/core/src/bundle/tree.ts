@@ -1,4 +1,5 @@
 import { EMPTY_ROOT, HASH_SIZE, nodeHash } from '../hash.js';
+import type { CompactRange } from '../merkle.js';
 
 // Proofs for many leaves of one tree. merkle.ts's inclusionProof recomputes
 // every sibling subtree from the leaves (O(n) per proof), fine for one proof
@@ -27,34 +28,51 @@ function log2IfPowerOfTwo(n: number): number {
 /** An RFC 6962 tree over leaf hashes held in memory, answering many proofs cheaply. */
 export class ProofTree {
   readonly size: number;
-  /** levels[h] = concatenated hashes of the perfect subtrees of 2^h leaves, left to right. */
+  /** Leaves [0, cut) were pruned: only the compact range's subtrees stand for them. */
+  readonly cut: number;
+  /** levels[h] = hashes of the perfect subtrees of 2^h leaves, from index floor(cut / 2^h) on. */
   readonly #levels: Uint8Array[];
+  /** The compact range of [0, cut): the maximal perfect subtrees wholly below the cut, by "h:i". */
+  readonly #below = new Map<string, Uint8Array>();
   /** Roots of right-edge ranges [lo, size), by lo. */
   readonly #edge = new Map<number, Uint8Array>();
 
-  /** `leaves` = leaf hashes (leafHash of each entry) concatenated, 32 bytes each. */
-  constructor(leaves: Uint8Array) {
+  /**
+   * `leaves` = leaf hashes (leafHash of each entry) concatenated, 32 bytes each,
+   * of records [cut, size) where cut is `base`'s size (0 without it). `base`
+   * must already be proved (its root signed at its size): it is not checked here.
+   * Every subtree a proof for a record at or after the cut visits is either
+   * kept or a node of `base` (a maximal subtree below the cut), so such proofs
+   * are exactly those of the whole tree; anything needing a pruned leaf throws RangeError.
+   */
+  constructor(leaves: Uint8Array, base?: CompactRange) {
     if (leaves.length % HASH_SIZE !== 0) throw new RangeError('leaf array is not a multiple of 32 bytes');
-    this.size = leaves.length / HASH_SIZE;
+    this.cut = base?.size ?? 0;
+    this.size = this.cut + leaves.length / HASH_SIZE;
+    let lo = 0;
+    for (const node of base?.nodes ?? []) {
+      let h = 0;
+      while (2 ** (h + 1) <= this.cut - lo) h++;
+      this.#below.set(`${h}:${lo / 2 ** h}`, node);
+      lo += 2 ** h;
+    }
     this.#levels = [leaves];
-    let below = leaves;
-    while (below.length >= 2 * HASH_SIZE) {
-      const count = Math.floor(below.length / (2 * HASH_SIZE));
-      const level = new Uint8Array(count * HASH_SIZE);
-      for (let i = 0; i < count; i++) {
-        const o = 2 * i * HASH_SIZE;
+    for (let h = 1; 2 ** h <= this.size; h++) {
+      const first = Math.floor(this.cut / 2 ** h);
+      const count = Math.floor(this.size / 2 ** h) - first;
+      const level = new Uint8Array(Math.max(0, count) * HASH_SIZE);
+      this.#levels.push(level);
+      for (let i = 0; i < count; i++)
         level.set(
-          nodeHash(below.subarray(o, o + HASH_SIZE), below.subarray(o + HASH_SIZE, o + 2 * HASH_SIZE)),
+          nodeHash(this.#node(h - 1, 2 * (first + i)), this.#node(h - 1, 2 * (first + i) + 1)),
           i * HASH_SIZE,
         );
-      }
-      this.#levels.push(level);
-      below = level;
     }
   }
 
-  /** Leaf hash at `index`. */
+  /** Leaf hash at `index` (cut ≤ index < size). */
   leaf(index: number): Uint8Array {
+    this.#kept(index, 'leaf');
     return this.#node(0, index);
   }
 
@@ -63,10 +81,11 @@ export class ProofTree {
     return this.#subtree(0, this.size);
   }
 
-  /** MTH(D[0:m]) for 0 ≤ m ≤ size: the root an older checkpoint at size m must show. */
+  /** MTH(D[0:m]) for cut ≤ m ≤ size (or m = 0): the root an older checkpoint at size m must show. */
   rootAt(m: number): Uint8Array {
     if (!Number.isSafeInteger(m) || m < 0 || m > this.size) throw new RangeError(`no root at size ${m}`);
     if (m === 0) return EMPTY_ROOT;
+    if (m < this.cut) throw new RangeError(`no root at size ${m}: records 0..${this.cut - 1} were pruned`);
     // m's set bits, largest first, are the perfect subtrees [0, m) splits into.
     const parts: Uint8Array[] = [];
     let lo = 0;
@@ -82,9 +101,21 @@ export class ProofTree {
     return r;
   }
 
+  /** Perfect subtree i of height h: kept, else a node of the compact range below the cut. */
   #node(h: number, i: number): Uint8Array {
-    const o = i * HASH_SIZE;
-    return this.#levels[h]!.subarray(o, o + HASH_SIZE);
+    const first = Math.floor(this.cut / 2 ** h);
+    if (i >= first) {
+      const o = (i - first) * HASH_SIZE;
+      return this.#levels[h]!.subarray(o, o + HASH_SIZE);
+    }
+    const known = this.#below.get(`${h}:${i}`);
+    if (!known) throw new RangeError(`subtree ${i} of height ${h} was pruned (the cut is at ${this.cut})`);
+    return known;
+  }
+
+  #kept(index: number, what: string): void {
+    if (index < this.cut)
+      throw new RangeError(`${what} ${index} was pruned: records 0..${this.cut - 1} are gone`);
   }
 
   /** MTH(D[lo:hi]) for the ranges RFC 9162's recursion visits: perfect, or ending at size. */
@@ -106,6 +137,7 @@ export class ProofTree {
     if (!Number.isSafeInteger(index) || index < 0 || index >= this.size) {
       throw new RangeError(`leaf index ${index} is not in a tree of size ${this.size}`);
     }
+    this.#kept(index, 'leaf');
     const path: Uint8Array[] = [];
     let lo = 0;
     let hi = this.size;
@@ -130,6 +162,7 @@ export class ProofTree {
     if (!Number.isSafeInteger(first) || first < 0 || first > this.size) {
       throw new RangeError(`no consistency proof from size ${first} to size ${this.size}`);
     }
+    if (first > 0) this.#kept(first, 'size');
     const proof: Uint8Array[] = [];
     if (first === 0 || first === this.size) return proof;
     const sub = (m: number, lo: number, hi: number, whole: boolean): void => {
