@@ -4,7 +4,7 @@ import {
   appendSealed,
   checkShredReason,
   type DirLock,
-  type HoldSummary,
+  isPostgresUrl,
   isSegmentDir,
   lockSegmentDir,
   SealogError,
@@ -15,19 +15,24 @@ import { type Command, EXIT_FAIL, EXIT_OK, type Io, UsageError } from '../comman
 import { escapeTerminal } from '../format.js';
 import { KEY_OPTIONS, readKeyArgs } from '../inputs.js';
 import { parseTimeArg } from '../time-arg.js';
+import { holdLine, listPg, placePg } from './hold-postgres.js';
 import { openSigningKey, ownKeys } from './prune.js';
 
 const usage = `usage: sealog hold add <dir> (--segment <k> | --from <time> --to <time>) --reason TEXT
                       (--key <keyfile> | --pkcs11 <token.json>) [--id ID]
-       sealog hold release <dir> --id ID --reason TEXT (--key <keyfile> | --pkcs11 <token.json>)
-       sealog hold list <dir> (--key <vkey> | --key-file <file>)... [--json]
+       sealog hold add postgres://… --from <time> --to <time> --reason TEXT (--key … | --pkcs11 …) [--id ID]
+       sealog hold release <dir | postgres://…> --id ID --reason TEXT (--key <keyfile> | --pkcs11 <token.json>)
+       sealog hold list <dir | postgres://…> (--key <vkey> | --key-file <file>)... [--json]
 
 A legal hold stops \`sealog prune\` from removing a segment: one segment
 (--segment), or every segment holding a record in a time range (--from, --to).
 Placing and releasing a hold are signed statements appended to the newest
 segment and sealed with a checkpoint the command signs, so the ledger keeps,
 for good, who held what, when and why; \`sealog verify <dir>\` fails when a
-segment was pruned while a hold covered it.
+segment was pruned while a hold covered it. On a PostgreSQL ledger a hold
+covers the records of a time range (--from, --to), the statement is appended
+to the ledger and sealed, and \`sealog prune postgres://…\` refuses to remove
+a record it covers.
 
   --segment <k>       hold segment k (it must be present)
   --from/--to <time>  hold every segment with a record in this range (UTC; see
@@ -76,7 +81,8 @@ async function place(argv: string[], io: Io, release: boolean): Promise<number> 
       'verify-key-file': { type: 'string', multiple: true },
     },
   });
-  const dir = segmentDir(positionals);
+  const pg = positionals.length === 1 && isPostgresUrl(positionals[0]!) ? positionals[0]! : undefined;
+  const dir = pg ?? segmentDir(positionals);
   if (values.reason === undefined)
     throw new UsageError('--reason TEXT is required (a case or ticket reference)');
   const reason = checkShredReason(values.reason);
@@ -89,7 +95,9 @@ async function place(argv: string[], io: Io, release: boolean): Promise<number> 
   if (!release) {
     if (values.segment !== undefined && (values.from !== undefined || values.to !== undefined))
       throw new UsageError('give --segment <k> or --from/--to, not both');
-    if (values.segment !== undefined) {
+    if (values.segment !== undefined && pg !== undefined) {
+      throw new UsageError('a PostgreSQL ledger has no segments: give --from <time> and --to <time>');
+    } else if (values.segment !== undefined) {
       if (!/^[1-9]\d{0,14}$/.test(values.segment))
         throw new UsageError(
           `--segment must be a segment index (1, 2, …), got ${JSON.stringify(values.segment)}`,
@@ -109,6 +117,12 @@ async function place(argv: string[], io: Io, release: boolean): Promise<number> 
   const signer = await openSigningKey(values);
   let lock: DirLock | undefined;
   try {
+    if (pg !== undefined) {
+      const keys = ownKeys(signer, values['verify-key-file'] ?? []);
+      const pgScope = scope && 'from' in scope ? { scope } : {};
+      const id = values.id !== undefined ? { id: values.id } : {};
+      return await placePg(pg, signer, { keys, now, reason, ...id, ...pgScope }, io);
+    }
     // A hold decided on a state a running prune is changing could land on a segment it removes.
     lock = lockSegmentDir(dir, `sealog hold ${release ? 'release' : 'add'}`);
     const report = verifySegments(dir, { keys: ownKeys(signer, values['verify-key-file'] ?? []) });
@@ -179,29 +193,21 @@ async function place(argv: string[], io: Io, release: boolean): Promise<number> 
   }
 }
 
-function line(h: HoldSummary): string {
-  const iso = (ms: number) => new Date(ms).toISOString();
-  const scope =
-    'segment' in h.scope
-      ? `segment ${h.scope.segment}`
-      : `records ${iso(h.scope.from)} to ${iso(h.scope.to)}`;
-  const state = h.active ? 'ACTIVE' : `released ${h.released ? iso(h.released.time) : ''}`;
-  return `${escapeTerminal(h.id)}  ${state}  ${scope}  placed ${iso(h.time)}  reason ${escapeTerminal(JSON.stringify(h.reason))}${h.sealed ? '' : '  (not yet sealed)'}\n`;
-}
-
 async function list(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: { ...KEY_OPTIONS, json: { type: 'boolean' } },
   });
-  const dir = segmentDir(positionals);
   const keys = readKeyArgs(values, true);
+  if (positionals.length === 1 && isPostgresUrl(positionals[0]!))
+    return listPg(positionals[0]!, keys, values.json === true, io);
+  const dir = segmentDir(positionals);
   const report = verifySegments(dir, { keys });
   const bad = report.findings.filter((f) => f.kind === 'bad-statement');
   if (values.json) io.out(`${JSON.stringify({ holds: report.holds, problems: bad }, null, 2)}\n`);
   else {
-    for (const h of report.holds) io.out(line(h));
+    for (const h of report.holds) io.out(holdLine(h));
     if (report.holds.length === 0) io.out('no legal hold\n');
   }
   for (const f of bad) io.err(`${f.kind}: ${escapeTerminal(f.message)}\n`);
@@ -211,7 +217,7 @@ async function list(argv: string[], io: Io): Promise<number> {
 
 export const hold: Command = {
   name: 'hold',
-  summary: 'place, release or list legal holds on a segmented ledger (they stop prune)',
+  summary: 'place, release or list legal holds on a segmented or PostgreSQL ledger (they stop prune)',
   usage,
   async run(argv, io) {
     const [sub, ...rest] = argv;

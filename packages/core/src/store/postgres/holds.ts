@@ -1,0 +1,200 @@
+import Database from 'better-sqlite3';
+import type { OwnKey } from '../../chain/trust.js';
+import { SealogError } from '../../errors.js';
+import { parseVerifierKey, type VerifierKey } from '../../note/keys.js';
+import {
+  type HoldStatement,
+  holdNoteHash,
+  MAX_STATEMENT_NOTE_BYTES,
+  parseStatement,
+  statementNoteOf,
+  statementSignedBy,
+} from '../../segments/statements.js';
+import type { HoldSummary } from '../../segments/verify-types.js';
+import type { VerifyReport } from '../../verify/types.js';
+
+// Legal holds on a single-table ledger (PostgreSQL, read from a verified
+// snapshot copy; docs/lifecycle.md "Legal hold on a PostgreSQL ledger"). They
+// are the segment statements (`sealog hold/v1` with a `range`, `sealog hold
+// release/v2`), stored as `_sealog.legalHold` / `_sealog.holdRelease` entries.
+// Every such row is a claim: anyone who can INSERT into `records` can chain a
+// row that looks like one (a forged release is the attack that matters: it
+// would unlock prune). A hold or release counts only when a trusted key signed
+// it and a valid checkpoint covers it; a release must name the hold's note
+// hash, come after it and not be dated before it. Anything else is a problem,
+// reported, and prune refuses while there is one.
+
+/** Most hold and release statements read from one ledger. */
+export const MAX_PG_HOLD_STATEMENTS = 10_000;
+const FILTER = `instr(entry, CAST('"legalHold"' AS BLOB)) > 0 OR instr(entry, CAST('"holdRelease"' AS BLOB)) > 0`;
+
+export interface PgHolds {
+  /** Holds signed by a trusted key, oldest first (`at.segment` is 0: one table). */
+  holds: HoldSummary[];
+  /** Rows that look like statements but count for nothing, or are not sealed yet. */
+  problems: { seq: number; kind: 'forged' | 'unsealed'; message: string }[];
+}
+
+/** Who may sign a statement: `(note, origin) => signed by a trusted key for that origin`. */
+export type StatementTrust = (note: string, origin: string) => boolean;
+
+/** Trust by the verifier keys given (`name+id+base64`); unparsable ones trust nothing. */
+export function trustKeys(keys: readonly string[]): StatementTrust {
+  const parsed: VerifierKey[] = [];
+  for (const k of keys) {
+    try {
+      parsed.push(parseVerifierKey(k));
+    } catch {
+      // not a key: trusts nothing
+    }
+  }
+  return (note, origin) => statementSignedBy(note, origin, parsed);
+}
+
+/** Trust by the signing key's own verifier key only (what prune plans with). */
+export const trustOwn =
+  (own: OwnKey): StatementTrust =>
+  (note, origin) =>
+    origin === own.origin && own.signs(note);
+
+/**
+ * The holds and releases of the verified snapshot `db`. `report` is its verify
+ * report (what is sealed); `origin` the ledger's. Never throws on row content:
+ * every row is attacker input, bounded in SQL (size, count) and parsed strictly.
+ */
+export function readPgHolds(
+  db: Database.Database,
+  report: Pick<VerifyReport, 'sealed'>,
+  origin: string | undefined,
+  trusted: StatementTrust,
+): PgHolds {
+  const rows = db
+    .prepare(
+      `SELECT seq, iif(length(entry) <= ${4 * MAX_STATEMENT_NOTE_BYTES}, entry, NULL) FROM records WHERE ${FILTER} ORDER BY seq LIMIT ${MAX_PG_HOLD_STATEMENTS + 1}`,
+    )
+    .raw(true)
+    .all() as [number, unknown][];
+  const out: PgHolds = { holds: [], problems: [] };
+  const problem = (seq: number, message: string, kind: 'forged' | 'unsealed' = 'forged') =>
+    out.problems.push({ seq, kind, message });
+  if (rows.length > MAX_PG_HOLD_STATEMENTS)
+    problem(
+      rows[MAX_PG_HOLD_STATEMENTS]![0],
+      `more than ${MAX_PG_HOLD_STATEMENTS} hold statements: not read`,
+    );
+  const notes = new Map<string, HoldStatement & { note: string }>();
+  for (const [seq, entry] of rows.slice(0, MAX_PG_HOLD_STATEMENTS)) {
+    if (!Buffer.isBuffer(entry)) {
+      if (typeof entry !== 'string') problem(seq, 'a row too large to be a hold statement mentions one');
+      continue;
+    }
+    const claimed = statementNoteOf(entry.toString('utf8'));
+    if (claimed === undefined || claimed.type === 'prune') continue; // user data naming the words
+    const what = claimed.type === 'hold' ? 'legal hold' : 'hold release';
+    let s: ReturnType<typeof parseStatement>;
+    try {
+      s = parseStatement(claimed.note);
+    } catch (err) {
+      problem(seq, `malformed ${what} statement (${(err as Error).message}): it counts for nothing`);
+      continue;
+    }
+    if (s.type !== claimed.type || (origin !== undefined && s.origin !== origin)) {
+      problem(
+        seq,
+        `a ${what} entry whose statement is another type or for another origin: it counts for nothing`,
+      );
+      continue;
+    }
+    if (!trusted(claimed.note, s.origin)) {
+      problem(seq, `a ${what} statement not signed by a given key (forged?): it counts for nothing`);
+      continue;
+    }
+    const sealed = seq < report.sealed;
+    if (!sealed)
+      problem(
+        seq,
+        `a signed ${what} statement no valid checkpoint covers yet: seal it (sealog checkpoint)`,
+        'unsealed',
+      );
+    if (s.type === 'hold') {
+      if ('segment' in s.scope) {
+        problem(
+          seq,
+          `legal hold ${s.id} names segment ${s.scope.segment}: a PostgreSQL ledger has no segments`,
+        );
+        continue;
+      }
+      const hash = Buffer.from(holdNoteHash(claimed.note)).toString('base64');
+      if (notes.has(hash)) continue; // a byte-identical copy is judged once
+      notes.set(hash, { ...s, note: claimed.note });
+      out.holds.push({
+        id: s.id,
+        reason: s.reason,
+        time: s.time,
+        scope: s.scope,
+        at: { segment: 0, seq },
+        sealed,
+        hash,
+        active: true,
+      });
+    } else if (s.type === 'release' && sealed) {
+      const hash = Buffer.from(s.hold).toString('base64');
+      const h = out.holds.find((x) => x.hash === hash);
+      // A release of a hold this ledger no longer holds (pruned with it) ends nothing.
+      if (h === undefined || h.id !== s.id || s.time < h.time || seq <= h.at.seq) continue;
+      h.active = false;
+      h.released = { time: s.time, reason: s.reason, at: { segment: 0, seq } };
+    }
+  }
+  return out;
+}
+
+/** {@link readPgHolds} on the ledger file `path` (a verified snapshot copy), trusting `keys`. */
+export function readPgHoldsFile(
+  path: string,
+  report: Pick<VerifyReport, 'sealed' | 'origin'>,
+  keys: readonly string[],
+): PgHolds {
+  const db = new Database(path, { readonly: true });
+  try {
+    return readPgHolds(db, report, report.origin, trustKeys(keys));
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Refuses (E_CONFIG, nothing removed) a prune of rows [from, size) of the
+ * verified snapshot `db` while a hold statement is forged, malformed or not
+ * sealed, or an active hold covers a record time in those rows or is stored in them.
+ */
+export function refuseHeldPrune(
+  db: Database.Database,
+  report: Pick<VerifyReport, 'sealed'>,
+  own: OwnKey,
+  from: number,
+  size: number,
+): void {
+  const { holds, problems } = readPgHolds(db, report, own.origin, trustOwn(own));
+  const inRange = db.prepare(
+    'SELECT min(seq) FROM records WHERE seq >= ? AND seq < ? AND ts >= ? AND ts <= ?',
+  );
+  for (const h of holds) {
+    if (!h.active || !h.sealed || 'segment' in h.scope) continue;
+    const held = inRange.pluck().get(from, size, h.scope.from, h.scope.to) as number | null;
+    const here = h.at.seq >= from && h.at.seq < size;
+    if (held !== null || here) {
+      throw new SealogError(
+        'E_CONFIG',
+        `refused: legal hold ${h.id} (${JSON.stringify(h.reason)}, placed ${new Date(h.time).toISOString()}) ${held !== null ? `covers record ${held}, which this prune would remove` : `is recorded at row ${h.at.seq}, which this prune would remove`}; nothing was removed. Release it (sealog hold release … --id ${h.id}) when it ends`,
+      );
+    }
+  }
+  const p = problems[0];
+  if (p !== undefined) {
+    throw new SealogError(
+      'E_CONFIG',
+      `refused: row ${p.seq}: ${p.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}; prune cannot tell what it holds, so nothing was removed. Run sealog hold list on the ledger`,
+    );
+  }
+}
