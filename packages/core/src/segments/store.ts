@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { AnchorHeads } from '../chain/trust.js';
 import { appendAnchorAsync } from '../checkpoint/anchor.js';
 import { SealogError } from '../errors.js';
 import type { SqliteStore, SqliteStoreOptions } from '../store/sqlite.js';
@@ -15,43 +12,32 @@ import type {
   WriterTrust,
 } from '../store/types.js';
 import type { SegmentBinding } from './binding.js';
-import { bindingMismatch, prepareDir, readRow0, sealedAt } from './checks.js';
+import { prepareDir, sealedAt } from './checks.js';
 import { createSegment, removeStaleTemps } from './create.js';
 import { listSegments, segmentAnchorFile, segmentFileName } from './layout.js';
+import { SegmentOpener } from './opener.js';
 import { bindingAfter, type Expected, expectedBinding, type ReopenContext } from './reopen.js';
+import { Retired } from './retire.js';
 import {
-  closeMarker,
-  isClosed,
-  openBudgets,
-  openSegment,
-  rowCount,
-  type Segment,
-  SegmentClosed,
-  segmentBytes,
-  writeBinding,
-} from './segment.js';
+  bindSegment,
+  isDue,
+  ROTATE_RETRY_MS,
+  type RotationContext,
+  type SegmentsOptions,
+  successor,
+  tryClose,
+} from './rotation.js';
+import { isClosed, openBudgets, rowCount, type Segment, SegmentClosed, segmentBytes } from './segment.js';
 import { NextSegment } from './spare.js';
 import { SegmentWal } from './wal.js';
 
+export type { SegmentsOptions } from './rotation.js';
 export { BUDGETS_FILE } from './segment.js';
 
 // A ledger written as a directory of segment files (layout.ts). Appends go to
 // the newest segment, an ordinary SqliteStore derived with the writer's own
-// trust. Rotation, in stages (docs/lifecycle.md "Segments"):
-//
-//   close k (marker row, BEGIN IMMEDIATE) → derive k's final head → create k+1
-//   bound to that head (temp file + link) → append to k+1 → seal k (sealer)
-//
-// Several processes may write one directory: every append checks k's marker
-// inside its own transaction, so nothing lands in k after it closed, and
-// link() decides which writer's k+1 exists; the others check it binds the head
-// they derived themselves. Signing never happens on the append path.
-
-/** `segments` option: rotate when the segment reaches maxBytes, or is maxAgeMs old. */
-export interface SegmentsOptions {
-  maxBytes?: number;
-  maxAgeMs?: number;
-}
+// trust (opener.ts); the commit that finds it due rotates first (rotation.ts).
+// Closed segments are sealed by the sealer (sealLocked), never on the append path.
 
 export interface SegmentedStoreOptions extends Omit<SqliteStoreOptions, 'beforeAppend'> {
   segments: SegmentsOptions;
@@ -63,10 +49,6 @@ export interface SegmentedStoreOptions extends Omit<SqliteStoreOptions, 'beforeA
 
 /** Appends that find their segment closed follow to the next this many times before failing. */
 const MAX_FOLLOWS = 8;
-/** How long a segment done with stays open (its connection's close copies and syncs its WAL). */
-const RETIRE_DELAY_MS = 200;
-/** After a close marker could not be written (a busy lock), rotation is retried this much later. */
-const ROTATE_RETRY_MS = 1000;
 
 export class SegmentedStore implements Store {
   readonly dir: string;
@@ -76,18 +58,16 @@ export class SegmentedStore implements Store {
   readonly #o: SegmentedStoreOptions;
   readonly #now: () => number;
   readonly #trust: WriterTrust | undefined;
+  readonly #opener: SegmentOpener;
   #cur!: Segment;
   /** Closed segments whose final head this writer derived and has not yet sealed. */
   #finals: { seg: Segment; head: LedgerHead }[] = [];
-  #divergence: SealogError | undefined;
   #bytes = 0;
   #rows = 0;
   #rotateAfter = 0;
   #budgets: Database.Database | undefined;
   #wal: SegmentWal | undefined;
-  /** Segments done with (sealed, or nothing to seal), closed a moment later, off the append path. */
-  #retired: SqliteStore[] = [];
-  #retireTimer: NodeJS.Timeout | undefined;
+  readonly #retired = new Retired();
   /** The next segment's file, built ahead (create.ts). */
   #next!: NextSegment;
 
@@ -99,6 +79,7 @@ export class SegmentedStore implements Store {
     this.#now = options.now ?? Date.now;
     this.#trust = options.trust;
     this.#next = new NextSegment(dir, options.durability, this.#now);
+    this.#opener = new SegmentOpener(dir, options, options.trust, this.#now);
     prepareDir(dir);
     removeStaleTemps(dir);
     const { slots } = listSegments(dir);
@@ -106,8 +87,8 @@ export class SegmentedStore implements Store {
     try {
       if (newest === undefined) {
         createSegment(dir, { index: 1, base: 0 }, this.#now());
-        this.#current(this.#open(1));
-        this.#check(this.#cur, { index: 1, base: 0 });
+        this.#current(this.#opener.open(1));
+        this.#opener.check(this.#cur, { index: 1, base: 0 });
       } else {
         if (newest.file === undefined) {
           throw new SealogError(
@@ -115,7 +96,7 @@ export class SegmentedStore implements Store {
             `segment directory ${dir}: its newest segment ${newest.index} is only a tombstone (the open segment was pruned); restore ${segmentFileName(newest.index)} from a backup`,
           );
         }
-        this.#current(this.#open(newest.index));
+        this.#current(this.#opener.open(newest.index));
         let expected: Expected | undefined;
         if (this.#trust) {
           const found = expectedBinding(this.#reopen(), this.#trust.own, slots, newest.index);
@@ -125,8 +106,8 @@ export class SegmentedStore implements Store {
         // Empty: its creator died between linking it and writing its binding.
         if (this.#rows === 0) {
           const full = expected?.base !== undefined ? (expected as SegmentBinding) : undefined;
-          this.#bind(this.#cur, full ?? bindingAfter(this.#reopen(), newest.index));
-        } else this.#check(this.#cur, expected);
+          bindSegment(this.#rotation(), this.#cur, full ?? bindingAfter(this.#reopen(), newest.index));
+        } else this.#opener.check(this.#cur, expected);
         if (isClosed(this.#cur)) this.#follow();
       }
     } catch (err) {
@@ -157,7 +138,8 @@ export class SegmentedStore implements Store {
 
   /** The current segment's derived head (segment-local sizes). @throws SealogError E_TAMPER after a divergence. */
   head(): LedgerHead {
-    if (this.#divergence) throw this.#divergence;
+    const divergence = this.#opener.divergence;
+    if (divergence) throw divergence;
     return this.#cur.store.head();
   }
 
@@ -175,7 +157,7 @@ export class SegmentedStore implements Store {
 
   get divergence(): SealogError | undefined {
     return (
-      this.#divergence ??
+      this.#opener.divergence ??
       this.#cur.store.divergence ??
       this.#finals.find((f) => f.seg.store.divergence)?.seg.store.divergence
     );
@@ -235,134 +217,55 @@ export class SegmentedStore implements Store {
     this.#next?.close();
     this.#budgets?.close();
     this.#budgets = undefined;
-    clearTimeout(this.#retireTimer);
+    this.#retired.stop();
     // The thread's connection goes first: the last one to close folds the WAL into the file.
     await this.#wal?.close();
     this.#wal = undefined;
     const stores = [
-      ...this.#retired,
+      ...this.#retired.take(),
       ...this.#finals.map((f) => f.seg.store),
       ...(this.#cur ? [this.#cur.store] : []),
     ];
-    this.#retired = [];
     this.#finals = [];
     await Promise.all(stores.map((s) => s.close()));
   }
 
-  /**
-   * Closes `store` soon, not now: closing the last connection to a file copies its
-   * WAL into it and syncs it, which must not stall the commit that rotated.
-   */
   #retire(store: SqliteStore): void {
-    this.#retired.push(store);
-    if (this.#retireTimer !== undefined) return;
-    this.#retireTimer = setTimeout(() => {
-      this.#retireTimer = undefined;
-      for (const s of this.#retired.splice(0)) void s.close();
-    }, RETIRE_DELAY_MS);
-    this.#retireTimer.unref();
+    this.#retired.add(store);
   }
 
   // ---- opening and checking ------------------------------------------------
 
-  #open(index: number): Segment {
-    const options = { ...this.#storeOptions(), ...(this.#trust ? { trust: this.#trustFor(index) } : {}) };
-    return openSegment(join(this.dir, segmentFileName(index)), index, options, this.#now());
-  }
-
-  #storeOptions(): SqliteStoreOptions {
-    // No thread per segment: one SegmentWal follows the writer (wal.ts).
-    const { durability, busyTimeoutMs } = this.#o;
-    return {
-      ...(durability !== undefined ? { durability } : {}),
-      ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}),
-    };
-  }
-
-  /** Segment k's trust: the writer's key, and the heads it signed in segment k's own anchor. */
-  #trustFor(index: number): WriterTrust {
-    const t = this.#trust!;
-    const onDiverge = (err: SealogError) => {
-      this.#divergence ??= err;
-      t.onDiverge?.(err);
-    };
-    if (this.#o.anchorFile === undefined) return { own: t.own, heads: [], onDiverge };
-    const anchor = new AnchorHeads(t.own, segmentAnchorFile(this.#o.anchorFile, index));
-    return { own: t.own, heads: [...anchor.read()], anchor, onDiverge };
-  }
-
   #reopen(): ReopenContext {
     return {
       dir: this.dir,
-      open: (index) => this.#open(index),
+      open: (index) => this.#opener.open(index),
       now: this.#now,
-      diverged: (what) => this.#diverged(what),
+      diverged: (what) => this.#opener.diverged(what),
       retire: (store) => this.#retire(store),
     };
   }
 
-  #check(seg: Segment, expected: Expected | undefined): void {
-    if (expected === undefined || !this.#trust) return;
-    const problem = bindingMismatch(readRow0(seg.store).binding, expected);
-    if (problem) this.#diverged(`${seg.store.path}: ${problem}`);
-  }
-
-  #diverged(what: string): void {
-    if (this.#divergence) return;
-    this.#divergence = new SealogError(
-      'E_TAMPER',
-      `segment directory ${this.dir}: ${what}; the segments do not form the history this key sealed, so nothing will be signed: run \`sealog verify\` with the verifier key`,
-    );
-    this.#trust?.onDiverge?.(this.#divergence);
-  }
-
-  // ---- rotation --------------------------------------------------------------
+  // ---- rotation (rotation.ts) ---------------------------------------------------
 
   #due(): boolean {
-    const { maxBytes, maxAgeMs } = this.#o.segments;
-    if (this.#rows <= 1) return false; // only the binding row: nothing to rotate away
-    const now = this.#now();
-    if (now < this.#rotateAfter) return false;
-    if (maxBytes !== undefined && this.#bytes >= maxBytes) return true;
-    return maxAgeMs !== undefined && now - this.#cur.bornAt >= maxAgeMs;
+    const seg = { rows: this.#rows, bytes: this.#bytes, bornAt: this.#cur.bornAt };
+    return isDue(this.#o.segments, seg, this.#rotateAfter, this.#now);
   }
 
   /** Closes the current segment and moves on. A close marker that cannot be written now (busy) is retried later. */
   #rotate(): void {
-    try {
-      closeMarker(this.#cur, this.#now());
-    } catch {
+    if (!tryClose(this.#cur, this.#now())) {
       this.#rotateAfter = this.#now() + ROTATE_RETRY_MS;
       return;
     }
     this.#follow();
   }
 
-  /**
-   * The current segment is closed (by us or another writer): derive its final
-   * head, create the next segment bound to it (or find another writer's and
-   * check it binds the same head), and append there from now on.
-   */
+  /** The current segment is closed (by us or another writer): append to its successor from now on. */
   #follow(): void {
     const cur = this.#cur;
-    const index = cur.index + 1;
-    cur.store.refresh();
-    let expected: SegmentBinding | undefined;
-    let head: LedgerHead | undefined;
-    let named: Promise<void> | undefined;
-    if (!cur.store.divergence) {
-      head = cur.store.head();
-      expected = { index, base: cur.base + head.size, prev: { size: head.size, root: head.root } };
-      named = this.#next.create(expected);
-    } else if (!existsSync(join(this.dir, segmentFileName(index)))) {
-      throw new SealogError(
-        'E_STATE',
-        `segment ${cur.store.path} was closed but its records do not derive a head to bind the next segment to; run \`sealog verify\` on it`,
-      );
-    }
-    const next = this.#open(index);
-    if (named !== undefined) next.named = named;
-    this.#bind(next, expected);
+    const { next, head } = successor(this.#rotation(), cur);
     this.#current(next);
     this.#wal?.follow(next.store.path);
     if (head !== undefined && this.#trust) this.#finals.push({ seg: cur, head });
@@ -371,26 +274,20 @@ export class SegmentedStore implements Store {
     this.onRotate?.();
   }
 
+  #rotation(): RotationContext {
+    return {
+      dir: this.dir,
+      now: this.#now,
+      durability: this.#o.durability,
+      next: this.#next,
+      open: (index) => this.#opener.open(index),
+      check: (seg, expected) => this.#opener.check(seg, expected),
+    };
+  }
+
   #planSpare(): void {
     const index = this.#cur.index + 1;
     this.#next.prepare(index, () => this.#cur.index + 1 !== index);
-  }
-
-  /**
-   * Writes the binding as row 0 of a segment made from a spare, unless a writer
-   * already did (inside BEGIN IMMEDIATE, so exactly one does), then checks it.
-   */
-  #bind(seg: Segment, expected: SegmentBinding | undefined): void {
-    if (rowCount(seg) === 0) {
-      if (expected === undefined) {
-        throw new SealogError(
-          'E_STATE',
-          `segment ${seg.store.path} has no binding and the segment before it does not derive one; run \`sealog verify\` on the directory`,
-        );
-      }
-      writeBinding(seg, expected, this.#now(), this.#o.durability);
-    }
-    this.#check(seg, expected);
   }
 
   #current(seg: Segment): void {
