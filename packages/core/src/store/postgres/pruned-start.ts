@@ -3,11 +3,13 @@ import type { OwnKey } from '../../chain/trust.js';
 import { SealogError } from '../../errors.js';
 import { stateAt } from '../../prefix/tombstone.js';
 import { type PgSession, qualify } from './connect.js';
+import { missingPruneEvidence } from './prune-evidence.js';
 import { hasTombstones, latestTombstone } from './tombstones.js';
 
 // Where a signing writer of a pruned PostgreSQL ledger may start: the newest
 // tombstone, only when this writer's own key signed its checkpoint at exactly
-// its size and its compact range hashes to that signed root. The chain value
+// its size, its compact range hashes to that signed root, and the prune
+// statement it names is this key's, sealed, for that head (prune-evidence.ts). The chain value
 // beside it is not signed (the root is what binds the range): a wrong one makes
 // the next row fail its chain check, so nothing is signed over it either.
 
@@ -34,6 +36,8 @@ export async function prunedStart(
   if (head.size !== t.size) return refuse(`holds a checkpoint of size ${head.size}, not ${t.size}`);
   if (!head.root.equals(t.range.root()))
     return refuse(`holds a compact range that does not hash to its signed root at size ${t.size}`);
+  const missing = await missingPruneEvidence(s, own, t);
+  if (missing !== undefined) return refuse(missing);
   return { state: stateAt(t) };
 }
 
