@@ -11,7 +11,7 @@ import type { CheckpointKey } from '../signer/types.js';
 import { type EraseResult, eraseBodies, erasureLeaves } from '../store/erase.js';
 import { openReadOnly } from '../store/open.js';
 import { appendSealedEntry } from './retention-write.js';
-import { verifySegments } from './verify.js';
+import { verifySegmentsWithKeys } from './verify.js';
 
 // `sealog erase` on a closed segment (docs/lifecycle.md "Erasure of a
 // record's body"). The closed segment K is never written again: the signed
@@ -47,7 +47,7 @@ export async function eraseInClosedSegment(
   o: { trust?: readonly string[]; vacuum: boolean; now?: number },
 ): Promise<ClosedErasure> {
   const dir = dirname(file);
-  const report = verifySegments(dir, { keys: o.trust ?? [key.log.verifierKey] });
+  const { report, keysAt } = verifySegmentsWithKeys(dir, { keys: o.trust ?? [key.log.verifierKey] });
   if (!report.ok) {
     const first = [
       ...report.findings.filter((f) => f.kind !== 'segment-stray').map((f) => `${f.kind}: ${f.message}`),
@@ -77,6 +77,13 @@ export async function eraseInClosedSegment(
     throw new SealogError(
       'E_CONFIG',
       `row(s) ${out.slice(0, 10).join(', ')} of segment ${target.index} ${target.size > out[0]! ? 'are not covered by a valid checkpoint' : `do not exist (it has ${target.size} records)`}; nothing was erased`,
+    );
+  // The statement goes to the newest segment: directory verify trusts it only when its key is
+  // trusted there, given or carried by a rotation an earlier segment verified and sealed.
+  if (!(keysAt.get(newest.index) ?? []).includes(key.log.verifierKey))
+    throw new SealogError(
+      'E_KEY',
+      `${key.display} is not trusted in segment ${newest.index}, where the erasure statement would go: it is neither among the verifier keys given nor carried there by a key rotation (a key \`sealog key rotate\` endorsed in segment k is trusted from segment k+1 on, once k's own checkpoint covers the rotation); nothing was erased: give its verifier key, or the key that rotated to it, with --trust-file`,
     );
   const origin = report.origin ?? key.name;
   if (origin !== key.name)

@@ -53,16 +53,17 @@ export function readSegmentErasures(file: string): { seq: number; note: string }
 }
 
 /**
- * The statements of every present segment that a trusted log key signed, by
- * the earlier segment they erase in. Malformed, unsigned, copied or
- * misdirected ones are `bad-statement` findings and authorise nothing.
+ * The statements of every present segment that a log key trusted in that
+ * segment signed (`keysIn(index)`: the keys given, and those carried into it
+ * by verified rotations, verify-pass.ts), by the earlier segment they erase in.
+ * Malformed, unsigned, copied or misdirected ones are `bad-statement` findings
+ * and authorise nothing.
  */
 export function collectSegmentErasures(
   files: readonly { index: number; file: string }[],
-  keys: readonly VerifierKey[],
+  keysIn: (index: number) => readonly VerifierKey[],
   add: (f: SegmentFinding) => void,
 ): Map<number, ElsewhereErasure[]> {
-  const logKeys = keys.filter((k) => k.type === SIG_TYPE_ED25519);
   const out = new Map<number, ElsewhereErasure[]>();
   const seen = new Set<string>();
   for (const { index, file } of files) {
@@ -101,9 +102,15 @@ export function collectSegmentErasures(
         );
         continue;
       }
-      if (!signedBy(note, s, logKeys)) {
+      if (
+        !signedBy(
+          note,
+          s,
+          keysIn(index).filter((k) => k.type === SIG_TYPE_ED25519),
+        )
+      ) {
         problem(
-          `the erasure statement for segment ${s.segment} is not signed by a trusted key: it authorises nothing`,
+          `the erasure statement for segment ${s.segment} is not signed by a key trusted in segment ${index} (one given, or carried there by a rotation a verified segment sealed): it authorises nothing`,
         );
         continue;
       }

@@ -1,22 +1,15 @@
-import { isSealogError, SealogError } from '../errors.js';
+import { SealogError } from '../errors.js';
 import { parseVerifierKey, type VerifierKey } from '../note/keys.js';
-import type { VerifyOptions, VerifyReport } from '../verify/types.js';
+import type { VerifyOptions } from '../verify/types.js';
 import { isFailure } from '../verify/types.js';
-import { verifyLedger } from '../verify/verify.js';
 import type { SegmentBinding } from './binding.js';
-import { carriedKeys } from './carry-keys.js';
-import { collectSegmentErasures, judgeSegmentErasures } from './erasures.js';
-import { listSegments, type SegmentSlot } from './layout.js';
+import { judgeSegmentErasures } from './erasures.js';
+import { listSegments } from './layout.js';
 import { holdsInForce, judgeStatements, MAX_STATEMENTS_PER_DIRECTORY } from './retention.js';
 import { checkTrusted, judgeMissing, type PrunedSummary } from './verify-judge.js';
-import { MAX_STATEMENTS_PER_SEGMENT, readSegmentFacts, type SegmentFacts } from './verify-read.js';
-import {
-  type HoldSummary,
-  holdSummaries,
-  type SegmentFinding,
-  type SegmentSummary,
-  type SegmentsReport,
-} from './verify-types.js';
+import { type SegmentFile, verifyEachSegment } from './verify-pass.js';
+import { MAX_STATEMENTS_PER_SEGMENT } from './verify-read.js';
+import { type HoldSummary, holdSummaries, type SegmentFinding, type SegmentsReport } from './verify-types.js';
 
 // `sealog verify <dir>` on a segmented ledger (layout.ts): every segment file
 // is verified as a ledger of its own, then the segments are judged as one
@@ -44,6 +37,17 @@ export interface SegmentsVerifyOptions extends VerifyOptions {
  *   is a finding (`segment-unreadable`), not an exception.
  */
 export function verifySegments(dir: string, options: SegmentsVerifyOptions): SegmentsReport {
+  return verifySegmentsWithKeys(dir, options).report;
+}
+
+/**
+ * {@link verifySegments}, and the verifier keys trusted in each segment read
+ * (given, and carried by verified rotations): what a statement stored there must be signed by.
+ */
+export function verifySegmentsWithKeys(
+  dir: string,
+  options: SegmentsVerifyOptions,
+): { report: SegmentsReport; keysAt: ReadonlyMap<number, readonly string[]> } {
   const keys: VerifierKey[] = (options.keys ?? []).map((k) => parseVerifierKey(k));
   if (
     options.retention !== undefined &&
@@ -59,48 +63,13 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
   for (const s of strays)
     add({ kind: 'segment-stray', message: `${s}: named like a segment but not one (not read)` });
 
-  const files = listing.slots.filter((s): s is SegmentSlot & { file: string } => s.file !== undefined);
+  const files = listing.slots.filter((s): s is SegmentFile => s.file !== undefined);
   const perSegment = { ...options };
   delete perSegment.trusted;
   delete (perSegment as SegmentsVerifyOptions).retention;
-  const read = new Map<number, { report: VerifyReport; facts: SegmentFacts; summary: SegmentSummary }>();
-  const summaries: SegmentSummary[] = [];
-  // Statements read over the whole directory are bounded too, not only per segment.
-  let statementBudget = MAX_STATEMENTS_PER_DIRECTORY;
-  // Erasures in closed segments: their statements live in later segments.
-  const elsewhere = collectSegmentErasures(files, keys, add);
-  // Keys endorsed by rotations verified in earlier segments (carry-keys.ts), beside the given ones.
-  let segmentKeys: string[] = [...(options.keys ?? [])];
-  for (const slot of files) {
-    const summary: SegmentSummary = {
-      index: slot.index,
-      file: slot.file,
-      ok: false,
-      size: 0,
-      sealedBy: 'none',
-    };
-    summaries.push(summary);
-    try {
-      const report = verifyLedger(slot.file, {
-        ...perSegment,
-        keys: segmentKeys,
-        erasedElsewhere: elsewhere.get(slot.index) ?? [],
-      });
-      segmentKeys = [...segmentKeys, ...carriedKeys(slot.file, segmentKeys, report)];
-      const facts = readSegmentFacts(slot.file, statementBudget);
-      statementBudget = Math.max(0, statementBudget - facts.statements.length);
-      summary.size = report.size;
-      summary.root = report.root;
-      summary.report = report;
-      if (facts.oldest !== undefined) summary.oldest = facts.oldest;
-      if (facts.newest !== undefined) summary.newest = facts.newest;
-      read.set(slot.index, { report, facts, summary });
-    } catch (err) {
-      if (!isSealogError(err) || (err.code !== 'E_IO' && err.code !== 'E_NOT_LEDGER')) throw err;
-      summary.error = err.message;
-      add({ kind: 'segment-unreadable', segment: slot.index, message: `${slot.file}: ${err.message}` });
-    }
-  }
+  const each = verifyEachSegment(files, perSegment, options.keys ?? []);
+  const { read, summaries } = each;
+  for (const f of each.findings) add(f);
   const origin = options.origin ?? [...read.values()].find((r) => r.report.origin)?.report.origin;
 
   // Row 0: the binding names the segment's place; a file in another's slot is misplaced.
@@ -226,7 +195,7 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
 
   const holds: HoldSummary[] = holdSummaries(judged, holdsInForce(judged));
   const failed = findings.some((f) => f.kind !== 'segment-stray') || summaries.some((s) => !s.ok);
-  return {
+  const report: SegmentsReport = {
     version: 1,
     ok: !failed && files.length > 0,
     dir,
@@ -246,4 +215,5 @@ export function verifySegments(dir: string, options: SegmentsVerifyOptions): Seg
     strays,
     records: summaries.reduce((n, s) => n + s.size, 0),
   };
+  return { report, keysAt: each.keysAt };
 }
