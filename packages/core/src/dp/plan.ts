@@ -5,8 +5,9 @@ import {
   sumApproximation,
   sumBound,
 } from './accuracy.js';
+import { releases } from './budget-accounting.js';
 import { gaussianSigma2, laplaceScale, MICRO, toMicro } from './calibrate.js';
-import type { NoiseConfig, NoiseField } from './config.js';
+import type { NoiseBudget, NoiseConfig, NoiseField } from './config.js';
 import type { Rational } from './sample.js';
 
 // What the noise will do, before deploying (issue 20, item 2): per field, the
@@ -52,7 +53,10 @@ export interface FieldPlan {
   /** False when `error` may be a grid step off (a Gaussian with σ above 2^22 steps, a bound past 2^53 steps). */
   exact: boolean;
   aggregates: AggregateError[];
-  /** Values of this field one unit gets noised per window when the field is its only cost. */
+  /**
+   * Values of this field one unit gets noised per window when the field is its only cost,
+   * in the currency it spends (ε, or ρ for a Gaussian field under budget.gaussian): releases().
+   */
   perWindow: number;
   warnings: string[];
 }
@@ -98,8 +102,11 @@ export function onGrid(steps: number, granularity: number): string {
   return (steps * granularity).toFixed(decimalsOf(granularity));
 }
 
-/** The plan for one field, with the sampler parameters computed exactly as noise.ts's prepare(). */
-export function planField(path: string, f: NoiseField, budgetEpsilon: number): FieldPlan {
+/**
+ * The plan for one field, with the sampler parameters computed exactly as noise.ts's prepare().
+ * `budget` is the config's budget, or a number for an ε-only budget of that ε.
+ */
+export function planField(path: string, f: NoiseField, budget: number | NoiseBudget): FieldPlan {
   const g = f.granularity;
   const sensitivity = Math.round(f.upper / g) - Math.round(f.lower / g);
   const micro = toMicro(f.epsilon);
@@ -154,9 +161,15 @@ export function planField(path: string, f: NoiseField, budgetEpsilon: number): F
     coverage: acc.coverage,
     exact: acc.exact,
     aggregates,
-    perWindow: Math.floor(toMicro(budgetEpsilon) / micro),
+    perWindow: perWindow(f, budget),
     warnings,
   };
+}
+
+/** Values per window as the budget tracker counts them: releases() of the field alone under `budget`. */
+function perWindow(f: NoiseField, budget: number | NoiseBudget): number {
+  const b = typeof budget === 'number' ? { epsilon: budget, windowSeconds: 1 } : budget;
+  return releases({ unit: '', budget: b, fields: { f } }, 'f')!.perWindow;
 }
 
 /**
@@ -169,7 +182,7 @@ export function planNoise(config: NoiseConfig): NoisePlan {
     unit: config.unit,
     budgetEpsilon: config.budget.epsilon,
     windowSeconds: config.budget.windowSeconds,
-    fields: Object.entries(config.fields).map(([path, f]) => planField(path, f, config.budget.epsilon)),
+    fields: Object.entries(config.fields).map(([path, f]) => planField(path, f, config.budget)),
     notes: [...PLAN_NOTES],
   };
 }

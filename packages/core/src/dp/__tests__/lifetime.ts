@@ -4,9 +4,16 @@
 // ρ 0.3 (four `g` values).
 
 /** A Gaussian field costing ρ(2, 1e-6) ≈ 0.0676 a value. */
-export const GAUSS = { mechanism: 'gaussian', epsilon: 2, delta: 1e-6, lower: 0, upper: 500, granularity: 1 };
+export const GAUSS = {
+  mechanism: 'gaussian',
+  epsilon: 2,
+  delta: 1e-6,
+  lower: 0,
+  upper: 500,
+  granularity: 1,
+} as const;
 /** A Laplace field costing ε 0.25 a value. */
-export const LAP = { mechanism: 'laplace', epsilon: 0.25, lower: 0, upper: 10, granularity: 1 };
+export const LAP = { mechanism: 'laplace', epsilon: 0.25, lower: 0, upper: 10, granularity: 1 } as const;
 
 /** The scenario's noise config (unit field `u`, fields `m` and `g`), windows of `windowSeconds`. */
 export function lifetimeNoise(windowSeconds: number) {
