@@ -14,6 +14,8 @@ with the given keys and whose root matches the records; nothing is published
 when none does. Run it again after new checkpoints: it writes only new files
 and the checkpoint. Files already in <dir> are compared with the ledger, never
 trusted. Publishing shows every entry as the ledger holds it. See docs/tiles.md.
+A PostgreSQL ledger pruned under retention is refused (exit 2): the tiles and
+entry bundles of its pruned records cannot be made (docs/lifecycle.md).
 
 ${KEY_USAGE}  --origin <origin>    publish only checkpoints of this origin
   --json               print the result as JSON

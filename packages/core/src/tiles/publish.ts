@@ -4,6 +4,7 @@ import { CompactRange } from '../merkle.js';
 import { bytesEqual, encodeBase64 } from '../note/encoding.js';
 import { parseVerifierKey, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
 import { MAX_NOTE_BYTES } from '../note/note.js';
+import { prunedPrefix } from '../proof/leaves.js';
 import { LedgerReader } from '../store/reader.js';
 import { TileBuilder } from './builder.js';
 import { TileDir } from './dir.js';
@@ -70,6 +71,7 @@ export function writeTiles(ledgerPath: string, dir: string, options: TilesOption
   try {
     // One snapshot for both passes (WAL): a writer appending meanwhile is not seen.
     reader.db.exec('BEGIN');
+    refusePruned(reader);
     const ledgerSize = reader.size();
     const { found, rows } = candidates(reader, keys, options.origin);
     const out = new TileDir(dir);
@@ -127,6 +129,23 @@ export function writeTiles(ledgerPath: string, dir: string, options: TilesOption
     if (reader.db.inTransaction) reader.db.exec('ROLLBACK');
     reader.close();
   }
+}
+
+/**
+ * A ledger whose prefix was pruned under retention (PostgreSQL) keeps of it only
+ * a compact range: one subtree hash per set bit of the cut. A tlog-tiles log
+ * serves every entry from index 0, and each tile holds the hashes of 256
+ * leaves or subtrees, so no tile or entry bundle covering a pruned record can
+ * be made from what is left, and a log without them is not a tlog-tiles log.
+ * @throws SealogError E_CONFIG naming the cut
+ */
+function refusePruned(reader: LedgerReader): void {
+  const cut = prunedPrefix(reader.db)?.size;
+  if (cut === undefined) return;
+  throw new SealogError(
+    'E_CONFIG',
+    `records 0..${cut - 1} of this ledger were pruned under retention at ${cut} (\`sealog verify\` checks its tombstone): tlog-tiles serves every entry from index 0, and the level-0 tiles and entry bundles of records 0..${cut - 1}, and every higher tile over them, need leaf hashes and entries the ledger no longer holds; nothing was published (a directory published before the prune keeps serving what it holds). For records from ${cut} on, use \`sealog export --seq ${cut}..\``,
+  );
 }
 
 /** The checkpoint `dir` already serves, which must verify under the keys; undefined if none. */
