@@ -25,7 +25,7 @@ import {
 import { PgStore } from '../../packages/core/src/store/postgres/store.js';
 import { psql } from '../helpers/postgres.js';
 import { keygen, runBin, table, verify } from './harness.js';
-import { DAY, ledger, OLD, prune, pruneFixture, seed, seqRange, YOUNG } from './prune-helpers.js';
+import { DAY, ledger, OLD, prune, pruneFixture, seed, seqRange, write, YOUNG } from './prune-helpers.js';
 
 const f = pruneFixture('pg_hold');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -183,6 +183,31 @@ describe('sealog hold on a PostgreSQL ledger', () => {
     const c = await runBin(['checkpoint', url, '--key', f.key.keyFile]);
     expect(c.code, c.err).toBe(0);
     await expectRefusedBy(url, 'LIT-6');
+  }, 180_000);
+
+  it('prune does not remove the row that records an active hold, even when the hold covers none of them', async () => {
+    const url = ledger(f, 'own_row');
+    const old = Date.now() - 400 * DAY;
+    await write(f, url, OLD, old, 'old');
+    // A hold placed long ago (its row is as old as the records), on times no record has.
+    const key = fileCheckpointKey(loadSignerKeyFile(f.key.keyFile), f.key.keyFile);
+    const s = {
+      type: 'hold' as const,
+      origin: key.name,
+      id: 'LIT-8',
+      time: old + OLD,
+      reason: 'LIT-8',
+      scope: { from: Date.now() + 100 * DAY, to: Date.now() + 200 * DAY },
+    };
+    const note = await signStatement(s, key.log);
+    await key.close();
+    await append(url, [statementEntry(note, s, old + OLD)]);
+    await write(f, url, YOUNG, Date.now(), 'young');
+    const r = await prune(f, url);
+    expect(r.code, r.out + r.err).toBe(2);
+    expect(r.err).toContain(`legal hold LIT-8`);
+    expect(r.err).toContain(`is recorded at row ${OLD}`);
+    expect((await seqRange(url)).lo).toBe(0);
   }, 180_000);
 
   it('hold and prune run one at a time; --segment is refused', async () => {
