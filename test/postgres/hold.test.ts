@@ -234,4 +234,24 @@ describe('sealog hold on a PostgreSQL ledger', () => {
     }
     expect((await hold(url, '--id', 'LIT-7', ...OLD_RANGE())).code).toBe(0);
   }, 180_000);
+
+  it('erase refuses a PostgreSQL ledger, says why, and changes nothing', async () => {
+    const url = ledger(f, 'erase');
+    await seed(f, url);
+    const before = await psql<{ entry: Buffer }>(
+      url,
+      `SELECT entry FROM ${table(url, 'records')} WHERE seq = 3`,
+    );
+    const args = ['erase', url, '--seq', '3', '--reason', 'DSR-1042', '--key', f.key.keyFile, '--yes'];
+    const r = await runBin(args);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain('sealog erase refuses a PostgreSQL ledger, and nothing was changed');
+    expect(r.err).toContain('cannot yet take an erased row');
+    const after = await psql<{ entry: Buffer }>(
+      url,
+      `SELECT entry FROM ${table(url, 'records')} WHERE seq = 3`,
+    );
+    expect(after[0]!.entry.equals(before[0]!.entry)).toBe(true);
+    expect((await verify(url, f.key.pub)).code).toBe(0);
+  }, 120_000);
 });

@@ -134,7 +134,10 @@ export const erase: Command = {
     if (isPostgresUrl(path)) {
       throw new SealogError(
         'E_CONFIG',
-        'sealog erase works on SQLite ledgers only for now; a PostgreSQL ledger cannot be erased with it',
+        // Not built (docs/lifecycle.md "PostgreSQL ledgers"): the writers re-derive by
+        // hashing rows and cannot yet read an erasure statement, and PostgreSQL keeps the
+        // old row version (dead tuples, WAL, replicas, base backups) beyond sealog's reach.
+        'sealog erase refuses a PostgreSQL ledger, and nothing was changed: its writers re-derive their state by hashing the stored rows and cannot yet take an erased row\'s leaf from an erasure statement (they would stop signing), and PostgreSQL keeps the old body in dead row versions, its WAL, replicas and base backups, which sealog cannot reach. Shred the pseudonym key instead (sealog pseudonym shred); see docs/lifecycle.md "PostgreSQL ledgers"',
       );
     }
     if (values.yes !== true)
