@@ -42,7 +42,7 @@ function formatPgHolds(r: { holds: HoldSummary[]; problems: { seq: number; messa
   return out;
 }
 
-/** `sealog hold list postgres://…`: exit 1 when a hold statement is forged or unsealed. */
+/** `sealog hold list postgres://…`: exit 1 when a hold statement is forged or malformed (an unsealed one is only reported). */
 export async function listPg(url: string, keys: string[], json: boolean, io: Io): Promise<number> {
   const { verifiedPgHolds } = await import('@sealog/core/postgres');
   const r = await verifiedPgHolds(url, keys);
@@ -52,7 +52,7 @@ export async function listPg(url: string, keys: string[], json: boolean, io: Io)
     if (r.holds.length === 0) io.out('no legal hold\n');
   }
   for (const p of r.problems) io.err(`row ${p.seq}: ${escapeTerminal(p.message)}\n`);
-  return r.problems.length > 0 ? EXIT_FAIL : EXIT_OK;
+  return r.problems.some((p) => p.kind === 'forged') ? EXIT_FAIL : EXIT_OK;
 }
 
 /**
