@@ -7,9 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { verifyBundle } from '../../packages/core/src/bundle/verify.js';
 import { runBin, table } from './harness.js';
 import {
   asReplica,
+  DAY,
   ledger,
   OLD,
   plantTombstone,
@@ -41,6 +43,13 @@ describe('sealog export of a pruned PostgreSQL ledger', () => {
     expect(bundle.manifest.checkpoint.size).toBeGreaterThan(OLD + YOUNG);
     const ok = await runBin(['verify-bundle', out, '--key-file', f.key.pub]);
     expect(ok.code, ok.out + ok.err).toBe(0);
+    // The browser verifier's judgement (web-verifier main.ts calls this on the file's bytes).
+    const vkeys = readFileSync(f.key.pub, 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    const web = verifyBundle(new Uint8Array(readFileSync(out)), { keys: vkeys });
+    expect(web.status, JSON.stringify(web)).toBe('ok');
     // Everything kept, streamed as JSON Lines: verify-bundle checks it line by line.
     const all = join(f.dir, 'all.jsonl');
     const s = await exportTo(url, all);
@@ -54,6 +63,13 @@ describe('sealog export of a pruned PostgreSQL ledger', () => {
     expect(below.code).toBe(2);
     expect(below.err).toContain(`pruned under retention at ${OLD}`);
     expect(below.err).toContain(`the oldest kept record is ${OLD}`);
+    const upTo = await exportTo(url, join(f.dir, 'upto.json'), '--seq', '..10');
+    expect(upTo.code).toBe(2);
+    expect(upTo.err).toContain(`pruned under retention at ${OLD}`);
+    const since = new Date(Date.now() - 401 * DAY).toISOString();
+    const byTime = await exportTo(url, join(f.dir, 'bytime.json'), '--from', since);
+    expect(byTime.code).toBe(2);
+    expect(byTime.err).toContain(`the oldest kept record is ${OLD}: select records after`);
   }, 180_000);
 
   it('refuses when the compact range of the tombstone was edited', async () => {

@@ -66,18 +66,21 @@ export function provedPrefix(
 
 /**
  * Refuses a selection that reaches below the cut: by seq, or by a time range
- * that meets the pruned records' times.
+ * starting at or before the newest pruned record's time (and not ending before the oldest).
  * @throws SealogError E_CONFIG saying where the kept records start
  */
 export function checkNotPruned(query: RecordQuery, base: PrunedBase | undefined): void {
   if (base === undefined) return;
   const e = base.expired;
   const n = e.records;
-  const bySeq = query.seqFrom !== undefined && query.seqFrom < n;
+  // An open lower end (no --seq, `--seq ..B`) means "what is kept", unless nothing kept is in
+  // it; a time range is refused when its lower end (--from) reaches the pruned records' times.
+  const bySeq =
+    (query.seqFrom !== undefined && query.seqFrom < n) || (query.seqTo !== undefined && query.seqTo <= n);
   const byTime =
     query.tsFrom !== undefined &&
     query.tsFrom <= e.newest &&
-    (query.tsTo === undefined || query.tsTo > e.oldest);
+    (query.tsTo ?? Number.POSITIVE_INFINITY) > e.oldest;
   if (!bySeq && !byTime) return;
   const when = `${new Date(e.prunedAt).toISOString()}, reason ${JSON.stringify(e.reason)}`;
   const instead = bySeq
