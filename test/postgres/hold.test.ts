@@ -180,6 +180,11 @@ describe('sealog hold on a PostgreSQL ledger', () => {
     expect(r.code, r.err).toBe(2);
     expect(r.err).toContain('no valid checkpoint covers yet');
     expect((await seqRange(url)).lo).toBe(0);
+    // Running hold add again says what is left to do: seal it.
+    const again = await hold(url, '--id', 'LIT-6', ...OLD_RANGE());
+    expect(again.code).toBe(2);
+    expect(again.err).toContain('is recorded at row');
+    expect(again.err).toContain('no checkpoint covers it yet');
     const c = await runBin(['checkpoint', url, '--key', f.key.keyFile]);
     expect(c.code, c.err).toBe(0);
     await expectRefusedBy(url, 'LIT-6');

@@ -112,6 +112,12 @@ export async function holdPg(url: string, o: PgHoldOptions): Promise<PgHoldResul
         );
       statement = { type: 'release', ...base, hold: Buffer.from(target.hash, 'base64') };
     } else {
+      const unsealed = same.find((h) => !h.sealed);
+      if (unsealed !== undefined)
+        throw new SealogError(
+          'E_CONFIG',
+          `legal hold ${JSON.stringify(id)} is recorded at row ${unsealed.at.seq} but no checkpoint covers it yet (an interrupted hold add): seal it with sealog checkpoint ${display} --key …; nothing was written`,
+        );
       if (same.length > 0)
         throw new SealogError(
           'E_CONFIG',
