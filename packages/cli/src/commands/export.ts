@@ -62,6 +62,9 @@ The recipient checks it with \`sealog verify-bundle\`, or in a browser: the
 with bundle.json dropped on it. Either way the recipient pastes the verifier
 key got from the log owner: the keys inside a bundle prove only that it is
 self-consistent. If no checkpoint covers the range yet, run \`sealog checkpoint\`.
+A PostgreSQL ledger pruned under retention exports records from its cut on
+(proved through its tombstone, which must verify as \`sealog verify\` requires);
+a selection reaching below the cut is refused (docs/lifecycle.md).
 
 ${FILTER_USAGE}`;
 
