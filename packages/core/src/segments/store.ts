@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { appendAnchorAsync } from '../checkpoint/anchor.js';
 import { SealogError } from '../errors.js';
-import type { SqliteStore, SqliteStoreOptions } from '../store/sqlite.js';
+import type { SqliteStoreOptions } from '../store/sqlite.js';
 import type {
   CommitResult,
   LedgerHead,
@@ -16,19 +16,17 @@ import { prepareDir, sealedAt } from './checks.js';
 import { createSegment, removeStaleTemps } from './create.js';
 import { listSegments, segmentAnchorFile, segmentFileName } from './layout.js';
 import { SegmentOpener } from './opener.js';
-import { bindingAfter, type Expected, expectedBinding, type ReopenContext } from './reopen.js';
+import { bindingAfter, type Expected, expectedBinding } from './reopen.js';
 import { Retired } from './retire.js';
 import {
   bindSegment,
   isDue,
   ROTATE_RETRY_MS,
-  type RotationContext,
   type SegmentsOptions,
   successor,
   tryClose,
 } from './rotation.js';
 import { isClosed, openBudgets, rowCount, type Segment, SegmentClosed, segmentBytes } from './segment.js';
-import { NextSegment } from './spare.js';
 import { SegmentWal } from './wal.js';
 
 export type { SegmentsOptions } from './rotation.js';
@@ -58,6 +56,7 @@ export class SegmentedStore implements Store {
   readonly #o: SegmentedStoreOptions;
   readonly #now: () => number;
   readonly #trust: WriterTrust | undefined;
+  /** Opens and checks segments with the writer's trust; the context of every step below. */
   readonly #opener: SegmentOpener;
   #cur!: Segment;
   /** Closed segments whose final head this writer derived and has not yet sealed. */
@@ -65,11 +64,11 @@ export class SegmentedStore implements Store {
   #bytes = 0;
   #rows = 0;
   #rotateAfter = 0;
+  /** A rotation planned for the turn after the commit that filled the segment. */
+  #soon: NodeJS.Immediate | undefined;
   #budgets: Database.Database | undefined;
   #wal: SegmentWal | undefined;
   readonly #retired = new Retired();
-  /** The next segment's file, built ahead (create.ts). */
-  #next!: NextSegment;
 
   /** @throws SealogError E_CONFIG (path is a file), E_IO, E_STATE, E_NOT_LEDGER. */
   constructor(dir: string, options: SegmentedStoreOptions) {
@@ -78,8 +77,7 @@ export class SegmentedStore implements Store {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#trust = options.trust;
-    this.#next = new NextSegment(dir, options.durability, this.#now);
-    this.#opener = new SegmentOpener(dir, options, options.trust, this.#now);
+    this.#opener = new SegmentOpener(dir, options, options.trust, this.#now, this.#retired);
     prepareDir(dir);
     removeStaleTemps(dir);
     const { slots } = listSegments(dir);
@@ -99,14 +97,14 @@ export class SegmentedStore implements Store {
         this.#current(this.#opener.open(newest.index));
         let expected: Expected | undefined;
         if (this.#trust) {
-          const found = expectedBinding(this.#reopen(), this.#trust.own, slots, newest.index);
+          const found = expectedBinding(this.#opener, this.#trust.own, slots, newest.index);
           expected = found.expected;
           this.#finals.push(...found.finals);
         }
         // Empty: its creator died between linking it and writing its binding.
         if (this.#rows === 0) {
           const full = expected?.base !== undefined ? (expected as SegmentBinding) : undefined;
-          bindSegment(this.#rotation(), this.#cur, full ?? bindingAfter(this.#reopen(), newest.index));
+          bindSegment(this.#opener, this.#cur, full ?? bindingAfter(this.#opener, newest.index));
         } else this.#opener.check(this.#cur, expected);
         if (isClosed(this.#cur)) this.#follow();
       }
@@ -128,6 +126,7 @@ export class SegmentedStore implements Store {
         const r = seg.store.append(batch);
         this.#rows = r.size;
         this.#measure();
+        this.#rotateSoon();
         return { ...r, firstSeq: seg.base + r.firstSeq, size: seg.base + r.size };
       } catch (err) {
         if (!(err instanceof SegmentClosed) || follows >= MAX_FOLLOWS) throw err;
@@ -179,7 +178,7 @@ export class SegmentedStore implements Store {
       const { seg, head } = this.#finals[0]!;
       if (!(this.#trust && sealedAt(seg.store, head, this.#trust.own))) await this.#store(seg, head, sign);
       this.#finals.shift();
-      this.#retire(seg.store);
+      this.#opener.retire(seg.store);
     }
     const seg = this.#cur;
     seg.store.refresh();
@@ -214,7 +213,8 @@ export class SegmentedStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.#next?.close();
+    clearImmediate(this.#soon);
+    this.#opener?.next.close();
     this.#budgets?.close();
     this.#budgets = undefined;
     this.#retired.stop();
@@ -230,27 +230,31 @@ export class SegmentedStore implements Store {
     await Promise.all(stores.map((s) => s.close()));
   }
 
-  #retire(store: SqliteStore): void {
-    this.#retired.add(store);
-  }
-
-  // ---- opening and checking ------------------------------------------------
-
-  #reopen(): ReopenContext {
-    return {
-      dir: this.dir,
-      open: (index) => this.#opener.open(index),
-      now: this.#now,
-      diverged: (what) => this.#opener.diverged(what),
-      retire: (store) => this.#retire(store),
-    };
-  }
-
   // ---- rotation (rotation.ts) ---------------------------------------------------
 
   #due(): boolean {
     const seg = { rows: this.#rows, bytes: this.#bytes, bornAt: this.#cur.bornAt };
     return isDue(this.#o.segments, seg, this.#rotateAfter, this.#now);
+  }
+
+  /**
+   * A commit that leaves its segment due has it rotated in the event loop's next
+   * turn, after this commit is acknowledged and between commits, so no commit
+   * (and no batch waiting for one) carries the rotation. The steps and their
+   * guarantees are those of a rotation inside a commit; an append that still
+   * finds its segment due (age, or no turn in between) rotates first, as before.
+   */
+  #rotateSoon(): void {
+    if (this.#soon !== undefined || !this.#due()) return;
+    this.#soon = setImmediate(() => {
+      this.#soon = undefined;
+      try {
+        if (this.#due()) this.#rotate();
+      } catch {
+        // Not lost: the next append rotates or follows itself and throws what fails to its caller.
+      }
+    });
+    this.#soon.unref();
   }
 
   /** Closes the current segment and moves on. A close marker that cannot be written now (busy) is retried later. */
@@ -265,29 +269,18 @@ export class SegmentedStore implements Store {
   /** The current segment is closed (by us or another writer): append to its successor from now on. */
   #follow(): void {
     const cur = this.#cur;
-    const { next, head } = successor(this.#rotation(), cur);
+    const { next, head } = successor(this.#opener, cur);
     this.#current(next);
     this.#wal?.follow(next.store.path);
     if (head !== undefined && this.#trust) this.#finals.push({ seg: cur, head });
-    else this.#retire(cur.store);
+    else this.#opener.retire(cur.store);
     this.#planSpare();
     this.onRotate?.();
   }
 
-  #rotation(): RotationContext {
-    return {
-      dir: this.dir,
-      now: this.#now,
-      durability: this.#o.durability,
-      next: this.#next,
-      open: (index) => this.#opener.open(index),
-      check: (seg, expected) => this.#opener.check(seg, expected),
-    };
-  }
-
   #planSpare(): void {
     const index = this.#cur.index + 1;
-    this.#next.prepare(index, () => this.#cur.index + 1 !== index);
+    this.#opener.next.prepare(index, () => this.#cur.index + 1 !== index);
   }
 
   #current(seg: Segment): void {
