@@ -3,33 +3,19 @@
 // ledger") as one history, through the built `sealog` binary; a hostile
 // directory gets a plain message, never a crash; commands that read one
 // ledger file name the segment file to give instead.
-import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../packages/core/src/index.js';
 import { bindingEntry } from '../packages/core/src/segments/binding.js';
 import { segmentFileName } from '../packages/core/src/segments/layout.js';
 import { SegmentedStore } from '../packages/core/src/segments/store.js';
 import { SqliteStore } from '../packages/core/src/store/sqlite.js';
+import { runBin, startBin } from './helpers/bin.js';
 import { tempDir } from './helpers/tmp.js';
 import { fixtureRecord, makeSegmentedLedger, type SegmentedLedger } from './segments-fixture.js';
 
-const BIN = join(import.meta.dirname, '../packages/cli/dist/bin.js');
-const run = promisify(execFile);
-
-async function sealog(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout, err: x.stderr };
-  }
-}
+const sealog = (...args: string[]) => runBin(args, { env: { ...process.env, NO_COLOR: '1' }, timeoutMs: 0 });
 
 interface Line {
   seq: number;
@@ -124,31 +110,16 @@ describe('sealog tail <segment directory>', () => {
   it('-F on an empty directory waits, then follows into each new segment as its writer creates it', async () => {
     const dir = join(tempDir(), 'audit');
     mkdirSync(dir);
-    const child = spawn(process.execPath, [BIN, 'tail', '-F', dir, '--json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const until = async (what: string, ok: () => boolean) => {
-      for (let i = 0; i < 300 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
-      if (!ok()) throw new Error(`timed out waiting for ${what}; stdout ${out}; stderr ${err}`);
-    };
-    await until('the waiting line', () => err.includes('waiting'));
-    expect(err).toBe(`sealog tail: waiting for a segment in ${dir} to appear (Ctrl-C to stop)\n`);
+    const tail = startBin(['tail', '-F', dir, '--json']);
+    await tail.until('the waiting line', () => tail.err.includes('waiting'));
+    expect(tail.err).toBe(`sealog tail: waiting for a segment in ${dir} to appear (Ctrl-C to stop)\n`);
     // Segment 1, written live: binding row, then records one commit at a time.
     const s1 = new SqliteStore(join(dir, segmentFileName(1)));
     let head = s1.append([bindingEntry({ index: 1, base: 0 }, 1000)]);
     s1.append([fixtureRecord(0, 1, 1001)]);
-    await until('record 0', () => out.includes('"n":0'));
+    await tail.until('record 0', () => tail.out.includes('"n":0'));
     head = s1.append([fixtureRecord(1, 1, 1002)]);
-    await until('record 1', () => out.includes('"n":1'));
+    await tail.until('record 1', () => tail.out.includes('"n":1'));
     // The writer rotates: a last record in segment 1, then segment 2 bound to it.
     head = s1.append([fixtureRecord(2, 1, 1003)]);
     await s1.close();
@@ -157,14 +128,14 @@ describe('sealog tail <segment directory>', () => {
       bindingEntry({ index: 2, base: head.size, prev: { size: head.size, root: head.root } }, 1004),
     ]);
     s2.append([fixtureRecord(3, 2, 1005)]);
-    await until('record 3', () => out.includes('"n":3'));
+    await tail.until('record 3', () => tail.out.includes('"n":3'));
     s2.append([fixtureRecord(4, 2, 1006)]);
-    await until('record 4', () => out.includes('"n":4'));
+    await tail.until('record 4', () => tail.out.includes('"n":4'));
     await s2.close();
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(err.split('\n').filter(Boolean)).toHaveLength(1);
-    expect(ids(lines(out))).toEqual([
+    tail.child.kill('SIGINT');
+    expect(await tail.exited).toBe(0);
+    expect(tail.err.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(ids(lines(tail.out))).toEqual([
       [1, 0, 0],
       [1, 1, 1],
       [1, 2, 2],
@@ -185,23 +156,8 @@ describe('sealog tail <segment directory>', () => {
       }));
     const store = new SegmentedStore(dir, { segments: { maxBytes: 64 * 1024 } });
     store.append(batch(0, 5));
-    const child = spawn(process.execPath, [BIN, 'tail', '-f', '-n', '1000', dir, '--json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const until = async (what: string, ok: () => boolean) => {
-      for (let i = 0; i < 600 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
-      if (!ok()) throw new Error(`timed out waiting for ${what}; stderr ${err}`);
-    };
-    await until('the first records', () => out.includes('"n":4,'));
+    const tail = startBin(['tail', '-f', '-n', '1000', dir, '--json']);
+    await tail.until('the first records', () => tail.out.includes('"n":4,'));
     let n = 5;
     while (store.current.index < 4) {
       store.append(batch(n, 10));
@@ -211,11 +167,11 @@ describe('sealog tail <segment directory>', () => {
     store.append(batch(n, 3));
     n += 3;
     await store.close();
-    await until('the last record', () => out.includes(`"n":${n - 1},`));
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(err).toBe('');
-    const got = out
+    await tail.until('the last record', () => tail.out.includes(`"n":${n - 1},`), 600);
+    tail.child.kill('SIGINT');
+    expect(await tail.exited).toBe(0);
+    expect(tail.err).toBe('');
+    const got = tail.out
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as { seq: number; segment: number; position: number; n?: number });
@@ -229,57 +185,35 @@ describe('sealog tail <segment directory>', () => {
     const dir = join(tempDir(), 'audit');
     mkdirSync(dir);
     copyFileSync(src.segments[0]!.path, join(dir, segmentFileName(1)));
-    const child = spawn(process.execPath, [BIN, 'tail', '-f', dir, '--json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    for (let i = 0; i < 200 && lines(out).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const tail = startBin(['tail', '-f', dir, '--json']);
+    await tail.wait(() => lines(tail.out).length >= 2, 200);
     copyFileSync(src.segments[2]!.path, join(dir, 'incoming'));
     renameSync(join(dir, 'incoming'), join(dir, segmentFileName(3)));
-    for (let i = 0; i < 300 && lines(out).length < 4; i++) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(err).toBe(`sealog tail: warning: segment 2 is missing from ${dir}; following segment 3\n`);
-    expect(ids(lines(out))).toEqual(allRows(src).filter(([s]) => s !== 2));
+    await tail.wait(() => lines(tail.out).length >= 4, 300);
+    tail.child.kill('SIGINT');
+    expect(await tail.exited).toBe(0);
+    expect(tail.err).toBe(`sealog tail: warning: segment 2 is missing from ${dir}; following segment 3\n`);
+    expect(ids(lines(tail.out))).toEqual(allRows(src).filter(([s]) => s !== 2));
   });
 
   it('-f on a path that does not exist yet follows the segment directory created there', async () => {
     const dir = join(tempDir(), 'later');
     const src = await ledger([2, 1]);
-    const child = spawn(process.execPath, [BIN, 'tail', '-f', dir, '--json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    for (let i = 0; i < 200 && !err.includes('waiting'); i++) await new Promise((r) => setTimeout(r, 50));
+    const tail = startBin(['tail', '-f', dir, '--json']);
+    await tail.wait(() => tail.err.includes('waiting'), 200);
     // Made whole elsewhere and moved in, as a restore would: the directory, then segment 2.
     const stage = join(tempDir(), 'stage');
     mkdirSync(stage);
     copyFileSync(src.segments[0]!.path, join(stage, segmentFileName(1)));
     renameSync(stage, dir);
-    for (let i = 0; i < 200 && lines(out).length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    await tail.wait(() => lines(tail.out).length >= 3, 200);
     copyFileSync(src.segments[1]!.path, join(dir, 'incoming'));
     renameSync(join(dir, 'incoming'), join(dir, segmentFileName(2)));
-    for (let i = 0; i < 200 && lines(out).length < 5; i++) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(err).toBe(`sealog tail: waiting for ${dir} to appear (Ctrl-C to stop)\n`);
-    expect(ids(lines(out))).toEqual(allRows(src));
+    await tail.wait(() => lines(tail.out).length >= 5, 200);
+    tail.child.kill('SIGINT');
+    expect(await tail.exited).toBe(0);
+    expect(tail.err).toBe(`sealog tail: waiting for ${dir} to appear (Ctrl-C to stop)\n`);
+    expect(ids(lines(tail.out))).toEqual(allRows(src));
   });
 });
 

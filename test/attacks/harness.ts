@@ -1,54 +1,23 @@
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { rechain } from '../../packages/core/src/verify/__tests__/fixture.js';
+import { BIN, type BinRun, runBin } from '../helpers/bin.js';
+
+export { BIN };
 
 // Shared tools of the attack suite (one file per attack beside this one). Every
 // attack runs the real `sealog` binary and, where it needs one, a real writer
 // process (fixtures/sink-writer.mjs); the attacker edits files with
 // better-sqlite3 the way a file-only insider would, triggers dropped first.
 
-const ROOT = join(import.meta.dirname, '..', '..');
-export const BIN = join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
 const WRITER = join(import.meta.dirname, 'fixtures', 'sink-writer.mjs');
 
-export interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-  /** The signal that ended it, e.g. SIGKILL after the timeout. */
-  signal: NodeJS.Signals | null;
-}
+export type Run = BinRun;
 
 /** Runs the built `sealog` binary; kills it (SIGKILL) after `timeoutMs`. */
-export function sealog(
-  args: string[],
-  opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd: opts.cwd,
-        timeout: opts.timeoutMs ?? 30_000,
-        killSignal: 'SIGKILL',
-        env: opts.env ?? process.env,
-        maxBuffer: 64 << 20,
-      },
-      (error, stdout, stderr) => {
-        const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
-        resolve({
-          code: e ? (typeof e.code === 'number' ? e.code : null) : 0,
-          signal: e?.signal ?? null,
-          out: String(stdout),
-          err: String(stderr),
-        });
-      },
-    );
-  });
-}
+export const sealog = runBin;
 
 export interface Keys {
   keyFile: string;
