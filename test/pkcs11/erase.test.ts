@@ -3,32 +3,15 @@
 // accepts the statement under the token's verifier key.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createPkcs11Key,
-  openSink,
-  type Pkcs11KeyOptions,
-  type SealogError,
-  verifyLedger,
-} from '../../packages/core/src/index.js';
+import { describe, expect, it } from 'vitest';
+import { openSink, type SealogError, verifyLedger } from '../../packages/core/src/index.js';
 import { runCli } from '../helpers/cli.js';
-import { createSoftHsm, type SoftHsm } from '../helpers/softhsm.js';
 import { tempDir } from '../helpers/tmp.js';
+import { useTokenKey } from './setup.js';
 
 const PIN = '31415926';
 const ORIGIN = 'token.example/audit';
-let hsm: SoftHsm;
-let token: Pkcs11KeyOptions;
-let vkeys: { log: string; time: string };
-
-beforeAll(async () => {
-  hsm = createSoftHsm();
-  hsm.initToken('eraser', { user: PIN });
-  token = { module: hsm.module, token: 'eraser', label: 'audit', name: ORIGIN, pinFile: hsm.pinFile(PIN) };
-  vkeys = await createPkcs11Key(token);
-});
-
-afterAll(() => hsm?.cleanup());
+const t = useTokenKey({ token: 'eraser', pin: PIN, label: 'audit', name: ORIGIN });
 
 describe('sealog erase --pkcs11', () => {
   it('signs the statement on the token; verify passes and lists the erasure', async () => {
@@ -36,7 +19,7 @@ describe('sealog erase --pkcs11', () => {
     const path = join(dir, 'audit.db');
     const errors: SealogError[] = [];
     const sink = await openSink(
-      { path, checkpoint: { pkcs11: token, everyRecords: 10 } },
+      { path, checkpoint: { pkcs11: t.options, everyRecords: 10 } },
       { onError: (e) => errors.push(e) },
     );
     for (let i = 0; i < 25; i++)
@@ -44,7 +27,7 @@ describe('sealog erase --pkcs11', () => {
     await sink.close();
     expect(errors).toEqual([]);
     const tokenFile = join(dir, 'token.json');
-    writeFileSync(tokenFile, JSON.stringify(token));
+    writeFileSync(tokenFile, JSON.stringify(t.options));
     const r = await runCli([
       'erase',
       path,
@@ -59,7 +42,7 @@ describe('sealog erase --pkcs11', () => {
     ]);
     expect(r.code, r.err).toBe(0);
     expect((JSON.parse(r.out) as { erased: number[] }).erased).toEqual([4]);
-    const v = verifyLedger(path, { keys: [vkeys.log], strict: true });
+    const v = verifyLedger(path, { keys: [t.vkeys.log], strict: true });
     expect(v.findings).toEqual([]);
     expect(v.ok).toBe(true);
     expect(v.erasures?.map((e) => [e.seq, e.reason, e.erased])).toEqual([[4, 'DSR-77', true]]);

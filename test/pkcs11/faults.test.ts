@@ -1,44 +1,22 @@
 // A token that hangs, answers garbage, drops a session or has its PIN locked.
 // The module is fixtures/faulty-module.c: a real PKCS#11 module compiled per
 // run that forwards to SoftHSM2 and misbehaves when its control file says so.
-import { chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import {
   type CheckpointKey,
   createPkcs11Key,
   openCheckpoint,
   openPkcs11Key,
-  type Pkcs11KeyOptions,
   signCheckpointWith,
 } from '../../packages/core/src/index.js';
-import { createSoftHsm, type SoftHsm } from '../helpers/softhsm.js';
-import { buildFaultyModule, rawToken } from './token.js';
+import { useTokenKey } from './setup.js';
+import { rawToken } from './token.js';
 
 const PIN = '40961357';
 const ORIGIN = 'faults.example/log';
-let hsm: SoftHsm;
-let control: string;
-let options: Pkcs11KeyOptions;
-
-beforeAll(async () => {
-  hsm = createSoftHsm();
-  hsm.initToken('faulty', { user: PIN });
-  control = join(hsm.dir, 'control');
-  writeFileSync(control, '');
-  process.env.SEALOG_P11_TARGET = hsm.module;
-  process.env.SEALOG_P11_CONTROL = control;
-  const module = buildFaultyModule(hsm.dir);
-  options = { module, token: 'faulty', label: 'k', name: ORIGIN, pinFile: hsm.pinFile(PIN), timeoutMs: 400 };
-  await createPkcs11Key(options);
-});
-
-afterAll(() => {
-  writeFileSync(control, '');
-  hsm?.cleanup();
-});
-
-const fault = (word: string) => writeFileSync(control, word);
+const t = useTokenKey({ token: 'faulty', pin: PIN, label: 'k', name: ORIGIN, faulty: { timeoutMs: 400 } });
+const fault = (word: string) => t.fault(word);
 const root = new Uint8Array(32).fill(1);
 
 async function signs(key: CheckpointKey, size: number): Promise<void> {
@@ -48,7 +26,7 @@ async function signs(key: CheckpointKey, size: number): Promise<void> {
 
 describe('PKCS#11 token faults', () => {
   it('gives up on a sign the token does not answer, refuses more while it hangs, and signs again once it answers', async () => {
-    const key = await openPkcs11Key(options);
+    const key = await openPkcs11Key(t.options);
     try {
       await signs(key, 1);
       fault('hang');
@@ -81,7 +59,7 @@ describe('PKCS#11 token faults', () => {
   });
 
   it('never returns a signature that does not verify (the token flips a bit)', async () => {
-    const key = await openPkcs11Key(options);
+    const key = await openPkcs11Key(t.options);
     try {
       fault('garbage');
       await expect(signCheckpointWith({ origin: ORIGIN, size: 3, root }, key, 5)).rejects.toMatchObject({
@@ -97,7 +75,7 @@ describe('PKCS#11 token faults', () => {
   });
 
   it('logs in again after the token logged out underneath (as on an HSM restart): the failed sign says why, the next one signs', async () => {
-    const key = await openPkcs11Key(options);
+    const key = await openPkcs11Key(t.options);
     try {
       fault('logout-once');
       // SoftHSM hides private objects once logged out: the key handle is then invalid.
@@ -113,7 +91,7 @@ describe('PKCS#11 token faults', () => {
   it('says the PIN is locked, apart from a wrong PIN', async () => {
     fault('locked');
     try {
-      await expect(openPkcs11Key(options)).rejects.toMatchObject({
+      await expect(openPkcs11Key(t.options)).rejects.toMatchObject({
         code: 'E_KEY',
         message: expect.stringMatching(/user PIN of token "faulty" .* is locked \(CKR_PIN_LOCKED\)/),
       });
@@ -125,18 +103,18 @@ describe('PKCS#11 token faults', () => {
   it('a timeout while opening (the probe sign) fails the open and releases the token', async () => {
     fault('hang');
     try {
-      await expect(openPkcs11Key(options)).rejects.toThrow(/did not answer within 400 ms/);
+      await expect(openPkcs11Key(t.options)).rejects.toThrow(/did not answer within 400 ms/);
     } finally {
       fault('');
     }
     await new Promise((r) => setTimeout(r, 200));
-    const key = await openPkcs11Key(options);
+    const key = await openPkcs11Key(t.options);
     await signs(key, 5);
     await key.close();
   });
 
   it('rolls the first pair back when the token fails to generate the second, so keygen can run again', async () => {
-    const opts = { ...options, label: 'gen', name: 'gen.example' };
+    const opts = { ...t.options, label: 'gen', name: 'gen.example' };
     fault('genfail');
     try {
       await expect(createPkcs11Key(opts)).rejects.toThrow(
@@ -146,7 +124,7 @@ describe('PKCS#11 token faults', () => {
       fault('');
     }
     const left = rawToken<number>(
-      hsm.module,
+      t.hsm.module,
       'faulty',
       PIN,
       `return find(P.CKO_PRIVATE_KEY, 'gen').length + find(P.CKO_PUBLIC_KEY, 'gen').length;`,
@@ -156,12 +134,12 @@ describe('PKCS#11 token faults', () => {
   });
 
   it('after logging in again, refuses keys that were swapped under the same labels', async () => {
-    const opts = { ...options, label: 'swap', name: 'swap.example' };
+    const opts = { ...t.options, label: 'swap', name: 'swap.example' };
     await createPkcs11Key(opts);
     const key = await openPkcs11Key(opts);
     try {
       rawToken(
-        hsm.module,
+        t.hsm.module,
         'faulty',
         PIN,
         `for (const label of ['swap', 'swap/time']) {
@@ -186,14 +164,14 @@ describe('PKCS#11 token faults', () => {
   });
 
   it('refuses a module that group or others can write', async () => {
-    chmodSync(options.module, 0o775);
+    chmodSync(t.options.module, 0o775);
     try {
-      await expect(openPkcs11Key(options)).rejects.toMatchObject({
+      await expect(openPkcs11Key(t.options)).rejects.toMatchObject({
         code: 'E_CONFIG',
         message: expect.stringMatching(/faulty-module\.so is writable by group or others \(mode 775\)/),
       });
     } finally {
-      chmodSync(options.module, 0o755);
+      chmodSync(t.options.module, 0o755);
     }
   });
 });

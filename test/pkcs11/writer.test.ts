@@ -2,34 +2,21 @@
 // token, on a real SoftHSM2 token (issue 17 §2, §3).
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createPkcs11Key,
   generateKey,
   openSink,
-  type Pkcs11KeyOptions,
   type SealogError,
   verifyLedger,
   writeKeyFile,
 } from '../../packages/core/src/index.js';
 import { runCli } from '../helpers/cli.js';
-import { createSoftHsm, type SoftHsm } from '../helpers/softhsm.js';
 import { tempDir } from '../helpers/tmp.js';
+import { useTokenKey } from './setup.js';
 
 const PIN = '27182818';
 const ORIGIN = 'token.example/audit';
-let hsm: SoftHsm;
-let token: Pkcs11KeyOptions;
-let vkeys: { log: string; time: string };
-
-beforeAll(async () => {
-  hsm = createSoftHsm();
-  hsm.initToken('writer', { user: PIN });
-  token = { module: hsm.module, token: 'writer', label: 'audit', name: ORIGIN, pinFile: hsm.pinFile(PIN) };
-  vkeys = await createPkcs11Key(token);
-});
-
-afterAll(() => hsm?.cleanup());
+const t = useTokenKey({ token: 'writer', pin: PIN, label: 'audit', name: ORIGIN });
 
 async function write(path: string, checkpoint: Record<string, unknown>, n: number, errors: SealogError[]) {
   const sink = await openSink({ path, checkpoint }, { onError: (e) => errors.push(e) });
@@ -42,9 +29,9 @@ describe('checkpoint.pkcs11', () => {
     const dir = tempDir();
     const path = join(dir, 'audit.db');
     const errors: SealogError[] = [];
-    await write(path, { pkcs11: token, everyRecords: 20 }, 70, errors);
+    await write(path, { pkcs11: t.options, everyRecords: 20 }, 70, errors);
     expect(errors).toEqual([]);
-    const v = verifyLedger(path, { keys: [vkeys.log, vkeys.time], strict: true });
+    const v = verifyLedger(path, { keys: [t.vkeys.log, t.vkeys.time], strict: true });
     expect(v.findings).toEqual([]);
     expect(v.ok).toBe(true);
     expect(v.sealed).toBe(70);
@@ -54,7 +41,7 @@ describe('checkpoint.pkcs11', () => {
   it('a token that refuses the PIN fails startup with E_KEY, naming the token and not the PIN, and creates no ledger', async () => {
     const dir = tempDir();
     const path = join(dir, 'audit.db');
-    const wrong = { ...token, pinFile: hsm.pinFile('99999999') };
+    const wrong = { ...t.options, pinFile: t.hsm.pinFile('99999999') };
     const err = (await openSink({ path, checkpoint: { pkcs11: wrong } }).catch(
       (e: unknown) => e,
     )) as SealogError;
@@ -66,12 +53,12 @@ describe('checkpoint.pkcs11', () => {
 
   it('keyFile and pkcs11 together, or a typo inside pkcs11, are config errors naming the field', async () => {
     const path = join(tempDir(), 'audit.db');
-    const both = (await openSink({ path, checkpoint: { keyFile: 'a.key', pkcs11: token } }).catch(
+    const both = (await openSink({ path, checkpoint: { keyFile: 'a.key', pkcs11: t.options } }).catch(
       (e: unknown) => e,
     )) as SealogError;
     expect(both.code).toBe('E_CONFIG');
     expect(both.message).toMatch(/exclusive/);
-    const typo = (await openSink({ path, checkpoint: { pkcs11: { ...token, lable: 'x' } } }).catch(
+    const typo = (await openSink({ path, checkpoint: { pkcs11: { ...t.options, lable: 'x' } } }).catch(
       (e: unknown) => e,
     )) as SealogError;
     expect(typo.code).toBe('E_CONFIG');
@@ -87,10 +74,10 @@ describe('checkpoint.pkcs11', () => {
     const errors: SealogError[] = [];
     await write(path, { keyFile, everyRecords: 20 }, 30, errors);
     const tokenFile = join(dir, 'token.json');
-    writeFileSync(tokenFile, JSON.stringify(token));
+    writeFileSync(tokenFile, JSON.stringify(t.options));
     const r = await runCli(['key', 'rotate', path, '--key', keyFile, '--new-pkcs11', tokenFile]);
     expect(r.code, r.err).toBe(0);
-    await write(path, { pkcs11: token, everyRecords: 20 }, 30, errors);
+    await write(path, { pkcs11: t.options, everyRecords: 20 }, 30, errors);
     expect(errors).toEqual([]);
     const v = verifyLedger(path, { keys: [k.verifierKey, k.cosignerVerifierKey], strict: true });
     expect(v.findings).toEqual([]);
@@ -99,7 +86,7 @@ describe('checkpoint.pkcs11', () => {
     expect(v.rotations).toHaveLength(1);
     // and `sealog checkpoint --config` signs through the token too
     const config = join(dir, 'checkpoint.json');
-    writeFileSync(config, JSON.stringify({ pkcs11: token }));
+    writeFileSync(config, JSON.stringify({ pkcs11: t.options }));
     const c = await runCli(['checkpoint', path, '--config', config]);
     expect(c.code, c.err).toBe(0);
     expect(c.out).toMatch(/^token\.example\/audit\n61\n/);
