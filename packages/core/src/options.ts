@@ -149,14 +149,12 @@ function checkSegmentsWithCheckpoint(checkpoint: Record<string, unknown>): void 
   const witnesses = checkpoint.witnesses;
   if (Array.isArray(witnesses) && witnesses.length > 0)
     fail(
-      'options "segments" and "checkpoint.witnesses" cannot be combined: each segment is its own tree under the same origin, ' +
-        'so a witness would see the tree size go down at every rotation and refuse to cosign; remove one of them',
-    );
-  const ts = checkpoint.timestamp as { mode?: unknown } | undefined;
-  if (ts !== undefined && ts.mode !== 'off')
-    fail(
-      'options "segments" and "checkpoint.timestamp" cannot be combined yet: tokens are stored by tree size, ' +
-        'which repeats across segments; remove "checkpoint.timestamp" or "segments"',
+      'options "segments" and "checkpoint.witnesses" cannot be combined: a C2SP tlog-witness keeps one append-only tree per origin ' +
+        'and cosigns only checkpoints consistent with the last one it cosigned, but each segment is a new tree under the same origin, ' +
+        'so a witness would see the tree size go down at every rotation and refuse to cosign (origins per segment would need a key ' +
+        'per segment, the origin being the key name, and every witness reconfigured at each rotation). Witness a ledger without ' +
+        '"segments"; or keep "segments", remove "checkpoint.witnesses", put "checkpoint.anchorFile" on other storage ' +
+        'and stamp the checkpoints with "checkpoint.timestamp" (RFC 3161)',
     );
 }
 

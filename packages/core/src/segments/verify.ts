@@ -9,6 +9,7 @@ import { holdsInForce, judgeStatements, MAX_STATEMENTS_PER_DIRECTORY } from './r
 import { checkTrusted, judgeMissing, type PrunedSummary } from './verify-judge.js';
 import { type SegmentFile, verifyEachSegment } from './verify-pass.js';
 import { MAX_STATEMENTS_PER_SEGMENT } from './verify-read.js';
+import { judgeSegmentTokens } from './verify-timestamps.js';
 import { type HoldSummary, holdSummaries, type SegmentFinding, type SegmentsReport } from './verify-types.js';
 
 // `sealog verify <dir>` on a segmented ledger (layout.ts): every segment file
@@ -157,6 +158,7 @@ export function verifySegmentsWithKeys(
     return r.summary.sealedBy === 'next-binding' ? r.report.size : r.report.sealed;
   };
   judgeSegmentErasures(new Map([...read].map(([i, r]) => [i, r.report])), sealedRows, add);
+  if (options.tsaAnchors !== undefined) judgeSegmentTokens(files, add);
 
   // Retention statements, judged once; then every missing segment.
   const judged = judgeStatements(

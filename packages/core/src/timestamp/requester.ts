@@ -9,6 +9,8 @@
 import { createHash } from 'node:crypto';
 import { appendAnchorTimestamp } from '../checkpoint/anchor-timestamps.js';
 import { SealogError } from '../errors.js';
+import { SegmentedStore } from '../segments/store.js';
+import { SegmentTokens, type SegmentTokenTarget } from '../segments/timestamps.js';
 import type { Store } from '../store/types.js';
 import { requestTimestamp } from './client.js';
 import { verifyTimestampToken } from './verify.js';
@@ -27,6 +29,12 @@ export interface TimestampRequesterOptions {
   /** PEM trust anchors: when given, a token must verify under them before it is stored. */
   trustAnchors?: string;
   store: Store;
+  /**
+   * The log's verifier key. Needed with a segmented store (segments/timestamps.ts):
+   * the final checkpoints of closed segments are read back, and stamped only when it signed them.
+   */
+  ownKey?: string;
+  /** The anchor file whose token file (`.timestamps`) gets each token too; not with a segmented store. */
   anchorFile?: string;
   onError: (err: SealogError) => void;
   /** `required`: a checkpoint still without a token this long after its seal is reported. Default 60 s. */
@@ -58,6 +66,8 @@ interface Pending {
   inStore?: boolean;
   /** `required`: reported as untimestamped already. */
   reported?: boolean;
+  /** Segmented store: the segment that stores the note, and the note's size there. */
+  target?: SegmentTokenTarget;
 }
 
 /**
@@ -81,10 +91,14 @@ export class TimestampRequester {
   #failures = 0;
   /** Past close's grace: nothing more is stored or reported. */
   #abandoned = false;
+  /** A segmented store: each token goes to the segment that stores its note. */
+  readonly #segments: SegmentTokens | undefined;
 
   /** @throws SealogError E_CONFIG when the store cannot keep tokens or no URL is given. */
   constructor(options: TimestampRequesterOptions) {
-    if (typeof options.store.addTimestamp !== 'function') {
+    if (options.store instanceof SegmentedStore && options.ownKey !== undefined) {
+      this.#segments = new SegmentTokens(options.store, options.ownKey);
+    } else if (typeof options.store.addTimestamp !== 'function') {
       throw new SealogError('E_CONFIG', 'checkpoint.timestamp: this store cannot keep timestamp tokens');
     }
     if (options.urls.length === 0) throw new SealogError('E_CONFIG', 'checkpoint.timestamp.urls is empty');
@@ -96,13 +110,7 @@ export class TimestampRequester {
   /** Queues a checkpoint note exactly as it was stored/anchored. */
   submit(seal: { size: number; note: string }): void {
     if (this.#closed) return;
-    const bytes = Buffer.from(seal.note, 'utf8');
-    this.#pending.push({
-      size: seal.size,
-      bytes,
-      sha256: new Uint8Array(createHash('sha256').update(bytes).digest()),
-      sealedAt: Date.now(),
-    });
+    this.#pending.push(pending(seal.size, seal.note));
     while (this.#pending.length > MAX_PENDING_TIMESTAMPS)
       this.#untimestamped(this.#pending.shift()!, 'given up');
     this.#run();
@@ -154,6 +162,7 @@ export class TimestampRequester {
   /** Gets, stores and anchors the token of the oldest pending checkpoint. Never throws. */
   async #attempt(): Promise<void> {
     const p = this.#pending[0]!;
+    if (this.#segments !== undefined && p.target === undefined && !this.#locate(p)) return;
     try {
       if (p.token === undefined) {
         const got = await this.#request(p);
@@ -161,10 +170,12 @@ export class TimestampRequester {
       }
       if (this.#abandoned) return;
       if (!p.inStore) {
-        await this.#o.store.addTimestamp!(p.size, p.sha256, p.token!, p.tsaTimeMs!);
+        if (p.target !== undefined) this.#segments!.put(p.target, p.sha256, p.token!, p.tsaTimeMs!);
+        else await this.#o.store.addTimestamp!(p.size, p.sha256, p.token!, p.tsaTimeMs!);
         p.inStore = true;
       }
-      if (this.#o.anchorFile !== undefined) {
+      // A segmented store keeps tokens in its segments only (each segment's anchor is its own file).
+      if (this.#o.anchorFile !== undefined && p.target === undefined) {
         await appendAnchorTimestamp(this.#o.anchorFile, {
           size: p.size,
           noteSha256: p.sha256,
@@ -178,6 +189,30 @@ export class TimestampRequester {
     } catch (err) {
       const e = err instanceof SealogError ? err : new SealogError('E_IO', String(err), { cause: err });
       this.#failed(p, `the token could not be kept: ${e.message}`);
+    }
+  }
+
+  /**
+   * Segmented store: finds the segment that stores the note, and queues right
+   * after it the final checkpoints of segments closed since, not yet stamped.
+   * A note no segment holds is dropped with a report.
+   */
+  #locate(p: Pending): boolean {
+    try {
+      const { target, finals } = this.#segments!.locate(p.bytes);
+      p.target = target;
+      const more = finals.map((f) => ({ ...pending(f.target.size, f.note), target: f.target }));
+      this.#pending.splice(1, 0, ...more);
+      return true;
+    } catch (err) {
+      if (this.#pending[0] === p) this.#pending.shift();
+      this.#o.onError(
+        new SealogError(
+          'E_IO',
+          `no RFC 3161 timestamp is kept for checkpoint ${p.size}: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      );
+      return false;
     }
   }
 
@@ -216,7 +251,7 @@ export class TimestampRequester {
       this.#o.onError(
         new SealogError(
           'E_IO',
-          `no RFC 3161 timestamp for checkpoint ${p.size}: ${why}; the checkpoint is stored and anchored untimestamped, and asked for again later`,
+          `no RFC 3161 timestamp for ${named(p)}: ${why}; the checkpoint is stored and anchored untimestamped, and asked for again later`,
         ),
       );
     }
@@ -238,10 +273,25 @@ export class TimestampRequester {
     this.#o.onError(
       new SealogError(
         'E_IO',
-        `checkpoint ${p.size} ${when}; checkpoint.timestamp.mode is "required": \`sealog verify --tsa required\` will not count it as timestamped`,
+        `${named(p)} ${when}; checkpoint.timestamp.mode is "required": \`sealog verify --tsa required\` will not count it as timestamped`,
       ),
     );
   }
+}
+
+function pending(size: number, note: string): Pending {
+  const bytes = Buffer.from(note, 'utf8');
+  return {
+    size,
+    bytes,
+    sha256: new Uint8Array(createHash('sha256').update(bytes).digest()),
+    sealedAt: Date.now(),
+  };
+}
+
+/** How messages name a checkpoint: by segment and its size there in a segmented ledger. */
+function named(p: Pending): string {
+  return p.target ? `segment ${p.target.index}'s checkpoint ${p.target.size}` : `checkpoint ${p.size}`;
 }
 
 /** The URL's origin, for messages (never its path or credentials). */
