@@ -6,17 +6,13 @@
 // range, rows deleted below it, must make the writer sign nothing (E_TAMPER
 // through onError) while it still stores the records it is given.
 import { describe, expect, it } from 'vitest';
-import {
-  CompactRange,
-  chainHash,
-  leafHash,
-  openSink,
-  type SealogError,
-} from '../../packages/core/src/index.js';
+import { CompactRange, openSink, type SealogError } from '../../packages/core/src/index.js';
 import { psql } from '../helpers/postgres.js';
 import { table } from './harness.js';
 import {
   asReplica,
+  extendFrontier,
+  insertTombstone,
   ledger,
   noteAt,
   OLD,
@@ -94,23 +90,14 @@ describe('a writer starting from a tombstone requires its prune statement', () =
       url,
       `SELECT statement_seq::int, compact, chain_head FROM ${table(url, 'tombstones')}`,
     );
-    const range = CompactRange.decode(OLD, t!.compact);
-    let chain = t!.chain_head;
     const rows = await psql<{ entry: Buffer }>(
       url,
       `SELECT entry FROM ${table(url, 'records')} WHERE seq < $1 ORDER BY seq`,
       [OLD + YOUNG],
     );
-    for (const r of rows) {
-      const leaf = leafHash(r.entry);
-      chain = chainHash(chain, leaf);
-      range.append(leaf);
-    }
-    await psql(
-      url,
-      `INSERT INTO ${table(url, 'tombstones')} (size, note, chain_head, compact, statement_seq, pruned_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [OLD + YOUNG, await noteAt(url, OLD + YOUNG), chain, range.encode(), OLD + YOUNG, Date.now()],
-    );
+    const { range, chain } = extendFrontier(rows, CompactRange.decode(OLD, t!.compact), t!.chain_head);
+    const note = await noteAt(url, OLD + YOUNG);
+    await insertTombstone(url, { size: OLD + YOUNG, note, chain, range, statementSeq: t!.statement_seq });
     await asReplica(url, `DELETE FROM ${table(url, 'records')} WHERE seq < $1`, [OLD + YOUNG]);
     await expectRefused(url, `not its own head`);
   }, 120_000);
