@@ -171,6 +171,19 @@ describe('a segmented ledger with checkpoint.timestamp', { timeout: 120_000 }, (
       expect(s.report.tsa.timestamped).toBeGreaterThan(0);
       expect(s.report.findings.filter((f) => f.kind.includes('timestamp'))).toEqual([]);
     }
+    // The human report says it per segment.
+    const human = await sealog([
+      'verify',
+      dir,
+      '--key-file',
+      join(t.dir, 'log.vkeys'),
+      '--tsa-anchor',
+      t.caFile,
+    ]);
+    expect(human.code, human.out).toBe(0);
+    expect(human.out.match(/seg-\d+\.db .* [1-9]\d*\/\d+ checkpoint\(s\) timestamped: OK/g)).toHaveLength(
+      report.segments.length,
+    );
   });
 
   it('a token moved from segment 1 into segment 2 is a finding', async () => {

@@ -32,7 +32,10 @@ export function formatSegmentsReport(dir: string, r: SegmentsReport): string {
       continue;
     }
     const sealed = s.sealedBy === 'next-binding' ? ', sealed by the next segment' : '';
-    out += `  ${name}  segment ${s.index}, ${s.size} rows, base ${s.base ?? '?'}, root ${(s.root ?? '').slice(0, 16)}…, ${s.report.sealed} sealed${sealed}: ${s.ok ? 'OK' : 'FAILED'}\n`;
+    // With --tsa-anchor: each segment's tokens were judged against its own notes.
+    const tsa = s.report.tsa;
+    const stamped = tsa ? `, ${tsa.timestamped}/${tsa.checkpoints} checkpoint(s) timestamped` : '';
+    out += `  ${name}  segment ${s.index}, ${s.size} rows, base ${s.base ?? '?'}, root ${(s.root ?? '').slice(0, 16)}…, ${s.report.sealed} sealed${sealed}${stamped}: ${s.ok ? 'OK' : 'FAILED'}\n`;
   }
   if (r.pruned.length > 0) out += '\nexpired under retention:\n';
   for (const p of r.pruned) {
