@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { generateKey, LedgerReader, type VerifyReport, writeKeyFile } from '../../packages/core/src/index.js';
+import { mulberry32 } from '../helpers/mulberry32.mjs';
 
 export const FAULT_WRITER = join(import.meta.dirname, 'fixtures', 'fault-writer.mjs');
 export const CLI_BIN = join(import.meta.dirname, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
@@ -12,16 +13,7 @@ export const CLI_BIN = join(import.meta.dirname, '..', '..', 'packages', 'cli', 
 export const SLOW = process.env.SEALOG_SLOW === '1';
 
 /** mulberry32: small seeded PRNG so a failing seed can be replayed. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng: (seed: number) => () => number = mulberry32;
 
 export interface KeyFiles {
   keyFile: string;

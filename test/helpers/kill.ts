@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { BIN } from '../attacks/harness.js';
+import { BIN } from './bin.js';
+import { mulberry32 } from './mulberry32.mjs';
 import { tempDir } from './tmp.js';
 
 // Shared by the crash tests (issue 18: SIGKILL at seeded random points): a
@@ -10,16 +11,7 @@ import { tempDir } from './tmp.js';
 // the built CLI run and killed after a delay.
 
 /** mulberry32: a small seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** Runs `sealog <args>` and SIGKILLs it after `delayMs` if it is still running. */
 export function sealogKilledAfter(
