@@ -8,15 +8,13 @@ import {
   type Bundle,
   type BundleReport,
   createTimestampRequest,
-  exportBundle,
-  LedgerReader,
   parseTimestampResponse,
   verifyBundlePath,
 } from '../packages/core/src/index.js';
 import { createTestPki, startTestTsa, type TestPki, type TestTsa } from './helpers/tsa.js';
 import { PAGE_URL, startWebVerifier, type WebVerifier } from './helpers/web-page.js';
 import type { Setup } from './timestamp/harness.js';
-import { downUrl, setupIn, writeStamped } from './timestamp/verify-fixture.js';
+import { downUrl, setupIn, writeStamped, writeStampedBundle } from './timestamp/verify-fixture.js';
 
 // Issue 16 in the browser: the offline page checks a bundle's RFC 3161 tokens
 // against TSA roots the user gives (pkijs + WebCrypto, no network), and says
@@ -32,22 +30,8 @@ let tsa: TestTsa;
 let stamped: Setup;
 let down: Setup;
 
-function exported(t: Setup, name: string, edit?: (b: Bundle) => void): string {
-  const reader = new LedgerReader(t.path);
-  try {
-    const { bundle } = exportBundle(reader, {
-      query: { seqFrom: 10, seqTo: 20 },
-      keys: t.keys,
-      anchorText: readFileSync(t.anchor, 'utf8'),
-    });
-    edit?.(bundle);
-    const path = join(shared, `${name}.json`);
-    writeFileSync(path, JSON.stringify(bundle));
-    return path;
-  } finally {
-    reader.close();
-  }
-}
+const exported = (t: Setup, name: string, edit?: (b: Bundle) => void): string =>
+  writeStampedBundle(shared, name, t, edit);
 
 beforeAll(async () => {
   shared = mkdtempSync(join(tmpdir(), 'sealog-web-tsa-'));

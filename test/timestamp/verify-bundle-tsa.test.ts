@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bundle, type BundleReport, exportBundle, LedgerReader } from '../../packages/core/src/index.js';
+import type { Bundle, BundleReport } from '../../packages/core/src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestPki, startTestTsa, type TestPki, type TestTsa } from '../helpers/tsa.js';
 import type { Setup } from './harness.js';
-import { downUrl, setupIn, writeStamped } from './verify-fixture.js';
+import { downUrl, setupIn, writeStamped, writeStampedBundle } from './verify-fixture.js';
 
 // `sealog verify-bundle --tsa-anchor` (issue 16, item 2): the tokens a bundle
 // carries are checked against the notes they stamp, on Node only (the browser
@@ -19,22 +19,8 @@ let tsa: TestTsa;
 let stamped: Setup;
 let down: Setup;
 
-function bundleOf(t: Setup, name: string, edit?: (b: Bundle) => void): string {
-  const reader = new LedgerReader(t.path);
-  try {
-    const { bundle } = exportBundle(reader, {
-      query: { seqFrom: 10, seqTo: 20 },
-      keys: t.keys,
-      anchorText: readFileSync(t.anchor, 'utf8'),
-    });
-    edit?.(bundle);
-    const path = join(shared, `${name}.json`);
-    writeFileSync(path, JSON.stringify(bundle));
-    return path;
-  } finally {
-    reader.close();
-  }
-}
+const bundleOf = (t: Setup, name: string, edit?: (b: Bundle) => void): string =>
+  writeStampedBundle(shared, name, t, edit);
 
 beforeAll(async () => {
   shared = mkdtempSync(join(tmpdir(), 'sealog-verify-bundle-tsa-'));

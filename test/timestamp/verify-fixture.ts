@@ -1,9 +1,16 @@
 // Shared by the verify-side timestamp tests: ledgers written by a real sink
 // with checkpoint.timestamp against the test TSA, kept for a whole file
 // (tempDir() is removed after each test, these are removed in afterAll).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKey, type SealogError, writeKeyFile } from '../../packages/core/src/index.js';
+import {
+  type Bundle,
+  exportBundle,
+  generateKey,
+  LedgerReader,
+  type SealogError,
+  writeKeyFile,
+} from '../../packages/core/src/index.js';
 import { startTestTsa, type TestPki } from '../helpers/tsa.js';
 import { ORIGIN, type Setup, writeRecords } from './harness.js';
 
@@ -54,4 +61,27 @@ export async function downUrl(pki: TestPki): Promise<string> {
   const gone = await startTestTsa(pki);
   await gone.close();
   return gone.url;
+}
+
+/** The bundle of records 10..20 of `t`'s ledger with its anchor notes, changed by `edit` (to forge it). */
+export function stampedBundle(t: Setup, edit?: (b: Bundle) => void): Bundle {
+  const reader = new LedgerReader(t.path);
+  try {
+    const { bundle } = exportBundle(reader, {
+      query: { seqFrom: 10, seqTo: 20 },
+      keys: t.keys,
+      anchorText: readFileSync(t.anchor, 'utf8'),
+    });
+    edit?.(bundle);
+    return bundle;
+  } finally {
+    reader.close();
+  }
+}
+
+/** stampedBundle written to `<dir>/<name>.json`; returns the path. */
+export function writeStampedBundle(dir: string, name: string, t: Setup, edit?: (b: Bundle) => void): string {
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(stampedBundle(t, edit)));
+  return path;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +10,6 @@ import {
   type Bundle,
   type BundleReport,
   createTimestampRequest,
-  exportBundle,
-  LedgerReader,
   parseTimestampResponse,
   verifyBundle,
   verifyTimestampToken,
@@ -19,7 +17,7 @@ import {
 import { verifyTimestampTokenWeb } from '../../packages/core/src/timestamp/verify-web.js';
 import { createTestPki, OTHER_POLICY, startTestTsa, type TestPki, type TestTsa } from '../helpers/tsa.js';
 import type { Setup } from './harness.js';
-import { downUrl, setupIn, writeStamped } from './verify-fixture.js';
+import { downUrl, setupIn, stampedBundle, writeStamped } from './verify-fixture.js';
 
 // The browser's RFC 3161 check (timestamp/verify-web.ts: pkijs + WebCrypto)
 // must judge every token exactly as the Node path (timestamp/verify.ts:
@@ -148,20 +146,7 @@ let tsa: TestTsa;
 let stamped: Setup;
 let down: Setup;
 
-function bundleOf(t: Setup, edit?: (b: Bundle) => void): Bundle {
-  const reader = new LedgerReader(t.path);
-  try {
-    const { bundle } = exportBundle(reader, {
-      query: { seqFrom: 10, seqTo: 20 },
-      keys: t.keys,
-      anchorText: readFileSync(t.anchor, 'utf8'),
-    });
-    edit?.(bundle);
-    return bundle;
-  } finally {
-    reader.close();
-  }
-}
+const bundleOf = (t: Setup, edit?: (b: Bundle) => void): Bundle => stampedBundle(t, edit);
 
 type TsaOptions = Parameters<typeof checkBundleTimestamps>[2];
 async function bothReports(b: Bundle, keys: string[], o: TsaOptions): Promise<[BundleReport, BundleReport]> {
