@@ -1,9 +1,8 @@
 import { basename } from 'node:path';
-import { type ErasedLeaves, erasuresSignedBy } from '../chain/erased.js';
+import { erasuresSignedBy } from '../chain/erased.js';
 import { splitAnchorNotes } from '../checkpoint/anchor.js';
 import { type OpenedCheckpoint, openCheckpoint } from '../checkpoint/signed.js';
 import { SealogError } from '../errors.js';
-import { HASH_SIZE, leafHash } from '../hash.js';
 import { bytesEqual, encodeBase64 } from '../note/encoding.js';
 import { parseVerifierKey, SIG_TYPE_ED25519, type VerifierKey } from '../note/keys.js';
 import { chainKeys } from '../signer/rotation.js';
@@ -12,10 +11,11 @@ import type { LedgerReader } from '../store/reader.js';
 import { readKeyChain } from '../verify/rotations.js';
 import { cosignedNotes } from './cosigned.js';
 import { newestCovering, type Opened, sizeOf } from './covering.js';
+import { checkNotPruned, PROGRESS_ROWS, proofTreeOf, provedPrefix } from './pruned.js';
 import { renderReadme } from './readme.js';
 import { selectedEntries, selectRecords } from './select.js';
 import { bundleTimestamps } from './timestamps.js';
-import { ProofTree } from './tree.js';
+import type { ProofTree } from './tree.js';
 import {
   BUNDLE_TYPE,
   type Bundle,
@@ -108,6 +108,9 @@ export function prepareExport(reader: LedgerReader, options: ExportOptions): Pre
   }
   // After a key rotation the newest checkpoints are the new key's: follow the chain from the keys given.
   const chain = readKeyChain(reader.db, keys, () => {}).chain;
+  // A pruned prefix (PostgreSQL retention) stands in by its tombstone, once it proves itself.
+  const base = provedPrefix(reader, chain ? chainKeys(chain) : keys, chain);
+  checkNotPruned(options.query, base);
   // Erased rows count only under statements those keys signed.
   const erased = erasuresSignedBy(reader.db, chain ? chainKeys(chain) : keys);
   const selection = selectRecords(reader, options.query, erased);
@@ -122,7 +125,9 @@ export function prepareExport(reader: LedgerReader, options: ExportOptions): Pre
 
   const cp = opened.checkpoint;
 
-  const tree = new ProofTree(leavesOf(reader, cp.size, erased, options.onProgress));
+  const tree = proofTreeOf(reader, cp.size, base, erased, (done, total) =>
+    options.onProgress?.({ stage: 'hashing', done, total }),
+  );
   if (!bytesEqual(tree.root(), cp.root)) {
     throw new SealogError(
       'E_TAMPER',
@@ -165,7 +170,7 @@ export function prepareExport(reader: LedgerReader, options: ExportOptions): Pre
   };
   if (chain) {
     header.rotations = chain.handovers
-      .filter((h) => h.seq < cp.size && h.size <= cp.size)
+      .filter((h) => h.seq >= tree.cut && h.seq < cp.size && h.size >= tree.cut && h.size <= cp.size)
       .slice(0, MAX_BUNDLE_ROTATIONS)
       .map((h) => ({
         seq: h.seq,
@@ -193,32 +198,6 @@ export function prepareExport(reader: LedgerReader, options: ExportOptions): Pre
     }
   }
   return { header, warnings, entries };
-}
-
-/** Rows between two progress calls. */
-const PROGRESS_ROWS = 1024;
-
-/** Leaf hashes of records [0, size) concatenated; rows must be gap-free. */
-function leavesOf(
-  reader: LedgerReader,
-  size: number,
-  erased: ErasedLeaves | undefined,
-  progress?: (p: ExportProgress) => void,
-): Uint8Array {
-  const leaves = new Uint8Array(size * HASH_SIZE);
-  let expected = 0;
-  for (const r of reader.records(0, size)) {
-    if (r.seq !== expected) {
-      throw new SealogError('E_TAMPER', `the ledger has no record ${expected}; run \`sealog verify\``);
-    }
-    leaves.set(erased?.leafOf(r.seq, r.entry)?.leaf ?? leafHash(r.entry), expected * HASH_SIZE);
-    expected++;
-    if (progress && expected % PROGRESS_ROWS === 0)
-      progress({ stage: 'hashing', done: expected, total: size });
-  }
-  if (expected !== size)
-    throw new SealogError('E_TAMPER', `the ledger has no record ${expected}; run \`sealog verify\``);
-  return leaves;
 }
 
 /**
