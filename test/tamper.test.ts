@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { chainHash, leafHash } from '../packages/core/src/hash.js';
@@ -15,24 +13,14 @@ import {
   tamper,
 } from '../packages/core/src/verify/__tests__/fixture.js';
 import type { VerifyReport } from '../packages/core/src/verify/types.js';
+import { BIN, runBin } from './helpers/bin.js';
 import { runCli } from './helpers/cli.js';
 
 // The issue's tamper matrix, on real ledger files written by the store and the
 // checkpoint signer, edited with better-sqlite3 after dropping the triggers,
 // and checked by the real `sealog` binary in a child process.
 
-const BIN = join(import.meta.dirname, '..', 'packages', 'cli', 'dist', 'bin.js');
-const run = promisify(execFile);
-
-async function sealog(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args]);
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, out: err.stdout ?? '', err: err.stderr ?? '' };
-  }
-}
+const sealog = (args: string[]) => runBin(args, { timeoutMs: 0 });
 
 function keyFile(f: Fixture): string {
   const p = join(f.dir, 'verifier-keys.txt');

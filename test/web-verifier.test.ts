@@ -1,20 +1,17 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bundle } from '../packages/core/src/index.js';
 import { exportFrom, sealedLedger } from './bundle-fixture.js';
 import { tempDir } from './helpers/tmp.js';
+import { PAGE, startWebVerifier, type WebVerifier } from './helpers/web-page.js';
 
 // The offline verifier in real headless Chromium (Debian's chromium package,
 // driven by playwright-core). Install it with `node scripts/ensure-chromium.mjs`.
 
-const CHROMIUM = process.env.SEALOG_CHROMIUM || '/usr/bin/chromium';
 const ROOT = resolve(import.meta.dirname, '..');
-const PAGE = join(ROOT, 'packages/web-verifier/dist/verifier.html');
 // Tests never write into the repo: the screenshot goes to a temp dir unless
 // SEALOG_UPDATE_SCREENSHOT=1 asks to refresh docs/web-verifier.png.
 const SCREENSHOT =
@@ -22,55 +19,17 @@ const SCREENSHOT =
     ? join(ROOT, 'docs/web-verifier.png')
     : join(mkdtempSync(join(tmpdir(), 'sealog-shot-')), 'web-verifier.png');
 
-let context: BrowserContext;
-const requests: string[] = [];
-const errors: string[] = [];
+let web: WebVerifier;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}. Install it with \`node scripts/ensure-chromium.mjs\` ` +
-        '(as root it runs apt-get install chromium), or set SEALOG_CHROMIUM to a Chromium binary.',
-    );
-  }
-  // Build the page from the current sources so the test never checks a stale file.
-  const build = spawnSync(process.execPath, [join(ROOT, 'packages/web-verifier/build.mjs')], {
-    encoding: 'utf8',
-  });
-  if (build.status !== 0) throw new Error(`web-verifier build failed: ${build.stderr}`);
-  const profile = mkdtempSync(join(tmpdir(), 'sealog-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1100, height: 1000 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  context.on('request', (r) => requests.push(r.url()));
+  web = await startWebVerifier();
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close();
+  await web?.close();
 });
 
-async function openPage() {
-  const page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  await page.goto(pathToFileURL(PAGE).href);
-  await page.waitForSelector('body[data-ready="true"]');
-  return page;
-}
+const openPage = () => web.open();
 
 describe('web verifier in headless Chromium', () => {
   it('shows VERIFIED for a good bundle and FAILED for a tampered one, with no network request', async () => {
@@ -147,9 +106,9 @@ describe('web verifier in headless Chromium', () => {
     await page.setInputFiles('#file', join(ROOT, 'package.json'));
     await page.waitForSelector('#verdict[data-status="unreadable"]');
 
-    expect(errors).toEqual([]);
+    expect(web.errors).toEqual([]);
     // The only request the browser made is loading the page itself.
-    expect(new Set(requests)).toEqual(new Set([pathToFileURL(PAGE).href]));
+    expect(new Set(web.requests)).toEqual(new Set([pathToFileURL(PAGE).href]));
     expect(readFileSync(SCREENSHOT).subarray(1, 4).toString()).toBe('PNG');
   });
 
