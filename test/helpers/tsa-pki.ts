@@ -122,19 +122,24 @@ let serial = 100;
 /** Issues a certificate of `profile` for `key` under the CA in `dir`; returns its PEM file name. */
 async function issue(dir: string, name: string, profile: CertProfile, key: string): Promise<string> {
   const base = `${profile}-${serial}`;
+  return signUnderCa(dir, base, key, `${name} ${profile}`, serial++, `v3_${profile.replaceAll('-', '_')}`);
+}
+
+/**
+ * Signs a certificate for `key` (a file in `dir`) under the CA in `dir`, subject
+ * `CN=<cn>`, with the openssl.cnf section `extensions`; writes `<base>.pem` and
+ * returns that name.
+ */
+export async function signUnderCa(
+  dir: string,
+  base: string,
+  key: string,
+  cn: string,
+  serialNumber: number,
+  extensions: string,
+): Promise<string> {
   await openssl(
-    [
-      'req',
-      '-new',
-      '-key',
-      key,
-      '-subj',
-      `/CN=${name} ${profile}`,
-      '-config',
-      'openssl.cnf',
-      '-out',
-      `${base}.csr`,
-    ],
+    ['req', '-new', '-key', key, '-subj', `/CN=${cn}`, '-config', 'openssl.cnf', '-out', `${base}.csr`],
     dir,
   );
   await openssl(
@@ -148,13 +153,13 @@ async function issue(dir: string, name: string, profile: CertProfile, key: strin
       '-CAkey',
       'ca.key',
       '-set_serial',
-      String(serial++),
+      String(serialNumber),
       '-days',
       '365',
       '-extfile',
       'openssl.cnf',
       '-extensions',
-      `v3_${profile.replaceAll('-', '_')}`,
+      extensions,
       '-out',
       `${base}.pem`,
     ],

@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestPki } from '../helpers/tsa.js';
+import { signUnderCa } from '../helpers/tsa-pki.js';
 
 const run = promisify(execFile);
 const openssl = (args: string[], cwd: string) => run('openssl', args, { cwd, maxBuffer: 1 << 20 });
@@ -24,33 +25,7 @@ export async function secondTsa(pki: TestPki, name = 'second TSA'): Promise<Test
   const key = `${base}.key`;
   const cert = `${base}.pem`;
   await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key], dir);
-  await openssl(
-    ['req', '-new', '-key', key, '-subj', `/CN=${name}`, '-config', 'openssl.cnf', '-out', `${base}.csr`],
-    dir,
-  );
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${base}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-set_serial',
-      String(9000 + made),
-      '-days',
-      '365',
-      '-extfile',
-      'openssl.cnf',
-      '-extensions',
-      'v3_tsa',
-      '-out',
-      cert,
-    ],
-    dir,
-  );
+  await signUnderCa(dir, base, key, name, 9000 + made, 'v3_tsa');
   // Its own serial file, so its replies never race the first TSA's on one file.
   const config = (await readFile(join(dir, 'openssl.cnf'), 'utf8')).replace(
     /^serial = .*$/m,
