@@ -125,7 +125,7 @@ describe('sealog prune postgres://', () => {
     expect(gone.err).toContain('pruned under retention');
   }, 120_000);
 
-  it('refuses while the ledger holds a legal hold statement (holds on PostgreSQL are not built)', async () => {
+  it('refuses while a signed, sealed legal hold covers rows it would remove, naming the hold', async () => {
     const url = ledger(f, 'held');
     await seed(f, url);
     const key = fileCheckpointKey(loadSignerKeyFile(f.key.keyFile), f.key.keyFile);
@@ -148,7 +148,7 @@ describe('sealog prune postgres://', () => {
     }
     const r = await prune(f, url);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('legal holds on a PostgreSQL ledger are not supported yet');
+    expect(r.err).toContain('legal hold LIT-1');
     expect((await seqRange(url)).lo).toBe(0);
   }, 120_000);
 });

@@ -19,7 +19,9 @@ export interface PgPruneArgs {
 }
 
 export async function prunePostgres(a: PgPruneArgs, io: Io): Promise<number> {
-  const { prunePg } = await import('@sealog/core/postgres');
+  const { lockPgHolds, prunePg } = await import('@sealog/core/postgres');
+  // One at a time with sealog hold: a hold placed between the plan and the cut would not stop it.
+  const lock = a.dryRun ? undefined : await lockPgHolds(a.url, 'sealog prune');
   const { plan, statementSeq } = await prunePg(a.url, {
     signer: a.signer,
     keys: a.keys,
@@ -30,7 +32,7 @@ export async function prunePostgres(a: PgPruneArgs, io: Io): Promise<number> {
     dryRun: a.dryRun,
     // Stages on stderr: what ran before a kill (and the crash tests kill on them).
     onStage: (stage) => io.err(`sealog prune: ${stage}\n`),
-  });
+  }).finally(() => lock?.release());
   const due = plan.size - plan.from;
   const summary = {
     dryRun: a.dryRun,

@@ -15,6 +15,7 @@ import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js
 import { acrossSegments, progressReporter } from '../progress.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
 import { readWitnessArgs } from '../witness-args.js';
+import { pgHoldsSection } from './hold-postgres.js';
 import { parseDuration } from './prune.js';
 import { formatSegmentsReport } from './verify-segments.js';
 import { formatTsa, readTsaArgs, TSA_OPTIONS, TSA_USAGE } from './verify-tsa.js';
@@ -202,10 +203,15 @@ export const verify: Command = {
     if (values.retention !== undefined)
       throw new UsageError('--retention applies to a directory of segments, not to one ledger file');
     if (progress) options.onProgress = (p) => progress({ ...p, unit: 'records' });
-    return withLedger(positionals[0]!, (path, display) => {
+    return withLedger(positionals[0]!, async (path, display) => {
       const report = verifyLedger(path, options);
-      io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(display, report));
-      return report.ok ? EXIT_OK : EXIT_FAIL;
+      const holds = await pgHoldsSection(positionals[0]!, path, report, keys);
+      io.out(
+        values.json
+          ? `${JSON.stringify({ ...report, ...holds?.json }, null, 2)}\n`
+          : formatReport(display, report) + (holds?.text ?? ''),
+      );
+      return report.ok && !holds?.failed ? EXIT_OK : EXIT_FAIL;
     });
   },
 };

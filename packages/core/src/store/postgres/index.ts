@@ -2,6 +2,8 @@
 
 export { readPgBudgets } from '../../dp/budget-read-postgres.js';
 export { copySqliteToPg } from './from-sqlite.js';
+export { holdPg, lockPgHolds, verifiedPgHolds } from './hold-write.js';
+export { readPgHoldsFile } from './holds.js';
 export { initPgLedger } from './init.js';
 export { type PgPruneOptions, type PgPruneResult, prunePg } from './prune.js';
 export { grantsSql } from './schema.js';

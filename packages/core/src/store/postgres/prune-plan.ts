@@ -3,8 +3,8 @@ import { ChainState } from '../../chain/state.js';
 import type { OwnKey } from '../../chain/trust.js';
 import { SealogError } from '../../errors.js';
 import { parseTombstone, stateAt, TOMBSTONE_TABLE } from '../../prefix/tombstone.js';
-import { statementNoteOf } from '../../segments/statements.js';
 import type { VerifyReport } from '../../verify/types.js';
+import { refuseHeldPrune } from './holds.js';
 
 // What `sealog prune postgres://…` may remove, decided on one verified snapshot
 // (a SQLite copy that verifyLedger passed with the key's own verifier keys): the
@@ -26,30 +26,6 @@ export interface PgPrunePlan {
 
 const DERIVE_PAGE = 10_000;
 
-/**
- * Refuses while the ledger holds a legal hold statement: `sealog hold` does not
- * write to a PostgreSQL ledger yet, so prune cannot tell whether one is active.
- * @throws SealogError E_CONFIG.
- */
-function refuseHolds(db: Database.Database): void {
-  const rows = db
-    .prepare(
-      `SELECT seq, entry FROM records WHERE instr(entry, CAST('"legalHold"' AS BLOB)) > 0 OR instr(entry, CAST('"holdRelease"' AS BLOB)) > 0 LIMIT 100`,
-    )
-    .raw(true)
-    .all() as [number, unknown][];
-  for (const [seq, entry] of rows) {
-    if (!Buffer.isBuffer(entry)) continue;
-    const st = statementNoteOf(entry.toString('utf8'));
-    if (st && st.type !== 'prune') {
-      throw new SealogError(
-        'E_CONFIG',
-        `refused: row ${seq} holds a legal hold statement, and legal holds on a PostgreSQL ledger are not supported yet (sealog hold writes to segment directories only), so prune cannot tell what it covers; nothing was removed`,
-      );
-    }
-  }
-}
-
 /** Plans a prune on the verified snapshot `db` with cutoff time `cutoff` (ms). */
 export function planPgPrune(
   db: Database.Database,
@@ -57,7 +33,6 @@ export function planPgPrune(
   own: OwnKey,
   cutoff: number,
 ): PgPrunePlan {
-  refuseHolds(db);
   const hasTomb = db
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
     .get(TOMBSTONE_TABLE);
@@ -88,6 +63,7 @@ export function planPgPrune(
       ? `record ${young} is not older than the cutoff`
       : `records from ${report.sealed} on are not sealed yet`;
   if (size === from) return { from, size, stop: `nothing is due: ${stop}` };
+  refuseHeldPrune(db, report, own, from, size);
   const state = start.clone();
   const page = db
     .prepare('SELECT seq, entry FROM records WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?')
