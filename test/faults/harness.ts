@@ -4,10 +4,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { generateKey, LedgerReader, type VerifyReport, writeKeyFile } from '../../packages/core/src/index.js';
+import { BIN, type BinRun, runBin as runBinFor } from '../helpers/bin.js';
 import { mulberry32 } from '../helpers/mulberry32.mjs';
 
 export const FAULT_WRITER = join(import.meta.dirname, 'fixtures', 'fault-writer.mjs');
-export const CLI_BIN = join(import.meta.dirname, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
+export const CLI_BIN = BIN;
 
 /** `SEALOG_SLOW=1` runs the long variants (docs/reliability.md). */
 export const SLOW = process.env.SEALOG_SLOW === '1';
@@ -163,19 +164,5 @@ export function beyondCrash(r: VerifyReport): string[] {
   return findingKinds(r).filter((k) => k !== 'unsealed' && !(k === 'no-checkpoint' && noneValid));
 }
 
-/** Runs the built `sealog` binary; resolves with exit code and output. */
-export function runBin(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+/** Runs the built `sealog` binary to its end (no time limit); resolves with exit code and output. */
+export const runBin = (args: string[]): Promise<BinRun> => runBinFor(args, { timeoutMs: 0 });
