@@ -105,7 +105,7 @@ export class SegmentTokens {
     for (let j = index - 1; j >= from; j--) {
       const path = this.#path(j);
       if (!existsSync(path)) break;
-      let found: { size: number; note?: string; stamped: boolean } | undefined;
+      let found: Final | undefined;
       try {
         found = read(path, (db) => this.#final(db));
       } catch {
@@ -114,14 +114,14 @@ export class SegmentTokens {
       if (found === undefined || found.stamped) break;
       if (found.note !== undefined)
         out.unshift({ target: { index: j, path, size: found.size }, note: found.note });
-      else unsealed = j;
+      else if (!found.sealed) unsealed = j;
     }
     this.#seen = Math.max(this.#seen, (unsealed ?? index) - 1);
     return out;
   }
 
-  /** A closed segment's final size, its first note there this key signed (none: not sealed yet, or not by this key), and whether one has a token. */
-  #final(db: Database.Database): { size: number; note?: string; stamped: boolean } | undefined {
+  /** A closed segment's final size, its first note there this key signed, and whether one has a token. */
+  #final(db: Database.Database): Final | undefined {
     const size = (db.prepare('SELECT coalesce(max(seq) + 1, 0) FROM records').pluck().get() as number) ?? 0;
     if (!Number.isSafeInteger(size) || size === 0) return undefined;
     // Attacker input: bounded, and only a note this key signed over this size counts.
@@ -132,10 +132,11 @@ export class SegmentTokens {
       .pluck()
       .all(size) as unknown[];
     const mine = notes.filter((n): n is string => typeof n === 'string' && this.#signed(n, size));
-    if (mine.length === 0) return { size, stamped: false };
+    // Another key's final (before a rotation) is not this writer's to stamp, and not waited for.
+    if (mine.length === 0) return { size, stamped: false, sealed: notes.length > 0 };
     const has = db.prepare('SELECT 1 FROM checkpoint_timestamps WHERE note_sha256 = ? LIMIT 1');
     const stamped = mine.some((n) => has.get(createHash('sha256').update(n, 'utf8').digest()) !== undefined);
-    return { size, note: mine[0]!, stamped };
+    return { size, note: mine[0]!, stamped, sealed: true };
   }
 
   #signed(note: string, size: number): boolean {
@@ -149,6 +150,16 @@ export class SegmentTokens {
   #path(index: number): string {
     return join(this.#store.dir, segmentFileName(index));
   }
+}
+
+interface Final {
+  size: number;
+  /** The first note at `size` the writer's key signed (none: not sealed yet, or by another key). */
+  note?: string;
+  /** A note at `size` the writer's key signed has a token. */
+  stamped: boolean;
+  /** Some checkpoint is stored at `size`. */
+  sealed: boolean;
 }
 
 function read<T>(path: string, f: (db: Database.Database) => T): T {
