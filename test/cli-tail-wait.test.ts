@@ -1,16 +1,14 @@
 // Issue 19, item 5: `sealog tail -f` started before the app has created its
 // ledger waits for it, like `tail -F` and `journalctl -f`, saying so once on
 // stderr; Ctrl-C ends the wait cleanly. Without -f a missing ledger is an error.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../packages/cli/src/main.js';
 import { Ledger } from '../packages/core/src/index.js';
+import { startBin } from './helpers/bin.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
-
-const BIN = join(import.meta.dirname, '../packages/cli/dist/bin.js');
 
 async function until(what: string, ok: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
@@ -96,17 +94,12 @@ describe('sealog tail -f on a ledger that does not exist yet', () => {
 
   it('Ctrl-C while waiting ends the built binary cleanly (exit 0)', async () => {
     const path = join(tempDir(), 'never.db');
-    const child = spawn(process.execPath, [BIN, 'tail', '-f', path], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    await until('the waiting line', () => err.includes('waiting'));
+    const tail = startBin(['tail', '-f', path]);
+    await tail.until('the waiting line', () => tail.err.includes('waiting'), 200);
     const t0 = Date.now();
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    tail.child.kill('SIGINT');
+    expect(await tail.exited).toBe(0);
     expect(Date.now() - t0).toBeLessThan(1500); // ended by the signal, not the grace timer
-    expect(err).toBe(`sealog tail: waiting for ${path} to appear (Ctrl-C to stop)\n`);
+    expect(tail.err).toBe(`sealog tail: waiting for ${path} to appear (Ctrl-C to stop)\n`);
   });
 });
