@@ -4,12 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPkcs11Key, parseVerifierKey } from '../../packages/core/src/index.js';
+import { BIN } from '../helpers/bin.js';
 import { runCli } from '../helpers/cli.js';
 import { createSoftHsm, type SoftHsm } from '../helpers/softhsm.js';
 import { rawToken } from './token.js';
 
 const PIN = '61803398';
-const BIN = join(import.meta.dirname, '../../packages/cli/dist/bin.js');
 let hsm: SoftHsm;
 let n = 0;
 

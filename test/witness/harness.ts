@@ -3,11 +3,12 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { BIN } from '../helpers/bin.js';
 import { runCli } from '../helpers/cli.js';
 
 // The real `sealog witness serve` process on loopback, driven over HTTP.
 
-export const BIN = join(import.meta.dirname, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
+export { BIN };
 
 export interface Running {
   url: string;
