@@ -1,11 +1,12 @@
 // Shared by the fault-matrix tests: a seeded PRNG, a signing key on disk, the
 // fault writer child, and the two independent after-the-fact checks (the
 // verifier's report and the per-writer record count).
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { generateKey, LedgerReader, type VerifyReport, writeKeyFile } from '../../packages/core/src/index.js';
 import { BIN, type BinRun, runBin as runBinFor } from '../helpers/bin.js';
 import { mulberry32 } from '../helpers/mulberry32.mjs';
+import { startFixture } from '../helpers/node-script.js';
 
 export const FAULT_WRITER = join(import.meta.dirname, 'fixtures', 'fault-writer.mjs');
 export const CLI_BIN = BIN;
@@ -75,47 +76,32 @@ export interface Writer {
 
 /** Starts the fault writer; `onAck` runs for every acknowledgement line, in order. */
 export function startWriter(o: WriterOptions, onAck?: (ack: Ack, w: Writer) => void): Writer {
-  const child = spawn(process.execPath, [FAULT_WRITER, JSON.stringify(o)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const acks: Ack[] = [];
   const waiting: { prefix: string; resolve: () => void }[] = [];
   const lines: string[] = [];
-  let stderr = '';
-  let buf = '';
+  const onLine = (l: string) => {
+    lines.push(l);
+    if (l.startsWith('ack ')) {
+      const [, n, wal] = l.split(' ');
+      const ack = { n: Number(n), wal: Number(wal) };
+      acks.push(ack);
+      onAck?.(ack, w);
+    }
+    for (const x of waiting.filter((x) => l.startsWith(x.prefix))) {
+      waiting.splice(waiting.indexOf(x), 1);
+      x.resolve();
+    }
+  };
+  const { child, exited } = startFixture(FAULT_WRITER, o, onLine);
   const w: Writer = {
     child,
     acks,
-    exited: new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stderr }));
-    }),
+    exited,
     printed(prefix) {
       if (lines.some((l) => l.startsWith(prefix))) return Promise.resolve();
       return new Promise((resolve) => waiting.push({ prefix, resolve }));
     },
   };
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    for (const l of parts) {
-      lines.push(l);
-      if (l.startsWith('ack ')) {
-        const [, n, wal] = l.split(' ');
-        const ack = { n: Number(n), wal: Number(wal) };
-        acks.push(ack);
-        onAck?.(ack, w);
-      }
-      for (const x of waiting.filter((x) => l.startsWith(x.prefix))) {
-        waiting.splice(waiting.indexOf(x), 1);
-        x.resolve();
-      }
-    }
-  });
   return w;
 }
 

@@ -2,11 +2,12 @@
 // through openSink), a checkpoint key made by `sealog keygen`, `sealog verify`
 // on a URL, and the after-the-fact SQL checks (gap-free seqs, every writer's
 // records present exactly once, checkpoints in order).
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { runBin } from '../faults/harness.js';
+import { startFixture } from '../helpers/node-script.js';
 import { psql } from '../helpers/postgres.js';
 
 export { runBin };
@@ -37,37 +38,21 @@ export interface PgWriter {
 
 /** Starts the writer child; `onAck` runs for every acknowledgement, in order. */
 export function startPgWriter(o: PgWriterOptions, onAck?: (n: number) => void): PgWriter {
-  const child = spawn(process.execPath, [PG_WRITER, JSON.stringify(o)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   let acked = 0;
   let stats: ReturnType<PgWriter['stats']>;
   let done = false;
-  let stderr = '';
-  let buf = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    for (const l of lines) {
-      if (l.startsWith('ack ')) {
-        acked = Number(l.slice(4));
-        onAck?.(acked);
-      } else if (l.startsWith('stats ')) stats = JSON.parse(l.slice(6));
-      else if (l === 'done') done = true;
-    }
+  const { child, exited } = startFixture(PG_WRITER, o, (l) => {
+    if (l.startsWith('ack ')) {
+      acked = Number(l.slice(4));
+      onAck?.(acked);
+    } else if (l.startsWith('stats ')) stats = JSON.parse(l.slice(6));
+    else if (l === 'done') done = true;
   });
   return {
     child,
     acked: () => acked,
     stats: () => stats,
-    exited: new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stderr, done }));
-    }),
+    exited: exited.then((e) => ({ ...e, done })),
   };
 }
 

@@ -1,11 +1,12 @@
 // Shared by the segment process tests: the writer child, reading every segment
 // of a directory, and the per-segment checks (verify, bindings chain).
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LedgerReader, verifyLedger } from '../../packages/core/src/index.js';
 import { parseBinding } from '../../packages/core/src/segments/binding.js';
 import { listSegments, segmentAnchorFile } from '../../packages/core/src/segments/layout.js';
+import { startFixture } from '../helpers/node-script.js';
 
 export const SEG_WRITER = join(import.meta.dirname, 'fixtures', 'seg-writer.mjs');
 
@@ -38,39 +39,18 @@ export interface SegWriter {
 
 /** Starts the writer child; `onAck(n)` runs after every acknowledgement line. */
 export function startSegWriter(o: SegWriterOptions, onAck?: (n: number) => void): SegWriter {
-  const child = spawn(process.execPath, [SEG_WRITER, JSON.stringify(o)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   let acked = 0;
   let isReady: () => void = () => {};
   const ready = new Promise<void>((r) => {
     isReady = r;
   });
-  let stderr = '';
-  let buf = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
+  const { child, exited } = startFixture(SEG_WRITER, o, (l) => {
+    if (l === 'ready') isReady();
+    if (!l.startsWith('ack ')) return;
+    acked = Number(l.slice(4));
+    onAck?.(acked);
   });
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    for (const l of lines) {
-      if (l === 'ready') isReady();
-      if (!l.startsWith('ack ')) continue;
-      acked = Number(l.slice(4));
-      onAck?.(acked);
-    }
-  });
-  return {
-    child,
-    acked: () => acked,
-    ready,
-    exited: new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stderr }));
-    }),
-  };
+  return { child, acked: () => acked, ready, exited };
 }
 
 /** Every record (w, n) of every segment, in segment then seq order (binding rows left out). */
