@@ -184,3 +184,24 @@ export async function plantTombstone(
   await insertTombstone(url, { size, note: note ?? (await noteAt(url, size)), chain, range, statementSeq });
   await asReplica(url, `DELETE FROM ${table(url, 'records')} WHERE seq < $1`, [size]);
 }
+
+/**
+ * The attacker's move of a genuine tombstone to the later signed head at `size`,
+ * the real prune statement kept: a second tombstone over the frontier extended
+ * by the rows below `size`, and those rows deleted.
+ */
+export async function moveTombstone(url: string, size: number): Promise<void> {
+  const [t] = await psql<{ size: number; statement_seq: number; compact: Buffer; chain_head: Buffer }>(
+    url,
+    `SELECT size::int, statement_seq::int, compact, chain_head FROM ${table(url, 'tombstones')}`,
+  );
+  const rows = await psql<{ entry: Buffer }>(
+    url,
+    `SELECT entry FROM ${table(url, 'records')} WHERE seq < $1 ORDER BY seq`,
+    [size],
+  );
+  const { range, chain } = extendFrontier(rows, CompactRange.decode(t!.size, t!.compact), t!.chain_head);
+  const note = await noteAt(url, size);
+  await insertTombstone(url, { size, note, chain, range, statementSeq: t!.statement_seq });
+  await asReplica(url, `DELETE FROM ${table(url, 'records')} WHERE seq < $1`, [size]);
+}
