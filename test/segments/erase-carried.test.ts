@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { attackerOpen, sealog } from '../attacks/harness.js';
-import { tempDir } from '../helpers/tmp.js';
 import { kinds, verifyDir } from '../retention/helpers.js';
-import { addSegment, fixtureKeys, makeSegmentedLedger } from '../segments-fixture.js';
+import { fixtureKeys } from '../segments-fixture.js';
+import { rotatedLedger } from './rotated-fixture.js';
 
 // Issue 18, red-team finding: an erasure in a closed segment signed by the key
 // a rotation endorsed was judged against the given keys only, so after
@@ -13,29 +13,7 @@ import { addSegment, fixtureKeys, makeSegmentedLedger } from '../segments-fixtur
 // on, when that segment verified and its own checkpoint covers the rotation.
 
 /** Segment 1 rotates from the first key to `next`, which writes and seals segments 2 and 3. */
-async function rotated() {
-  const root = tempDir();
-  const l = await makeSegmentedLedger(join(root, 'audit'), { segments: [4], checkpointEvery: 2 });
-  const first = l.keys;
-  const next = fixtureKeys(join(root, 'k2'), l.origin, 'k2');
-  const rot = await sealog([
-    'key',
-    'rotate',
-    l.segments[0]!.path,
-    '--key',
-    first.keyFile,
-    '--new-key',
-    next.keyFile,
-  ]);
-  expect(rot.code, rot.err).toBe(0);
-  const c = await sealog(['checkpoint', l.segments[0]!.path, '--key', next.keyFile]);
-  expect(c.code, c.err).toBe(0);
-  l.keys = next;
-  await addSegment(l, 6);
-  await addSegment(l, 2);
-  l.keys = first;
-  return { l, first, next, root };
-}
+const rotated = () => rotatedLedger(6);
 
 const erase = (file: string, keyFile: string, trustFile: string) =>
   sealog([

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attackerOpen, sealog } from '../attacks/harness.js';
-import { tempDir } from '../helpers/tmp.js';
+import { attackerOpen } from '../attacks/harness.js';
 import { verifyDir } from '../retention/helpers.js';
-import { addSegment, fixtureKeys, makeSegmentedLedger } from '../segments-fixture.js';
+import { rotatedLedger } from './rotated-fixture.js';
 
 // Issue 18: `sealog verify <dir>` follows a key rotation from the segment
 // that verified it into the next ones, so the verifier gives only the first
@@ -13,26 +11,7 @@ import { addSegment, fixtureKeys, makeSegmentedLedger } from '../segments-fixtur
 
 /** Segment 1 rotates from `from` to a new key, which alone writes and seals segments 2 and 3. */
 async function rotated(options: { unsealed?: boolean; rotateWith?: 'attacker' } = {}) {
-  const root = tempDir();
-  const l = await makeSegmentedLedger(join(root, 'audit'), { segments: [4], checkpointEvery: 2 });
-  const first = l.keys;
-  const outgoing = options.rotateWith ? fixtureKeys(join(root, 'evil'), l.origin, 'evil') : first;
-  const next = fixtureKeys(join(root, 'k2'), l.origin, 'k2');
-  const rot = await sealog([
-    'key',
-    'rotate',
-    l.segments[0]!.path,
-    '--key',
-    outgoing.keyFile,
-    '--new-key',
-    next.keyFile,
-  ]);
-  expect(rot.code, rot.err).toBe(0);
-  const c = await sealog(['checkpoint', l.segments[0]!.path, '--key', next.keyFile]);
-  expect(c.code, c.err).toBe(0);
-  l.keys = next;
-  await addSegment(l, 3);
-  await addSegment(l, 2);
+  const { l } = await rotatedLedger(3, options);
   if (options.unsealed) {
     // Every checkpoint of segment 1 covering the rotation entry removed: only segment 2's binding seals it.
     const db = attackerOpen(l.segments[0]!.path);
@@ -44,7 +23,6 @@ async function rotated(options: { unsealed?: boolean; rotateWith?: 'attacker' } 
     db.prepare('DELETE FROM checkpoints WHERE size > ?').run(at);
     db.close();
   }
-  l.keys = first;
   return l;
 }
 
