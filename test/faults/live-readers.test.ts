@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger, verifyLedger } from '../../packages/core/src/index.js';
+import { startBin } from '../helpers/bin.js';
 import { tempDir } from '../helpers/tmp.js';
-import { CLI_BIN, findingKinds, makeKey, runBin, SLOW, startWriter, upTo } from './harness.js';
+import { findingKinds, makeKey, runBin, SLOW, startWriter, upTo } from './harness.js';
 
 // Readers on a file under heavy writes: `sealog tail -f` (the real binary)
 // must print every record exactly once and in order, and `sealog verify` on
@@ -24,18 +24,7 @@ describe('readers during heavy writes', () => {
 
       // -n COUNT: whatever the writer committed before tail opened the file is printed first,
       // so the start-up race cannot hide records, and the hand-over to following is tested too.
-      const tail = spawn(process.execPath, [CLI_BIN, 'tail', path, '-f', '-n', String(COUNT), '--json'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let tailOut = '';
-      let tailErr = '';
-      tail.stdout.setEncoding('utf8').on('data', (d: string) => {
-        tailOut += d;
-      });
-      tail.stderr.setEncoding('utf8').on('data', (d: string) => {
-        tailErr += d;
-      });
-      const tailExit = new Promise<number | null>((resolve) => tail.on('close', resolve));
+      const tail = startBin(['tail', path, '-f', '-n', String(COUNT), '--json']);
 
       const w = startWriter({
         path,
@@ -75,7 +64,7 @@ describe('readers during heavy writes', () => {
 
       // tail -f catches up (on a loaded CI box it may trail by seconds: wait while it
       // is still making progress), then stops on SIGINT.
-      const lines = () => tailOut.split('\n').length - 1;
+      const lines = () => tail.out.split('\n').length - 1;
       let seen = lines();
       let idleSince = Date.now();
       while (lines() < COUNT && Date.now() - idleSince < 15_000) {
@@ -85,9 +74,9 @@ describe('readers during heavy writes', () => {
           idleSince = Date.now();
         }
       }
-      tail.kill('SIGINT');
-      expect(await tailExit, tailErr).toBe(0);
-      const ns = tailOut
+      tail.child.kill('SIGINT');
+      expect(await tail.exited, tail.err).toBe(0);
+      const ns = tail.out
         .split('\n')
         .filter((l) => l !== '')
         .map((l) => (JSON.parse(l) as { n: number }).n);

@@ -51,7 +51,7 @@ export interface RunningBin {
   child: ChildProcessByStdio<null, Readable, Readable>;
   out: string;
   err: string;
-  /** Its exit code, once it exited. */
+  /** Its exit code, once it exited and its output was read to the end. */
   exited: Promise<number | null>;
   /** Polls `ok` every 50 ms, `tries` times at most; resolves to its last answer. */
   wait(ok: () => boolean, tries?: number): Promise<boolean>;
@@ -66,7 +66,7 @@ export function startBin(args: string[]): RunningBin {
     child,
     out: '',
     err: '',
-    exited: new Promise((r) => child.on('exit', (code) => r(code))),
+    exited: new Promise((r) => child.on('close', (code) => r(code))),
     async wait(ok, tries = 300) {
       for (let i = 0; i < tries && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
       return ok();
@@ -76,11 +76,12 @@ export function startBin(args: string[]): RunningBin {
         throw new Error(`timed out waiting for ${what}; stdout ${p.out}; stderr ${p.err}`);
     },
   };
-  child.stdout.on('data', (d: Buffer) => {
-    p.out += d.toString();
+  // Decoded as UTF-8 streams, so a character split across two chunks stays whole.
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    p.out += d;
   });
-  child.stderr.on('data', (d: Buffer) => {
-    p.err += d.toString();
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    p.err += d;
   });
   return p;
 }
