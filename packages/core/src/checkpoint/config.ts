@@ -246,6 +246,7 @@ export function createSubmitters(
       urls: ts.urls ?? [],
       mode: ts.mode,
       store,
+      ownKey: signer.log.verifierKey,
       onError,
       ...(ts.policy !== undefined ? { policy: ts.policy } : {}),
       ...(ts.timeoutMs !== undefined ? { timeoutMs: ts.timeoutMs } : {}),

@@ -20,6 +20,8 @@ import type { HoldScope, HoldStatement } from './statements.js';
  * - bad-statement: a retention statement that is malformed or not signed by a trusted key.
  * - truncated: a checkpoint given from outside matches no segment (the newest were removed or cut).
  * - bad-checkpoint: a checkpoint given from outside that does not verify under the keys.
+ * - segment-timestamp: (with TSA anchors) a segment holds the RFC 3161 token of
+ *   another segment's checkpoint note: moved or copied there.
  */
 export type SegmentFindingKind =
   | 'segment-missing'
@@ -31,7 +33,8 @@ export type SegmentFindingKind =
   | 'pruned-under-hold'
   | 'bad-statement'
   | 'truncated'
-  | 'bad-checkpoint';
+  | 'bad-checkpoint'
+  | 'segment-timestamp';
 
 export interface SegmentFinding {
   kind: SegmentFindingKind;
