@@ -6,15 +6,13 @@
 // range, rows deleted below it, must make the writer sign nothing (E_TAMPER
 // through onError) while it still stores the records it is given.
 import { describe, expect, it } from 'vitest';
-import { CompactRange, openSink, type SealogError } from '../../packages/core/src/index.js';
+import { openSink, type SealogError } from '../../packages/core/src/index.js';
 import { psql } from '../helpers/postgres.js';
 import { table } from './harness.js';
 import {
   asReplica,
-  extendFrontier,
-  insertTombstone,
   ledger,
-  noteAt,
+  moveTombstone,
   OLD,
   plantTombstone,
   pruned,
@@ -86,19 +84,7 @@ describe('a writer starting from a tombstone requires its prune statement', () =
     const url = ledger(f, 'moved');
     await seed(f, url);
     await pruned(f, url);
-    const [t] = await psql<{ statement_seq: number; compact: Buffer; chain_head: Buffer }>(
-      url,
-      `SELECT statement_seq::int, compact, chain_head FROM ${table(url, 'tombstones')}`,
-    );
-    const rows = await psql<{ entry: Buffer }>(
-      url,
-      `SELECT entry FROM ${table(url, 'records')} WHERE seq < $1 ORDER BY seq`,
-      [OLD + YOUNG],
-    );
-    const { range, chain } = extendFrontier(rows, CompactRange.decode(OLD, t!.compact), t!.chain_head);
-    const note = await noteAt(url, OLD + YOUNG);
-    await insertTombstone(url, { size: OLD + YOUNG, note, chain, range, statementSeq: t!.statement_seq });
-    await asReplica(url, `DELETE FROM ${table(url, 'records')} WHERE seq < $1`, [OLD + YOUNG]);
+    await moveTombstone(url, OLD + YOUNG);
     await expectRefused(url, `not its own head`);
   }, 120_000);
 });

@@ -159,8 +159,6 @@ async function plan(argv: string[], io: Io): Promise<number> {
     throw new UsageError('expected one argument: the JSON file with the noise configuration');
   const config = readNoiseConfig(positionals[0]!);
   const p = planNoise(config);
-  // plan.ts counts values per window in ε; a Gaussian field under budget.gaussian spends ρ.
-  for (const f of p.fields) f.perWindow = releases(config, f.path)?.perWindow ?? f.perWindow;
   io.out(values.json ? planJson(p) : planText(p, config));
   return EXIT_OK;
 }

@@ -177,7 +177,8 @@ export class PgStore implements Store {
   /**
    * The newest checkpoint row this key signed with a resume state, else a pruned
    * prefix's tombstone (its checkpoint signed by this key at exactly its size,
-   * its compact range hashing to that root: store/postgres/pruned-start.ts), else
+   * its compact range hashing to that root, and its prune statement this key's,
+   * sealed, naming that head: pruned-start.ts and prune-evidence.ts), else
    * row 0; then every later row hashed here. The state, or the first finding.
    */
   async #deriveFromStart(s: PgSession, trust: WriterTrust): Promise<ChainState | SealogError> {
