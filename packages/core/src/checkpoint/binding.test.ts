@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -41,5 +42,18 @@ describe('bindAnchor', () => {
     expect(() => bindAnchor(anchor, 'sqlite /x/two.db')).toThrow(
       /already seals another ledger .*anchor\.txt\.ledger/,
     );
+  });
+
+  // Red team: a FIFO planted as the binding hung openSink for good (a synchronous
+  // read on the app's thread under winston), and a link to /dev/zero read without end.
+  it('refuses a FIFO or a link to a device planted as the binding, without blocking', async () => {
+    const { bindAnchor } = await import('./binding.js');
+    const dir = tempDir();
+    execFileSync('mkfifo', [join(dir, 'fifo.txt.ledger')]);
+    expect(() => bindAnchor(join(dir, 'fifo.txt'), 'sqlite /x/one.db')).toThrow(/is not a regular file/);
+    symlinkSync('/dev/zero', join(dir, 'zero.txt.ledger'));
+    expect(() => bindAnchor(join(dir, 'zero.txt'), 'sqlite /x/one.db')).toThrow(/is not a regular file/);
+    writeFileSync(join(dir, 'big.txt.ledger'), 'x'.repeat(5000));
+    expect(() => bindAnchor(join(dir, 'big.txt'), 'sqlite /x/one.db')).toThrow(/at most 4096 bytes/);
   });
 });

@@ -5,13 +5,13 @@ import {
   fsyncSync,
   linkSync,
   openSync,
-  readFileSync,
   realpathSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SealogError } from '../errors.js';
+import { readSmallFile } from '../small-file.js';
 import { isPostgresUrl, parsePgUrl } from '../store/postgres/url.js';
 
 /**
@@ -48,11 +48,13 @@ export function bindAnchor(anchorFile: string, ledger: string): void {
 }
 
 function readBinding(path: string): string {
-  try {
-    return readFileSync(path).subarray(0, MAX_BINDING_BYTES).toString('utf8');
-  } catch (err) {
-    throw new SealogError('E_IO', `cannot read ${path}`, { cause: err });
-  }
+  const text = readSmallFile(path, MAX_BINDING_BYTES);
+  if (text === undefined)
+    throw new SealogError(
+      'E_CONFIG',
+      `${path} (which binds an anchor file to its ledger) is not a regular file of at most ${MAX_BINDING_BYTES} bytes that can be read; delete it and start again`,
+    );
+  return text;
 }
 
 /**

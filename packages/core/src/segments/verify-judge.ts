@@ -1,7 +1,7 @@
-import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
 import { splitAnchorNotes } from '../checkpoint/anchor.js';
 import { openCheckpoint } from '../checkpoint/signed.js';
 import type { VerifierKey } from '../note/keys.js';
+import { readSmallFile } from '../small-file.js';
 import type { VerifyReport } from '../verify/types.js';
 import type { SegmentBinding } from './binding.js';
 import type { SegmentSlot } from './layout.js';
@@ -52,19 +52,7 @@ export interface MissingContext {
 
 /** Reads a tombstone: a regular file of at most MAX_TOMBSTONE_BYTES, without following a symlink. Never throws. */
 export function readTombstone(path: string): string | undefined {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, fsc.O_RDONLY | (fsc.O_NOFOLLOW ?? 0) | (fsc.O_NONBLOCK ?? 0));
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_TOMBSTONE_BYTES) return undefined;
-    const buf = Buffer.alloc(st.size);
-    const n = readSync(fd, buf, 0, st.size, 0);
-    return buf.subarray(0, n).toString('utf8');
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  return readSmallFile(path, MAX_TOMBSTONE_BYTES);
 }
 
 /**
