@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { createWriterTrust } from '../../checkpoint/config.js';
 import { sealHead } from '../../checkpoint/seal.js';
 import { SealogError } from '../../errors.js';
 import { type HoldScope, type Statement, signStatement, statementEntry } from '../../segments/statements.js';
 import type { CheckpointKey } from '../../signer/types.js';
-import { verifyLedger } from '../../verify/verify.js';
 import { connectPg, type PgSession, parsePgUrl, pgError } from './connect.js';
-import { type PgHolds, readPgHoldsFile } from './holds.js';
+import { type PgHolds, readPgHoldsFile, trustKeys } from './holds.js';
 import { LOCK_NAMESPACE } from './schema.js';
 import { snapshotPg } from './snapshot.js';
 import { PgStore } from './store.js';
+import { refuseHoldOverUnfinishedPrune, type UnfinishedPrune, unfinishedPrunes } from './unfinished-prune.js';
+import { requireVerified } from './verified.js';
 
 // `sealog hold add|release postgres://…` (docs/lifecycle.md "Legal hold on a
 // PostgreSQL ledger"): verify one snapshot with the key's verifier keys, read
@@ -69,21 +71,18 @@ export async function lockPgHolds(url: string, who: string): Promise<{ release()
 export async function verifiedPgHolds(
   url: string,
   keys: readonly string[],
-): Promise<PgHolds & { origin: string | undefined }> {
+): Promise<PgHolds & { origin: string | undefined; unfinished: UnfinishedPrune[] }> {
   const snap = await snapshotPg(url);
   try {
-    const report = verifyLedger(snap.path, { keys });
-    if (!report.ok) {
-      const first = report.findings
-        .filter((f) => f.kind !== 'unsealed' && f.kind !== 'expired')
-        .slice(0, 3)
-        .map((f) => `${f.kind}: ${f.message}`);
-      throw new SealogError(
-        'E_TAMPER',
-        `${snap.display} does not verify, so no hold statement was written (${first.join('; ')}); run sealog verify ${snap.display} --key-file <vkeys>`,
-      );
+    const report = requireVerified(snap.path, keys, snap.display, 'no hold statement was written');
+    const db = new Database(snap.path, { readonly: true });
+    let unfinished: UnfinishedPrune[];
+    try {
+      unfinished = unfinishedPrunes(db, report, trustKeys(keys));
+    } finally {
+      db.close();
     }
-    return { ...readPgHoldsFile(snap.path, report, keys), origin: report.origin };
+    return { ...readPgHoldsFile(snap.path, report, keys), origin: report.origin, unfinished };
   } finally {
     snap.close();
   }
@@ -98,7 +97,7 @@ export async function holdPg(url: string, o: PgHoldOptions): Promise<PgHoldResul
   const display = parsePgUrl(url).display;
   const lock = await lockPgHolds(url, o.scope ? 'sealog hold add' : 'sealog hold release');
   try {
-    const { holds, origin } = await verifiedPgHolds(url, o.keys);
+    const { holds, origin, unfinished } = await verifiedPgHolds(url, o.keys);
     const id = o.id ?? `hold-${randomBytes(4).toString('hex')}`;
     const same = holds.filter((h) => h.id === id);
     let statement: Statement;
@@ -123,6 +122,7 @@ export async function holdPg(url: string, o: PgHoldOptions): Promise<PgHoldResul
           'E_CONFIG',
           `a legal hold ${JSON.stringify(id)} already exists; choose another --id`,
         );
+      refuseHoldOverUnfinishedPrune(unfinished, o.scope, display);
       statement = { type: 'hold', ...base, scope: o.scope };
     }
     const note = await signStatement(statement, o.signer.log);

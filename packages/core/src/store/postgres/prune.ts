@@ -4,13 +4,13 @@ import { sealHead } from '../../checkpoint/seal.js';
 import { SealogError } from '../../errors.js';
 import { type PrefixStatement, prefixEntry, signPrefix } from '../../prefix/statement.js';
 import type { CheckpointKey } from '../../signer/types.js';
-import { verifyLedger } from '../../verify/verify.js';
 import { connectPg, parsePgUrl, pgError, qualify } from './connect.js';
 import { type PgPrunePlan, planPgPrune } from './prune-plan.js';
 import { lockKey } from './schema.js';
 import { snapshotPg } from './snapshot.js';
 import { PgStore } from './store.js';
 import { ensureTombstoneTable, insertTombstoneSql, latestTombstone } from './tombstones.js';
+import { requireVerified } from './verified.js';
 
 // `sealog prune postgres://…` (docs/lifecycle.md "PostgreSQL ledgers"), in this order:
 //   1. verify one snapshot with the key's verifier keys; plan the cut on it (prune-plan.ts);
@@ -51,18 +51,10 @@ export async function prunePg(url: string, o: PgPruneOptions): Promise<PgPruneRe
   const trust = createWriterTrust({}, o.signer, () => {});
   const snap = await snapshotPg(url);
   let plan: PgPrunePlan;
+  let seen: number;
   try {
-    const report = verifyLedger(snap.path, { keys: o.keys });
-    if (!report.ok) {
-      const first = report.findings
-        .filter((f) => f.kind !== 'unsealed' && f.kind !== 'expired')
-        .slice(0, 3)
-        .map((f) => `${f.kind}: ${f.message}`);
-      throw new SealogError(
-        'E_TAMPER',
-        `${target.display} does not verify, so prune removes nothing (${first.join('; ')}); run sealog verify ${target.display} --key-file <vkeys>`,
-      );
-    }
+    const report = requireVerified(snap.path, o.keys, target.display, 'prune removes nothing');
+    seen = report.size;
     const db = new Database(snap.path, { readonly: true });
     try {
       plan = planPgPrune(db, report, trust.own, o.cutoff);
@@ -100,7 +92,7 @@ export async function prunePg(url: string, o: PgPruneOptions): Promise<PgPruneRe
     await store.close();
   }
   o.onStage?.('sealed');
-  await cutPrefix(url, plan, head, { note: cut.note, statementSeq, now: o.now });
+  await cutPrefix(url, plan, head, { note: cut.note, statementSeq, now: o.now, seen });
   o.onStage?.('pruned');
   return { plan, statementSeq };
 }
@@ -110,7 +102,7 @@ async function cutPrefix(
   url: string,
   plan: PgPrunePlan,
   head: { chainHead: Buffer; compact?: Buffer },
-  t: { note: string; statementSeq: number; now: number },
+  t: { note: string; statementSeq: number; now: number; seen: number },
 ): Promise<void> {
   const target = parsePgUrl(url);
   const s = await connectPg(target);
@@ -131,6 +123,20 @@ async function cutPrefix(
     // The append-only trigger stays for everyone else: switched off only inside this
     // transaction (ALTER TABLE is transactional and locks the table until COMMIT).
     await s.query(`ALTER TABLE ${records} DISABLE TRIGGER records_append_only`);
+    // ALTER TABLE holds a lock no insert gets past until COMMIT. A hold appended since
+    // our verified snapshot was not judged by the plan: the advisory lock that keeps
+    // sealog hold out can be lost with its session (idle timeout, a pooler,
+    // pg_terminate_backend), so this check does not rely on it (red-team finding).
+    const held = await s.query<{ seq: string }>(
+      `SELECT seq FROM ${records} WHERE seq >= $1 AND (position('"legalHold"'::bytea in entry) > 0 OR position('"holdRelease"'::bytea in entry) > 0) LIMIT 1`,
+      [t.seen],
+    );
+    if (held.rows.length > 0) {
+      throw new SealogError(
+        'E_CONFIG',
+        `${target.display}: row ${held.rows[0]!.seq} is a legal hold statement appended after prune verified the ledger; nothing removed: run prune again, so that it judges the hold`,
+      );
+    }
     await s.query(insertTombstoneSql(s), [
       plan.size,
       t.note,

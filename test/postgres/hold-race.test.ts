@@ -1,0 +1,99 @@
+// Legal hold against prune on PostgreSQL when the advisory lock between them
+// does not hold (red-team findings). The attacker can write the database (no
+// key) and can end the lock's session (pg_terminate_backend as the same role;
+// an idle timeout or a pooler does it too); the operator places a hold.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { fileCheckpointKey, loadSignerKeyFile } from '../../packages/core/src/index.js';
+import { prunePg } from '../../packages/core/src/store/postgres/prune.js';
+import { BIN } from '../helpers/bin.js';
+import { DAY, ledger, OLD, prune, pruneFixture, seed, seqRange } from './prune-helpers.js';
+
+const f = pruneFixture('pg_hold_race');
+const iso = (ms: number) => new Date(ms).toISOString();
+const HOLD = () => [
+  'hold',
+  'add',
+  '--id',
+  'LIT-9',
+  '--reason',
+  'LIT-9 discovery',
+  '--key',
+  f.key.keyFile,
+  '--from',
+  iso(Date.now() - 450 * DAY),
+  '--to',
+  iso(Date.now() - 380 * DAY),
+];
+
+/** `sealog hold add` over the old records, run to its end while prune waits at a stage. */
+function holdNow(url: string): { code: number; err: string } {
+  const args = HOLD();
+  args.splice(2, 0, url);
+  try {
+    execFileSync(process.execPath, [BIN, ...args], { stdio: 'pipe' });
+    return { code: 0, err: '' };
+  } catch (err) {
+    const e = err as { status: number; stderr: Buffer };
+    return { code: e.status, err: e.stderr.toString() };
+  }
+}
+
+/** prunePg as the CLI runs it, minus the advisory lock (lost), with `at` called at each stage. */
+async function pruneWithoutLock(url: string, at: (stage: string) => void) {
+  const now = Date.now();
+  const signer = fileCheckpointKey(loadSignerKeyFile(f.key.keyFile), f.key.keyFile);
+  try {
+    return await prunePg(url, {
+      signer,
+      keys: readFileSync(f.key.pub, 'utf8').split('\n').filter((l) => l.trim() !== ''),
+      cutoff: now - 365 * DAY,
+      now,
+      retention: 365 * DAY,
+      reason: 'RET-7 retention',
+      dryRun: false,
+      onStage: at,
+    });
+  } finally {
+    await signer.close();
+  }
+}
+
+describe('hold and prune on PostgreSQL without the advisory lock between them', () => {
+  it('a hold placed after prune verified the ledger stops the cut', async () => {
+    const url = ledger(f, 'lost_lock');
+    await seed(f, url);
+    let placed: { code: number; err: string } | undefined;
+    const run = pruneWithoutLock(url, (stage) => {
+      if (stage === 'verified') placed = holdNow(url);
+    });
+    await expect(run).rejects.toThrow(
+      /legal hold statement appended after prune verified the ledger; nothing removed/,
+    );
+    expect(placed?.code, placed?.err).toBe(0);
+    expect((await seqRange(url)).lo).toBe(0);
+    // Run again, prune judges the hold and refuses by name.
+    const again = await prune(f, url);
+    expect(again.code, again.err).toBe(2);
+    expect(again.err).toContain('legal hold LIT-9');
+    expect((await seqRange(url)).lo).toBe(0);
+  }, 180_000);
+
+  it('a hold over the rows of a prune interrupted after its statement was sealed is refused', async () => {
+    const url = ledger(f, 'interrupted');
+    await seed(f, url);
+    const killed = pruneWithoutLock(url, (stage) => {
+      if (stage === 'sealed') throw new Error('killed after sealing its statement');
+    });
+    await expect(killed).rejects.toThrow(/killed after sealing/);
+    expect((await seqRange(url)).lo).toBe(0);
+    const h = holdNow(url);
+    expect(h.code, h.err).toBe(2);
+    expect(h.err).toMatch(/sealed prune statement removing records 0\.\.199 .* interrupted before its cut/);
+    // Finishing the prune is what the message says to do; then the old records are gone under retention.
+    const done = await prune(f, url);
+    expect(done.code, done.err).toBe(0);
+    expect((await seqRange(url)).lo).toBe(OLD);
+  }, 180_000);
+});
