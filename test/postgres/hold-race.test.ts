@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { fileCheckpointKey, loadSignerKeyFile } from '../../packages/core/src/index.js';
 import { prunePg } from '../../packages/core/src/store/postgres/prune.js';
 import { BIN } from '../helpers/bin.js';
-import { DAY, ledger, OLD, prune, pruneFixture, seed, seqRange } from './prune-helpers.js';
+import { psql } from '../helpers/postgres.js';
+import { table, verify } from './harness.js';
+import { DAY, ledger, OLD, plantTombstone, prune, pruneFixture, seed, seqRange } from './prune-helpers.js';
 
 const f = pruneFixture('pg_hold_race');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -47,7 +49,9 @@ async function pruneWithoutLock(url: string, at: (stage: string) => void) {
   try {
     return await prunePg(url, {
       signer,
-      keys: readFileSync(f.key.pub, 'utf8').split('\n').filter((l) => l.trim() !== ''),
+      keys: readFileSync(f.key.pub, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
       cutoff: now - 365 * DAY,
       now,
       retention: 365 * DAY,
@@ -78,6 +82,21 @@ describe('hold and prune on PostgreSQL without the advisory lock between them', 
     expect(again.code, again.err).toBe(2);
     expect(again.err).toContain('legal hold LIT-9');
     expect((await seqRange(url)).lo).toBe(0);
+    // Its statement stays, sealed, after the hold's row. Someone who can write the
+    // database carries out that cut by hand, under the hold: verify says so.
+    const [st] = await psql<{ seq: number }>(
+      url,
+      `SELECT seq::int AS seq FROM ${table(url, 'records')} WHERE position('"prunePrefix"'::bytea in entry) > 0`,
+    );
+    await plantTombstone(url, OLD, st!.seq);
+    const v = await verify(url, f.key.pub);
+    expect(v.code, v.text).toBe(1);
+    const findings = (v.report?.findings ?? []) as { kind: string; message: string }[];
+    expect(findings.filter((x) => x.kind === 'bad-tombstone').map((x) => x.message)).toEqual([
+      expect.stringMatching(
+        /removed records under legal hold "LIT-9" \(row \d+\), active when the statement was signed/,
+      ),
+    ]);
   }, 180_000);
 
   it('a hold over the rows of a prune interrupted after its statement was sealed is refused', async () => {

@@ -1,8 +1,16 @@
 import type Database from 'better-sqlite3';
 import type { VerifierKey } from '../note/keys.js';
 import { MAX_NOTE_BYTES } from '../note/note.js';
-import { MAX_PREFIX_NOTE_BYTES, openPrefix, prefixNoteOf } from '../prefix/statement.js';
+import {
+  MAX_PREFIX_NOTE_BYTES,
+  openPrefix,
+  type PrefixStatement,
+  prefixNoteOf,
+} from '../prefix/statement.js';
 import { MAX_TOMBSTONES, parseTombstone, TOMBSTONE_TABLE, type Tombstone } from '../prefix/tombstone.js';
+import { statementSignedBy } from '../segments/statements.js';
+import type { HoldSummary } from '../segments/verify-types.js';
+import { readPgHolds } from '../store/postgres/holds.js';
 import { checkNote } from './checkpoint.js';
 import type { ExpiredPrefix, Finding } from './types.js';
 
@@ -79,6 +87,34 @@ export function readTombstone(
 }
 
 /**
+ * A sealed hold stored before the statement's row whose time range overlaps the
+ * records it removed, not released before it. `sealog prune` never signs past
+ * such a hold (it judges holds on its snapshot and again, behind a table lock,
+ * at the cut), so the cut was made by hand: a statement left by an interrupted
+ * prune, carried out by someone who can write the database after a hold was
+ * placed (red-team finding).
+ */
+function heldWhenSigned(
+  db: Database.Database,
+  sealed: number,
+  origin: string | undefined,
+  keys: readonly VerifierKey[],
+  s: PrefixStatement,
+  at: number,
+): HoldSummary | undefined {
+  const { holds } = readPgHolds(db, { sealed }, origin, (note, o) => statementSignedBy(note, o, keys));
+  return holds.find(
+    (h) =>
+      h.sealed &&
+      h.at.seq < at &&
+      'from' in h.scope &&
+      h.scope.from <= s.newest &&
+      h.scope.to >= s.oldest &&
+      (h.released === undefined || h.released.at.seq > at),
+  );
+}
+
+/**
  * After the scan and checkpoints are judged: the statement that authorised the
  * prune. `sealed` is the size the log's valid checkpoints cover; `origin` the
  * log's. Returns the expired prefix when everything holds, else reports why.
@@ -115,6 +151,11 @@ export function judgeTombstone(
     return fail(`the prune statement at row ${at} names size ${s.size}, not this tombstone's head`);
   if (s.time < s.newest + s.retention)
     return fail(`the prune statement at row ${at} removed records younger than the retention it names`);
+  const held = heldWhenSigned(db, sealed, origin, keys, s, at);
+  if (held !== undefined)
+    return fail(
+      `the prune statement at row ${at} removed records under legal hold ${JSON.stringify(held.id)} (row ${held.at.seq}), active when the statement was signed`,
+    );
   if (!read.proved) return undefined; // already a finding
   const expired: ExpiredPrefix = {
     records: t.size,
