@@ -73,7 +73,7 @@ async function released(h: { note: string }, over: Partial<ReleaseStatement> = {
 const judge = (db: Database.Database, sealed = 1e9) => readPgHolds(db, { sealed }, ORIGIN, trusted);
 
 describe('readPgHolds: what a PostgreSQL hold statement counts for', () => {
-  it('a valid release ends the hold; one recorded before it, backdated, or for another id does not', async () => {
+  it('a valid release ends the hold; one backdated or for another id does not', async () => {
     for (const [what, over, ends] of [
       ['valid', {}, true],
       ['backdated', { time: 4999 }, false],
@@ -88,12 +88,22 @@ describe('readPgHolds: what a PostgreSQL hold statement counts for', () => {
         what,
       ).toEqual([!ends]);
     }
-    // Recorded before the hold it names (a release can only follow its hold).
+  });
+
+  // Red team: hold at row 100, released at 121, row 100 pruned; a byte copy of the
+  // hold appended later read as ACTIVE, the release ignored. A release can only
+  // follow its hold, so a hold stored after its release is a replay: a problem
+  // (verify fails, prune refuses), never an active hold.
+  it('a hold stored after a release of it (its original pruned) is a replay and counts for nothing', async () => {
     const { db, put } = ledger();
     const h = await entryOf(hold());
     put((await released(h)).entry);
     put(h.entry);
-    expect(judge(db).holds.map((x) => x.active)).toEqual([true]);
+    const r = judge(db);
+    expect(r.holds).toEqual([]);
+    expect(r.problems).toMatchObject([
+      { seq: 1, kind: 'forged', message: expect.stringMatching(/released at row 0, before this copy/) },
+    ]);
   });
 
   it('a release not yet sealed ends nothing and is reported', async () => {

@@ -83,6 +83,8 @@ export function readPgHolds(
       `more than ${MAX_PG_HOLD_STATEMENTS} hold statements: not read`,
     );
   const notes = new Map<string, HoldStatement & { note: string }>();
+  /** Sealed releases of holds not (or no longer) in the ledger, by hold hash: their row. */
+  const orphanReleases = new Map<string, number>();
   for (const [seq, entry] of rows.slice(0, MAX_PG_HOLD_STATEMENTS)) {
     if (!Buffer.isBuffer(entry)) {
       if (typeof entry !== 'string') problem(seq, 'a row too large to be a hold statement mentions one');
@@ -126,6 +128,16 @@ export function readPgHolds(
       }
       const hash = Buffer.from(holdNoteHash(claimed.note)).toString('base64');
       if (notes.has(hash)) continue; // a byte-identical copy is judged once
+      const releasedAt = orphanReleases.get(hash);
+      if (releasedAt !== undefined) {
+        // Its release is stored before it: a copy of a released hold (the original
+        // pruned away) appended again, which would otherwise read as active (red team).
+        problem(
+          seq,
+          `legal hold ${s.id} was released at row ${releasedAt}, before this copy of it: it counts for nothing`,
+        );
+        continue;
+      }
       notes.set(hash, { ...s, note: claimed.note });
       out.holds.push({
         id: s.id,
@@ -140,8 +152,13 @@ export function readPgHolds(
     } else if (s.type === 'release' && sealed) {
       const hash = Buffer.from(s.hold).toString('base64');
       const h = out.holds.find((x) => x.hash === hash);
-      // A release of a hold this ledger no longer holds (pruned with it) ends nothing.
-      if (h === undefined || h.id !== s.id || s.time < h.time || seq <= h.at.seq) continue;
+      // A release of a hold this ledger no longer holds (pruned with it) ends nothing
+      // now, and marks any later copy of that hold as replayed.
+      if (h === undefined) {
+        if (!orphanReleases.has(hash)) orphanReleases.set(hash, seq);
+        continue;
+      }
+      if (h.id !== s.id || s.time < h.time || seq <= h.at.seq) continue;
       h.active = false;
       h.released = { time: s.time, reason: s.reason, at: { segment: 0, seq } };
     }
