@@ -10,7 +10,17 @@ import { prunePg } from '../../packages/core/src/store/postgres/prune.js';
 import { BIN } from '../helpers/bin.js';
 import { psql } from '../helpers/postgres.js';
 import { table, verify } from './harness.js';
-import { DAY, ledger, OLD, plantTombstone, prune, pruneFixture, seed, seqRange } from './prune-helpers.js';
+import {
+  DAY,
+  expectWriterRefused,
+  ledger,
+  OLD,
+  plantTombstone,
+  prune,
+  pruneFixture,
+  seed,
+  seqRange,
+} from './prune-helpers.js';
 
 const f = pruneFixture('pg_hold_race');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -97,6 +107,8 @@ describe('hold and prune on PostgreSQL without the advisory lock between them', 
         /removed records under legal hold "LIT-9" \(row \d+\), active when the statement was signed/,
       ),
     ]);
+    // A signing writer opening it stores records and signs nothing.
+    await expectWriterRefused(f, url, 'signed while legal hold "LIT-9"');
   }, 180_000);
 
   it('a hold over the rows of a prune interrupted after its statement was sealed is refused', async () => {

@@ -8,6 +8,7 @@ import { psql } from '../helpers/postgres.js';
 import { table } from './harness.js';
 import {
   asReplica,
+  checkpointCount,
   expectFinding,
   ledger,
   moveTombstone,
@@ -23,9 +24,6 @@ import {
 } from './prune-helpers.js';
 
 const f = pruneFixture('pg_prune_attacks');
-
-const checkpointCount = async (url: string): Promise<number> =>
-  (await psql<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${table(url, 'checkpoints')}`))[0]!.n;
 
 /** Flips one bit of the tombstone's compact range (the frontier hash), as a superuser without the key can. */
 const forgeFrontier = (url: string): Promise<void> =>

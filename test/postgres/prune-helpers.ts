@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { CompactRange, chainHash, leafHash, openSink, verifyLedger } from '../../packages/core/src/index.js';
+import {
+  CompactRange,
+  chainHash,
+  leafHash,
+  openSink,
+  type SealogError,
+  verifyLedger,
+} from '../../packages/core/src/index.js';
 import { snapshotPg } from '../../packages/core/src/store/postgres/snapshot.js';
 import { createTestDatabase, psql } from '../helpers/postgres.js';
 import { keygen, runBin, table } from './harness.js';
@@ -204,4 +211,30 @@ export async function moveTombstone(url: string, size: number): Promise<void> {
   const note = await noteAt(url, size);
   await insertTombstone(url, { size, note, chain, range, statementSeq: t!.statement_seq });
   await asReplica(url, `DELETE FROM ${table(url, 'records')} WHERE seq < $1`, [size]);
+}
+
+export const checkpointCount = async (url: string): Promise<number> =>
+  (await psql<{ n: number }>(url, `SELECT count(*)::int AS n FROM ${table(url, 'checkpoints')}`))[0]!.n;
+
+/** Writes `n` records through a signing sink; the errors it reported. */
+export async function writeAfter(f: PruneFixture, url: string, n: number): Promise<SealogError[]> {
+  const errors: SealogError[] = [];
+  const sink = await openSink(
+    { path: url, checkpoint: { keyFile: f.key.keyFile, everyRecords: 5 } },
+    { onError: (e) => errors.push(e) },
+  );
+  for (let i = 0; i < n; i++) sink.write({ w: 'after', i });
+  await sink.close().catch((e: SealogError) => errors.push(e));
+  return errors;
+}
+
+/** Nothing signed, every record stored, and the refusal named the tombstone. */
+export async function expectWriterRefused(f: PruneFixture, url: string, why: string): Promise<void> {
+  const before = await checkpointCount(url);
+  const rowsBefore = (await seqRange(url)).n;
+  const errors = await writeAfter(f, url, 12);
+  expect(await checkpointCount(url)).toBe(before);
+  expect((await seqRange(url)).n).toBe(rowsBefore + 12);
+  const tamper = errors.filter((e) => e.code === 'E_TAMPER').map((e) => e.message);
+  expect(tamper.join('\n')).toContain(why);
 }

@@ -10,7 +10,7 @@ import {
 import { MAX_TOMBSTONES, parseTombstone, TOMBSTONE_TABLE, type Tombstone } from '../prefix/tombstone.js';
 import { statementSignedBy } from '../segments/statements.js';
 import type { HoldSummary } from '../segments/verify-types.js';
-import { readPgHolds } from '../store/postgres/holds.js';
+import { holdActiveAt, readPgHolds } from '../store/postgres/holds.js';
 import { checkNote } from './checkpoint.js';
 import type { ExpiredPrefix, Finding } from './types.js';
 
@@ -103,15 +103,7 @@ function heldWhenSigned(
   at: number,
 ): HoldSummary | undefined {
   const { holds } = readPgHolds(db, { sealed }, origin, (note, o) => statementSignedBy(note, o, keys));
-  return holds.find(
-    (h) =>
-      h.sealed &&
-      h.at.seq < at &&
-      'from' in h.scope &&
-      h.scope.from <= s.newest &&
-      h.scope.to >= s.oldest &&
-      (h.released === undefined || h.released.at.seq > at),
-  );
+  return holdActiveAt(holds, s, at);
 }
 
 /**

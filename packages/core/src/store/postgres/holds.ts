@@ -74,6 +74,20 @@ export function readPgHolds(
     )
     .raw(true)
     .all() as [number, unknown][];
+  return judgeHoldRows(rows, report, origin, trusted);
+}
+
+/**
+ * {@link readPgHolds} on rows already selected: `[seq, entry]` in seq order, the
+ * entry a Buffer of at most 4 × MAX_STATEMENT_NOTE_BYTES (anything else is
+ * reported), at most MAX_PG_HOLD_STATEMENTS + 1 of them.
+ */
+export function judgeHoldRows(
+  rows: readonly [number, unknown][],
+  report: Pick<VerifyReport, 'sealed'>,
+  origin: string | undefined,
+  trusted: StatementTrust,
+): PgHolds {
   const out: PgHolds = { holds: [], problems: [] };
   const problem = (seq: number, message: string, kind: 'forged' | 'unsealed' = 'forged') =>
     out.problems.push({ seq, kind, message });
@@ -164,6 +178,27 @@ export function readPgHolds(
     }
   }
   return out;
+}
+
+/**
+ * The first sealed hold stored before row `at` whose time range overlaps
+ * [oldest, newest] and that no release before `at` ended: a hold that was
+ * active when a statement at `at` was signed over records of those times.
+ */
+export function holdActiveAt(
+  holds: readonly HoldSummary[],
+  times: { oldest: number; newest: number },
+  at: number,
+): HoldSummary | undefined {
+  return holds.find(
+    (h) =>
+      h.sealed &&
+      h.at.seq < at &&
+      'from' in h.scope &&
+      h.scope.from <= times.newest &&
+      h.scope.to >= times.oldest &&
+      (h.released === undefined || h.released.at.seq > at),
+  );
 }
 
 /** {@link readPgHolds} on the ledger file `path` (a verified snapshot copy), trusting `keys`. */

@@ -2,7 +2,10 @@ import type { OwnKey } from '../../chain/trust.js';
 import { MAX_NOTE_BYTES } from '../../note/note.js';
 import { MAX_PREFIX_NOTE_BYTES, parsePrefix, prefixNoteOf } from '../../prefix/statement.js';
 import type { Tombstone } from '../../prefix/tombstone.js';
+import { MAX_STATEMENT_NOTE_BYTES } from '../../segments/statements.js';
+import type { HoldSummary } from '../../segments/verify-types.js';
 import { type PgSession, qualify } from './connect.js';
+import { holdActiveAt, judgeHoldRows, MAX_PG_HOLD_STATEMENTS, trustOwn } from './holds.js';
 
 // What a signing writer of a pruned PostgreSQL ledger requires before it starts
 // from a tombstone, beside the tombstone's own signed checkpoint: the evidence
@@ -58,5 +61,31 @@ export async function missingPruneEvidence(
     return head !== undefined && head.size > at;
   });
   if (!sealed) return `names a prune statement at row ${at} that no checkpoint this key signed seals`;
+  const held = await holdWhenSigned(s, own, st, at);
+  if (held !== undefined)
+    return `names a prune statement at row ${at} signed while legal hold ${JSON.stringify(held.id)} (row ${held.at.seq}) covered its records: the cut was made by hand`;
   return undefined;
+}
+
+/**
+ * A hold of this key, stored before the statement and not released before it,
+ * over the statement's record times (as verify judges it: holds.ts holdActiveAt).
+ * Every row before `at` is sealed: the statement's seal covers it.
+ */
+async function holdWhenSigned(
+  s: PgSession,
+  own: OwnKey,
+  st: { oldest: number; newest: number },
+  at: number,
+): Promise<HoldSummary | undefined> {
+  const r = await s.query<{ seq: string; entry: unknown }>(
+    `SELECT seq, CASE WHEN octet_length(entry) <= ${4 * MAX_STATEMENT_NOTE_BYTES} THEN entry END AS entry
+     FROM ${qualify(s.target, 'records')}
+     WHERE seq < $1 AND (position('"legalHold"'::bytea in entry) > 0 OR position('"holdRelease"'::bytea in entry) > 0)
+     ORDER BY seq LIMIT ${MAX_PG_HOLD_STATEMENTS + 1}`,
+    [at],
+  );
+  const rows = r.rows.map((row): [number, unknown] => [Number(row.seq), row.entry ?? null]);
+  const { holds } = judgeHoldRows(rows, { sealed: at + 1 }, own.origin, trustOwn(own));
+  return holdActiveAt(holds, st, at);
 }
