@@ -282,7 +282,7 @@ describe('sealog erase', () => {
       '--yes',
     ]);
     expect(pg.code).toBe(2);
-    expect(pg.err).toMatch(/SQLite ledgers only/);
+    expect(pg.err).toMatch(/refuses a PostgreSQL ledger, and nothing was changed/);
     const v = await verify(path, keys);
     expect(v.code, JSON.stringify(v.report.findings)).toBe(0);
     expect(v.report.erasures?.map((x) => x.seq)).toEqual([3, 4]);

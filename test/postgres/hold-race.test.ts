@@ -6,8 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fileCheckpointKey, loadSignerKeyFile } from '../../packages/core/src/index.js';
+import { trustKeys } from '../../packages/core/src/store/postgres/holds.js';
 import { prunePg } from '../../packages/core/src/store/postgres/prune.js';
-import { BIN } from '../helpers/bin.js';
+import { refuseHoldAfterPrune } from '../../packages/core/src/store/postgres/unfinished-prune.js';
+import { BIN, runBin } from '../helpers/bin.js';
 import { psql } from '../helpers/postgres.js';
 import { table, verify } from './harness.js';
 import {
@@ -20,6 +22,7 @@ import {
   pruneFixture,
   seed,
   seqRange,
+  write,
 } from './prune-helpers.js';
 
 const f = pruneFixture('pg_hold_race');
@@ -51,6 +54,11 @@ function holdNow(url: string): { code: number; err: string } {
     return { code: e.status, err: e.stderr.toString() };
   }
 }
+
+const keysOf = () =>
+  readFileSync(f.key.pub, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
 
 /** prunePg as the CLI runs it, minus the advisory lock (lost), with `at` called at each stage. */
 async function pruneWithoutLock(url: string, at: (stage: string) => void) {
@@ -111,20 +119,66 @@ describe('hold and prune on PostgreSQL without the advisory lock between them', 
     await expectWriterRefused(f, url, 'signed while legal hold "LIT-9"');
   }, 180_000);
 
-  it('a hold over the rows of a prune interrupted after its statement was sealed is refused', async () => {
-    const url = ledger(f, 'interrupted');
+  // Killed after appending its statement (not sealed yet: the hold's own seal would
+  // seal it) or after sealing it: either way a signed authorisation waits for its cut.
+  for (const stage of ['appended', 'sealed']) {
+    it(`a hold over the rows of a prune killed once its statement was ${stage} is refused`, async () => {
+      const url = ledger(f, `interrupted_${stage}`);
+      await seed(f, url);
+      const killed = pruneWithoutLock(url, (at) => {
+        if (at === stage) throw new Error(`killed once ${stage}`);
+      });
+      await expect(killed).rejects.toThrow(/killed once/);
+      expect((await seqRange(url)).lo).toBe(0);
+      const h = holdNow(url);
+      expect(h.code, h.err).toBe(2);
+      expect(h.err).toMatch(/prune statement removing records 0\.\.199 .* whose cut never ran/);
+      // Finishing the prune is what the message says to do; then the old records are gone under retention.
+      const done = await prune(f, url);
+      expect(done.code, done.err).toBe(0);
+      expect((await seqRange(url)).lo).toBe(OLD);
+    }, 180_000);
+  }
+
+  it('a hold found only after it was recorded, behind a prune statement appended meanwhile, is reported', async () => {
+    const url = ledger(f, 'behind');
     await seed(f, url);
-    const killed = pruneWithoutLock(url, (stage) => {
-      if (stage === 'sealed') throw new Error('killed after sealing its statement');
+    const seen = (await seqRange(url)).n;
+    const killed = pruneWithoutLock(url, (at) => {
+      if (at === 'sealed') throw new Error('killed once sealed');
     });
-    await expect(killed).rejects.toThrow(/killed after sealing/);
+    await expect(killed).rejects.toThrow(/killed once/);
+    const at = (await seqRange(url)).n;
+    const scope = { from: Date.now() - 450 * DAY, to: Date.now() - 380 * DAY };
+    await expect(refuseHoldAfterPrune(url, seen, at, scope, trustKeys(keysOf()))).rejects.toThrow(
+      /prune statement removing records 0\.\.199 was appended at row \d+ while it was placed/,
+    );
+    const young = { from: Date.now() - DAY, to: Date.now() + DAY };
+    await expect(refuseHoldAfterPrune(url, seen, at, young, trustKeys(keysOf()))).resolves.toBeUndefined();
+  }, 180_000);
+});
+
+// Prune checks holds by the rule verify judges tombstones by (a hold over the span
+// of the cut's record times), so a prune it allows is never called a cut under a
+// hold afterwards. Red team: a hold over a gap between record times let prune cut,
+// and then verify failed and every writer stopped signing.
+describe('prune and verify judge a hold alike', () => {
+  it('a hold over a gap in the record times stops prune', async () => {
+    const url = ledger(f, 'gap');
+    await write(f, url, 100, Date.now() - 500 * DAY, 'older');
+    await write(f, url, 100, Date.now() - 400 * DAY, 'old');
+    await write(f, url, 50, Date.now(), 'young');
+    const args = HOLD();
+    args.splice(2, 0, url);
+    args[args.indexOf('--from') + 1] = iso(Date.now() - 460 * DAY);
+    args[args.indexOf('--to') + 1] = iso(Date.now() - 440 * DAY);
+    const h = await runBin(args);
+    expect(h.code, h.err).toBe(0);
+    const r = await prune(f, url);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain('legal hold LIT-9');
     expect((await seqRange(url)).lo).toBe(0);
-    const h = holdNow(url);
-    expect(h.code, h.err).toBe(2);
-    expect(h.err).toMatch(/sealed prune statement removing records 0\.\.199 .* interrupted before its cut/);
-    // Finishing the prune is what the message says to do; then the old records are gone under retention.
-    const done = await prune(f, url);
-    expect(done.code, done.err).toBe(0);
-    expect((await seqRange(url)).lo).toBe(OLD);
+    const v = await verify(url, f.key.pub);
+    expect(v.code, v.text).toBe(0);
   }, 180_000);
 });

@@ -10,7 +10,12 @@ import { type PgHolds, readPgHoldsFile, trustKeys } from './holds.js';
 import { LOCK_NAMESPACE } from './schema.js';
 import { snapshotPg } from './snapshot.js';
 import { PgStore } from './store.js';
-import { refuseHoldOverUnfinishedPrune, type UnfinishedPrune, unfinishedPrunes } from './unfinished-prune.js';
+import {
+  refuseHoldAfterPrune,
+  refuseHoldOverUnfinishedPrune,
+  type UnfinishedPrune,
+  unfinishedPrunes,
+} from './unfinished-prune.js';
 import { requireVerified } from './verified.js';
 
 // `sealog hold add|release postgres://…` (docs/lifecycle.md "Legal hold on a
@@ -71,18 +76,23 @@ export async function lockPgHolds(url: string, who: string): Promise<{ release()
 export async function verifiedPgHolds(
   url: string,
   keys: readonly string[],
-): Promise<PgHolds & { origin: string | undefined; unfinished: UnfinishedPrune[] }> {
+): Promise<PgHolds & { origin: string | undefined; unfinished: UnfinishedPrune[]; size: number }> {
   const snap = await snapshotPg(url);
   try {
     const report = requireVerified(snap.path, keys, snap.display, 'no hold statement was written');
     const db = new Database(snap.path, { readonly: true });
     let unfinished: UnfinishedPrune[];
     try {
-      unfinished = unfinishedPrunes(db, report, trustKeys(keys));
+      unfinished = unfinishedPrunes(db, trustKeys(keys));
     } finally {
       db.close();
     }
-    return { ...readPgHoldsFile(snap.path, report, keys), origin: report.origin, unfinished };
+    return {
+      ...readPgHoldsFile(snap.path, report, keys),
+      origin: report.origin,
+      unfinished,
+      size: report.size,
+    };
   } finally {
     snap.close();
   }
@@ -97,7 +107,7 @@ export async function holdPg(url: string, o: PgHoldOptions): Promise<PgHoldResul
   const display = parsePgUrl(url).display;
   const lock = await lockPgHolds(url, o.scope ? 'sealog hold add' : 'sealog hold release');
   try {
-    const { holds, origin, unfinished } = await verifiedPgHolds(url, o.keys);
+    const { holds, origin, unfinished, size: seen } = await verifiedPgHolds(url, o.keys);
     const id = o.id ?? `hold-${randomBytes(4).toString('hex')}`;
     const same = holds.filter((h) => h.id === id);
     let statement: Statement;
@@ -139,6 +149,7 @@ export async function holdPg(url: string, o: PgHoldOptions): Promise<PgHoldResul
           'E_IO',
           `${display}: the hold statement is at row ${seq} but could not be sealed; seal it with sealog checkpoint ${display} --key …`,
         );
+      if (o.scope !== undefined) await refuseHoldAfterPrune(url, seen, seq, o.scope, trustKeys(o.keys));
       return { id, seq, size: seal.size, statement: note };
     } finally {
       await store.close();

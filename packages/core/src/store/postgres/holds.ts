@@ -26,7 +26,14 @@ import type { VerifyReport } from '../../verify/types.js';
 
 /** Most hold and release statements read from one ledger. */
 export const MAX_PG_HOLD_STATEMENTS = 10_000;
-const FILTER = `instr(entry, CAST('"legalHold"' AS BLOB)) > 0 OR instr(entry, CAST('"holdRelease"' AS BLOB)) > 0`;
+// Only sealog's own entry form ({"_sealog":{"legalHold":…} in canonical JSON,
+// which an app's record never starts with: the pipeline drops its `_sealog`), so
+// an app field named legalHold is no candidate and cannot fill the limit below.
+const HOLD_PREFIX = '{"_sealog":{"legalHold":';
+const RELEASE_PREFIX = '{"_sealog":{"holdRelease":';
+const FILTER = `substr(entry, 1, ${HOLD_PREFIX.length}) = CAST('${HOLD_PREFIX}' AS BLOB) OR substr(entry, 1, ${RELEASE_PREFIX.length}) = CAST('${RELEASE_PREFIX}' AS BLOB)`;
+/** The same test in PostgreSQL, for rows read from the server. */
+export const PG_HOLD_FILTER = `substr(entry, 1, ${HOLD_PREFIX.length}) = '${HOLD_PREFIX}'::bytea OR substr(entry, 1, ${RELEASE_PREFIX.length}) = '${RELEASE_PREFIX}'::bytea`;
 
 export interface PgHolds {
   /** Holds signed by a trusted key, oldest first (`at.segment` is 0: one table). */
@@ -228,19 +235,21 @@ export function refuseHeldPrune(
   size: number,
 ): void {
   const { holds, problems } = readPgHolds(db, report, own.origin, trustOwn(own));
-  const inRange = db.prepare(
-    'SELECT min(seq) FROM records WHERE seq >= ? AND seq < ? AND ts >= ? AND ts <= ?',
-  );
-  for (const h of holds) {
-    if (!h.active || !h.sealed || 'segment' in h.scope) continue;
-    const held = inRange.pluck().get(from, size, h.scope.from, h.scope.to) as number | null;
-    const here = h.at.seq >= from && h.at.seq < size;
-    if (held !== null || here) {
-      throw new SealogError(
-        'E_CONFIG',
-        `refused: legal hold ${h.id} (${JSON.stringify(h.reason)}, placed ${new Date(h.time).toISOString()}) ${held !== null ? `covers record ${held}, which this prune would remove` : `is recorded at row ${h.at.seq}, which this prune would remove`}; nothing was removed. Release it (sealog hold release … --id ${h.id}) when it ends`,
-      );
-    }
+  // The rule verify and writers judge a tombstone by (holdActiveAt): a hold whose
+  // range overlaps the span of the cut's record times, even where no record falls
+  // inside it, so that a prune this allows is never called a cut under a hold.
+  const [oldest, newest] = db
+    .prepare('SELECT min(ts), max(ts) FROM records WHERE seq >= ? AND seq < ?')
+    .raw(true)
+    .get(from, size) as [number, number];
+  const over = holdActiveAt(holds, { oldest, newest }, Number.MAX_SAFE_INTEGER);
+  const here = holds.find((h) => h.active && h.at.seq >= from && h.at.seq < size);
+  const h = over ?? here;
+  if (h !== undefined) {
+    throw new SealogError(
+      'E_CONFIG',
+      `refused: legal hold ${h.id} (${JSON.stringify(h.reason)}, placed ${new Date(h.time).toISOString()}) ${h === over ? `covers times from ${new Date(oldest).toISOString()} to ${new Date(newest).toISOString()}, which the records this prune would remove span` : `is recorded at row ${h.at.seq}, which this prune would remove`}; nothing was removed. Release it (sealog hold release … --id ${h.id}) when it ends`,
+    );
   }
   const p = problems[0];
   if (p !== undefined) {

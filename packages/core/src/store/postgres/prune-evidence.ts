@@ -5,7 +5,7 @@ import type { Tombstone } from '../../prefix/tombstone.js';
 import { MAX_STATEMENT_NOTE_BYTES } from '../../segments/statements.js';
 import type { HoldSummary } from '../../segments/verify-types.js';
 import { type PgSession, qualify } from './connect.js';
-import { holdActiveAt, judgeHoldRows, MAX_PG_HOLD_STATEMENTS, trustOwn } from './holds.js';
+import { holdActiveAt, judgeHoldRows, MAX_PG_HOLD_STATEMENTS, PG_HOLD_FILTER, trustOwn } from './holds.js';
 
 // What a signing writer of a pruned PostgreSQL ledger requires before it starts
 // from a tombstone, beside the tombstone's own signed checkpoint: the evidence
@@ -81,7 +81,7 @@ async function holdWhenSigned(
   const r = await s.query<{ seq: string; entry: unknown }>(
     `SELECT seq, CASE WHEN octet_length(entry) <= ${4 * MAX_STATEMENT_NOTE_BYTES} THEN entry END AS entry
      FROM ${qualify(s.target, 'records')}
-     WHERE seq < $1 AND (position('"legalHold"'::bytea in entry) > 0 OR position('"holdRelease"'::bytea in entry) > 0)
+     WHERE seq < $1 AND (${PG_HOLD_FILTER})
      ORDER BY seq LIMIT ${MAX_PG_HOLD_STATEMENTS + 1}`,
     [at],
   );

@@ -5,6 +5,7 @@ import { SealogError } from '../../errors.js';
 import { type PrefixStatement, prefixEntry, signPrefix } from '../../prefix/statement.js';
 import type { CheckpointKey } from '../../signer/types.js';
 import { connectPg, parsePgUrl, pgError, qualify } from './connect.js';
+import { PG_HOLD_FILTER } from './holds.js';
 import { type PgPrunePlan, planPgPrune } from './prune-plan.js';
 import { lockKey } from './schema.js';
 import { snapshotPg } from './snapshot.js';
@@ -128,7 +129,7 @@ async function cutPrefix(
     // sealog hold out can be lost with its session (idle timeout, a pooler,
     // pg_terminate_backend), so this check does not rely on it (red-team finding).
     const held = await s.query<{ seq: string }>(
-      `SELECT seq FROM ${records} WHERE seq >= $1 AND (position('"legalHold"'::bytea in entry) > 0 OR position('"holdRelease"'::bytea in entry) > 0) LIMIT 1`,
+      `SELECT seq FROM ${records} WHERE seq >= $1 AND (${PG_HOLD_FILTER}) LIMIT 1`,
       [t.seen],
     );
     if (held.rows.length > 0) {

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { SealogError } from '../../errors.js';
 import { MAX_PREFIX_NOTE_BYTES, parsePrefix, prefixNoteOf } from '../../prefix/statement.js';
 import { TOMBSTONE_TABLE } from '../../prefix/tombstone.js';
-import type { VerifyReport } from '../../verify/types.js';
+import { connectPg, parsePgUrl, pgError, qualify } from './connect.js';
 import type { StatementTrust } from './holds.js';
 
 // A prune that was killed after sealing its statement and before its cut leaves
@@ -12,6 +12,8 @@ import type { StatementTrust } from './holds.js';
 // tombstone would prove itself (red-team finding). So `sealog hold add` refuses
 // a range that overlaps such a statement: finish the prune first (running it
 // again plans afresh and judges holds), then hold what is left.
+
+const PREFIX = '{"_sealog":{"prunePrefix":';
 
 /** Statements read at most (each a prune run that was interrupted). */
 const MAX_PREFIX_STATEMENTS = 10_000;
@@ -24,15 +26,11 @@ export interface UnfinishedPrune {
 }
 
 /**
- * Sealed prune statements signed by a trusted key whose cut is past the newest
- * tombstone of the verified snapshot `db` (nothing cut yet). Never throws on
- * row content.
+ * Prune statements signed by a trusted key whose cut is past the newest
+ * tombstone of the verified snapshot `db` (nothing cut yet), sealed or not.
+ * @throws SealogError E_CONFIG when there are more than can be read.
  */
-export function unfinishedPrunes(
-  db: Database.Database,
-  report: Pick<VerifyReport, 'sealed'>,
-  trusted: StatementTrust,
-): UnfinishedPrune[] {
+export function unfinishedPrunes(db: Database.Database, trusted: StatementTrust): UnfinishedPrune[] {
   const hasTomb = db
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
     .get(TOMBSTONE_TABLE);
@@ -41,12 +39,26 @@ export function unfinishedPrunes(
         | number
         | null) ?? 0)
     : 0;
+  // Sealed or not: the next seal (the hold's own included) would make a statement
+  // left unsealed by a kill valid. Only sealog's own entry form is a candidate (an
+  // app's record never starts with it), and more candidates than are read is a
+  // refusal, never a silent cut-off (red-team findings).
   const rows = db
     .prepare(
-      `SELECT seq, entry FROM records WHERE seq >= ? AND seq < ? AND length(entry) <= ${4 * MAX_PREFIX_NOTE_BYTES} AND instr(entry, CAST('"prunePrefix"' AS BLOB)) > 0 ORDER BY seq LIMIT ${MAX_PREFIX_STATEMENTS}`,
+      `SELECT seq, entry FROM records WHERE seq >= ? AND length(entry) <= ${4 * MAX_PREFIX_NOTE_BYTES} AND substr(entry, 1, ${PREFIX.length}) = CAST('${PREFIX}' AS BLOB) ORDER BY seq LIMIT ${MAX_PREFIX_STATEMENTS + 1}`,
     )
     .raw(true)
-    .all(typeof cut === 'number' ? cut : 0, report.sealed) as [number, unknown][];
+    .all(typeof cut === 'number' ? cut : 0) as [number, unknown][];
+  if (rows.length > MAX_PREFIX_STATEMENTS)
+    throw new SealogError(
+      'E_CONFIG',
+      `more than ${MAX_PREFIX_STATEMENTS} prune statements after the newest cut (from row ${rows[MAX_PREFIX_STATEMENTS]![0]} on): not read, so no hold can be placed safely; run sealog verify and sealog prune on the ledger`,
+    );
+  return opened(rows, typeof cut === 'number' ? cut : 0, trusted);
+}
+
+/** The trusted statements among `rows` whose cut is past `cut`. Never throws on row content. */
+function opened(rows: readonly [number, unknown][], cut: number, trusted: StatementTrust): UnfinishedPrune[] {
   const found: UnfinishedPrune[] = [];
   for (const [seq, entry] of rows) {
     const note = prefixNoteOf(entry);
@@ -75,6 +87,48 @@ export function refuseHoldOverUnfinishedPrune(
   if (hit === undefined) return;
   throw new SealogError(
     'E_CONFIG',
-    `refused: row ${hit.seq} is a sealed prune statement removing records 0..${hit.size - 1} (times ${new Date(hit.oldest).toISOString()} to ${new Date(hit.newest).toISOString()}) that was interrupted before its cut; a hold over them would not stop that cut. Run sealog prune ${display} again to finish it, then hold what is left; nothing was written`,
+    `refused: row ${hit.seq} is a prune statement removing records 0..${hit.size - 1} (times ${new Date(hit.oldest).toISOString()} to ${new Date(hit.newest).toISOString()}) whose cut never ran (an interrupted prune); a hold over them would not stop that cut. Run sealog prune ${display} again to finish it, then hold what is left; nothing was written`,
+  );
+}
+
+/**
+ * After the hold at row `at` is sealed: a prune statement appended between the
+ * hold's verified snapshot (`seen` rows) and its row was not judged before it.
+ * Only when the advisory lock was lost can one be there (red team); then the
+ * hold does not stop that prune's cut, and the operator must be told.
+ * @throws SealogError E_CONFIG naming both rows (the hold stays recorded).
+ */
+export async function refuseHoldAfterPrune(
+  url: string,
+  seen: number,
+  at: number,
+  scope: { from: number; to: number },
+  trusted: StatementTrust,
+): Promise<void> {
+  const target = parsePgUrl(url);
+  const s = await connectPg(target);
+  let rows: { seq: string; entry: unknown }[];
+  try {
+    rows = (
+      await s.query<{ seq: string; entry: unknown }>(
+        `SELECT seq, entry FROM ${qualify(target, 'records')} WHERE seq >= $1 AND seq < $2 AND octet_length(entry) <= ${4 * MAX_PREFIX_NOTE_BYTES} AND substr(entry, 1, ${PREFIX.length}) = '${PREFIX}'::bytea ORDER BY seq LIMIT ${MAX_PREFIX_STATEMENTS}`,
+        [seen, at],
+      )
+    ).rows;
+  } catch (err) {
+    throw pgError(target, 'read', err);
+  } finally {
+    await s.end();
+  }
+  const found = opened(
+    rows.map((r) => [Number(r.seq), r.entry]),
+    0,
+    trusted,
+  );
+  const hit = found.find((u) => u.oldest <= scope.to && u.newest >= scope.from);
+  if (hit === undefined) return;
+  throw new SealogError(
+    'E_CONFIG',
+    `the legal hold is recorded at row ${at}, but a prune statement removing records 0..${hit.size - 1} was appended at row ${hit.seq} while it was placed (the lock between hold and prune was lost), and this hold does not stop that prune: run sealog prune ${target.display} again, then place the hold again over what is left`,
   );
 }
