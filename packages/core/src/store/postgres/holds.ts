@@ -225,7 +225,8 @@ export function readPgHoldsFile(
 /**
  * Refuses (E_CONFIG, nothing removed) a prune of rows [from, size) of the
  * verified snapshot `db` while a hold statement is forged, malformed or not
- * sealed, or an active hold covers a record time in those rows or is stored in them.
+ * sealed, or an active hold's range overlaps the span of those rows' times
+ * ({@link holdActiveAt}, the rule verify judges a tombstone by) or is stored in them.
  */
 export function refuseHeldPrune(
   db: Database.Database,
