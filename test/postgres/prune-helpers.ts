@@ -67,19 +67,21 @@ export async function seed(f: PruneFixture, url: string): Promise<void> {
   await write(f, url, YOUNG, Date.now(), 'young');
 }
 
-export const prune = (f: PruneFixture, url: string, ...more: string[]) =>
-  runBin([
-    'prune',
-    url,
-    '--keep',
-    '365d',
-    '--reason',
-    'RET-7 retention',
-    '--key',
-    f.key.keyFile,
-    '--yes',
-    ...more,
-  ]);
+/** `sealog prune <url> --keep 365d … --yes` arguments, as every retention test runs it. */
+export const pruneArgs = (f: PruneFixture, url: string, ...more: string[]) => [
+  'prune',
+  url,
+  '--keep',
+  '365d',
+  '--reason',
+  'RET-7 retention',
+  '--key',
+  f.key.keyFile,
+  '--yes',
+  ...more,
+];
+
+export const prune = (f: PruneFixture, url: string, ...more: string[]) => runBin(pruneArgs(f, url, ...more));
 
 /** prune that must succeed. */
 export async function pruned(f: PruneFixture, url: string): Promise<void> {

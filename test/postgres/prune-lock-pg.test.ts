@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CLI_BIN } from '../faults/harness.js';
 import { psql } from '../helpers/postgres.js';
 import { table, verify } from './harness.js';
-import { ledger, OLD, prune, pruneFixture, seed, seqRange, YOUNG } from './prune-helpers.js';
+import { ledger, OLD, prune, pruneArgs, pruneFixture, seed, seqRange, YOUNG } from './prune-helpers.js';
 
 const f = pruneFixture('pg_prune_lock');
 
@@ -29,18 +29,6 @@ function start(args: string[]): { child: ChildProcess; done: Promise<Run> } {
   );
   return { child, done };
 }
-
-const pruneArgs = (url: string) => [
-  'prune',
-  url,
-  '--keep',
-  '365d',
-  '--reason',
-  'RET-7 retention',
-  '--key',
-  f.key.keyFile,
-  '--yes',
-];
 
 /** Session advisory locks granted in this database (only the prune under test takes one). */
 const advisoryHeld = async (url: string): Promise<number> =>
@@ -78,7 +66,7 @@ describe('one sealog prune at a time per PostgreSQL ledger', () => {
   it('a second prune while the first holds the lock refuses, changing nothing; the first completes', async () => {
     const url = ledger(f, 'frozen');
     await seed(f, url);
-    const a = start(pruneArgs(url));
+    const a = start(pruneArgs(f, url));
     await lockedBy(url, a.child);
     a.child.kill('SIGSTOP');
     let b: Run;
@@ -106,7 +94,7 @@ describe('one sealog prune at a time per PostgreSQL ledger', () => {
   it('two prunes started together: one cut, no young record lost, the ledger verifies', async () => {
     const url = ledger(f, 'together');
     await seed(f, url);
-    const runs = await Promise.all([start(pruneArgs(url)).done, start(pruneArgs(url)).done]);
+    const runs = await Promise.all([start(pruneArgs(f, url)).done, start(pruneArgs(f, url)).done]);
     for (const r of runs) expect([0, 2], r.err).toContain(r.code);
     expect(runs.filter((r) => r.out.includes(`pruned records 0..${OLD - 1}`))).toHaveLength(1);
     expect(await tombstones(url)).toBe(1);

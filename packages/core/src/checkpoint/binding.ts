@@ -69,17 +69,7 @@ function createWhole(path: string, content: string): boolean {
   const ioError = (err: unknown) =>
     new SealogError('E_IO', `cannot write ${path} (binds an anchor file to its ledger)`, { cause: err });
   try {
-    const fd = openSync(
-      tmp,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o644,
-    );
-    try {
-      writeSync(fd, content);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeFresh(tmp, content, true);
   } catch (err) {
     throw ioError(err);
   }
@@ -104,20 +94,26 @@ function createWhole(path: string, content: string): boolean {
 
 function createInPlace(path: string, content: string, ioError: (err: unknown) => SealogError): boolean {
   try {
-    const fd = openSync(
-      path,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o644,
-    );
-    try {
-      writeSync(fd, content);
-    } finally {
-      closeSync(fd);
-    }
+    writeFresh(path, content, false);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw ioError(err);
+  }
+}
+
+/** Creates `path` (never opened as found: O_EXCL, O_NOFOLLOW) holding `content`, synced when `sync`. */
+function writeFresh(path: string, content: string, sync: boolean): void {
+  const fd = openSync(
+    path,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o644,
+  );
+  try {
+    writeSync(fd, content);
+    if (sync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
