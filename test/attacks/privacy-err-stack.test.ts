@@ -41,7 +41,15 @@ function ledgerBytes(dir: string): Buffer {
   return Buffer.concat(
     readdirSync(dir)
       .filter((f) => f.startsWith('audit.db'))
-      .map((f) => readFileSync(join(dir, f))),
+      .flatMap((f) => {
+        try {
+          return [readFileSync(join(dir, f))];
+        } catch (err) {
+          // SQLite's transient journals (e.g. -top-journal) can go between readdir and read
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+          throw err;
+        }
+      }),
   );
 }
 
