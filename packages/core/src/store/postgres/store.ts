@@ -1,15 +1,7 @@
-import {
-  type CheckpointRow,
-  Derivation,
-  MAX_RESUME_CANDIDATES,
-  pickStart,
-  type ResumeRow,
-} from '../../chain/derive.js';
 import { ChainState } from '../../chain/state.js';
 import { SealogError } from '../../errors.js';
-import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../../hash.js';
+import { chainHash, leafHash, ZERO_HASH } from '../../hash.js';
 import { leavesOf } from '../leaves.js';
-import { MAX_TAIL_SEQ, tailStarts } from '../tail.js';
 import type {
   CommitResult,
   LedgerHead,
@@ -19,6 +11,7 @@ import type {
   Store,
   WriterTrust,
 } from '../types.js';
+import { insertCheckpoint, insertTimestamp, newestCheckpoint, sealedAlready } from './checkpoint-rows.js';
 import {
   DEFAULT_PG_LOCK_TIMEOUT_MS,
   isConnectionError,
@@ -29,7 +22,7 @@ import {
   qualify,
   SessionSlot,
 } from './connect.js';
-import { prunedSize, prunedStart } from './pruned-start.js';
+import { type InDoubt, LostCommits } from './lost-commit.js';
 import {
   assertPgLedger,
   ensurePgSchema,
@@ -37,6 +30,14 @@ import {
   ensureTimestampTable,
   lockKey,
 } from './schema.js';
+import {
+  derivationFrom,
+  deriveFromStart,
+  feedRows,
+  rederiveAfterPrune,
+  storedHead,
+  tailStart,
+} from './writer-derive.js';
 
 export interface PgStoreOptions {
   /** How long a commit waits for another writer before failing and being retried (ms). */
@@ -45,17 +46,6 @@ export interface PgStoreOptions {
   create?: boolean;
   /** A signing writer's trust root: see SqliteStoreOptions.trust. */
   trust?: WriterTrust;
-}
-
-/** Rows read per query while re-deriving (bounded memory on any ledger size). */
-const DERIVE_PAGE_ROWS = 10_000;
-
-/** A batch whose COMMIT was sent but never answered: it may or may not have committed. */
-interface InDoubt {
-  entries: readonly PendingEntry[];
-  lastSeq: number;
-  chain: Buffer;
-  result: CommitResult;
 }
 
 /**
@@ -82,14 +72,8 @@ export class PgStore implements Store {
   #tail = false;
   /** The checkpoints table has chain_head/compact (see ensureResumeColumns). */
   #hasResume = false;
-  #inDoubt: InDoubt | undefined;
-  /**
-   * A batch found committed after its COMMIT answer was lost, while the rest of
-   * the retried batch failed: the Ledger retries the same entries again, and
-   * these must not be stored a second time.
-   */
-  #committed: { entries: readonly PendingEntry[]; result: CommitResult } | undefined;
-  readonly #t: { records: string; state: string; checkpoints: string; timestamps: string };
+  readonly #lost = new LostCommits();
+  readonly #t: { records: string; state: string; checkpoints: string };
 
   private constructor(target: PgTarget, options: PgStoreOptions) {
     this.target = target;
@@ -104,7 +88,6 @@ export class PgStore implements Store {
       records: qualify(target, 'records'),
       state: qualify(target, 'ledger_state'),
       checkpoints: qualify(target, 'checkpoints'),
-      timestamps: qualify(target, 'checkpoint_timestamps'),
     };
   }
 
@@ -168,82 +151,10 @@ export class PgStore implements Store {
   }
 
   async #derive(s: PgSession, trust: WriterTrust): Promise<ChainState> {
-    const derived = await this.#deriveFromStart(s, trust);
+    const derived = await deriveFromStart(s, trust, this.#hasResume);
     if (derived instanceof ChainState) return derived;
     this.#diverged(derived);
     return this.#adopt(s, false);
-  }
-
-  /**
-   * The newest checkpoint row this key signed with a resume state, else a pruned
-   * prefix's tombstone (its checkpoint signed by this key at exactly its size,
-   * its compact range hashing to that root, and its prune statement this key's,
-   * sealed, naming that head: pruned-start.ts and prune-evidence.ts), else
-   * row 0; then every later row hashed here. The state, or the first finding.
-   */
-  async #deriveFromStart(s: PgSession, trust: WriterTrust): Promise<ChainState | SealogError> {
-    const t = this.#t;
-    const last = (await s.query<{ m: unknown }>(`SELECT max(seq) AS m FROM ${t.records}`)).rows[0]?.m;
-    const rowCount = typeof last === 'number' ? last + 1 : 0;
-    const pruned = await prunedStart(s, trust.own, this.target.display);
-    if (pruned instanceof SealogError) return pruned;
-    const cut = pruned?.state.size ?? 0;
-    const anchored = trust.heads.length > 0 ? Math.max(...trust.heads.map((h) => h.size)) : undefined;
-    // Only heads after the cut: a resume row at or below it would chain on a deleted row.
-    const candidates = this.#hasResume
-      ? (
-          await s.query<ResumeRow>(
-            `SELECT id, size, note, chain_head, compact FROM ${t.checkpoints} WHERE compact IS NOT NULL AND size <= $1 AND size > $3 ORDER BY size DESC, id DESC LIMIT $2`,
-            [rowCount, MAX_RESUME_CANDIDATES, cut],
-          )
-        ).rows
-      : [];
-    const start = pickStart(
-      candidates,
-      trust.own,
-      anchored !== undefined ? { rowCount, atMost: anchored } : { rowCount },
-    );
-    const from = start?.state ?? pruned?.state ?? new ChainState();
-    const rows = (
-      await s.query<CheckpointRow>(`SELECT id, note FROM ${t.checkpoints} WHERE size >= $1`, [from.size])
-    ).rows;
-    const d = new Derivation(from, this.target.display, { own: trust.own, heads: trust.heads, rows });
-    // From the tombstone: row size-1 was pruned; its chain value is the tombstone's, so the
-    // link check is fed that value (the signed root, not the chain, is what binds the range).
-    if (!start && pruned) d.row(cut - 1, undefined, pruned.state.chainHead);
-    return (await this.#feed(s, d)) ?? d.state;
-  }
-
-  /**
-   * After a prune cut the ledger at or above our state (rows we would chain from are
-   * gone): derive again from the new start. The state, or undefined when nothing was pruned there.
-   */
-  async #rederiveAfterPrune(s: PgSession): Promise<ChainState | SealogError | undefined> {
-    const size = await prunedSize(s);
-    if (!this.#trust || size === undefined || size < this.#state.size) return undefined;
-    return this.#deriveFromStart(s, this.#trust);
-  }
-
-  /** Feeds every row from the derivation's start (page by page) and ends it. */
-  async #feed(s: PgSession, d: Derivation): Promise<SealogError | undefined> {
-    let next = Math.max(d.state.size - 1, 0);
-    for (;;) {
-      const page = (
-        await s.query<{ seq: unknown; entry: unknown; chain: unknown }>(
-          `SELECT seq, entry, chain FROM ${this.#t.records} WHERE seq >= $1 ORDER BY seq LIMIT ${DERIVE_PAGE_ROWS}`,
-          [next],
-        )
-      ).rows;
-      let going = true;
-      for (const r of page) {
-        going = d.row(r.seq, r.entry, r.chain);
-        if (!going) break;
-      }
-      const lastSeq = page[page.length - 1]?.seq;
-      if (!going || page.length < DERIVE_PAGE_ROWS || typeof lastSeq !== 'number') break;
-      next = lastSeq + 1;
-    }
-    return d.end();
   }
 
   /**
@@ -252,27 +163,8 @@ export class PgStore implements Store {
    * Otherwise (after a divergence) the rows are rehashed when it does not.
    */
   async #adopt(s: PgSession, strict: boolean): Promise<ChainState> {
-    const state = (
-      await s.query<{ size: unknown; chain_head: unknown; compact: unknown }>(
-        `SELECT size, chain_head, compact FROM ${this.#t.state} WHERE id = 0`,
-      )
-    ).rows[0];
-    const last = (
-      await s.query<{ seq: unknown; chain: unknown }>(
-        `SELECT seq, chain FROM ${this.#t.records} ORDER BY seq DESC LIMIT 1`,
-      )
-    ).rows[0];
-    const rowsSize = last && typeof last.seq === 'number' ? last.seq + 1 : 0;
-    let decoded: ChainState | undefined;
-    try {
-      decoded = ChainState.decode(state?.size, state?.chain_head, state?.compact);
-    } catch (err) {
-      if (strict) throw this.#stateError('the ledger_state row is missing or malformed', err);
-    }
-    const agrees =
-      decoded !== undefined &&
-      decoded.size === rowsSize &&
-      (rowsSize === 0 || (Buffer.isBuffer(last?.chain) && last.chain.equals(decoded.chainHead)));
+    const { decoded, error, rowsSize, agrees } = await storedHead(s);
+    if (!decoded && strict) throw this.#stateError('the ledger_state row is missing or malformed', error);
     if (decoded && agrees) return decoded;
     if (strict) {
       throw this.#stateError(
@@ -303,64 +195,10 @@ export class PgStore implements Store {
 
   append(batch: readonly PendingEntry[]): Promise<CommitResult> {
     return this.#writer
-      .use((s) => this.#append(s, batch))
+      .use((s) => this.#lost.append(s, batch, (todo) => this.#appendTx(s, todo)))
       .catch((err) => {
         throw pgError(this.target, 'append to', err);
       });
-  }
-
-  async #append(s: PgSession, batch: readonly PendingEntry[]): Promise<CommitResult> {
-    let todo = batch;
-    let earlier: CommitResult | undefined;
-    const done = this.#committed;
-    if (done && startsWith(todo, done.entries)) {
-      todo = todo.slice(done.entries.length);
-      earlier = done.result;
-    }
-    if (this.#inDoubt) {
-      const d = this.#inDoubt;
-      const found = await this.#resolveInDoubt(s, todo);
-      this.#inDoubt = undefined;
-      if (found) {
-        todo = todo.slice(d.entries.length);
-        earlier = earlier ? { ...found, firstSeq: earlier.firstSeq } : found;
-        // Known committed from here on, whatever happens to the rest of this batch.
-        this.#committed = { entries: batch.slice(0, batch.length - todo.length), result: earlier };
-      }
-    }
-    if (todo.length === 0 && earlier) {
-      this.#committed = undefined;
-      return earlier;
-    }
-    const result = await this.#appendTx(s, todo);
-    this.#committed = undefined;
-    return earlier ? { ...result, firstSeq: earlier.firstSeq } : result;
-  }
-
-  /**
-   * After a lost COMMIT answer: the batch committed iff its last seq holds the chain we computed.
-   * The old session may not have ended yet (its COMMIT can reach the server after we
-   * reconnected), and it holds the ledger_state row lock until it does: so take that lock
-   * first, and look only once the old transaction has committed or rolled back.
-   */
-  async #resolveInDoubt(s: PgSession, batch: readonly PendingEntry[]): Promise<CommitResult | undefined> {
-    const d = this.#inDoubt!;
-    let found: unknown;
-    try {
-      // The lost COMMIT's transaction holds this row lock until it commits or aborts:
-      // taking it first means the lookup below sees that transaction's final outcome.
-      await s.query(`BEGIN; SELECT 1 FROM ${this.#t.state} WHERE id = 0 FOR UPDATE`);
-      found = (
-        await s.query<{ chain: unknown }>(`SELECT chain FROM ${this.#t.records} WHERE seq = $1`, [d.lastSeq])
-      ).rows[0]?.chain;
-      await s.query('ROLLBACK');
-    } catch (err) {
-      if (!s.broken) await s.query('ROLLBACK').catch(() => {});
-      throw pgError(this.target, 'append to', err);
-    }
-    const committed = Buffer.isBuffer(found) && found.equals(d.chain);
-    // The ledger retries the same entry objects first; anything else cannot be matched up.
-    return committed && d.entries.every((e, i) => batch[i] === e) ? d.result : undefined;
   }
 
   async #appendTx(s: PgSession, batch: readonly PendingEntry[]): Promise<CommitResult> {
@@ -382,7 +220,9 @@ export class PgStore implements Store {
       // Derived: extend our state. Tail mode (the ledger does not derive): sequence and
       // chain after the highest stored row, with no Merkle state, never signed.
       const state = this.#tail ? undefined : this.#state.clone();
-      const tail = state ? undefined : await this.#tailStart(s, batch.length);
+      const tail = state ? undefined : await tailStart(s, batch.length);
+      if (!state && !tail)
+        throw this.#stateError('no free range of seqs to append to; run `sealog verify` on it');
       let chain = state ? state.chainHead : tail!.chain;
       const firstSeq = state ? state.size : tail!.next;
       const seqs = new Array<number>(batch.length);
@@ -418,7 +258,7 @@ export class PgStore implements Store {
       if (commitSent) {
         // Whatever the error, the server may have committed (a FATAL such as 57P01 can
         // follow a local commit): the next append finds out. Resolution is always safe.
-        this.#inDoubt = pending;
+        if (pending) this.#lost.lost(pending);
         await s.end();
       } else {
         if (!s.broken) await s.query('ROLLBACK').catch(() => {});
@@ -442,64 +282,24 @@ export class PgStore implements Store {
       this.#state = await this.#adopt(s, false);
       return;
     }
-    const d = await this.#derivation(s);
-    let finding = await this.#feed(s, d);
-    if (!finding) {
-      this.#state = d.state;
+    const next = await this.#extend(s);
+    if (next instanceof ChainState) {
+      this.#state = next;
       return;
     }
-    const again = await this.#rederiveAfterPrune(s);
-    if (again instanceof ChainState) {
-      this.#state = again;
-      return;
-    }
-    finding = again ?? finding;
-    this.#diverged(finding);
+    this.#diverged(next);
     this.#state = await this.#adopt(s, false);
   }
 
   /**
-   * A derivation from our state; a signing store also checks the rows against every
-   * head its key signed at or above our size, even when no row was appended (rows
-   * another writer sealed may have been rewritten, or cut off): checkpoint rows, and
-   * the anchor file re-read now (only what was appended since).
+   * Our state extended over the rows committed since (hashed here: writer-derive.ts),
+   * derived again from the new start when a prune cut under it; or the finding.
    */
-  async #derivation(s: PgSession): Promise<Derivation> {
-    const size = this.#state.size;
-    const trust = this.#trust;
-    if (!trust) return new Derivation(this.#state, this.target.display);
-    const rows = (
-      await s.query<CheckpointRow>(`SELECT id, note FROM ${this.#t.checkpoints} WHERE size >= $1`, [size])
-    ).rows;
-    const heads = trust.anchor ? trust.anchor.readOrKnown() : trust.heads;
-    return new Derivation(this.#state, this.target.display, { own: trust.own, heads, rows });
-  }
-
-  /**
-   * In tail mode: where records go, after the highest stored seq on that row's
-   * chain value. No Merkle state derives from such a ledger: nothing is signed
-   * (head() refuses) and ledger_state says so with an empty range.
-   */
-  async #tailStart(s: PgSession, n: number): Promise<{ next: number; chain: Buffer }> {
-    const t = this.#t.records;
-    const last = (
-      await s.query<{ seq: unknown; chain: unknown }>(
-        `SELECT seq, chain FROM ${t} WHERE seq >= 0 AND seq < $1 ORDER BY seq DESC LIMIT 1`,
-        [MAX_TAIL_SEQ],
-      )
-    ).rows[0];
-    const highest = last && typeof last.seq === 'number' ? last.seq : undefined;
-    for (const start of tailStarts(highest, n)) {
-      const taken = await s.query(`SELECT 1 FROM ${t} WHERE seq >= $1 AND seq < $2 LIMIT 1`, [
-        start,
-        start + n,
-      ]);
-      if (taken.rows.length > 0) continue;
-      const chain =
-        last && Buffer.isBuffer(last.chain) && last.chain.length === HASH_SIZE ? last.chain : ZERO_HASH;
-      return { next: start, chain };
-    }
-    throw this.#stateError('no free range of seqs to append to; run `sealog verify` on it');
+  async #extend(s: PgSession): Promise<ChainState | SealogError> {
+    const d = await derivationFrom(s, this.#state, this.#trust);
+    const finding = await feedRows(s, d);
+    if (!finding) return d.state;
+    return (await rederiveAfterPrune(s, this.#state, this.#trust, this.#hasResume)) ?? finding;
   }
 
   /** The head this writer derived (see Store.head). @throws SealogError E_TAMPER after a divergence. */
@@ -509,23 +309,9 @@ export class PgStore implements Store {
     return this.#state.head();
   }
 
-  #insertCheckpoint(s: PgSession, head: LedgerHead, note: string, createdAt: number): Promise<unknown> {
-    const t = this.#t.checkpoints;
-    return this.#hasResume
-      ? s.query(
-          `INSERT INTO ${t} (size, note, created_at, chain_head, compact) VALUES ($1, $2, $3, $4, $5)`,
-          [head.size, note, createdAt, head.chainHead, head.compact ?? null],
-        )
-      : s.query(`INSERT INTO ${t} (size, note, created_at) VALUES ($1, $2, $3)`, [
-          head.size,
-          note,
-          createdAt,
-        ]);
-  }
-
   async addCheckpoint(head: LedgerHead, note: string, createdAt: number): Promise<void> {
     try {
-      await this.#sealer.use((s) => this.#insertCheckpoint(s, head, note, createdAt));
+      await this.#sealer.use((s) => insertCheckpoint(s, head, note, createdAt, this.#hasResume));
     } catch (err) {
       throw pgError(this.target, 'store a checkpoint in', err);
     }
@@ -543,23 +329,8 @@ export class PgStore implements Store {
     tsaTimeMs: number,
   ): Promise<void> {
     try {
-      await this.#sealer.use((s) =>
-        s.query(
-          `INSERT INTO ${this.#t.timestamps} (size, note_sha256, token, tsa_time, created_at) VALUES ($1, $2, $3, $4, $5)`,
-          [size, Buffer.from(noteSha256), Buffer.from(token), Math.trunc(tsaTimeMs), Date.now()],
-        ),
-      );
+      await this.#sealer.use((s) => insertTimestamp(s, { size, noteSha256, token, tsaTimeMs }));
     } catch (err) {
-      // 42P01: a ledger made by an older sealog, opened by a role that may not add the
-      // table; 42501: a writer role granted before the table existed.
-      const code = (err as { code?: unknown }).code;
-      if (code === '42P01' || code === '42501') {
-        throw new SealogError(
-          'E_CONFIG',
-          `${this.target.display} cannot keep timestamp tokens (${code === '42P01' ? 'no checkpoint_timestamps table' : 'no INSERT on checkpoint_timestamps'}): run \`sealog init URL --writer ROLE\` as the owner of the ledger tables`,
-          { cause: err },
-        );
-      }
       throw pgError(this.target, 'store a timestamp token in', err);
     }
   }
@@ -623,46 +394,22 @@ export class PgStore implements Store {
       // writers committed since (hashed here). Never the ledger_state row.
       if (this.#divergence) throw this.#divergence;
       if (this.#tail) throw this.#stateError('its rows do not derive a head; run `sealog verify` on it');
-      const d = await this.#derivation(s);
-      let finding = await this.#feed(s, d);
-      let state = d.state;
-      if (finding) {
-        const again = await this.#rederiveAfterPrune(s);
-        if (again instanceof ChainState) {
-          state = again;
-          finding = undefined;
-        } else finding = again ?? finding;
-      }
-      if (finding) {
-        this.#diverged(finding);
-        throw finding;
+      const state = await this.#extend(s);
+      if (!(state instanceof ChainState)) {
+        this.#diverged(state);
+        throw state;
       }
       const head: LedgerHead = state.head();
-      const latest = (
-        await s.query<{ size: unknown; note: unknown; created_at: unknown }>(
-          `SELECT size, note, created_at FROM ${this.#t.checkpoints} ORDER BY id DESC LIMIT 1`,
-        )
-      ).rows[0];
+      const latest = await newestCheckpoint(s);
       const signed = await sign(head);
       // Another writer of this ledger may have just stored a checkpoint of exactly this
-      // head: then ours is not stored again. Only a note this key really signed counts
-      // (a forged row must not cancel the seal), and the note returned, and anchored by
-      // the caller, is always our own.
-      const age = typeof latest?.created_at === 'number' ? signed.createdAt - latest.created_at : -1;
-      const same = this.#trust?.own.open(latest?.note, 'the newest checkpoint row');
-      if (
-        same &&
-        latest?.size === head.size &&
-        same.size === head.size &&
-        same.root.equals(head.root) &&
-        age >= 0 &&
-        age < RESIGN_AFTER_MS &&
-        noteBody(String(latest.note)) === noteBody(signed.note)
-      ) {
+      // head: then ours is not stored again. The note returned, and anchored by the
+      // caller, is always our own.
+      if (sealedAlready(latest, head, signed, this.#trust?.own)) {
         await s.query('ROLLBACK');
         return { size: head.size, note: signed.note, createdAt: signed.createdAt, fresh: false, head };
       }
-      await this.#insertCheckpoint(s, head, signed.note, signed.createdAt);
+      await insertCheckpoint(s, head, signed.note, signed.createdAt, this.#hasResume);
       await s.query('COMMIT');
       return { size: head.size, note: signed.note, createdAt: signed.createdAt, fresh: true, head };
     } catch (err) {
@@ -678,17 +425,3 @@ export class PgStore implements Store {
 
 /** A writer's statement answered later than lock_timeout plus this is treated as lost. */
 const QUERY_MARGIN_MS = 30_000;
-
-/** Another writer's checkpoint of the same head younger than this is not signed again. */
-const RESIGN_AFTER_MS = 1000;
-
-/** The signed text of a note (before the blank line that starts its signatures). */
-function noteBody(note: string): string {
-  const end = note.indexOf('\n\n');
-  return end < 0 ? '' : note.slice(0, end);
-}
-
-/** True when `batch` begins with exactly the entry objects of `prefix`. */
-function startsWith(batch: readonly PendingEntry[], prefix: readonly PendingEntry[]): boolean {
-  return prefix.length <= batch.length && prefix.every((e, i) => batch[i] === e);
-}
