@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../../test/helpers/cli.js';
 import { tempDir } from '../../../../test/helpers/tmp.js';
-import { Ledger } from '../../../core/src/index.js';
+import { type DpReport, Ledger } from '../../../core/src/index.js';
+import { allSuppressed } from './report.js';
 
 async function sample(): Promise<string> {
   const path = join(tempDir(), 'r.db');
@@ -101,11 +102,30 @@ describe('sealog report', () => {
     expect(j.groups).toEqual([]);
     expect(r.out).toMatch(
       new RegExp(
-        `no group released: (about \\d+ group\\(s\\) \\(a noisy count\\)|no group) had fewer than the threshold ${t} of records[^;]*suppressed;\\s+with ε=${j.parameters.epsilonPerPart} for selection [^δ]*δ=${j.delta} the threshold is ${t}\\.`,
+        `no group released: every group had fewer than the threshold ${t} of records after noise and was suppressed \\(about \\d+ such group\\(s\\), a noisy count ±[\\d.]+\\);\\s+with ε=${j.parameters.epsilonPerPart} for selection [^δ]*δ=${j.delta} the threshold is ${t}\\.`,
       ),
     );
     expect(r.out).toMatch(/--groups a,b,c/);
     expect(r.out).not.toMatch(/^group\s*$/m); // no empty table
+  });
+
+  // The noisy count of suppressed groups can read 0 while every group was suppressed:
+  // the line read "no group had fewer than the threshold … and were suppressed".
+  it('says every group was suppressed whatever the noisy count of them reads, 0 included', () => {
+    for (const suppressedGroups of [0, 3]) {
+      const r = {
+        privacyUnit: 'user.id',
+        suppressedGroups,
+        suppressedGroupsError: 9,
+        epsilon: 1,
+        delta: 1e-6,
+        parameters: { epsilonPerPart: 0.5 },
+      } as unknown as DpReport;
+      const line = allSuppressed(r, 41).split('\n')[0];
+      expect(line).toBe(
+        `no group released: every group had fewer than the threshold 41 of distinct user.id values after noise and was suppressed (about ${suppressedGroups} such group(s), a noisy count ±9);`,
+      );
+    }
   });
 });
 

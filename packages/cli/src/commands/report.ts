@@ -115,11 +115,12 @@ function table(r: DpReport): string {
  * table with no hint). The count of suppressed groups is the noisy one the
  * report already released, so saying it costs no privacy.
  */
-function allSuppressed(r: DpReport, threshold: number): string {
+export function allSuppressed(r: DpReport, threshold: number): string {
   const units = r.privacyUnit === '(record)' ? 'records' : `distinct ${r.privacyUnit} values`;
-  const who = r.suppressedGroups > 0 ? `about ${r.suppressedGroups} group(s) (a noisy count)` : 'no group';
+  // The count of suppressed groups is noisy and may read 0 while groups were
+  // suppressed: the sentence must hold whatever it reads (every group, if any, was).
   return [
-    `no group released: ${who} had fewer than the threshold ${threshold} of ${units} after noise and were suppressed;`,
+    `no group released: every group had fewer than the threshold ${threshold} of ${units} after noise and was suppressed (about ${r.suppressedGroups} such group(s), a noisy count ±${r.suppressedGroupsError});`,
     `with ε=${r.parameters.epsilonPerPart} for selection (of ε=${r.epsilon} in total) and δ=${r.delta} the threshold is ${threshold}.`,
     'A larger --epsilon or --delta, a longer time range, or declared groups (--groups a,b,c: no threshold) release them.',
   ].join('\n');
