@@ -9,7 +9,7 @@ import {
   summarizeBudgets,
 } from '@sealog/core';
 import { EXIT_OK, type Io, UsageError } from '../command.js';
-import { readNoiseConfig } from './dp.js';
+import { type NoiseConfig, readNoiseConfig } from './dp.js';
 
 // `sealog dp budget`: what each unit has spent of its budgets, per window and
 // over its lifetime (issue 20, item 4). Units are shown as stored: the noise
@@ -26,7 +26,8 @@ only. Spent amounts include leases running writers hold and give back on close.
 
   --config <file>   the noise configuration (as for dp plan): adds each
                     budget's limit, what remains, and window start times
-  --unit <psn>      only this unit
+  --unit <psn>      only this unit, given as its stored pseudonym (as listed
+                    without --unit); a raw identifier is refused
   --delta <δ>       also state spent ρ as (ε, δ)-DP at this δ (default: the
                     δ of budget.gaussian when given as an (ε, δ) target)
   --json            print JSON
@@ -42,11 +43,33 @@ function budgetFile(path: string): string {
   }
 }
 
+/**
+ * The form budget rows store a unit in: its pseudonym `psn:<key id>:<base64url digest>`
+ * (privacy/pseudonymize.ts, key ids as privacy/keys.ts KEY_ID_PATTERN).
+ */
+const PSEUDONYM = /^psn:[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{1,64}$/;
+
 const num = (x: number | undefined, digits: number) =>
   x === undefined ? '-' : String(Number(x.toFixed(digits)));
 
-/** The summary as two tables: windows, then lifetimes. */
-export function budgetText(s: BudgetSummary): string {
+/** Why no lifetime row is shown: the configured cap, no cap, or unknown without --config. */
+function noLifetime(config: NoiseConfig | undefined, forUnit: boolean): string {
+  const life = config?.budget.lifetime;
+  if (!config)
+    return 'no lifetime budgets stored (they are kept only under a budget.lifetime cap; give --config to see it)';
+  if (!life) return 'no lifetime budgets stored (no budget.lifetime cap configured)';
+  const caps = [
+    ...(life.epsilon !== undefined ? [`ε at ${life.epsilon}`] : []),
+    ...(life.gaussian ? [`ρ at ${num(life.gaussian.rho, 9)}`] : []),
+  ];
+  return `${forUnit ? 'no lifetime budget stored for this unit' : 'no lifetime budgets stored'} (budget.lifetime caps ${caps.join(', ')})`;
+}
+
+/**
+ * The summary as two tables: windows, then lifetimes. `config` (when given) says whether
+ * a lifetime cap is configured; `forUnit` when the rows were read for one --unit.
+ */
+export function budgetText(s: BudgetSummary, config?: NoiseConfig, forUnit = false): string {
   const pad = (cells: string[], widths: number[]) =>
     cells
       .map((c, i) => c.padEnd(widths[i] ?? 0))
@@ -67,7 +90,7 @@ export function budgetText(s: BudgetSummary): string {
   const out: string[] = [];
   out.push(
     s.windows.length === 0
-      ? 'no window budgets stored'
+      ? `no window budgets stored${forUnit ? ' for this unit' : ''}`
       : table(
           ['unit', 'window', 'start', ...money],
           s.windows.map((e) => [e.unit || '(no unit)', String(e.window), e.start ?? '-', ...cols(e)]),
@@ -76,7 +99,7 @@ export function budgetText(s: BudgetSummary): string {
   out.push('');
   out.push(
     s.lifetime.length === 0
-      ? 'no lifetime budgets stored (no budget.lifetime cap configured)'
+      ? noLifetime(config, forUnit)
       : `lifetime:\n${table(
           ['unit', ...money],
           s.lifetime.map((e) => [e.unit || '(no unit)', ...cols(e)]),
@@ -106,6 +129,13 @@ export async function budget(argv: string[], io: Io): Promise<number> {
     if (!(delta > 0 && delta < 1))
       throw new UsageError(`--delta must be a number in (0, 1), got "${values.delta}"`);
   }
+  // Budget rows hold pseudonyms; a raw identifier would silently match nothing, and without
+  // the key it cannot be pseudonymized here. It is not repeated: it may be personal data.
+  if (values.unit !== undefined && !PSEUDONYM.test(values.unit))
+    throw new UsageError(
+      "--unit must be a unit's pseudonym as stored (psn:<key id>:<digest>), not a raw identifier: " +
+        'run sealog dp budget <ledger> without --unit to see the stored pseudonyms',
+    );
   const config = values.config === undefined ? undefined : readNoiseConfig(values.config);
   const ledger = positionals[0]!;
   let rows: Awaited<ReturnType<typeof readSqliteBudgets>>;
@@ -117,7 +147,7 @@ export async function budget(argv: string[], io: Io): Promise<number> {
   }
   const summary = summarizeBudgets(rows, config, delta);
   if (values.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
-  else io.out(budgetText(summary));
+  else io.out(budgetText(summary, config, values.unit !== undefined));
   if (!config && !values.json)
     io.err('sealog dp: give --config <config.json> to see limits and what remains\n');
   return EXIT_OK;

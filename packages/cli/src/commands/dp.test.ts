@@ -228,4 +228,62 @@ describe('sealog dp budget', () => {
       JSON.parse((await runCli(['dp', 'plan', file(budgetNoise), '--json'])).out).fields[1].perWindow,
     ).toBe(3);
   });
+
+  it('dp plan --json states what the text does: currency, cost, window budget, lifetime count', async () => {
+    const config = {
+      ...noise,
+      budget: {
+        ...noise.budget,
+        gaussian: { epsilon: 10, delta: 1e-6 },
+        lifetime: { epsilon: 100, gaussian: { rho: 20 } },
+      },
+      fields: { ...noise.fields, amount: { ...budgetNoise.fields.amount, epsilon: 2 } },
+    };
+    const text = (await runCli(['dp', 'plan', file(config)])).out;
+    expect(text).toContain("20 value(s) per window (ρ=0.0676 each, budget ρ=1.35, zCDP); 295 in a unit's");
+    const j = JSON.parse((await runCli(['dp', 'plan', file(config), '--json'])).out);
+    const rho = rhoFor(10, 1e-6);
+    expect(j.budget).toEqual({
+      epsilon: 10,
+      windowSeconds: 86400,
+      gaussian: { rho, epsilon: 10, delta: 1e-6 },
+      lifetime: { epsilon: 100, gaussian: { rho: 20 } },
+    });
+    expect(j.fields[0]).toMatchObject({
+      path: 'latencyMs',
+      perWindow: 5,
+      perUnit: { currency: 'epsilon', each: 2, budget: 10, perWindow: 5, lifetime: 50 },
+    });
+    const each = Math.ceil(rhoFor(2, 1e-6) * 1e9) / 1e9;
+    expect(j.fields[1]).toMatchObject({
+      path: 'amount',
+      perWindow: 20,
+      perUnit: { currency: 'rho', each, budget: Math.floor(rho * 1e9) / 1e9, perWindow: 20, lifetime: 295 },
+    });
+    // Without a cap, no lifetime count.
+    const bare = JSON.parse((await runCli(['dp', 'plan', file(noise), '--json'])).out);
+    expect(bare.budget).toEqual(noise.budget);
+    expect(bare.fields[0].perUnit).toEqual({ currency: 'epsilon', each: 2, budget: 10, perWindow: 5 });
+  });
+
+  it('says whether a lifetime cap is configured; refuses a --unit that is not a pseudonym', async () => {
+    const { file: ledger, config } = await written();
+    writeFileSync(config, JSON.stringify(budgetNoise));
+    const nobody = await runCli(['dp', 'budget', ledger, '--unit', 'psn:k1:nobody', '--config', config]);
+    expect(nobody.out).toContain('no window budgets stored for this unit\n');
+    expect(nobody.out).toContain('no lifetime budget stored for this unit (budget.lifetime caps ε at 3)\n');
+    const uncapped = join(tempDir(), 'uncapped.json');
+    const { lifetime: _, ...windowOnly } = budgetNoise.budget;
+    writeFileSync(uncapped, JSON.stringify({ ...budgetNoise, budget: windowOnly }));
+    const u = await runCli(['dp', 'budget', ledger, '--unit', 'psn:k1:nobody', '--config', uncapped]);
+    expect(u.out).toContain('no lifetime budgets stored (no budget.lifetime cap configured)\n');
+    const unknown = await runCli(['dp', 'budget', ledger, '--unit', 'psn:k1:nobody']);
+    expect(unknown.out).toContain('kept only under a budget.lifetime cap; give --config');
+    // A raw identifier is never looked up (no key here), nor repeated in the message.
+    const raw = await runCli(['dp', 'budget', ledger, '--unit', RAW, '--config', config]);
+    expect(raw).toMatchObject({ code: 2, out: '' });
+    expect(raw.err).toMatch(/--unit must be a unit's pseudonym as stored \(psn:<key id>:<digest>\)/);
+    expect(raw.err).toContain('sealog dp budget <ledger> without --unit');
+    expect(raw.err).not.toContain(RAW);
+  });
 });

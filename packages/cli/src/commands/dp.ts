@@ -5,6 +5,7 @@ import {
   type NoisePlan,
   onGrid,
   planNoise,
+  type Releases,
   releases,
   round3,
   SealogError,
@@ -35,7 +36,8 @@ to the stored values, in the field's own units, at 95% confidence:
 ({ "unit", "budget", "fields" }). It is checked as the transports check it:
 an error names the field (exit 2).
 
-  --json    print the plan as JSON (bigint scales as strings)
+  --json    print the plan as JSON (bigint scales as strings; per field its
+            perUnit: currency, cost each, window budget, counts)
 
 The errors do not include clamping: a value outside [lower, upper] is stored
 as the bound plus noise (docs/differential-privacy.md "Planning").
@@ -46,7 +48,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-type NoiseConfig = ReturnType<typeof validateNoiseConfig>;
+export type NoiseConfig = ReturnType<typeof validateNoiseConfig>;
 
 /** The validated noise section of a transport-options, privacy or noise JSON file. */
 export function readNoiseConfig(file: string): NoiseConfig {
@@ -83,16 +85,24 @@ function scaleText(p: FieldPlan): string {
   return `σ = ${round3(p.scale)} (discrete Gaussian, σ² = ${s2.num}/${s2.den} grid steps²)`;
 }
 
-/** How many values of the field a unit gets: from the budget it spends (ε, or ρ under budget.gaussian). */
-function perUnitText(p: FieldPlan, budget: number, config?: NoiseConfig): string {
-  const r = config ? releases(config, p.path) : undefined;
-  const life = r?.lifetime === undefined ? '' : `; ${r.lifetime} in a unit's lifetime (budget.lifetime)`;
-  if (r?.currency === 'rho')
-    return `${r.perWindow} value(s) per window (ρ=${round3(r.each)} each, budget ρ=${round3(r.budget)}, zCDP)${life}`;
-  return `${r?.perWindow ?? p.perWindow} value(s) per window (ε=${p.epsilon} each, budget ${budget})${life}`;
+/**
+ * What one field's values cost a unit and how many it gets, in the currency it spends
+ * (ε, or ρ under budget.gaussian), with the count under budget.lifetime: the text and
+ * the JSON both state this.
+ */
+function perUnit(p: FieldPlan, config: NoiseConfig): Releases {
+  return releases(config, p.path)!; // p comes from planNoise(config): the field is there
 }
 
-function fieldText(p: FieldPlan, budget: number, config?: NoiseConfig): string {
+function perUnitText(p: FieldPlan, config: NoiseConfig): string {
+  const r = perUnit(p, config);
+  const life = r.lifetime === undefined ? '' : `; ${r.lifetime} in a unit's lifetime (budget.lifetime)`;
+  if (r.currency === 'rho')
+    return `${r.perWindow} value(s) per window (ρ=${round3(r.each)} each, budget ρ=${round3(r.budget)}, zCDP)${life}`;
+  return `${r.perWindow} value(s) per window (ε=${r.each} each, budget ${r.budget})${life}`;
+}
+
+function fieldText(p: FieldPlan, config: NoiseConfig): string {
   const f = p.field;
   const g = f.granularity;
   const head =
@@ -107,41 +117,48 @@ function fieldText(p: FieldPlan, budget: number, config?: NoiseConfig): string {
     `  records       ${col(p.aggregates.map((a) => String(a.records)))}`.trimEnd(),
     `  sum           ${col(p.aggregates.map((a) => `±${round3(a.sum)}`))}`.trimEnd(),
     `  mean          ${col(p.aggregates.map((a) => `±${round3(a.mean)}`))}`.trimEnd(),
-    `  per unit      ${perUnitText(p, budget, config)}`,
+    `  per unit      ${perUnitText(p, config)}`,
     ...p.warnings.map((w) => `  warning: ${w}`),
   ];
   return lines.join('\n');
 }
 
-/** The plan as text: one block per field, then the notes; `config` adds zCDP and lifetime counts. */
-export function planText(plan: NoisePlan, config?: NoiseConfig): string {
+/** The plan of `config` (planNoise) as text: one block per field, then the notes. */
+export function planText(plan: NoisePlan, config: NoiseConfig): string {
   const head = `privacy unit ${plan.unit}; budget ε=${plan.budgetEpsilon} per unit per ${plan.windowSeconds} s; errors at 95% confidence, in each field's units`;
   const notes = plan.notes.map((n) => `  - ${n}`).join('\n');
-  return `${head}\n\n${plan.fields.map((f) => fieldText(f, plan.budgetEpsilon, config)).join('\n\n')}\n\nnotes:\n${notes}\n`;
+  return `${head}\n\n${plan.fields.map((f) => fieldText(f, config)).join('\n\n')}\n\nnotes:\n${notes}\n`;
 }
 
-/** The plan as JSON: bigints as decimal strings. */
-export function planJson(plan: NoisePlan): string {
-  const fields = plan.fields.map((p) => ({
-    path: p.path,
-    ...p.field,
-    epsilon: p.epsilon,
-    sensitivity: p.sensitivity,
-    ...(p.laplace ? { laplace: { s: String(p.laplace.s), t: String(p.laplace.t) } } : {}),
-    ...(p.sigma2 ? { sigma2: { num: String(p.sigma2.num), den: String(p.sigma2.den) } } : {}),
-    scale: p.scale,
-    stdDev: p.stdDev,
-    error: Number(onGrid(p.errorSteps, p.field.granularity)),
-    errorSteps: p.errorSteps,
-    coverage: p.coverage,
-    exact: p.exact,
-    aggregates: p.aggregates,
-    perWindow: p.perWindow,
-    warnings: p.warnings,
-  }));
+/**
+ * The plan of `config` (planNoise) as JSON: bigints as decimal strings; the budget as
+ * configured (with budget.gaussian's ρ); per field what the text's "per unit" line says.
+ */
+export function planJson(plan: NoisePlan, config: NoiseConfig): string {
+  const fields = plan.fields.map((p) => {
+    const r = perUnit(p, config);
+    return {
+      path: p.path,
+      ...p.field,
+      epsilon: p.epsilon,
+      sensitivity: p.sensitivity,
+      ...(p.laplace ? { laplace: { s: String(p.laplace.s), t: String(p.laplace.t) } } : {}),
+      ...(p.sigma2 ? { sigma2: { num: String(p.sigma2.num), den: String(p.sigma2.den) } } : {}),
+      scale: p.scale,
+      stdDev: p.stdDev,
+      error: Number(onGrid(p.errorSteps, p.field.granularity)),
+      errorSteps: p.errorSteps,
+      coverage: p.coverage,
+      exact: p.exact,
+      aggregates: p.aggregates,
+      perWindow: r.perWindow,
+      perUnit: r,
+      warnings: p.warnings,
+    };
+  });
   const out = {
     unit: plan.unit,
-    budget: { epsilon: plan.budgetEpsilon, windowSeconds: plan.windowSeconds },
+    budget: config.budget,
     confidence: 0.95,
     fields,
     notes: plan.notes,
@@ -159,7 +176,7 @@ async function plan(argv: string[], io: Io): Promise<number> {
     throw new UsageError('expected one argument: the JSON file with the noise configuration');
   const config = readNoiseConfig(positionals[0]!);
   const p = planNoise(config);
-  io.out(values.json ? planJson(p) : planText(p, config));
+  io.out(values.json ? planJson(p, config) : planText(p, config));
   return EXIT_OK;
 }
 
