@@ -193,7 +193,8 @@ describe('sealog dp budget', () => {
   });
 
   it('reads a segment directory’s budgets.db; an old ledger with no budget tables; bad input exits 2', async () => {
-    const { file } = await written();
+    const { file, config } = await written();
+    writeFileSync(config, JSON.stringify(budgetNoise));
     const seg = tempDir();
     copyFileSync(file, join(seg, 'budgets.db'));
     const r = await runCli(['dp', 'budget', seg, '--json']);
@@ -201,8 +202,10 @@ describe('sealog dp budget', () => {
     expect(JSON.parse(r.out).windows).toHaveLength(1);
     const empty = join(tempDir(), 'old.db');
     new Database(empty).close();
-    const e = await runCli(['dp', 'budget', empty]);
-    expect(e.out).toContain('no window budgets stored');
+    const e = await runCli(['dp', 'budget', empty, '--config', config]);
+    expect(e.out).toContain(
+      'no window budgets stored\n\nno lifetime budgets stored (budget.lifetime caps ε at 3)\n',
+    );
     expect((await runCli(['dp', 'budget', join(tempDir(), 'none.db')])).err).toMatch(/E_IO: cannot open/);
     const bad = await runCli(['dp', 'budget', file, '--delta', '2']);
     expect(bad.code).toBe(2);
@@ -260,6 +263,14 @@ describe('sealog dp budget', () => {
       perWindow: 20,
       perUnit: { currency: 'rho', each, budget: Math.floor(rho * 1e9) / 1e9, perWindow: 20, lifetime: 295 },
     });
+    // docs/differential-privacy.md "Accounting" shows both perUnit objects.
+    const doc = readFileSync(new URL('../../../../docs/differential-privacy.md', import.meta.url), 'utf8');
+    const shown = (o: object) =>
+      `{ ${Object.entries(o)
+        .map(([k, v]) => `"${k}": ${JSON.stringify(v)}`)
+        .join(', ')} }`;
+    expect(doc).toContain(`"perUnit": ${shown(j.fields[1].perUnit)}\n`);
+    expect(doc).toContain(`\`${shown(j.fields[0].perUnit)}\``);
     // Without a cap, no lifetime count.
     const bare = JSON.parse((await runCli(['dp', 'plan', file(noise), '--json'])).out);
     expect(bare.budget).toEqual(noise.budget);
