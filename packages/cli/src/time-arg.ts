@@ -8,7 +8,9 @@ import { UsageError } from './command.js';
 // usage error that lists them. Hand-written rather than a date library:
 // those are lenient by design (chrono-node reads "1" as a time too), and
 // journalctl's grammar (systemd.time(7)) has no maintained JS port; the
-// subset here is small enough to test form by form (test/cli-time-filters.test.ts).
+// subset here is small enough to test form by form (test/cli-filters.test.ts).
+// Durations (prune --keep, verify --retention) use the same units and parts,
+// so a form accepted by --since is accepted there too.
 
 /** The accepted forms, for usage texts and error messages. */
 export const TIME_FORMS = `T is one of (times without a zone are UTC, as printed):
@@ -114,6 +116,23 @@ function duration(text: string): number | undefined {
     parts++;
   }
   return parts > 0 ? total : undefined;
+}
+
+/**
+ * A duration typed on the command line (`365d`, `52w`, `1d12h`, "30 days", "1h 30m"),
+ * in ms: the parts and units --since accepts.
+ * @throws UsageError naming `--<flag>`.
+ */
+export function parseDurationArg(flag: string, text: string): number {
+  const t = text.trim();
+  const ms = t.length > MAX_LENGTH ? undefined : duration(t);
+  if (ms === undefined || !Number.isSafeInteger(ms)) {
+    const shown = JSON.stringify(text.length > MAX_LENGTH ? `${text.slice(0, MAX_LENGTH)}…` : text);
+    throw new UsageError(
+      `--${flag} ${shown} is not a duration: write numbers with units (ms, s/sec, m/min, h/hour, d/day, w/week), e.g. 365d, 52w, 1d12h or "30 days"`,
+    );
+  }
+  return ms;
 }
 
 /**

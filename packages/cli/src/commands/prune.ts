@@ -22,7 +22,7 @@ import {
 import { type Command, EXIT_OK, type Io, UsageError } from '../command.js';
 import { escapeTerminal } from '../format.js';
 import { readKeyList } from '../inputs.js';
-import { parseTimeArg } from '../time-arg.js';
+import { parseDurationArg, parseTimeArg } from '../time-arg.js';
 import { prunePostgres } from './prune-postgres.js';
 import { formatDuration } from './verify-segments.js';
 
@@ -64,39 +64,6 @@ pruning removes it from this directory for good.
 exit status: 0 done (or nothing due), 1 the directory does not verify,
 2 usage error, refused under a legal hold, or I/O error
 `;
-
-const UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-/**
- * A duration such as `30d`, `52w`, `36h`, `1d12h`, to ms.
- * @throws UsageError naming `--<flag>`.
- */
-export function parseDuration(flag: string, text: string): number {
-  const t = text.trim();
-  let ms = 0;
-  let rest = t;
-  const part = /^(\d{1,9})(ms|s|m|h|d|w)/;
-  while (rest !== '') {
-    const m = part.exec(rest);
-    if (m === null || t.length > 40) {
-      throw new UsageError(
-        `--${flag} ${JSON.stringify(text)} is not a duration: write a number and a unit (ms, s, m, h, d, w), e.g. 365d, 52w or 1d12h`,
-      );
-    }
-    ms += Number(m[1]) * UNITS[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  if (t === '' || !Number.isSafeInteger(ms))
-    throw new UsageError(`--${flag} ${JSON.stringify(text)} is not a duration, e.g. 365d`);
-  return ms;
-}
 
 /** The signing key of --key / --pkcs11 (exactly one). */
 export async function openSigningKey(values: {
@@ -173,7 +140,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   const now = Date.now();
   const cutoff =
     values.keep !== undefined
-      ? now - parseDuration('keep', values.keep)
+      ? now - parseDurationArg('keep', values.keep)
       : parseTimeArg('before', values.before!, now);
   if (cutoff > now) throw new UsageError('--before is in the future: nothing can be due yet');
   const retention = now - cutoff;

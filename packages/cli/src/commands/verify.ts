@@ -14,9 +14,9 @@ import { escapeTerminal } from '../format.js';
 import { KEY_OPTIONS, KEY_USAGE, readInputFile, readKeyArgs } from '../inputs.js';
 import { acrossSegments, progressReporter } from '../progress.js';
 import { LEDGER_ARG, withLedger } from '../source.js';
+import { parseDurationArg } from '../time-arg.js';
 import { readWitnessArgs } from '../witness-args.js';
 import { pgHoldsSection } from './hold-postgres.js';
-import { parseDuration } from './prune.js';
 import { formatSegmentsReport } from './verify-segments.js';
 import { formatTsa, readTsaArgs, TSA_OPTIONS, TSA_USAGE } from './verify-tsa.js';
 
@@ -193,7 +193,7 @@ export const verify: Command = {
     if (isSegmentDir(positionals[0]!)) {
       if (progress) options.onProgress = acrossSegments(progress);
       const retention =
-        values.retention === undefined ? {} : { retention: parseDuration('retention', values.retention) };
+        values.retention === undefined ? {} : { retention: parseDurationArg('retention', values.retention) };
       const report = verifySegments(positionals[0]!, { ...options, ...retention });
       io.out(
         values.json ? `${JSON.stringify(report, null, 2)}\n` : formatSegmentsReport(positionals[0]!, report),
