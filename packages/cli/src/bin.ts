@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { EXIT_OK, EXIT_USAGE } from './command.js';
 import { main } from './main.js';
+import { outputError, streamWriter } from './stdio.js';
 
 // SIGINT/SIGTERM must always end a command (issue 14, finding 8). A JS signal
 // listener turns off Node's default "terminate", and it only runs when the
@@ -26,10 +28,15 @@ function signal(): AbortSignal {
   return controller.signal;
 }
 
-process.exitCode = await main(process.argv.slice(2), {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
+// A closed pipe (`sealog query … | head -1`) ends the command quietly: stdio.ts.
+const code = await main(process.argv.slice(2), {
+  out: streamWriter(process.stdout, true),
+  err: streamWriter(process.stderr, false),
   get signal() {
     return signal();
   },
 });
+// The last write failed after the command had returned (e.g. a full disk): its output is incomplete.
+const broken = code === EXIT_OK ? outputError(process.stdout) : undefined;
+if (broken !== undefined) process.stderr.write(`sealog: ${broken}\n`);
+process.exitCode = broken === undefined ? code : EXIT_USAGE;

@@ -3,6 +3,7 @@ import { closest } from '@sealog/core';
 import { usageErrorLine } from './arg-errors.js';
 import { type Command, describeError, EXIT_OK, EXIT_USAGE, type Io } from './command.js';
 import { commands } from './commands/index.js';
+import { OutputClosed } from './stdio.js';
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -61,6 +62,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (err) {
+    // The reader of stdout went away (`| head -1`): stop quietly (stdio.ts says why 0).
+    if (err instanceof OutputClosed) {
+      if (err.code === 'EPIPE') return EXIT_OK;
+      io.err(`sealog ${command.name}: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
     // A usage error is one line and a pointer to --help: the whole usage
     // pushed the line that says what was wrong off the screen.
     const line = usageErrorLine(err, command, rest);
