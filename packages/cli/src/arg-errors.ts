@@ -20,9 +20,9 @@ export function usageFlags(usage: string): string[] {
   return [...flags];
 }
 
-/** "--x" → "--x; did you mean --y?" over the command's flags. */
+/** "--x" → "--x; did you mean --y?" over the command's flags and --help (which every command takes). */
 function unknownOption(option: string, command: Command, argv: readonly string[]): string {
-  const flags = usageFlags(command.usage);
+  const flags = [...usageFlags(command.usage), 'help'];
   let guess: string | undefined;
   if (option.startsWith('--')) guess = closest(option.slice(2), flags);
   else {

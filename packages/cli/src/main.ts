@@ -27,16 +27,20 @@ function version(): string {
   return pkg.version;
 }
 
+/** The options `sealog` takes before a command: candidates for "did you mean" (`--versoin`). */
+const GLOBAL_FLAGS = ['--version', '-V', '--help', '-h'];
+
 /** `unknown command "x"; did you mean "y"?` and where the list is, as one error. */
 function unknownCommand(name: string, io: Io): number {
   const shown = JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
-  const guess = closest(
-    name,
-    commands.map((c) => c.name),
-  );
-  const what = name.startsWith('-')
-    ? `unknown option ${shown}; options follow the command: sealog <command> [options]`
-    : `unknown command ${shown}${guess !== undefined ? `; did you mean "${guess}"?` : ''}`;
+  let what: string;
+  if (name.startsWith('-')) {
+    const flag = closest(name, GLOBAL_FLAGS);
+    what = `unknown option ${shown}; ${flag !== undefined ? `did you mean ${flag}?` : 'options follow the command: sealog <command> [options]'}`;
+  } else {
+    const guess = closest(name, ['help', ...commands.map((c) => c.name)]);
+    what = `unknown command ${shown}${guess !== undefined ? `; did you mean "${guess}"?` : ''}`;
+  }
   io.err(`sealog: ${what}\nrun sealog --help for the list of commands\n`);
   return EXIT_USAGE;
 }
