@@ -39,9 +39,35 @@ export const KEY_USAGE = `  --key <vkey>         a trusted verifier key string (
                        saved \`sealog keygen\` output. Repeatable; combines with --key.
 `;
 
+/**
+ * A key's shape, `<name>+<8 hex digits>+…`: a value holding it is judged as a
+ * key, however mistyped. "/" says nothing: origins (example.com/audit) and
+ * base64 hold it, so every key would look like a path (issue 19).
+ */
+const KEY_SHAPE = /\+[0-9a-f]{8}\+/i;
+
 /** What a --key value that is not a key looks like when the user meant a file. */
 function looksLikePath(v: string): boolean {
+  if (KEY_SHAPE.test(v) || v.trim() === '') return false;
   return /[/\\]/.test(v) || /\.(txt|pub|vkeys?|keys?)$/i.test(v) || !v.includes('+');
+}
+
+/** Base64 of a verifier key's 33 bytes (type byte and Ed25519 public key): 44 characters, no padding. */
+const KEY_B64_CHARS = 44;
+
+/**
+ * `why` (parseVerifierKey's message for `v`) with the slip named where it is
+ * the length of the part after the key ID, the usual one in a copied key (a
+ * character lost or doubled). Says only a count: no key material.
+ */
+function keyProblem(v: string, why: string): string {
+  const s = v.trim();
+  const at = KEY_SHAPE.exec(s);
+  // The ID follows the first "+" (names hold none), else the shape is elsewhere.
+  if (!at || at.index !== s.indexOf('+') || /PRIVATE/i.test(s)) return why;
+  const b64 = s.slice(at.index + at[0].length);
+  if (b64.length === KEY_B64_CHARS || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) return why;
+  return `${why}: the part after the key ID has ${b64.length} characters where a verifier key has ${KEY_B64_CHARS} (a character missing or extra?); copy the whole line \`sealog keygen\` printed`;
 }
 
 /** A key argument as it may appear in an error: never echo what might be private key material. */
@@ -123,7 +149,8 @@ export function readKeyList(
       if (why) throw new UsageError(`--${names.flag} ${shown(v)}: ${why}`);
     } catch (err) {
       if (!isSealogError(err)) throw err;
-      const why = looksLikePath(v) && !/PRIVATE/i.test(v) ? pathHint(v, names.fileFlag) : err.message;
+      const why =
+        looksLikePath(v) && !/PRIVATE/i.test(v) ? pathHint(v, names.fileFlag) : keyProblem(v, err.message);
       throw new UsageError(`--${names.flag} ${shown(v)} is not a verifier key: ${why}`);
     }
     keys.push(v.trim());
