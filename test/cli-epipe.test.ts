@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../packages/core/src/index.js';
@@ -128,6 +128,37 @@ describe('a closed stdout pipe ends sealog quietly', () => {
     ledger.write({ level: 30, msg: 'after' });
     await ledger.close();
   }, 120_000);
+
+  it('a closed stderr drops messages and keeps the exit code (sealog --versoin 2>&1 | true)', async () => {
+    const child = spawn(process.execPath, [BIN, '--versoin'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.destroy();
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    );
+    expect(signal).toBeNull();
+    expect(code).toBe(2);
+  }, 60_000);
+
+  // /dev/full fails every write with ENOSPC (Linux; not on every system).
+  it.runIf(existsSync('/dev/full'))(
+    'any other write error is one line and exit 2 (sealog --version > /dev/full)',
+    async () => {
+      const full = openSync('/dev/full', 'w');
+      try {
+        const child = spawn(process.execPath, [BIN, '--version'], { stdio: ['ignore', full, 'pipe'] });
+        let err = '';
+        child.stderr.setEncoding('utf8').on('data', (d: string) => {
+          err += d;
+        });
+        const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+        expect(err).toBe('sealog: cannot write to standard output: ENOSPC: no space left on device, write\n');
+        expect(code).toBe(2);
+      } finally {
+        closeSync(full);
+      }
+    },
+    60_000,
+  );
 
   it('a verdict already reached keeps its exit code when stdout is gone (verify --strict, unsealed tail)', async () => {
     const dir = tempDir();

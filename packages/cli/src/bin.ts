@@ -36,7 +36,12 @@ const code = await main(process.argv.slice(2), {
     return signal();
   },
 });
-// The last write failed after the command had returned (e.g. a full disk): its output is incomplete.
-const broken = code === EXIT_OK ? outputError(process.stdout) : undefined;
-if (broken !== undefined) process.stderr.write(`sealog: ${broken}\n`);
-process.exitCode = broken === undefined ? code : EXIT_USAGE;
+process.exitCode = code;
+// A write that failed after the command returned (e.g. a full disk) is reported
+// a tick or a loop turn later: judged at exit, when every write has ended.
+process.on('exit', () => {
+  const broken = process.exitCode === EXIT_OK ? outputError(process.stdout) : undefined;
+  if (broken === undefined) return;
+  process.stderr.write(`sealog: ${broken}\n`);
+  process.exitCode = EXIT_USAGE;
+});
