@@ -7,6 +7,24 @@ function redactor(paths: string[], extra: Record<string, unknown> = {}) {
 }
 
 describe('redact', () => {
+  // docs/privacy.md "Paths": a path reaches one shape only (as pino's redact does); the
+  // docs tell users to list each shape they log. Pinned so the docs stay true.
+  it('a path reaches one shape: user.id misses an array and a literal dotted key, which need their own paths', () => {
+    const rec = () => ({ a: { user: { id: 'A1' } }, b: { user: [{ id: 'A2' }] }, c: { 'user.id': 'A3' } });
+    const narrow = redactor(['a.user.id', 'b.user.id', 'c.user.id']).apply(rec());
+    expect(narrow).toEqual({
+      a: { user: { id: '[Redacted]' } },
+      b: { user: [{ id: 'A2' }] },
+      c: { 'user.id': 'A3' },
+    });
+    const each = redactor(['a.user.id', 'b.user[*].id', 'c["user.id"]']).apply(rec());
+    expect(each).toEqual({
+      a: { user: { id: '[Redacted]' } },
+      b: { user: [{ id: '[Redacted]' }] },
+      c: { 'user.id': '[Redacted]' },
+    });
+  });
+
   it('censors static, quoted and indexed paths and leaves missing paths alone', () => {
     const p = redactor(['a.b', 'h["x-key"]', 'list[1].s', 'nope.nothing', 'a.missing']);
     const out = p.apply({ a: { b: 1, c: 2 }, h: { 'x-key': 'k', y: 'v' }, list: [{ s: 0 }, { s: 1 }], z: 3 });
