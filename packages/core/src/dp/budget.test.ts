@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../store/sqlite.js';
 import { type BudgetStore, BudgetTracker, type Settlement, type TrackerOptions } from './budget.js';
+import { MemoryBudgetStore } from './budget-memory.js';
 import { SqliteBudgetStore } from './budget-sqlite.js';
 
 // The batched path for new units (issue 15, item 2): reservations instead of
@@ -188,5 +189,29 @@ describe('reservations: new units in batches', () => {
     a.close();
     b.close();
     s.close();
+  });
+});
+
+describe('a write-back that throws after it was applied (issue 20: the bridge stops waiting, the server commits)', () => {
+  it('is never given back twice nor spent from again: no unit gets more than its window budget', () => {
+    // Window budget 8, leases of 4, records of 1: every evicted lease gives 3 back.
+    const real = new MemoryBudgetStore(100_000);
+    let applied = 0;
+    const late: BudgetStore = {
+      take: (...a) => real.take(...a),
+      settle: (w, e, r) => {
+        real.settle(w, e, r);
+        applied++;
+        throw new Error('the ε budget store did not answer within 100 ms');
+      },
+      prune: (w) => real.prune(w),
+    };
+    const t = new BudgetTracker(late, opts({ limit: 8, lease: 4, maxUnits: 10, reserve: 0 }));
+    const granted = new Map<string, number>();
+    for (let round = 0; round < 20; round++)
+      for (let u = 0; u < 300; u++)
+        if (t.spend(`psn:${u}`, 0, 1)) granted.set(`psn:${u}`, (granted.get(`psn:${u}`) ?? 0) + 1);
+    expect(applied).toBeGreaterThan(5);
+    expect(Math.max(...granted.values())).toBeLessThanOrEqual(8);
   });
 });

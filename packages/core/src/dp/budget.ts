@@ -33,7 +33,8 @@ export type Refusal = 'window' | 'lifetime';
 
 /**
  * Where budgets live. Each method must be atomic with respect to every other
- * writer. A store keeps one currency (budget-accounting.ts); amounts below
+ * writer; one that throws may still have been applied (a late answer), and the
+ * tracker never repeats a give-back on that account. A store keeps one currency (budget-accounting.ts); amounts below
  * say micro-ε, read nano-ρ for a ρ store. A store made with a lifetime cap
  * counts every take and write-back in the unit's lifetime row in the same
  * atomic step, and refuses a take the cap cannot cover.
@@ -228,6 +229,8 @@ export class BudgetTracker {
     const { limit } = this.#o;
     if (lease.reserved) {
       // The reservation cannot cover this record: write what it covered, lease from the row from now on.
+      // A take that throws may have landed (and ended the reservation on this unit): spend none of it after.
+      lease.left = 0;
       const grant = this.#granted(
         this.#store.take(unit, this.#window, cost, Math.max(cost, this.#o.lease), limit, lease.used),
       );
@@ -285,14 +288,26 @@ export class BudgetTracker {
     if (this.#pending.size >= SETTLE_BATCH) this.#flush();
   }
 
-  /** Writes evicted leases back in one store step; on failure keeps them, within bounds. */
+  /**
+   * Writes evicted leases back in one store step. A step that threw may still
+   * have been applied (the bridge stops waiting after 100 ms and the server
+   * commits anyway), so nothing it carried is given back or spent twice (issue 20):
+   * unused row leases are dropped, counted as spent (sent again, the same unused
+   * part was subtracted again and the unit overspent); spending under the
+   * reservation is kept to write again, which at worst counts it twice, but no
+   * longer spent from (a write that landed ended the reservation on that unit).
+   */
   #flush(): void {
     const entries = [...this.#pending].map(([u, l]) => settlement(u, l));
     try {
       this.#store.settle(this.#window, entries, false);
       this.#pending.clear();
     } catch {
-      if (this.#pending.size < MAX_PENDING) return; // retried on the next eviction
+      for (const [u, l] of this.#pending) {
+        if (l.used > 0) l.left = 0;
+        else this.#pending.delete(u);
+      }
+      if (this.#pending.size < MAX_PENDING) return; // written on a later eviction
       // Too much unwritten: drop it. The reservation keeps covering what was spent
       // under it, so it is never used or released again (and counts for this
       // process too); unused row leases are lost, counted as spent.
