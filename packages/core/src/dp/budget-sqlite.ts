@@ -54,17 +54,27 @@ CREATE TABLE IF NOT EXISTS dp_reserve_done${x} (
   PRIMARY KEY (win, owner, unit)
 ) WITHOUT ROWID`;
 
-/** Creates dp_lifetime(x) unless it exists, seeded with the stored window spending, in one write transaction. */
-function ensureLifetime(db: Database.Database, x: string): void {
+// Every stored amount is attacker input (anyone who can write the file can plant
+// a row): one that is not a whole number in [0, 2^53) counts as the whole budget
+// spent, on reading (amount) and in every statement that updates it in place
+// (VALID): a negative row lifted a unit's caps, and a give-back clamped at 0
+// would have turned it into a fresh budget.
+const VALID = (c: string) =>
+  `(typeof(${c}) IN ('integer', 'real') AND ${c} >= 0 AND ${c} <= ${Number.MAX_SAFE_INTEGER} AND ${c} = round(${c}))`;
+
+/** Creates dp_lifetime(x) unless it exists, seeded with the stored window spending (a bad row: the cap), in one write transaction. */
+function ensureLifetime(db: Database.Database, x: string, cap: number): void {
   const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck();
   if (has.get(`dp_lifetime${x}`) !== undefined) return;
   db.transaction(() => {
     if (has.get(`dp_lifetime${x}`) !== undefined) return; // another writer made it meanwhile
     db.exec(
-      `CREATE TABLE dp_lifetime${x} (unit TEXT NOT NULL PRIMARY KEY, spent INTEGER NOT NULL) WITHOUT ROWID;
-       INSERT INTO dp_lifetime${x} (unit, spent)
-         SELECT unit, sum(spent) FROM dp_budget${x} WHERE typeof(spent) = 'integer' GROUP BY unit`,
+      `CREATE TABLE dp_lifetime${x} (unit TEXT NOT NULL PRIMARY KEY, spent INTEGER NOT NULL) WITHOUT ROWID`,
     );
+    db.prepare(
+      `INSERT INTO dp_lifetime${x} (unit, spent) SELECT unit,
+         min(@cap, total(CASE WHEN ${VALID('spent')} THEN spent ELSE @cap END)) FROM dp_budget${x} GROUP BY unit`,
+    ).run({ cap });
   }).immediate();
 }
 
@@ -79,9 +89,10 @@ export interface SqliteBudgetOptions {
 /** Reservations together take at most this fraction (1/4) of a unit's window budget. */
 export const RESERVE_SHARE = 4;
 
-/** A stored amount as a number; a hand-edited value of another type reads as `bad` (fail closed). */
+/** A stored amount as a number; anything but a whole number in [0, 2^53) reads as `bad` (fail closed). */
 function amount(raw: unknown, bad: number): number {
-  return typeof raw === 'number' || typeof raw === 'bigint' ? Number(raw) : bad;
+  const n = typeof raw === 'number' || typeof raw === 'bigint' ? Number(raw) : Number.NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : bad;
 }
 
 /**
@@ -112,7 +123,7 @@ export class SqliteBudgetStore implements BudgetStore {
     const x = SUFFIX[options.currency ?? EPS];
     const lifetime = options.lifetime;
     db.exec(ddl(x));
-    if (lifetime !== undefined) ensureLifetime(db, x);
+    if (lifetime !== undefined) ensureLifetime(db, x, lifetime);
     const life =
       lifetime === undefined
         ? undefined
@@ -120,10 +131,10 @@ export class SqliteBudgetStore implements BudgetStore {
             get: db.prepare(`SELECT spent FROM dp_lifetime${x} WHERE unit = ?`).pluck(),
             add: db.prepare(
               `INSERT INTO dp_lifetime${x} (unit, spent) VALUES (?, ?) ON CONFLICT (unit) DO UPDATE SET
-                 spent = CASE WHEN typeof(spent) IN ('integer', 'real') THEN spent + excluded.spent ELSE spent END`,
+                 spent = CASE WHEN ${VALID('spent')} THEN spent + excluded.spent ELSE spent END`,
             ),
             sub: db.prepare(
-              `UPDATE dp_lifetime${x} SET spent = max(0, spent - ?) WHERE unit = ? AND typeof(spent) IN ('integer', 'real')`,
+              `UPDATE dp_lifetime${x} SET spent = max(0, spent - ?) WHERE unit = ? AND ${VALID('spent')}`,
             ),
           };
     const get = db.prepare(`SELECT spent FROM dp_budget${x} WHERE unit = ? AND win = ?`).pluck();
@@ -140,14 +151,13 @@ export class SqliteBudgetStore implements BudgetStore {
       .pluck();
     const reserved = db.prepare(`SELECT amount FROM dp_reserve${x} WHERE win = ?`).pluck();
     const addReserve = db.prepare(`INSERT INTO dp_reserve${x} (win, owner, amount) VALUES (?, ?, ?)`);
-    // Settling writes without reading first; a row of the wrong type is left as it is (it counts as fully spent).
+    // Settling writes without reading first; a bad row is left as it is (it counts as fully spent).
     const add = db.prepare(
       `INSERT INTO dp_budget${x} (unit, win, spent) VALUES (?, ?, ?) ON CONFLICT (unit, win) DO UPDATE SET
-         spent = CASE WHEN typeof(spent) IN ('integer', 'real') THEN spent + excluded.spent ELSE spent END`,
+         spent = CASE WHEN ${VALID('spent')} THEN spent + excluded.spent ELSE spent END`,
     );
     const sub = db.prepare(
-      `UPDATE dp_budget${x} SET spent = max(0, spent - ?)
-         WHERE unit = ? AND win = ? AND typeof(spent) IN ('integer', 'real')`,
+      `UPDATE dp_budget${x} SET spent = max(0, spent - ?) WHERE unit = ? AND win = ? AND ${VALID('spent')}`,
     );
     const done = db.prepare(`INSERT OR IGNORE INTO dp_reserve_done${x} (win, owner, unit) VALUES (?, ?, ?)`);
     const dropReserve = db.prepare(`DELETE FROM dp_reserve${x} WHERE win = ? AND owner = ?`);
