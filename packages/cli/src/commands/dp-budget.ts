@@ -9,7 +9,8 @@ import {
   summarizeBudgets,
 } from '@sealog/core';
 import { EXIT_OK, type Io, UsageError } from '../command.js';
-import { type NoiseConfig, readNoiseConfig } from './dp.js';
+import { readNoiseConfig } from './dp.js';
+import { budgetText } from './dp-budget-text.js';
 
 // `sealog dp budget`: what each unit has spent of its budgets, per window and
 // over its lifetime (issue 20, item 4). Units are shown as stored: the noise
@@ -33,6 +34,38 @@ only. Spent amounts include leases running writers hold and give back on close.
   --json            print JSON
 `;
 
+/** Output is written in pieces of about this many characters. */
+const CHUNK = 1 << 20;
+
+/**
+ * The summary as `JSON.stringify(summary, null, 2)` would print it, written in
+ * pieces: a million rows print hundreds of MB of JSON, never held as one string.
+ */
+export function writeJson(summary: BudgetSummary, io: Pick<Io, 'out'>): void {
+  let buf = '';
+  const put = (t: string) => {
+    buf += t;
+    if (buf.length >= CHUNK) {
+      io.out(buf);
+      buf = '';
+    }
+  };
+  const indent = (v: unknown, by: string) => JSON.stringify(v, null, 2).replaceAll('\n', `\n${by}`);
+  const entries = Object.entries(summary).filter(([, v]) => v !== undefined);
+  put('{\n');
+  entries.forEach(([k, v], i) => {
+    put(`  ${JSON.stringify(k)}: `);
+    if (Array.isArray(v) && v.length > 0) {
+      put('[\n');
+      for (let j = 0; j < v.length; j++) put(`    ${indent(v[j], '    ')}${j < v.length - 1 ? ',' : ''}\n`);
+      put('  ]');
+    } else put(indent(v, '  '));
+    put(i < entries.length - 1 ? ',\n' : '\n');
+  });
+  put('}\n');
+  io.out(buf);
+}
+
 /** The SQLite file holding a local ledger's budgets: the file, or a segment directory's budgets.db. */
 function budgetFile(path: string): string {
   try {
@@ -48,67 +81,6 @@ function budgetFile(path: string): string {
  * (privacy/pseudonymize.ts, key ids as privacy/keys.ts KEY_ID_PATTERN).
  */
 const PSEUDONYM = /^psn:[A-Za-z0-9_-]{1,32}:[A-Za-z0-9_-]{1,64}$/;
-
-const num = (x: number | undefined, digits: number) =>
-  x === undefined ? '-' : String(Number(x.toFixed(digits)));
-
-/** Why no lifetime row is shown: the configured cap, no cap, or unknown without --config. */
-function noLifetime(config: NoiseConfig | undefined, forUnit: boolean): string {
-  const life = config?.budget.lifetime;
-  if (!config)
-    return 'no lifetime budgets stored (they are kept only under a budget.lifetime cap; give --config to see it)';
-  if (!life) return 'no lifetime budgets stored (no budget.lifetime cap configured)';
-  const caps = [
-    ...(life.epsilon !== undefined ? [`ε at ${life.epsilon}`] : []),
-    ...(life.gaussian ? [`ρ at ${num(life.gaussian.rho, 9)}`] : []),
-  ];
-  return `${forUnit ? 'no lifetime budget stored for this unit' : 'no lifetime budgets stored'} (budget.lifetime caps ${caps.join(', ')})`;
-}
-
-/**
- * The summary as two tables: windows, then lifetimes. `config` (when given) says whether
- * a lifetime cap is configured; `forUnit` when the rows were read for one --unit.
- */
-export function budgetText(s: BudgetSummary, config?: NoiseConfig, forUnit = false): string {
-  const pad = (cells: string[], widths: number[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  const table = (head: string[], rows: string[][]) => {
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    return [pad(head, widths), ...rows.map((r) => pad(r, widths))].join('\n');
-  };
-  const cols = (e: BudgetSummary['windows'][number]) => [
-    num(e.epsilon?.spent, 6),
-    num(e.epsilon?.remaining, 6),
-    num(e.rho?.spent, 9),
-    num(e.rho?.remaining, 9),
-    e.rho?.epsilon === undefined ? '-' : `${num(e.rho.epsilon, 4)} (δ ${e.rho.delta})`,
-  ];
-  const money = ['ε spent', 'ε left', 'ρ spent', 'ρ left', 'ρ as ε'];
-  const out: string[] = [];
-  out.push(
-    s.windows.length === 0
-      ? `no window budgets stored${forUnit ? ' for this unit' : ''}`
-      : table(
-          ['unit', 'window', 'start', ...money],
-          s.windows.map((e) => [e.unit || '(no unit)', String(e.window), e.start ?? '-', ...cols(e)]),
-        ),
-  );
-  out.push('');
-  out.push(
-    s.lifetime.length === 0
-      ? noLifetime(config, forUnit)
-      : `lifetime:\n${table(
-          ['unit', ...money],
-          s.lifetime.map((e) => [e.unit || '(no unit)', ...cols(e)]),
-        )}`,
-  );
-  if (s.skipped > 0) out.push(`\n${s.skipped} row(s) of the wrong shape skipped (hand-edited?)`);
-  if (s.truncated) out.push('\nonly the first 1000000 rows were read');
-  return `${out.join('\n')}\n`;
-}
 
 export async function budget(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -146,7 +118,7 @@ export async function budget(argv: string[], io: Io): Promise<number> {
     rows = readSqliteBudgets(budgetFile(ledger), values.unit);
   }
   const summary = summarizeBudgets(rows, config, delta);
-  if (values.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
+  if (values.json) writeJson(summary, io);
   else io.out(budgetText(summary, config, values.unit !== undefined));
   if (!config && !values.json)
     io.err('sealog dp: give --config <config.json> to see limits and what remains\n');

@@ -214,7 +214,7 @@ describe('sealog dp budget', () => {
     const d = new Database(file);
     d.prepare("INSERT INTO dp_budget VALUES ('psn:k1:x', 1, 'lots')").run();
     d.close();
-    expect((await runCli(['dp', 'budget', file])).out).toContain('1 row(s) of the wrong shape skipped');
+    expect((await runCli(['dp', 'budget', file])).out).toContain('1 hostile row(s) not shown as spending');
   });
 
   it('dp plan counts Gaussian values in ρ under budget.gaussian, and lifetime caps', async () => {

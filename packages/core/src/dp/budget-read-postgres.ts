@@ -1,7 +1,10 @@
 import { SealogError } from '../errors.js';
 import { qualify, SessionSlot } from '../store/postgres/connect.js';
 import type { PgTarget } from '../store/postgres/url.js';
-import { BUDGET_TABLES, type BudgetRows, budgetRow, MAX_BUDGET_ROWS } from './budget-read.js';
+import { addRow, BUDGET_TABLES, type BudgetRows, emptyBudgetRows, MAX_BUDGET_ROWS } from './budget-read.js';
+
+/** A bigint column read as text, as a bigint (PostgreSQL's text form of a bigint always parses). */
+const big = (v: unknown): unknown => (typeof v === 'string' && /^-?\d{1,20}$/.test(v) ? BigInt(v) : v);
 
 /**
  * Reads a PostgreSQL ledger schema's budget tables (as budget-read.ts reads a
@@ -10,7 +13,7 @@ import { BUDGET_TABLES, type BudgetRows, budgetRow, MAX_BUDGET_ROWS } from './bu
  */
 export async function readPgBudgets(target: PgTarget, unit?: string): Promise<BudgetRows> {
   const slot = new SessionSlot(target);
-  const out: BudgetRows = { rows: [], skipped: 0, truncated: false };
+  const out: BudgetRows = emptyBudgetRows();
   try {
     await slot.use(async (s) => {
       await s.query('BEGIN TRANSACTION READ ONLY');
@@ -22,21 +25,15 @@ export async function readPgBudgets(target: PgTarget, unit?: string): Promise<Bu
           ? 'unit, NULL::text AS win, spent::text AS spent'
           : 'unit, win::text AS win, spent::text AS spent';
         const where = unit === undefined ? '' : ' WHERE unit = $2';
-        const params: unknown[] = [MAX_BUDGET_ROWS + 1 - out.rows.length];
+        const params: unknown[] = [MAX_BUDGET_ROWS + 1 - out.rows.length - out.skipped];
         if (unit !== undefined) params.push(unit);
         const r = await s.query<{ unit: unknown; win: unknown; spent: unknown }>(
           `SELECT ${cols} FROM ${q}${where} LIMIT $1`,
           params,
         );
-        for (const row of r.rows) {
-          if (out.rows.length >= MAX_BUDGET_ROWS) {
-            out.truncated = true;
+        for (const row of r.rows)
+          if (!addRow(out, table, currency, row.unit, lifetime ? undefined : big(row.win), big(row.spent)))
             break;
-          }
-          const b = budgetRow(currency, row.unit, lifetime ? undefined : row.win, row.spent);
-          if (b) out.rows.push(b);
-          else out.skipped++;
-        }
       }
       await s.query('COMMIT');
     });
