@@ -165,6 +165,24 @@ describe('PgBudgetStore', () => {
   });
 });
 
+describe('planted amounts', () => {
+  it('the budget tables refuse a negative amount (a planted −1e15 lifted SQLite caps; here the CHECK holds)', async () => {
+    const url = await schemaUrl();
+    const s = await PgBudgetStore.open(parsePgUrl(url), { lifetime: 100 });
+    await s.close();
+    const { schema } = parsePgUrl(url);
+    await expect(
+      psql(
+        db.url,
+        `INSERT INTO "${schema}".dp_budget (unit, win, spent) VALUES ('psn:k1:a', 1, -1000000000000000)`,
+      ),
+    ).rejects.toThrow(/check constraint/);
+    await expect(
+      psql(db.url, `INSERT INTO "${schema}".dp_lifetime (unit, spent) VALUES ('psn:k1:a', -1)`),
+    ).rejects.toThrow(/check constraint/);
+  });
+});
+
 describe('BridgedBudgetStore (the synchronous facade the noise transform uses)', () => {
   it('takes synchronously; a take answered late is suppressed, given back, and nothing waits again meanwhile', async () => {
     const url = await schemaUrl();
