@@ -198,9 +198,9 @@ describe('a write-back that throws after it was applied (issue 20: the bridge st
     const real = new MemoryBudgetStore(100_000);
     let applied = 0;
     const late: BudgetStore = {
-      take: (...a) => real.take(...a),
-      settle: (w, e, r) => {
-        real.settle(w, e, r);
+      take: (u, w, need, want, limit) => real.take(u, w, need, want, limit),
+      settle: (w, e) => {
+        real.settle(w, e);
         applied++;
         throw new Error('the ε budget store did not answer within 100 ms');
       },
