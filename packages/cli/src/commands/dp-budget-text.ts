@@ -56,7 +56,13 @@ const cols = (e: Entry) => [
   e.rho?.epsilon === undefined ? '-' : `${num(e.rho.epsilon, 4)} (δ ${e.rho.delta})`,
 ];
 const money = ['ε spent', 'ε left', 'ρ spent', 'ρ left', 'ρ as ε'];
-const unitCell = (u: string) => (u ? escapeTerminal(u) : '(no unit)');
+/** Widest unit cell: a pseudonym (psn:<key id ≤ 32>:<digest ≤ 64>) fits; a longer, hand-written one is cut. */
+const UNIT_CELL = 101;
+function unitCell(u: string): string {
+  if (!u) return '(no unit)';
+  const e = escapeTerminal(u);
+  return e.length > UNIT_CELL ? `${e.slice(0, UNIT_CELL)}…` : e;
+}
 
 /** Why no lifetime row is shown: the configured cap, no cap, or unknown without --config. */
 function noLifetime(config: NoiseConfig | undefined, forUnit: boolean): string {

@@ -90,6 +90,7 @@ describe('sealog dp budget on large and hostile tables', () => {
     const { file, config } = ledger((db) => {
       put(db, evil, WIN, M);
       put(db, 'psn:k1:neg\u001b[2J\r', WIN, -5);
+      put(db, `psn:k1:${'A'.repeat(5000)}`, WIN, M);
       db.prepare('INSERT INTO dp_lifetime VALUES (?, ?)').run(`${evil}\u2028`, M);
     });
     for (const args of [[], ['--config', config]]) {
@@ -100,6 +101,9 @@ describe('sealog dp budget on large and hostile tables', () => {
       expect(r.out).toContain('psn:k1:x\\x1b[2J\\x1b[31mRED\\x1b[0m\\nunit  20790  -  0  fake');
       expect(r.out).toContain('unit psn:k1:neg\\x1b[2J\\r window 20790: amount is negative');
       expect(r.out).toContain('\\u2028');
+      // A hand-written unit longer than any pseudonym is cut: it cannot widen the table past reading.
+      expect(r.out).toContain(`psn:k1:${'A'.repeat(94)}…`);
+      expect(Math.max(...r.out.split('\n').map((l) => l.length))).toBeLessThan(300);
     }
   });
 

@@ -110,14 +110,14 @@ export async function budget(argv: string[], io: Io): Promise<number> {
     );
   const config = values.config === undefined ? undefined : readNoiseConfig(values.config);
   const ledger = positionals[0]!;
-  let rows: Awaited<ReturnType<typeof readSqliteBudgets>>;
-  if (isPostgresUrl(ledger)) {
-    const { readPgBudgets } = await import('@sealog/core/postgres');
-    rows = await readPgBudgets(parsePgUrl(ledger), values.unit);
-  } else {
-    rows = readSqliteBudgets(budgetFile(ledger), values.unit);
-  }
-  const summary = summarizeBudgets(rows, config, delta);
+  // The rows are not kept past the summary: a million of them weigh hundreds of MB.
+  const summary = summarizeBudgets(
+    isPostgresUrl(ledger)
+      ? await (await import('@sealog/core/postgres')).readPgBudgets(parsePgUrl(ledger), values.unit)
+      : readSqliteBudgets(budgetFile(ledger), values.unit),
+    config,
+    delta,
+  );
   if (values.json) writeJson(summary, io);
   else io.out(budgetText(summary, config, values.unit !== undefined));
   if (!config && !values.json)

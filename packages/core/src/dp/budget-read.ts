@@ -1,14 +1,6 @@
 import Database from 'better-sqlite3';
 import { SealogError } from '../errors.js';
-import {
-  type Currency,
-  currencyLimits,
-  EPS,
-  epsilonOfRho,
-  fromUnits,
-  RHO,
-  SUFFIX,
-} from './budget-accounting.js';
+import { type Currency, EPS, RHO, SUFFIX } from './budget-accounting.js';
 import {
   addHostile,
   amountEffect,
@@ -20,7 +12,6 @@ import {
   WINDOW_EFFECT,
   windowOf,
 } from './budget-rows.js';
-import type { NoiseConfig } from './config.js';
 
 // What `sealog dp budget` shows (issue 20, item 4): the budget tables read
 // as they are, per unit (the stored pseudonym: the noise unit is pseudonymized
@@ -30,6 +21,13 @@ import type { NoiseConfig } from './config.js';
 // bounded, and so is the number of rows read. Spending over a limit is flagged.
 
 export type { BudgetRow, HostileRow } from './budget-rows.js';
+export {
+  type BudgetSummary,
+  type ReservedSpending,
+  type Spending,
+  summarizeBudgets,
+  type UnitSpending,
+} from './budget-summary.js';
 
 /** Rows read at most, over all tables. */
 export const MAX_BUDGET_ROWS = 1_000_000;
@@ -155,144 +153,4 @@ export function readSqliteBudgets(file: string, unit?: string): BudgetRows {
     db.close();
   }
   return out;
-}
-
-/** Spending of one currency, with what is left when the configuration is known. */
-export interface Spending {
-  spent: number;
-  limit?: number;
-  remaining?: number;
-  /** Spent more than the limit: the limit was lowered since, the table was edited, or a bug overspent. */
-  overspent?: true;
-  /** For ρ: the (ε, δ)-DP the spent ρ gives at `delta`. */
-  epsilon?: number;
-  delta?: number;
-}
-
-export interface UnitSpending {
-  unit: string;
-  /** Absent for the lifetime. */
-  window?: number;
-  /** The window's start (ISO 8601), when the configuration gives its length. */
-  start?: string;
-  epsilon?: Spending;
-  rho?: Spending;
-}
-
-/** Writers' reservations in a window, each taken out of every unit's budget there. */
-export interface ReservedSpending {
-  window: number;
-  start?: string;
-  currency: 'epsilon' | 'rho';
-  writers: number;
-  reserved: number;
-}
-
-export interface BudgetSummary extends HostileRows {
-  windows: UnitSpending[];
-  lifetime: UnitSpending[];
-  reservations: ReservedSpending[];
-  /** Budgets (window or lifetime, per currency) spent over their limit. */
-  overspent: number;
-  truncated: boolean;
-}
-
-function spending(
-  c: Currency,
-  units: number,
-  limit: number | undefined,
-  delta: number | undefined,
-): Spending {
-  const spent = fromUnits(c, units);
-  const s: Spending = { spent };
-  if (limit !== undefined) {
-    s.limit = fromUnits(c, limit);
-    s.remaining = fromUnits(c, Math.max(0, limit - units));
-    if (units > limit) s.overspent = true;
-  }
-  if (c === RHO && delta !== undefined) {
-    s.epsilon = epsilonOfRho(spent, delta);
-    s.delta = delta;
-  }
-  return s;
-}
-
-/** Latest time a Date holds, in ms (ECMA-262 21.4.1.22). */
-const MAX_DATE_MS = 8.64e15;
-
-/** A window's start as ISO 8601, or undefined when it lies beyond what a date can hold. */
-function windowStart(win: number, windowSeconds: number): string | undefined {
-  const ms = win * windowSeconds * 1000;
-  return ms <= MAX_DATE_MS ? new Date(ms).toISOString() : undefined;
-}
-
-/**
- * Groups rows by unit and window; with the noise configuration, adds limits,
- * what remains (flagging spending over a limit) and window start times (a
- * window past the last date is hostile); ρ is also given as (ε, δ) at `delta`
- * (default: budget.gaussian's δ, when it was given as an (ε, δ) target).
- */
-export function summarizeBudgets(read: BudgetRows, config?: NoiseConfig, delta?: number): BudgetSummary {
-  const limits = config ? currencyLimits(config) : undefined;
-  const d = delta ?? config?.budget.gaussian?.delta;
-  const windows = new Map<string, UnitSpending>();
-  const lifetime = new Map<string, UnitSpending>();
-  const bad: HostileRows = { skipped: read.skipped, hostile: [...read.hostile] };
-  const outOfRange = (table: string, win: number, unit?: string) =>
-    addHostile(bad, {
-      table,
-      ...(unit !== undefined ? { unit } : {}),
-      window: win,
-      reason: 'window is out of range',
-      effect: WINDOW_EFFECT,
-    });
-  let overspent = 0;
-  for (const r of read.rows) {
-    const life = r.win === undefined;
-    const key = life ? r.unit : `${r.unit}\u0000${r.win}`;
-    const into = life ? lifetime : windows;
-    let e = into.get(key);
-    if (!e) {
-      e = { unit: r.unit, ...(life ? {} : { window: r.win as number }) };
-      if (!life && config) {
-        const start = windowStart(r.win as number, config.budget.windowSeconds);
-        if (start === undefined) {
-          outOfRange(`dp_budget${SUFFIX[r.currency]}`, r.win as number, r.unit);
-          continue;
-        }
-        e.start = start;
-      }
-      into.set(key, e);
-    }
-    const l = limits?.[r.currency];
-    const s = spending(r.currency, r.spent, life ? l?.lifetime : l?.limit, d);
-    if (s.overspent) overspent++;
-    e[r.currency === RHO ? 'rho' : 'epsilon'] = s;
-  }
-  const reservations: ReservedSpending[] = [];
-  for (const r of read.reservations) {
-    const start = config && windowStart(r.window, config.budget.windowSeconds);
-    if (config && start === undefined) {
-      outOfRange(`dp_reserve${SUFFIX[r.currency]}`, r.window);
-      continue;
-    }
-    reservations.push({
-      window: r.window,
-      ...(start ? { start } : {}),
-      currency: r.currency === RHO ? 'rho' : 'epsilon',
-      writers: r.writers,
-      reserved: fromUnits(r.currency, r.amount),
-    });
-  }
-  const order = (a: UnitSpending, b: UnitSpending) =>
-    a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : (a.window ?? 0) - (b.window ?? 0);
-  return {
-    windows: [...windows.values()].sort(order),
-    lifetime: [...lifetime.values()].sort(order),
-    reservations,
-    overspent,
-    skipped: bad.skipped,
-    hostile: bad.hostile,
-    truncated: read.truncated,
-  };
 }
