@@ -4,10 +4,10 @@ import type { StoredRecord } from '../store/reader.js';
 import { parseEntry } from '../store/reader.js';
 import { checkedTime } from '../store/time-window.js';
 import { inTimeRange } from '../time.js';
-import { CONFIDENCE, gaussianAccuracy, laplaceAccuracy, type StepAccuracy, Z_95 } from './accuracy.js';
-import { gaussianSigma2, laplaceScale, MICRO, toMicro } from './calibrate.js';
-import { MAX_GRID } from './config.js';
+import { CONFIDENCE, Z_95 } from './accuracy.js';
 import { groupKey } from './group.js';
+import { type LatticeBound, latticeSumBound, type Work } from './lattice-sum.js';
+import { type Declared, declared, impossible } from './noised-declaration.js';
 
 // Sums and means of already-noised fields per group (issue 20, item 3). Each
 // stored marker says how it was noised (mechanism, ε, δ, bounds, granularity:
@@ -16,8 +16,22 @@ import { groupKey } from './group.js';
 // What is NOT protected here: which groups exist and how many noised values
 // each has are exact, read from the ledger as it is.
 
-/** A distinct declaration costs a pmf pass (Gaussian: up to 2^23 terms); a hostile file gets this many. */
+/** A distinct Gaussian declaration costs a pmf pass (up to 2^23 terms); a hostile file gets this many. */
 export const MAX_DECLARATIONS = 256;
+/** Distinct declarations remembered (Laplace ones past it are recomputed, O(1) each). */
+const MAX_CACHED = 65_536;
+/** A group's summed noise at least this many of its coarsest grid steps wide (σ) uses the normal quantile. */
+export const NORMAL_STEPS = 20;
+/**
+ * Cornish–Fisher leaves out higher-order terms: for sums of n equal Laplace noises (the
+ * worst case: mixes and Gaussians are more conservative) its 95% quantile covers down to
+ * 94.986% (n = 5, continuous limit, characteristic-function inversion); 0.1% more covers ≥ 95.006%.
+ */
+const CF_SAFETY = 1.001;
+/** Distinct declarations per group the lattice convolution takes. */
+const MAX_PARTS = 64;
+/** Multiply-adds all of one report's lattice convolutions may take (then Chebyshev). */
+const EXACT_WORK = 2e9;
 /** Chebyshev: P[|S| ≥ √20·σ] ≤ 5% for ANY distribution; the interval is never wider than this. */
 const CHEBYSHEV_95 = Math.sqrt(1 / (1 - CONFIDENCE));
 
@@ -39,8 +53,14 @@ export interface NoisedGroup {
   /** sum / n; n is exact, so meanError = sumError / n. Absent when n = 0. */
   mean?: number;
   meanError?: number;
-  /** 'exact' (one value: the pmf's own 95% bound) or 'normal+cornish-fisher' (see docs). */
-  method: 'exact' | 'normal+cornish-fisher' | 'none';
+  /**
+   * 'exact': the exact lattice quantile of the summed noise (one value's pmf, or the
+   * convolution of all); 'normal+cornish-fisher': noise ≥ NORMAL_STEPS grid steps wide;
+   * 'chebyshev': √20·σ, for any distribution (narrow noise not convolved within the work bound).
+   */
+  method: 'exact' | 'normal+cornish-fisher' | 'chebyshev' | 'none';
+  /** For 'exact' sums of several values: P[the interval covers], exactly (a lower bound, ≥ 95%). */
+  coverage?: number;
   /** Values with `{dp:'suppressed'}` (budget spent): not in n, their true values are unknown. */
   suppressed: number;
   /** Records whose field is missing or not a noise marker (plain numbers included): not in n. */
@@ -59,45 +79,23 @@ export interface NoisedReport {
   confidence: number;
   exact: string[];
   groups: NoisedGroup[];
-  /** Records dropped for a hostile or unreadable marker (bad bounds, too many distinct declarations). */
+  /** Records left out of every group for a marker no writer produced: the sum of `rejected`. */
   invalid: number;
+  rejected: Rejected;
 }
 
-/** The noise one marker declares, in field units. */
-interface Declared {
-  variance: number;
-  /** Fourth cumulant: excess kurtosis × variance². */
-  cumulant4: number;
-  /** One value's exact 95% half-width, in field units. */
-  bound: number;
-}
-
-/**
- * The exact noise of a marker, recomputed as noise.ts prepare() did, or
- * undefined when its fields are not what the writer could have produced
- * (attacker input: every number is range checked before it sizes any work).
- */
-function declared(m: Record<string, unknown>): Declared | undefined {
-  const { dp, epsilon, delta, lower, upper, granularity: g } = m;
-  if (dp !== 'laplace' && dp !== 'gaussian') return undefined;
-  if (typeof epsilon !== 'number' || !(epsilon >= 1 / MICRO && epsilon <= 1000)) return undefined;
-  if (typeof lower !== 'number' || typeof upper !== 'number' || typeof g !== 'number') return undefined;
-  if (!(g > 0 && Number.isFinite(g) && Math.abs(lower / g) <= MAX_GRID && Math.abs(upper / g) <= MAX_GRID))
-    return undefined;
-  const sens = Math.round(upper / g) - Math.round(lower / g);
-  if (!(sens >= 1)) return undefined;
-  const micro = toMicro(epsilon);
-  let acc: StepAccuracy;
-  if (dp === 'laplace') {
-    if (delta !== undefined) return undefined;
-    const { s, t } = laplaceScale(sens, micro);
-    acc = laplaceAccuracy(s, t);
-  } else {
-    if (typeof delta !== 'number' || !(delta > 0 && delta < 1)) return undefined;
-    acc = gaussianAccuracy(gaussianSigma2(sens * sens, micro / MICRO, delta));
-  }
-  const variance = acc.variance * g * g;
-  return { variance, cumulant4: acc.excessKurtosis * variance * variance, bound: acc.bound * g };
+/** Records left out, by reason. */
+export interface Rejected {
+  /** Not a declaration noise.ts writes (unknown mechanism, bad bounds, δ on Laplace, no finite value…). */
+  unreadable: number;
+  /** A Gaussian declaration past the first MAX_DECLARATIONS distinct ones (each costs a pmf pass). */
+  declarations: number;
+  /** A value off its declared granularity grid. */
+  offGrid: number;
+  /** A value further outside [lower, upper] than its declared noise goes with probability 1e-12. */
+  outOfRange: number;
+  /** A value that would make its group's sum (or variance) overflow to ±Infinity. */
+  overflow: number;
 }
 
 /**
@@ -117,10 +115,70 @@ const bad = (msg: string): never => {
   throw new SealogError('E_CONFIG', msg);
 };
 
+type Acc = NoisedGroup & {
+  variance: number;
+  cumulant4: number;
+  one: number;
+  /** Declaration → count, for the lattice convolution; null past MAX_PARTS declarations. */
+  parts: Map<Declared, number> | null;
+  gMin: number;
+  gMax: number;
+};
+
+const newGroup = (group: string): Acc => ({
+  group,
+  n: 0,
+  sum: 0,
+  sumError: 0,
+  method: 'none',
+  suppressed: 0,
+  skipped: 0,
+  epsilonRange: null,
+  variance: 0,
+  cumulant4: 0,
+  one: 0,
+  parts: new Map(),
+  gMin: Infinity,
+  gMax: 0,
+});
+
+/**
+ * A group's 95% half-width and how it was found. One value: its pmf's exact
+ * bound. Wide noise (σ ≥ NORMAL_STEPS of the coarsest grid): Cornish–Fisher
+ * plus half a grid step (the lattice's continuity correction). Narrow noise on
+ * commensurate grids: the exact lattice quantile by convolution, within the
+ * work left. Otherwise Chebyshev's √20·σ, which holds for any distribution.
+ */
+function interval(a: Acc, work: Work, memo: Map<string, LatticeBound | undefined>): Partial<NoisedGroup> {
+  if (a.n === 1) return { method: 'exact', sumError: a.one };
+  const sigma = Math.sqrt(a.variance);
+  if (sigma >= NORMAL_STEPS * a.gMax)
+    return {
+      method: 'normal+cornish-fisher',
+      sumError: CF_SAFETY * sumHalfWidth(a.variance, a.cumulant4) + a.gMax / 2,
+    };
+  const h = a.gMin;
+  const parts = a.parts ? [...a.parts].sort(([x], [y]) => x.id - y.id) : [];
+  const strides = parts.map(([d]) => Math.round(d.g / h));
+  if (a.parts && parts.every(([d], i) => Math.abs(d.g / h - strides[i]!) <= 1e-9 * strides[i]!)) {
+    const key = parts.map(([d, c]) => `${d.id}x${c}`).join(',');
+    let b = memo.get(key);
+    if (!memo.has(key)) {
+      b = latticeSumBound(
+        parts.map(([d, count], i) => ({ noise: d.noise, stride: strides[i]!, count })),
+        work,
+      );
+      memo.set(key, b);
+    }
+    if (b) return { method: 'exact', sumError: Number((b.steps * h).toPrecision(15)), coverage: b.coverage };
+  }
+  return { method: 'chebyshev', sumError: CHEBYSHEV_95 * sigma };
+}
+
 /**
  * Sums and means of the noised values of `o.field` per `o.groupBy` group, with
  * 95% intervals from each record's declared noise. Hostile entries and markers
- * are skipped and counted. Spends no budget.
+ * are skipped and counted, each record on its own. Spends no budget.
  * @throws SealogError E_CONFIG for empty paths; E_TAMPER from a time range over an edited ts index.
  */
 export function noisedAggregate(records: Iterable<StoredRecord>, o: NoisedAggregateOptions): NoisedReport {
@@ -128,26 +186,15 @@ export function noisedAggregate(records: Iterable<StoredRecord>, o: NoisedAggreg
   const groupParts = o.groupBy.split('.');
   const fieldParts = o.field.split('.');
   const cache = new Map<string, Declared | undefined>();
-  const acc = new Map<string, NoisedGroup & { variance: number; cumulant4: number; one: number }>();
+  let gaussians = 0;
+  const acc = new Map<string, Acc>();
   const wanted = o.groups ? new Set(o.groups) : undefined;
-  let invalid = 0;
+  const rejected: Rejected = { unreadable: 0, declarations: 0, offGrid: 0, outOfRange: 0, overflow: 0 };
   const timed = o.from !== undefined || o.to !== undefined;
   const groupOf = (key: string) => {
     let a = acc.get(key);
     if (!a) {
-      a = {
-        group: key,
-        n: 0,
-        sum: 0,
-        sumError: 0,
-        method: 'none',
-        suppressed: 0,
-        skipped: 0,
-        epsilonRange: null,
-        variance: 0,
-        cumulant4: 0,
-        one: 0,
-      };
+      a = newGroup(key);
       acc.set(key, a);
     }
     return a;
@@ -170,45 +217,68 @@ export function noisedAggregate(records: Iterable<StoredRecord>, o: NoisedAggreg
       a.suppressed++;
       continue;
     }
-    const value = marker.value;
-    // The declaration's own bytes are its cache key: at most MAX_DECLARATIONS pmf passes.
-    const id = JSON.stringify([
-      marker.dp,
-      marker.epsilon,
-      marker.delta,
-      marker.lower,
-      marker.upper,
-      marker.granularity,
-    ]);
-    let d = cache.get(id);
-    if (d === undefined && !cache.has(id) && cache.size < MAX_DECLARATIONS) {
-      d = declared(marker);
-      cache.set(id, d);
+    const { dp, epsilon, delta, lower, upper, granularity, value } = marker;
+    // Only numbers (and an absent δ) make a key: `delta: null` is not an absent δ, and no
+    // record's key can collide with another's, so a forged marker voids only itself.
+    const nums = [epsilon, lower, upper, granularity, value];
+    if (
+      (dp !== 'laplace' && dp !== 'gaussian') ||
+      nums.some((x) => typeof x !== 'number' || !Number.isFinite(x)) ||
+      (delta !== undefined && typeof delta !== 'number')
+    ) {
+      rejected.unreadable++;
+      continue;
     }
-    if (d === undefined || typeof value !== 'number' || !Number.isFinite(value)) {
-      invalid++;
+    const id = `${dp}|${epsilon}|${delta ?? '-'}|${lower}|${upper}|${granularity}`;
+    let d = cache.get(id);
+    if (d === undefined && !cache.has(id)) {
+      // A Gaussian declaration costs a pmf pass (up to 2^23 terms): a hostile file gets MAX_DECLARATIONS.
+      if (dp === 'gaussian' && gaussians >= MAX_DECLARATIONS) {
+        rejected.declarations++;
+        continue;
+      }
+      if (dp === 'gaussian') gaussians++;
+      d = declared(marker, cache.size);
+      if (cache.size < MAX_CACHED) cache.set(id, d);
+    }
+    const v = value as number;
+    const why = d ? impossible(d, v) : 'unreadable';
+    if (why || !d) {
+      rejected[why ?? 'unreadable']++;
+      continue;
+    }
+    if (!Number.isFinite(a.sum + v) || !Number.isFinite(a.variance + d.variance)) {
+      rejected.overflow++;
       continue;
     }
     a.n++;
-    a.sum += value;
+    a.sum += v;
     a.variance += d.variance;
     a.cumulant4 += d.cumulant4;
     a.one = d.bound;
-    const eps = marker.epsilon as number;
+    a.gMin = Math.min(a.gMin, d.g);
+    a.gMax = Math.max(a.gMax, d.g);
+    if (a.parts) {
+      a.parts.set(d, (a.parts.get(d) ?? 0) + 1);
+      if (a.parts.size > MAX_PARTS) a.parts = null;
+    }
+    const eps = epsilon as number;
     a.epsilonRange = a.epsilonRange
       ? [Math.min(a.epsilonRange[0], eps), Math.max(a.epsilonRange[1], eps)]
       : [eps, eps];
   }
+  const work: Work = { left: EXACT_WORK };
+  const memo = new Map<string, LatticeBound | undefined>();
   const groups = [...acc.values()]
     .sort((x, y) => (x.group < y.group ? -1 : x.group > y.group ? 1 : 0))
-    .map(({ variance, cumulant4, one, ...g }) => {
+    .map((full) => {
+      const { variance, cumulant4, one, parts, gMin, gMax, ...g } = full;
       if (g.n === 0) return g;
-      // One value: its own pmf's exact 95% bound; more: the sum's approximation (docs, tested coverage).
-      g.method = g.n === 1 ? 'exact' : 'normal+cornish-fisher';
-      g.sumError = g.n === 1 ? one : sumHalfWidth(variance, cumulant4);
+      Object.assign(g, interval(full, work, memo));
       g.sum = Number(g.sum.toPrecision(15)); // float sums of decimal values: drop the last-bit dust
       return { ...g, mean: g.sum / g.n, meanError: g.sumError / g.n };
     });
+  const invalid = Object.values(rejected).reduce((x, y) => x + y, 0);
   return {
     version: 1,
     kind: 'noised-aggregate',
@@ -222,5 +292,6 @@ export function noisedAggregate(records: Iterable<StoredRecord>, o: NoisedAggreg
     ],
     groups,
     invalid,
+    rejected,
   };
 }
