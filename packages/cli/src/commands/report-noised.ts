@@ -18,6 +18,20 @@ export function aligned(cols: string[], rows: string[][]): string[] {
   return [line(cols), ...rows.map(line)];
 }
 
+const REASONS: [keyof NoisedReport['rejected'], string][] = [
+  ['unreadable', 'unreadable noise marker (not what a writer produces)'],
+  ['declarations', 'beyond the first 256 distinct Gaussian declarations'],
+  ['offGrid', 'value off its declared grid'],
+  ['outOfRange', 'value further outside [lower, upper] than its declared noise reaches (p < 1e-12)'],
+  ['overflow', 'value or noise variance too large to sum (overflow)'],
+];
+
+/** How many records were left out of every n, and why: forged or broken markers are never summed. */
+function rejectedLine(r: NoisedReport): string {
+  const why = REASONS.filter(([k]) => r.rejected[k] > 0).map(([k, text]) => `${r.rejected[k]} ${text}`);
+  return `${r.invalid} record(s) rejected, in no group's n: ${why.join('; ')}`;
+}
+
 /** The text form of a noised-aggregate report. */
 export function noisedTable(r: NoisedReport): string {
   const cols = ['group', 'n', 'sum', '95%', 'mean', '95%', 'method', 'suppressed', 'skipped'];
@@ -41,7 +55,8 @@ export function noisedTable(r: NoisedReport): string {
     `exact: ${r.exact[0]}`,
     `95% intervals from each record's declared noise; they cover ${r.exact[1]!.replace(/^the intervals cover /, '')}`,
     'suppressed = values the writer suppressed (unit budget spent), skipped = field missing or not a noise marker; neither is in n',
-    ...(r.invalid > 0 ? [`${r.invalid} record(s) with an unreadable noise marker were left out`] : []),
+    'method: exact = the exact lattice quantile of the summed declared noise (pmf convolution); normal+cornish-fisher = noise at least 20 grid steps wide; chebyshev = √20·σ, holds for any noise',
+    ...(r.invalid > 0 ? [rejectedLine(r)] : []),
     '',
     ...(rows.length === 0 ? ['no group found'] : aligned(cols, rows)),
     '',
