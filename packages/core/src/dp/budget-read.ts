@@ -3,7 +3,6 @@ import { SealogError } from '../errors.js';
 import { type Currency, EPS, RHO, SUFFIX } from './budget-accounting.js';
 import {
   addHostile,
-  amountEffect,
   amountOf,
   type BudgetRow,
   type HostileRows,
@@ -88,7 +87,7 @@ function readReservations(
     const n = amountOf(a);
     const at = { table, ...(typeof win === 'number' ? { window: win } : {}) };
     if (typeof win === 'string') addHostile(out, { ...at, reason: win, effect: WINDOW_EFFECT });
-    else if (typeof n === 'string') addHostile(out, { ...at, reason: n, effect: reserveEffect(n) });
+    else if (typeof n === 'string') addHostile(out, { ...at, reason: n, effect: RESERVE_EFFECT });
     else {
       const r = by.get(win) ?? { window: win, currency, writers: 0, amount: 0 };
       r.writers++;
@@ -100,11 +99,8 @@ function readReservations(
   for (const r of [...by.values()].sort((a, b) => a.window - b.window)) out.reservations.push(r);
 }
 
-/** What writers do with a reservation whose amount is not a real one. */
-const reserveEffect = (reason: string): string =>
-  reason === 'amount is not a whole number'
-    ? amountEffect(reason, false)
-    : "fails closed: writers count every unit's budget in that window as fully spent";
+/** What writers do with a reservation whose amount is not a real one (budget-sqlite.ts amount()). */
+const RESERVE_EFFECT = "fails closed: writers count every unit's budget in that window as fully spent";
 
 /** The budget tables a ledger may hold: [table, currency, lifetime]. */
 export const BUDGET_TABLES = [EPS, RHO].flatMap((c) => [

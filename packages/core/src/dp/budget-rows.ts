@@ -5,8 +5,9 @@ import type { Currency } from './budget-accounting.js';
 // writer would never leave (a value of the wrong type, a negative, fractional,
 // non-finite or impossibly large amount, a window out of range) is not shown
 // as spending: it is reported as hostile, with what a writer does with it.
-// Writers fail closed on such amounts (budget-sqlite.ts: a unit whose stored
-// amount is not a real spending counts as fully spent), so the report says so.
+// Writers fail closed on such amounts (budget-sqlite.ts amount(): a stored
+// amount that is not a whole number ≥ 0 counts as fully spent), so the report
+// says so.
 
 /** Longest unit kept; longer ones are cut (a pseudonym is ~40 characters). */
 export const MAX_UNIT = 256;
@@ -67,10 +68,8 @@ export function windowOf(raw: unknown): number | string {
 }
 
 export const WINDOW_EFFECT = 'no writer spends in that window: ignored';
-/** What writers do with an amount that is not a real spending. */
-export function amountEffect(reason: string, life: boolean): string {
-  if (reason === 'amount is not a whole number')
-    return 'writers store whole units only: the table was edited';
+/** What writers do with an amount that is not a real spending (budget-sqlite.ts amount()). */
+export function amountEffect(life: boolean): string {
   return life
     ? "fails closed: writers count the unit's lifetime budget as fully spent"
     : 'fails closed: writers count the unit as fully spent in that window';
@@ -98,7 +97,7 @@ export function judgeRow(
     return { ...where, reason: 'unit is not text', effect: 'matches no unit: ignored' };
   if (typeof w === 'string') return { ...where, reason: w, effect: WINDOW_EFFECT };
   const n = amountOf(spent);
-  if (typeof n === 'string') return { ...where, reason: n, effect: amountEffect(n, life) };
+  if (typeof n === 'string') return { ...where, reason: n, effect: amountEffect(life) };
   return { currency, unit: where.unit as string, ...(life ? {} : { win: w as number }), spent: n };
 }
 
