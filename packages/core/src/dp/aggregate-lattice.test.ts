@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { coverageAtLeast, coverageHolds } from './__tests__/binomial.js';
 import { gaussianPmf, laplacePmf, seededRng } from './__tests__/helpers.js';
 import { run, stored, transform } from './__tests__/noised.js';
-import { noisedAggregate } from './aggregate.js';
+import { noisedAggregate, sumHalfWidth } from './aggregate.js';
 import { gaussianSigma2, laplaceScale, toMicro } from './calibrate.js';
 
 // Issue 20 item 3, narrow noise: when a sum's noise is a few grid steps wide the
@@ -192,4 +192,48 @@ describe('noised sums of narrow noise, seeded simulation through the real transf
       expect(coverageAtLeast(inside(1), trials, 0.95), `1 step narrower: ${inside(1)}/${trials}`).toBe(false);
     });
   }
+});
+
+describe('the normal side: Cornish–Fisher × 1.001 in the continuous limit', () => {
+  /** P[|Σ Laplace(b_i) + N(0, s2)| ≤ x] by inverting the characteristic function (Simpson). */
+  function cover(bs: number[], s2: number, x: number): number {
+    const T = 200 / Math.min(...bs, 1);
+    const N = 400_000;
+    const h = T / N;
+    let s = 0;
+    for (let i = 0; i <= N; i++) {
+      const t = i * h;
+      let phi = Math.exp((-s2 * t * t) / 2);
+      for (const b of bs) phi /= 1 + b * b * t * t;
+      const f = t === 0 ? x : (Math.sin(t * x) / t) * phi;
+      s += f * (i === 0 || i === N ? 1 : i % 2 ? 4 : 2);
+    }
+    return ((2 / Math.PI) * s * h) / 3;
+  }
+  const halfWidth = (bs: number[], s2: number, safety: number) => {
+    const v = bs.reduce((a, b) => a + 2 * b * b, s2);
+    const k4 = bs.reduce((a, b) => a + 12 * b ** 4, 0); // Laplace(b): Var 2b², fourth cumulant 12b⁴
+    return safety * sumHalfWidth(v, k4);
+  };
+
+  it('n equal Laplace noises (the worst case): 1.001 covers ≥ 95%, plain Cornish–Fisher does not', {
+    timeout: 120_000,
+  }, () => {
+    const plain = cover([1, 1, 1, 1, 1], 0, halfWidth([1, 1, 1, 1, 1], 0, 1));
+    expect(plain).toBeLessThan(0.95);
+    for (const n of [2, 3, 4, 5, 6, 8, 10]) {
+      const bs = Array.from({ length: n }, () => 1);
+      expect(cover(bs, 0, halfWidth(bs, 0, 1.001)), `n = ${n}`).toBeGreaterThanOrEqual(0.95);
+    }
+  });
+
+  it('40 seeded mixtures of Laplace scales, some with a Gaussian part: ≥ 95%', { timeout: 120_000 }, () => {
+    const rng = seededRng('cf-mixtures');
+    const u = () => rng(1_000_000) / 1_000_000;
+    for (let k = 0; k < 40; k++) {
+      const bs = Array.from({ length: 2 + rng(12) }, () => Math.exp(3 * u() - 1.5));
+      const s2 = k % 3 === 0 ? 4 * u() : 0;
+      expect(cover(bs, s2, halfWidth(bs, s2, 1.001)), `${bs} + N(0, ${s2})`).toBeGreaterThanOrEqual(0.95);
+    }
+  });
 });
