@@ -24,6 +24,9 @@ Shows, per privacy unit (as its stored pseudonym) and budget window, the ε
 and per unit what it spent over its lifetime. <ledger> is a SQLite ledger
 file, a segment directory (its budgets.db) or a postgres:// URL; it is read
 only. Spent amounts include leases running writers hold and give back on close.
+Text shows at most 1000 rows per table (the rest are counted: use --unit or
+--json); rows no writer leaves are listed as hostile, with what writers do
+with them; spending over a limit is marked OVER (overspent in JSON).
 
   --config <file>   the noise configuration (as for dp plan): adds each
                     budget's limit, what remains, and window start times
