@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { coverageHolds } from './__tests__/binomial.js';
 import { laplacePmf, moments, seededRng } from './__tests__/helpers.js';
 import { coverage, run, stored, transform } from './__tests__/noised.js';
-import { MAX_DECLARATIONS, noisedAggregate, sumHalfWidth } from './aggregate.js';
+import { MAX_CACHED, MAX_DECLARATIONS, noisedAggregate, sumHalfWidth } from './aggregate.js';
 
 // Issue 20 item 3: sums and means of values the real noise transform stored,
 // with intervals from each record's declared noise. Coverage over many
@@ -112,6 +112,29 @@ describe('noised aggregates: what is counted', () => {
     ]);
     expect(r.invalid).toBe(44);
     expect(r.rejected.declarations).toBe(44);
+  });
+
+  it('past MAX_CACHED distinct declarations, uncached ones still get their own exact interval', {
+    timeout: 60_000,
+  }, () => {
+    const fill = Array.from({ length: MAX_CACHED }, (_, i) => ({
+      group: 'fill',
+      ms: { dp: 'laplace', value: 0, epsilon: 1 + i / 1e5, lower: 0, upper: 10, granularity: 1 },
+    }));
+    // Two narrow declarations seen only after the cache is full: their sums need different bounds.
+    const narrow = (epsilon: number, group: string) =>
+      Array.from({ length: 3 }, () => ({
+        group,
+        ms: { dp: 'laplace', value: 0, epsilon, lower: 0, upper: 1, granularity: 1 },
+      }));
+    const rows = [...fill, ...narrow(5, 'a'), ...narrow(0.5, 'b')];
+    const r = noisedAggregate(stored(rows), { groupBy: 'group', field: 'ms' });
+    const [a, b] = r.groups; // 'a', 'b', 'fill'
+    const alone = (eps: number) =>
+      noisedAggregate(stored(narrow(eps, 'x')), { groupBy: 'group', field: 'ms' }).groups[0]!;
+    expect(a).toMatchObject({ n: 3, method: alone(5).method, sumError: alone(5).sumError });
+    expect(b).toMatchObject({ n: 3, method: alone(0.5).method, sumError: alone(0.5).sumError });
+    expect(a!.sumError).not.toBe(b!.sumError);
   });
 
   it('the interval of a sum: normal at large n, Cornish–Fisher exact enough at n = 2, Chebyshev when the noise is mostly 0', () => {

@@ -19,7 +19,7 @@ import { type Declared, declared, impossible } from './noised-declaration.js';
 /** A distinct Gaussian declaration costs a pmf pass (up to 2^23 terms); a hostile file gets this many. */
 export const MAX_DECLARATIONS = 256;
 /** Distinct declarations remembered (Laplace ones past it are recomputed, O(1) each). */
-const MAX_CACHED = 65_536;
+export const MAX_CACHED = 65_536;
 /** A group's summed noise at least this many of its coarsest grid steps wide (σ) uses the normal quantile. */
 export const NORMAL_STEPS = 20;
 /**
@@ -187,6 +187,7 @@ export function noisedAggregate(records: Iterable<StoredRecord>, o: NoisedAggreg
   const fieldParts = o.field.split('.');
   const cache = new Map<string, Declared | undefined>();
   let gaussians = 0;
+  let ids = 0; // names a declaration in a group's multiset key (also when the cache is full)
   const acc = new Map<string, Acc>();
   const wanted = o.groups ? new Set(o.groups) : undefined;
   const rejected: Rejected = { unreadable: 0, declarations: 0, offGrid: 0, outOfRange: 0, overflow: 0 };
@@ -238,7 +239,7 @@ export function noisedAggregate(records: Iterable<StoredRecord>, o: NoisedAggreg
         continue;
       }
       if (dp === 'gaussian') gaussians++;
-      d = declared(marker, cache.size);
+      d = declared(marker, ids++);
       if (cache.size < MAX_CACHED) cache.set(id, d);
     }
     const v = value as number;
