@@ -183,6 +183,35 @@ describe('planted amounts', () => {
   });
 });
 
+describe('a negative amount with the CHECK dropped (the table owner edited it)', () => {
+  it('fails closed: no lease from a negative window or lifetime row, and no give-back or spending turns it into room', async () => {
+    const url = await schemaUrl();
+    const { schema } = parsePgUrl(url);
+    const s = await PgBudgetStore.open(parsePgUrl(url), { lifetime: 100 });
+    try {
+      await psql(db.url, `ALTER TABLE "${schema}".dp_budget DROP CONSTRAINT dp_budget_spent_check`);
+      await psql(db.url, `ALTER TABLE "${schema}".dp_lifetime DROP CONSTRAINT dp_lifetime_spent_check`);
+      // Window row planted negative; lifetime row fine: the window refuses.
+      await psql(
+        db.url,
+        `INSERT INTO "${schema}".dp_budget (unit, win, spent) VALUES ('psn:k1:w', 1, -1000000)`,
+      );
+      expect(await s.take('psn:k1:w', 1, 10, 10, 100)).toBeLessThanOrEqual(0);
+      await s.settle(1, [{ unit: 'psn:k1:w', used: 0, unused: 10 }]);
+      await s.settle(1, [{ unit: 'psn:k1:w', used: 5, unused: 0 }]);
+      expect(await spentOf(url, 'psn:k1:w')).toBe(-1000000);
+      // Lifetime row planted negative: refused in every window.
+      await psql(db.url, `INSERT INTO "${schema}".dp_lifetime (unit, spent) VALUES ('psn:k1:l', -5)`);
+      expect(await s.take('psn:k1:l', 2, 10, 10, 100)).toBeLessThanOrEqual(0);
+      expect(await spentOf(url, 'psn:k1:l', 2)).toBe(0);
+      // A sound unit beside them still gets its lease.
+      expect(await s.take('psn:k1:ok', 1, 10, 10, 100)).toBe(10);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('BridgedBudgetStore (the synchronous facade the noise transform uses)', () => {
   it('takes synchronously; a take answered late is suppressed, given back, and nothing waits again meanwhile', async () => {
     const url = await schemaUrl();

@@ -139,22 +139,24 @@ export class PgBudgetStore implements AsyncBudgetStore {
               ON CONFLICT (unit) DO UPDATE SET spent = l.spent RETURNING spent`,
             lockAll: `SELECT 1 FROM ${l} WHERE unit = ANY($1::text[]) ORDER BY unit FOR UPDATE`,
             add: `INSERT INTO ${l} AS l (unit, spent) SELECT u.unit, u.n FROM unnest($1::text[], $2::bigint[]) AS u(unit, n)
-              ON CONFLICT (unit) DO UPDATE SET spent = l.spent + excluded.spent`,
+              ON CONFLICT (unit) DO UPDATE SET spent = CASE WHEN l.spent < 0 THEN l.spent ELSE l.spent + excluded.spent END`,
             give: `UPDATE ${l} l SET spent = GREATEST(0, l.spent - u.n)
-              FROM unnest($1::text[], $2::bigint[]) AS u(unit, n) WHERE l.unit = u.unit`,
+              FROM unnest($1::text[], $2::bigint[]) AS u(unit, n) WHERE l.unit = u.unit AND l.spent >= 0`,
           };
     // $1 unit, $2 win, $3 need, $4 want, $5 limit. `granted` keeps what this
-    // statement added, because RETURNING sees only the new row.
+    // statement added, because RETURNING sees only the new row. A negative `spent`
+    // (possible only if the table's owner dropped CHECK (spent >= 0)) fails closed:
+    // nothing is granted, given back or added there, so it never turns into room.
     this.#take = `INSERT INTO ${q} AS b (unit, win, spent, granted)
         SELECT $1, $2, LEAST($4::bigint, $5::bigint), LEAST($4::bigint, $5::bigint) WHERE $5::bigint >= $3::bigint
       ON CONFLICT (unit, win) DO UPDATE
         SET spent = b.spent + LEAST($4::bigint, $5::bigint - b.spent), granted = LEAST($4::bigint, $5::bigint - b.spent)
-        WHERE $5::bigint - b.spent >= $3::bigint
+        WHERE b.spent >= 0 AND $5::bigint - b.spent >= $3::bigint
       RETURNING granted`;
     this.#give = `UPDATE ${q} b SET spent = GREATEST(0, b.spent - u.n), granted = 0
-      FROM unnest($2::text[], $3::bigint[]) AS u(unit, n) WHERE b.unit = u.unit AND b.win = $1`;
+      FROM unnest($2::text[], $3::bigint[]) AS u(unit, n) WHERE b.unit = u.unit AND b.win = $1 AND b.spent >= 0`;
     this.#add = `INSERT INTO ${q} AS b (unit, win, spent) SELECT u.unit, $1, u.n FROM unnest($2::text[], $3::bigint[]) AS u(unit, n)
-      ON CONFLICT (unit, win) DO UPDATE SET spent = b.spent + excluded.spent`;
+      ON CONFLICT (unit, win) DO UPDATE SET spent = CASE WHEN b.spent < 0 THEN b.spent ELSE b.spent + excluded.spent END`;
     this.#prune = `DELETE FROM ${q} WHERE win < $1`;
   }
 
@@ -188,7 +190,9 @@ export class PgBudgetStore implements AsyncBudgetStore {
         const spent = Number(
           (await s.query<{ spent: string }>(life.lock, [unit])).rows[0]?.spent ?? life.cap,
         );
-        const left = life.cap - spent;
+        // A negative or unreadable amount (the CHECK dropped by the table's owner) is not
+        // room to spend: it counts as the whole cap spent, as in the SQLite file.
+        const left = Number.isSafeInteger(spent) && spent >= 0 ? life.cap - spent : 0;
         let granted = REFUSED_LIFETIME;
         if (left >= need) {
           const r = await s.query<{ granted: number | bigint }>(this.#take, [

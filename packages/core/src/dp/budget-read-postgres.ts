@@ -7,13 +7,6 @@ import { addRow, BUDGET_TABLES, type BudgetRows, emptyBudgetRows, MAX_BUDGET_ROW
 const big = (v: unknown): unknown => (typeof v === 'string' && /^-?\d{1,20}$/.test(v) ? BigInt(v) : v);
 
 /**
- * What PostgreSQL writers do with a negative amount: the tables refuse one (CHECK (spent >= 0)),
- * so the check was dropped; a lease then sees more room than the limit leaves (budget-postgres.ts).
- */
-const PG_NEGATIVE =
-  "does not fail closed: the table's CHECK (spent >= 0) was dropped, and writers grant that much more";
-
-/**
  * Reads a PostgreSQL ledger schema's budget tables (as budget-read.ts reads a
  * file), in one read-only transaction; missing tables count as empty.
  * @throws SealogError E_IO when the server cannot be reached or the tables read.
@@ -43,7 +36,6 @@ export async function readPgBudgets(target: PgTarget, unit?: string): Promise<Bu
             break;
       }
       await s.query('COMMIT');
-      for (const h of out.hostile) if (h.reason === 'amount is negative') h.effect = PG_NEGATIVE;
     });
   } catch (err) {
     if (err instanceof SealogError) throw err;
