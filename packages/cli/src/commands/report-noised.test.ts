@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../../../test/helpers/cli.js';
 import { tempDir } from '../../../../test/helpers/tmp.js';
 import { openSink } from '../../../core/src/index.js';
+import { aligned } from './report-noised.js';
 
 // Issue 20 item 3 through the real CLI, on a ledger the real sink wrote with
 // noise configured: sums and means of the noised field with their intervals
@@ -147,5 +148,15 @@ describe('sealog report --quantiles', () => {
     ]);
     expect(fine.code).toBe(2);
     expect(fine.err).toMatch(/coarser granularity/);
+  });
+});
+
+describe('aligned (the report tables)', () => {
+  it('pads a table of more groups than a spread into Math.max takes (~125k)', () => {
+    const rows = Array.from({ length: 300_000 }, (_, i) => [`/g${i}`, String(i)]);
+    const lines = aligned(['group', 'n'], rows);
+    expect(lines).toHaveLength(300_001);
+    expect(lines[0]).toBe(`group${' '.repeat('/g299999'.length - 'group'.length)}  n`);
+    expect(lines[300_000]).toBe('/g299999  299999');
   });
 });

@@ -9,7 +9,9 @@ const val = (x: number | undefined) => (x === undefined ? '-' : round3(x));
 
 /** A header and rows as columns padded to their widest cell, two spaces apart. */
 export function aligned(cols: string[], rows: string[][]): string[] {
-  const w = cols.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
+  // A loop, not Math.max(...rows): a spread of more than ~125k groups overflows the stack.
+  const w = cols.map((c) => c.length);
+  for (const row of rows) for (let i = 0; i < w.length; i++) w[i] = Math.max(w[i]!, row[i]!.length);
   const line = (cells: string[]) =>
     cells
       .map((c, i) => c.padEnd(w[i]!))
@@ -46,10 +48,14 @@ export function noisedTable(r: NoisedReport): string {
     String(g.suppressed),
     String(g.skipped),
   ]);
-  const epsilons = r.groups.flatMap((g) => g.epsilonRange ?? []);
-  const written = epsilons.length
-    ? `values were noised when written at ε ${round3(Math.min(...epsilons))}..${round3(Math.max(...epsilons))} each`
-    : 'no noised value found';
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const g of r.groups)
+    for (const e of g.epsilonRange ?? []) [lo, hi] = [Math.min(lo, e), Math.max(hi, e)];
+  const written =
+    hi >= lo
+      ? `values were noised when written at ε ${round3(lo)}..${round3(hi)} each`
+      : 'no noised value found';
   return [
     `Aggregates of the noised field ${r.field} by ${r.groupBy}: ε spent by this report = 0 (post-processing of stored noised values; ${written})`,
     `exact: ${r.exact[0]}`,

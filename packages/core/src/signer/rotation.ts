@@ -8,6 +8,7 @@ import {
   type VerifierKey,
 } from '../note/keys.js';
 import { parseNote, signNoteAsync, verifyNote } from '../note/note.js';
+import { maxOf } from '../numbers.js';
 import { sealogEntry, sealogString } from '../sealog-entry.js';
 import type { PendingEntry } from '../store/types.js';
 import type { CheckpointKey } from './types.js';
@@ -353,5 +354,5 @@ export function judgeAtSize(
       retired: `no signed time by a time key allowed at size ${size}${times.length > 0 ? ' (its time line is by a time key that handed over)' : ''}`,
     };
   }
-  return { time: Math.max(...good.map((t) => t.time)) };
+  return { time: maxOf(good.map((t) => t.time)) };
 }

@@ -11,6 +11,7 @@ import { ownErasures } from '../chain/erased.js';
 import { ChainState } from '../chain/state.js';
 import { SealogError } from '../errors.js';
 import { chainHash, HASH_SIZE, leafHash, ZERO_HASH } from '../hash.js';
+import { maxOf } from '../numbers.js';
 import { leavesOf } from './leaves.js';
 import { assertLedger, checkWritableLocation, ioError } from './open.js';
 import { createSchema, upgradeSchema } from './schema.js';
@@ -154,7 +155,7 @@ export class SqliteStore implements Store {
     const db = this.#db;
     const rowCount = this.#rowCount();
     // Start no later than the newest anchored head, so the anchor is checked against re-hashed rows.
-    const anchored = trust.heads.length > 0 ? Math.max(...trust.heads.map((h) => h.size)) : undefined;
+    const anchored = trust.heads.length > 0 ? maxOf(trust.heads.map((h) => h.size)) : undefined;
     const start = pickStart(
       db
         .prepare(

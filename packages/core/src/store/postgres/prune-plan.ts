@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { ChainState } from '../../chain/state.js';
 import type { OwnKey } from '../../chain/trust.js';
 import { SealogError } from '../../errors.js';
+import { maxOf } from '../../numbers.js';
 import { parseTombstone, stateAt, TOMBSTONE_TABLE } from '../../prefix/tombstone.js';
 import type { VerifyReport } from '../../verify/types.js';
 import { refuseHeldPrune } from './holds.js';
@@ -57,7 +58,7 @@ export function planPgPrune(
     .filter((c) => c.valid && c.source === 'ledger' && c.size !== undefined)
     .map((c) => c.size!)
     .filter((n) => n > from && n <= limit);
-  const size = sizes.length > 0 ? Math.max(...sizes) : from;
+  const size = maxOf(sizes, from);
   const stop =
     young !== null && young < report.sealed
       ? `record ${young} is not older than the cutoff`

@@ -8,6 +8,7 @@ import {
 import { ChainState } from '../../chain/state.js';
 import { SealogError } from '../../errors.js';
 import { HASH_SIZE, ZERO_HASH } from '../../hash.js';
+import { maxOf } from '../../numbers.js';
 import { MAX_TAIL_SEQ, tailStarts } from '../tail.js';
 import type { WriterTrust } from '../types.js';
 import { type PgSession, qualify } from './connect.js';
@@ -42,7 +43,7 @@ export async function deriveFromStart(
   const pruned = await prunedStart(s, trust.own, s.target.display);
   if (pruned instanceof SealogError) return pruned;
   const cut = pruned?.state.size ?? 0;
-  const anchored = trust.heads.length > 0 ? Math.max(...trust.heads.map((h) => h.size)) : undefined;
+  const anchored = trust.heads.length > 0 ? maxOf(trust.heads.map((h) => h.size)) : undefined;
   // Only heads after the cut: a resume row at or below it would chain on a deleted row.
   const candidates = hasResume
     ? (
