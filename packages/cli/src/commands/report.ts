@@ -47,8 +47,12 @@ that is missing or cannot be read is said on stderr, and the exit code is 2.
                             \`sealog query\`: 2026-01-31T12:00:00Z, 2026-01-31
                             (no zone = UTC), yesterday, "2 hours ago", ...
   --noised FIELD            sums and means of FIELD's stored noised values per
-                            group, ± their 95% error; spends no ε, but group
-                            names and counts are exact (as in the ledger)
+                            group, ± their 95% error (exact lattice sum for
+                            narrow noise, Cornish-Fisher for wide, Chebyshev
+                            past the work bound); spends no ε, but group
+                            names and counts are exact (as in the ledger);
+                            values their declared noise cannot explain (off
+                            grid, past its 1e-12 tail) are rejected and counted
   --json                    machine-readable output`;
 
 function num(name: string, v: string | undefined): number | undefined {
