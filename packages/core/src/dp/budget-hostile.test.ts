@@ -1,9 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../store/sqlite.js';
+import { describe, expect, it } from 'vitest';
+import type { SqliteStore } from '../store/sqlite.js';
 import { seededRng } from './__tests__/helpers.js';
+import { tempLedgers } from './__tests__/ledger.js';
 import { GAUSS, LAP } from './__tests__/lifetime.js';
 import { SqliteBudgetStore } from './budget-sqlite.js';
 import { validateNoiseConfig } from './config.js';
@@ -15,16 +13,7 @@ import { buildNoiseTransform } from './noise.js';
 // types failed closed. Now any amount that is not a whole number in [0, 2^53)
 // counts as the whole budget spent, in every table of both currencies.
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function ledger(): SqliteStore {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealog-hostile-'));
-  dirs.push(dir);
-  return new SqliteStore(path.join(dir, 'audit.db'));
-}
+const ledger = tempLedgers('hostile');
 
 const UNIT = 'psn:k:a';
 const BAD = [-1e15, -1, 0.5, Number.POSITIVE_INFINITY];

@@ -1,11 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../store/sqlite.js';
 import { seededRng } from './__tests__/helpers.js';
+import { tempLedgers } from './__tests__/ledger.js';
 import { GAUSS, LAP, lifetimeNoise } from './__tests__/lifetime.js';
 import { BudgetTracker } from './budget.js';
 import { epsilonOfRho, NANO, releases } from './budget-accounting.js';
@@ -16,16 +14,7 @@ import { buildNoiseTransform } from './noise.js';
 
 // zCDP accounting for Gaussian fields and the lifetime cap (issue 20, item 4).
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function ledger(): SqliteStore {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealog-life-'));
-  dirs.push(dir);
-  return new SqliteStore(path.join(dir, 'audit.db'));
-}
+const ledger = tempLedgers('life');
 
 const DAY = 86_400_000;
 

@@ -1,8 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../store/sqlite.js';
+import { describe, expect, it } from 'vitest';
+import type { SqliteStore } from '../store/sqlite.js';
+import { tempLedgers } from './__tests__/ledger.js';
 import { type BudgetStore, BudgetTracker, type Settlement, type TrackerOptions } from './budget.js';
 import { MemoryBudgetStore } from './budget-memory.js';
 import { SqliteBudgetStore } from './budget-sqlite.js';
@@ -12,16 +10,7 @@ import { SqliteBudgetStore } from './budget-sqlite.js';
 // Every test here checks the one property that matters, no overspending, on
 // real SQLite files shared by several trackers (as pool workers share one).
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function ledger(): SqliteStore {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sealog-budget-'));
-  dirs.push(dir);
-  return new SqliteStore(path.join(dir, 'audit.db'));
-}
+const ledger = tempLedgers('budget');
 
 /** Counts the store's transactions (every method but isNew writes in BEGIN IMMEDIATE). */
 function counting(store: SqliteBudgetStore): {
