@@ -212,6 +212,31 @@ describe('a negative amount with the CHECK dropped (the table owner edited it)',
   });
 });
 
+describe('a lifetime table seeded from a window table holding a negative amount', () => {
+  it('starts the unit fully spent instead of lowering its seed by the planted amount (red team: 7 values under a cap of 4)', async () => {
+    const url = await schemaUrl();
+    const { schema } = parsePgUrl(url);
+    const plain = await PgBudgetStore.open(parsePgUrl(url));
+    expect(await plain.take('psn:k1:s', 1, 4_000_000, 4_000_000, 4_000_000)).toBe(4_000_000);
+    expect(await plain.take('psn:k1:fine', 1, 1_000_000, 1_000_000, 4_000_000)).toBe(1_000_000);
+    await plain.close();
+    await psql(db.url, `ALTER TABLE "${schema}".dp_budget DROP CONSTRAINT dp_budget_spent_check`);
+    await psql(
+      db.url,
+      `INSERT INTO "${schema}".dp_budget (unit, win, spent) VALUES ('psn:k1:s', 0, -3000000)`,
+    );
+    // The cap is turned on now: dp_lifetime is created and seeded from dp_budget.
+    const capped = await PgBudgetStore.open(parsePgUrl(url), { lifetime: 4_000_000 });
+    try {
+      expect(await capped.take('psn:k1:s', 2, 1_000_000, 1_000_000, 4_000_000)).toBeLessThanOrEqual(0);
+      // A sound unit is seeded with what it spent: 3 of its cap's 4 are left.
+      expect(await capped.take('psn:k1:fine', 2, 3_000_000, 3_000_000, 4_000_000)).toBe(3_000_000);
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
 describe('BridgedBudgetStore (the synchronous facade the noise transform uses)', () => {
   it('takes synchronously; a take answered late is suppressed, given back, and nothing waits again meanwhile', async () => {
     const url = await schemaUrl();

@@ -53,8 +53,12 @@ const ddl = (t: PgTarget, b: BudgetTable): string => {
   unit text NOT NULL, win bigint NOT NULL, spent bigint NOT NULL CHECK (spent >= 0),
   granted bigint NOT NULL DEFAULT 0, PRIMARY KEY (unit, win))`;
   const w = qualify(t, tableName({ ...b, lifetime: false }));
+  // Seeded with what the window table holds. A negative or missing amount there (its
+  // CHECK or NOT NULL dropped by the table's owner) would lower the sum: such a unit
+  // starts fully spent instead (2^53 − 1 is past any cap), as in the SQLite file.
   return `CREATE TABLE IF NOT EXISTS ${q} (unit text PRIMARY KEY, spent bigint NOT NULL CHECK (spent >= 0));
-INSERT INTO ${q} (unit, spent) SELECT unit, sum(spent) FROM ${w} GROUP BY unit ON CONFLICT DO NOTHING`;
+INSERT INTO ${q} (unit, spent) SELECT unit, CASE WHEN bool_or(spent IS NULL OR spent < 0) THEN ${Number.MAX_SAFE_INTEGER}
+  ELSE LEAST(sum(spent), ${Number.MAX_SAFE_INTEGER}) END FROM ${w} GROUP BY unit ON CONFLICT DO NOTHING`;
 };
 
 /** Privileges a writer role needs on the budget tables (`sealog init --writer`). */
@@ -96,10 +100,15 @@ export async function ensureBudgetTable(
       await s.query('COMMIT');
     } catch (err) {
       await s.query('ROLLBACK').catch(() => {});
+      const names = missing.map((b) => `"${t.schema}".${tableName(b)}`).join(', ');
+      const code = (err as { code?: unknown }).code;
+      // Only a missing privilege is the role's fault; say what else failed instead of guessing.
       throw new SealogError(
         'E_CONFIG',
-        `privacy.noise keeps budgets in ${t.display} tables ${missing.map((b) => `"${t.schema}".${tableName(b)}`).join(', ')}, which this role cannot create: ` +
-          'run `sealog init` once as the role that owns the ledger tables',
+        code === '42501'
+          ? `privacy.noise keeps budgets in ${t.display} tables ${names}, which this role cannot create: ` +
+              'run `sealog init` once as the role that owns the ledger tables'
+          : `privacy.noise could not create its budget tables ${names} in ${t.display} (${String(code ?? 'error')}: ${err instanceof Error ? err.message : String(err)})`,
         { cause: err },
       );
     }
