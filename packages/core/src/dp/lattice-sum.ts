@@ -22,25 +22,39 @@ interface Pmf {
   offset: number;
 }
 
+/** Terms one pmf may have (80 MB of doubles); a longer one is not built (the caller uses Chebyshev). */
+const MAX_TERMS = 10_000_000;
+
+/** Steps each side of 0 that hold all but DROP of the noise's mass. */
+function tailSteps(noise: StepNoise): number {
+  // Laplace: P[|Z| > k] = 2p^{k+1}/(1+p) ≤ 2e^{−(k+1)/τ}; Gaussian: the subgaussian
+  // tail (CKS 2020) P[|Z| ≥ t] ≤ 2e^{−t²/2σ²}.
+  return noise.kind === 'laplace'
+    ? Math.max(0, Math.ceil(Math.log(2 / DROP) * noise.tau))
+    : Math.ceil(Math.sqrt(2 * noise.sigma2 * Math.log(2 / DROP))) + 1;
+}
+
+/** Terms (and work) the pmf of `noise` at `stride` takes: checked before it is built. */
+function pmfTerms(noise: StepNoise, stride: number): number {
+  const extra = noise.kind === 'gaussian' ? Math.ceil(10 * Math.sqrt(noise.sigma2)) + 10 : 0;
+  return 2 * tailSteps(noise) * stride + 1 + extra;
+}
+
 /**
  * The exact pmf of one noise, spread on a lattice `stride` times finer than its
  * own grid (a grid of 10 inside a common step of 0.5: stride 20), truncated
- * where its two tails together hold less than DROP.
+ * where its two tails together hold less than DROP. Callers check
+ * {@link pmfTerms} first: a declaration is attacker input, and its length is not bounded.
  */
 export function stepPmf(noise: StepNoise, stride = 1): Pmf {
-  let k: number;
+  const k = tailSteps(noise);
   let w: (z: number) => number;
   if (noise.kind === 'laplace') {
     const inv = 1 / noise.tau;
-    const p = Math.exp(-inv);
-    // P[|Z| > k] = 2p^{k+1}/(1+p) ≤ 2e^{−(k+1)/τ}
-    k = Math.max(0, Math.ceil(Math.log(2 / DROP) * noise.tau));
-    const c = -Math.expm1(-inv) / (1 + p);
+    const c = -Math.expm1(-inv) / (1 + Math.exp(-inv));
     w = (z) => c * Math.exp(-Math.abs(z) * inv);
   } else {
     const v = noise.sigma2;
-    // subgaussian tail (CKS 2020): P[|Z| ≥ t] ≤ 2e^{−t²/2σ²}
-    k = Math.ceil(Math.sqrt(2 * v * Math.log(2 / DROP))) + 1;
     let total = 1;
     for (let z = 1; z <= k + Math.ceil(10 * Math.sqrt(v)) + 10; z++)
       total += 2 * Math.exp((-z * z) / (2 * v));
@@ -114,8 +128,12 @@ export function latticeSumBound(
 ): LatticeBound | undefined {
   let sum: Pmf | undefined;
   for (const part of parts) {
+    // Charged before anything is allocated: a forged fine grid beside a coarse one
+    // (stride 1e10) asked for a 20-billion-term array and crashed the report.
+    const terms = pmfTerms(part.noise, part.stride);
+    if (!(terms <= MAX_TERMS && terms <= work.left)) return undefined;
+    work.left -= terms;
     const one = stepPmf(part.noise, part.stride);
-    work.left -= one.p.length;
     const s = power(one, part.count, work);
     if (!s) return undefined;
     sum = sum ? convolve(sum, s, work) : s;
