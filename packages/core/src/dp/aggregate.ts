@@ -5,6 +5,7 @@ import { parseEntry } from '../store/reader.js';
 import { checkedTime } from '../store/time-window.js';
 import { inTimeRange } from '../time.js';
 import { CONFIDENCE, Z_95 } from './accuracy.js';
+import { addOnGrid, type ExactSum, emptySum, settle } from './exact-sum.js';
 import { groupKey } from './group.js';
 import { type LatticeBound, latticeSumBound, type Work } from './lattice-sum.js';
 import { type Declared, declared, impossible } from './noised-declaration.js';
@@ -47,10 +48,15 @@ export interface NoisedGroup {
   group: string;
   /** Noised values summed: exact (read from the ledger, not noised). */
   n: number;
-  /** Σ stored values; ± sumError covers Σ (clamped, snapped true values) with ≥ 95% (see `method`). */
+  /**
+   * Σ stored values, summed exactly (exact-sum.ts); ± sumError covers Σ (clamped, snapped true
+   * values) with ≥ 95% (see `method`), widened by |sum − sumExact| when the sum prints inexactly.
+   */
   sum: number;
   sumError: number;
-  /** sum / n; n is exact, so meanError = sumError / n. Absent when n = 0. */
+  /** The exact sum (decimal string), only when `sum` does not print it exactly. */
+  sumExact?: string;
+  /** sum / n; n is exact, so meanError = sumError / n (plus what printing the mean loses). Absent when n = 0. */
   mean?: number;
   meanError?: number;
   /**
@@ -116,6 +122,7 @@ const bad = (msg: string): never => {
 };
 
 type Acc = NoisedGroup & {
+  exact: ExactSum;
   variance: number;
   cumulant4: number;
   one: number;
@@ -127,6 +134,7 @@ type Acc = NoisedGroup & {
 
 const newGroup = (group: string): Acc => ({
   group,
+  exact: emptySum(),
   n: 0,
   sum: 0,
   sumError: 0,
@@ -253,7 +261,8 @@ export function noisedAggregate(records: Iterable<StoredRecord>, o: NoisedAggreg
       continue;
     }
     a.n++;
-    a.sum += v;
+    a.sum += v; // float: only the overflow check above
+    addOnGrid(a.exact, v, d.g);
     a.variance += d.variance;
     a.cumulant4 += d.cumulant4;
     a.one = d.bound;
@@ -273,11 +282,10 @@ export function noisedAggregate(records: Iterable<StoredRecord>, o: NoisedAggreg
   const groups = [...acc.values()]
     .sort((x, y) => (x.group < y.group ? -1 : x.group > y.group ? 1 : 0))
     .map((full) => {
-      const { variance, cumulant4, one, parts, gMin, gMax, ...g } = full;
+      const { variance, cumulant4, one, parts, gMin, gMax, exact, ...g } = full;
       if (g.n === 0) return g;
       Object.assign(g, interval(full, work, memo));
-      g.sum = Number(g.sum.toPrecision(15)); // float sums of decimal values: drop the last-bit dust
-      return { ...g, mean: g.sum / g.n, meanError: g.sumError / g.n };
+      return Object.assign(g, settle(exact, g.n, g.sumError));
     });
   const invalid = Object.values(rejected).reduce((x, y) => x + y, 0);
   return {
