@@ -102,3 +102,42 @@ describe('noised sums far from 0 are summed exactly', () => {
     expect(abs(units(r!.mean!) * 3n - one)).toBeLessThanOrEqual(units(r!.meanError!) * 3n);
   });
 });
+
+// Red team round 3: the exact half-widths were float products (3 × 0.7 =
+// 2.0999999999999996) or rounded to 15 digits, so the step on the boundary fell
+// outside: one value of Laplace ε 0.84 on a 0.7 grid covered 88.8% where the
+// 3-step bound states 95.1%; g = 0.1234567890123454, n = 2 printed less than
+// one step and covered 82.3% where 98.7% was stated.
+describe('exact half-widths are never printed short', () => {
+  const marker = (epsilon: number, g: number, value: number) => ({
+    dp: 'laplace',
+    epsilon,
+    lower: 0,
+    upper: g,
+    granularity: g,
+    value,
+  });
+  const rows = (ms: Record<string, unknown>[]) =>
+    ms.map((x, i) => ({ seq: i, ts: 0, entry: Buffer.from(JSON.stringify({ grp: 'a', x })) }));
+
+  it('one value three steps out is inside its own 3-step bound', () => {
+    const g = 0.7;
+    const [group] = noisedAggregate(rows([marker(0.84, g, 2.1)]), { groupBy: 'grp', field: 'x' }).groups;
+    expect(group!.method).toBe('exact');
+    expect(String(group!.sumError)).toBe('2.1'); // 3 × 0.7, not 2.0999999999999996
+    expect(units(group!.sum) - units(group!.sumError)).toBeLessThanOrEqual(0n); // the true 0 is inside
+  });
+
+  it('a lattice bound of k steps prints at least k × the grid as written', () => {
+    const g = 0.1234567890123454;
+    for (const epsilon of [0.5, 1, 2, 3]) {
+      const [group] = noisedAggregate(rows([marker(epsilon, g, 0), marker(epsilon, g, 0)]), {
+        groupBy: 'grp',
+        field: 'x',
+      }).groups;
+      const steps = BigInt(Math.round(group!.sumError / g));
+      expect(steps).toBeGreaterThanOrEqual(1n);
+      expect(units(group!.sumError), `ε ${epsilon}`).toBeGreaterThanOrEqual(steps * units(g));
+    }
+  });
+});

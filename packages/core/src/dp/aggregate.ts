@@ -5,7 +5,7 @@ import { parseEntry } from '../store/reader.js';
 import { checkedTime } from '../store/time-window.js';
 import { inTimeRange } from '../time.js';
 import { CONFIDENCE, Z_95 } from './accuracy.js';
-import { addOnGrid, type ExactSum, emptySum, settle } from './exact-sum.js';
+import { addOnGrid, type ExactSum, emptySum, settle, stepsUp } from './exact-sum.js';
 import { groupKey } from './group.js';
 import { type LatticeBound, latticeSumBound, type Work } from './lattice-sum.js';
 import { type Declared, declared, impossible } from './noised-declaration.js';
@@ -178,7 +178,7 @@ function interval(a: Acc, work: Work, memo: Map<string, LatticeBound | undefined
       );
       memo.set(key, b);
     }
-    if (b) return { method: 'exact', sumError: Number((b.steps * h).toPrecision(15)), coverage: b.coverage };
+    if (b) return { method: 'exact', sumError: stepsUp(b.steps, h), coverage: b.coverage };
   }
   return { method: 'chebyshev', sumError: CHEBYSHEV_95 * sigma };
 }

@@ -1,6 +1,7 @@
 import { gaussianAccuracy, laplaceAccuracy, type StepAccuracy } from './accuracy.js';
 import { gaussianSigma2, laplaceScale, MICRO, toMicro } from './calibrate.js';
 import { MAX_GRID } from './config.js';
+import { stepsUp } from './exact-sum.js';
 import type { StepNoise } from './lattice-sum.js';
 
 // What one stored noise marker declares (noise.ts writes `dp`, `epsilon`,
@@ -72,7 +73,7 @@ export function declared(m: Record<string, unknown>, id: number): Declared | und
     tail,
     variance,
     cumulant4: acc.excessKurtosis * variance * variance,
-    bound: acc.bound * g,
+    bound: stepsUp(acc.bound, g),
     id,
   };
 }
