@@ -117,8 +117,7 @@ describe('exact half-widths are never printed short', () => {
     granularity: g,
     value,
   });
-  const rows = (ms: Record<string, unknown>[]) =>
-    ms.map((x, i) => ({ seq: i, ts: 0, entry: Buffer.from(JSON.stringify({ grp: 'a', x })) }));
+  const rows = (ms: Record<string, unknown>[]) => stored(ms.map((x) => ({ grp: 'a', x })));
 
   it('one value three steps out is inside its own 3-step bound', () => {
     const g = 0.7;
