@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AsyncBudgetStore } from '../../packages/core/src/dp/budget.js';
 import { BridgedBudgetStore } from '../../packages/core/src/dp/budget-bridge.js';
-import { PgBudgetStore } from '../../packages/core/src/dp/budget-postgres.js';
+import { ensureBudgetTable, PgBudgetStore } from '../../packages/core/src/dp/budget-postgres.js';
+import { SessionSlot } from '../../packages/core/src/store/postgres/connect.js';
 import { parsePgUrl } from '../../packages/core/src/store/postgres/url.js';
 import { createTestDatabase, psql } from '../helpers/postgres.js';
 
@@ -231,6 +232,26 @@ describe('a lifetime table seeded from a window table holding a negative amount'
       expect(await capped.take('psn:k1:s', 2, 1_000_000, 1_000_000, 4_000_000)).toBeLessThanOrEqual(0);
       // A sound unit is seeded with what it spent: 3 of its cap's 4 are left.
       expect(await capped.take('psn:k1:fine', 2, 3_000_000, 3_000_000, 4_000_000)).toBe(3_000_000);
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
+describe('a lifetime cap turned on after `sealog init` made the tables', () => {
+  it("counts the unit's earlier window spending, as when the cap made the table (red team round 3: 8 under a cap of 4)", async () => {
+    const url = await schemaUrl();
+    const t = parsePgUrl(url);
+    const slot = new SessionSlot(t);
+    await ensureBudgetTable(slot, t); // what `sealog init` does: every table, before any spending
+    await slot.close();
+    const plain = await PgBudgetStore.open(t);
+    expect(await plain.take('psn:k1:u', 1, 4, 4, 4)).toBe(4);
+    await plain.close();
+    const capped = await PgBudgetStore.open(t, { lifetime: 4 });
+    try {
+      expect(await capped.take('psn:k1:u', 2, 4, 4, 4)).toBeLessThanOrEqual(0);
+      expect(await capped.take('psn:k1:new', 2, 4, 4, 4)).toBe(4);
     } finally {
       await capped.close();
     }

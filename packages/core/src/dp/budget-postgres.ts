@@ -46,6 +46,13 @@ export const ALL_BUDGET_TABLES: readonly BudgetTable[] = [0, 1].flatMap((c) => [
 const tableName = (b: BudgetTable): string =>
   `${b.lifetime ? 'dp_lifetime' : 'dp_budget'}${SUFFIX[b.currency]}`;
 
+/**
+ * A unit's lifetime seed from its window rows (aggregate over them): fully spent when one is
+ * negative or missing; 0 over no rows (LEAST skips a NULL sum, so it must be coalesced).
+ */
+const SEED = `CASE WHEN bool_or(spent IS NULL OR spent < 0) THEN ${Number.MAX_SAFE_INTEGER}
+  ELSE LEAST(COALESCE(sum(spent), 0), ${Number.MAX_SAFE_INTEGER}) END`;
+
 const ddl = (t: PgTarget, b: BudgetTable): string => {
   const q = qualify(t, tableName(b));
   if (!b.lifetime)
@@ -57,8 +64,7 @@ const ddl = (t: PgTarget, b: BudgetTable): string => {
   // CHECK or NOT NULL dropped by the table's owner) would lower the sum: such a unit
   // starts fully spent instead (2^53 − 1 is past any cap), as in the SQLite file.
   return `CREATE TABLE IF NOT EXISTS ${q} (unit text PRIMARY KEY, spent bigint NOT NULL CHECK (spent >= 0));
-INSERT INTO ${q} (unit, spent) SELECT unit, CASE WHEN bool_or(spent IS NULL OR spent < 0) THEN ${Number.MAX_SAFE_INTEGER}
-  ELSE LEAST(sum(spent), ${Number.MAX_SAFE_INTEGER}) END FROM ${w} GROUP BY unit ON CONFLICT DO NOTHING`;
+INSERT INTO ${q} (unit, spent) SELECT unit, ${SEED} FROM ${w} GROUP BY unit ON CONFLICT DO NOTHING`;
 };
 
 /** Privileges a writer role needs on the budget tables (`sealog init --writer`). */
@@ -143,8 +149,11 @@ export class PgBudgetStore implements AsyncBudgetStore {
         ? undefined
         : {
             cap: lifetime,
-            // Locks the unit's lifetime row (creating it) and returns its newest committed value.
-            lock: `INSERT INTO ${l} AS l (unit, spent) VALUES ($1, 0)
+            // Locks the unit's lifetime row and returns its newest committed value. A row made
+            // here is seeded with what the window table holds for the unit (spent before a cap
+            // was configured: under one, every take makes the row first), as the table's own
+            // seed does: `sealog init` makes the table before any spending, so that seed is empty.
+            lock: `INSERT INTO ${l} AS l (unit, spent) SELECT $1::text, COALESCE((SELECT ${SEED} FROM ${q} WHERE unit = $1::text), 0)
               ON CONFLICT (unit) DO UPDATE SET spent = l.spent RETURNING spent`,
             lockAll: `SELECT 1 FROM ${l} WHERE unit = ANY($1::text[]) ORDER BY unit FOR UPDATE`,
             add: `INSERT INTO ${l} AS l (unit, spent) SELECT u.unit, u.n FROM unnest($1::text[], $2::bigint[]) AS u(unit, n)
